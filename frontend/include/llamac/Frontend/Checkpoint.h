@@ -1,0 +1,50 @@
+//===- Checkpoint.h - A Hugging Face Llama checkpoint directory -*- C++ -*-===//
+//
+// A checkpoint directory holds `config.json` and `model.safetensors`. Opening
+// it checks that every tensor the Llama graph needs is present with the shape
+// the configuration implies, so the graph builder and later the weight packer
+// never meet a surprise.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_FRONTEND_CHECKPOINT_H
+#define LLAMAC_FRONTEND_CHECKPOINT_H
+
+#include "llamac/Frontend/LlamaConfig.h"
+#include "llamac/Frontend/Safetensors.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+/// The name and shape of one parameter the Llama graph reads.
+struct ExpectedTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  /// False only for `lm_head.weight` when the embedding is tied.
+  bool required = true;
+};
+
+/// Every parameter tensor of a Llama model with config `config`, in the
+/// order the graph uses them (embedding, layers, final norm, lm_head).
+std::vector<ExpectedTensor> expectedTensors(const LlamaConfig &config);
+
+/// Checks `file` against `config`: every required tensor present, shapes as
+/// expected, no tensor llamac does not know. Errors name the tensor.
+llvm::Error validateWeights(const SafetensorsFile &file,
+                            const LlamaConfig &config);
+
+/// An opened, validated checkpoint directory.
+struct Checkpoint {
+  std::string directory;
+  LlamaConfig config;
+  std::unique_ptr<SafetensorsFile> weights;
+
+  /// Reads `dir/config.json` and `dir/model.safetensors` and validates them.
+  static llvm::Expected<Checkpoint> open(llvm::StringRef dir);
+};
+
+} // namespace llamac
+
+#endif // LLAMAC_FRONTEND_CHECKPOINT_H

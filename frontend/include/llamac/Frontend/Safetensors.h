@@ -1,0 +1,77 @@
+//===- Safetensors.h - Memory-mapped safetensors reader ---------*- C++ -*-===//
+//
+// Reads a `.safetensors` file: an 8-byte little-endian header length, a JSON
+// header describing each tensor, then the raw tensor bytes. The file is
+// mapped, never copied, and the header is validated completely before any
+// tensor is handed out, so a tensor's bytes are always inside the file.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_FRONTEND_SAFETENSORS_H
+#define LLAMAC_FRONTEND_SAFETENSORS_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+/// Element types llamac reads from checkpoints.
+enum class DType { BF16, F16, F32 };
+
+/// Bytes per element of `dtype`.
+size_t dtypeSize(DType dtype);
+/// The safetensors spelling ("BF16", "F16", "F32").
+llvm::StringRef dtypeName(DType dtype);
+
+/// One tensor of the file; offsets are absolute within the file.
+struct TensorInfo {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+  uint64_t fileOffset = 0;
+  uint64_t byteSize = 0;
+
+  int64_t numElements() const;
+};
+
+/// A validated, memory-mapped safetensors file.
+class SafetensorsFile {
+public:
+  /// Maps and validates the file at `path`.
+  static llvm::Expected<std::unique_ptr<SafetensorsFile>>
+  open(llvm::StringRef path);
+  /// Validates an in-memory file; `name` prefixes error messages.
+  static llvm::Expected<std::unique_ptr<SafetensorsFile>>
+  fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::StringRef name);
+
+  /// Tensors in order of their data offsets.
+  llvm::ArrayRef<TensorInfo> tensors() const { return tensorList; }
+  /// The tensor called `name`, or null.
+  const TensorInfo *find(llvm::StringRef name) const;
+  /// The raw little-endian bytes of `tensor` (a view into the mapping).
+  llvm::ArrayRef<uint8_t> bytes(const TensorInfo &tensor) const;
+  /// The optional `__metadata__` string map.
+  const std::map<std::string, std::string> &metadata() const {
+    return metadataMap;
+  }
+  llvm::StringRef path() const { return filePath; }
+
+private:
+  SafetensorsFile() = default;
+  std::unique_ptr<llvm::MemoryBuffer> buffer;
+  std::string filePath;
+  std::vector<TensorInfo> tensorList;
+  std::map<std::string, size_t, std::less<>> index;
+  std::map<std::string, std::string> metadataMap;
+};
+
+} // namespace llamac
+
+#endif // LLAMAC_FRONTEND_SAFETENSORS_H

@@ -1,0 +1,284 @@
+//===- LLMOps.td - llm dialect operations ------------------*- tablegen -*-===//
+//
+// Operations of the `llm` dialect. Conventions shared by all of them:
+// - activations are ranked float tensors; the leading dimension is the number
+//   of tokens `n` and is dynamic in `prefill`, 1 in `decode`;
+// - weights come from `llm.param` and have a static shape;
+// - ops compute in the activation element type (f32 accumulation) whatever
+//   the weight element type is.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_IR_LLMOPS_TD
+#define LLAMAC_IR_LLMOPS_TD
+
+include "llamac/IR/LLMDialect.td"
+include "llamac/IR/LLMAttrs.td"
+include "mlir/IR/OpBase.td"
+include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Type constraints
+//===----------------------------------------------------------------------===//
+
+def LLM_FloatElement : AnyTypeOf<[F32, F16, BF16]>;
+def LLM_Activation : RankedTensorOf<[F32, F16, BF16]>;
+def LLM_Weight : StaticShapeTensorOf<[F32, F16, BF16]>;
+def LLM_TokenIds : 1DTensorOf<[I32, I64]>;
+def LLM_KVCache : 4DTensorOf<[F32, F16, BF16]>;
+
+class LLM_Op<string mnemonic, list<Trait> traits = []>
+    : Op<LLM_Dialect, mnemonic, traits>;
+
+//===----------------------------------------------------------------------===//
+// llm.param
+//===----------------------------------------------------------------------===//
+
+def LLM_ParamOp : LLM_Op<"param", [Pure]> {
+  let summary = "a named model weight";
+  let description = [{
+    Yields the weight tensor called `name` in the checkpoint. The result type
+    carries the shape and element type (precision) of the weight as the
+    compiler will store it; the bytes themselves are never part of the IR.
+    The weight packer resolves the name at compile time.
+
+    Example:
+
+    ```mlir
+    %w = llm.param "model.layers.0.self_attn.q_proj.weight" : tensor<2048x2048xbf16>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name);
+  let results = (outs LLM_Weight:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// llm.embed
+//===----------------------------------------------------------------------===//
+
+def LLM_EmbedOp : LLM_Op<"embed", [Pure]> {
+  let summary = "embedding lookup: one table row per token id";
+  let description = [{
+    Gathers row `tokens[i]` of `table` (`[vocab, hidden]`) for each of the `n`
+    token ids and converts it to the result element type. A token id outside
+    `[0, vocab)` is a runtime error reported by the caller, not undefined
+    behaviour in the kernel.
+
+    Example:
+
+    ```mlir
+    %x = llm.embed %table[%tokens]
+        : tensor<128256x2048xbf16>, tensor<?xi32> -> tensor<?x2048xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Weight:$table, LLM_TokenIds:$tokens);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = [{
+    $table `[` $tokens `]` attr-dict `:` type($table) `,` type($tokens)
+    `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// llm.rms_norm
+//===----------------------------------------------------------------------===//
+
+def LLM_RMSNormOp : LLM_Op<"rms_norm", [Pure,
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "root-mean-square normalization over the last dimension";
+  let description = [{
+    `result[..., j] = weight[j] * input[..., j] / sqrt(mean_j(input^2) + epsilon)`
+    with the mean taken over the last dimension, whose size must equal the
+    size of the 1-D `weight`. `epsilon` must be positive.
+
+    Example:
+
+    ```mlir
+    %y = llm.rms_norm %x, %w {epsilon = 1.0e-05 : f64}
+        : tensor<?x2048xf32>, tensor<2048xbf16>
+    ```
+  }];
+  let arguments = (ins LLM_Activation:$input, LLM_Weight:$weight,
+                       F64Attr:$epsilon);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `,` type($weight)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// llm.linear
+//===----------------------------------------------------------------------===//
+
+def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
+  let summary = "projection by a weight matrix: input · weightᵀ";
+  let description = [{
+    `result[..., o] = sum_k input[..., k] * weight[o, k]`: the weight is stored
+    `[out_features, in_features]` as in PyTorch's `nn.Linear` (no bias). The
+    result has the input's leading dimensions and element type, with the last
+    dimension replaced by `out_features`.
+
+    Example:
+
+    ```mlir
+    %y = llm.linear %x, %w
+        : tensor<?x2048xf32>, tensor<512x2048xbf16> -> tensor<?x512xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Activation:$input, LLM_Weight:$weight);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `,` type($weight)
+    `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// llm.rope
+//===----------------------------------------------------------------------===//
+
+def LLM_RopeOp : LLM_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "rotary position embedding (Hugging Face half-split layout)";
+  let description = [{
+    Rotates each head vector of `input` (`[n, heads, head_dim]`) by angles
+    that depend on its absolute position `p = start_pos + i` for row `i`.
+    Pairs are formed in the Hugging Face layout: element `j` is paired with
+    element `j + head_dim/2`, i.e.
+    `x' = x * cos(a) + rotate_half(x) * sin(a)` with
+    `rotate_half([x1, x2]) = [-x2, x1]` and `a_j = p * f_(j mod head_dim/2)`,
+    `f_i = theta^(-2i/head_dim)`, optionally rescaled by `scaling` (see
+    `#llm.rope_llama3`). `head_dim` must be even and `theta` positive.
+
+    Example:
+
+    ```mlir
+    %q2 = llm.rope %q at %pos {theta = 5.0e+05 : f64,
+        scaling = #llm.rope_llama3<factor = 32.0, low_freq_factor = 1.0,
+                                   high_freq_factor = 4.0,
+                                   original_max_position_embeddings = 8192>}
+        : tensor<?x32x64xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Activation:$input, Index:$start_pos,
+                       F64Attr:$theta,
+                       OptionalAttr<LLM_RopeLlama3ScalingAttr>:$scaling);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = "$input `at` $start_pos attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// llm.attention
+//===----------------------------------------------------------------------===//
+
+def LLM_AttentionOp : LLM_Op<"attention", [Pure,
+    AllTypesMatch<["query", "output"]>,
+    AllTypesMatch<["key", "value"]>,
+    AllTypesMatch<["key_cache", "value_cache", "new_key_cache",
+                   "new_value_cache"]>]> {
+  let summary = "causal grouped-query attention that appends to a KV cache";
+  let description = [{
+    One layer's self-attention over the `n` new tokens at absolute positions
+    `start_pos .. start_pos + n - 1`, given their rotated queries
+    (`[n, q_heads, head_dim]`), rotated keys and values
+    (`[n, kv_heads, head_dim]`), and the KV cache of all layers
+    (`[layers, kv_heads, capacity, head_dim]`).
+
+    The op first writes the new keys and values into rows
+    `start_pos .. start_pos + n - 1` of layer `layer` of the caches, yielding
+    `new_key_cache` and `new_value_cache` (other entries unchanged). Then query
+    head `h` of token `i` attends to cache rows `0 .. start_pos + i` of KV head
+    `h / (q_heads / kv_heads)` (causal mask):
+    `output[i, h] = softmax_t(scale * q[i, h] · K[t]) · V`.
+    `q_heads` must be a multiple of `kv_heads`, `layer` inside the cache and
+    `scale` positive. The caller guarantees `start_pos + n <= capacity`.
+
+    Example:
+
+    ```mlir
+    %o, %kc1, %vc1 = llm.attention %q, %k, %v cache(%kc0, %vc0) at %pos
+        {layer = 0 : i64, scale = 1.250000e-01 : f64}
+        : tensor<?x32x64xf32>, tensor<?x8x64xf32>, tensor<16x8x?x64xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Activation:$query, LLM_Activation:$key,
+                       LLM_Activation:$value, LLM_KVCache:$key_cache,
+                       LLM_KVCache:$value_cache, Index:$start_pos,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$layer,
+                       F64Attr:$scale);
+  let results = (outs LLM_Activation:$output, LLM_KVCache:$new_key_cache,
+                      LLM_KVCache:$new_value_cache);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `cache` `(` $key_cache `,` $value_cache `)`
+    `at` $start_pos attr-dict `:` type($query) `,` type($key) `,`
+    type($key_cache)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise ops
+//===----------------------------------------------------------------------===//
+
+class LLM_ElementwiseOp<string mnemonic, list<Trait> traits = []>
+    : LLM_Op<mnemonic, !listconcat(traits, [Pure, Elementwise,
+                                            SameOperandsAndResultType])> {
+  let results = (outs LLM_Activation:$result);
+}
+
+def LLM_SiLUOp : LLM_ElementwiseOp<"silu"> {
+  let summary = "SiLU (swish) activation: x · sigmoid(x)";
+  let description = [{
+    `result = input / (1 + exp(-input))`, elementwise.
+
+    Example:
+
+    ```mlir
+    %s = llm.silu %g : tensor<?x8192xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Activation:$input);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+class LLM_BinaryOp<string mnemonic, string opSymbol, list<Trait> traits = []>
+    : LLM_ElementwiseOp<mnemonic, traits> {
+  let arguments = (ins LLM_Activation:$lhs, LLM_Activation:$rhs);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def LLM_MulOp : LLM_BinaryOp<"mul", "*", [Commutative]> {
+  let summary = "elementwise product of two tensors of the same type";
+  let description = [{
+    `result = lhs * rhs`, elementwise; no broadcasting.
+
+    Example:
+
+    ```mlir
+    %m = llm.mul %s, %u : tensor<?x8192xf32>
+    ```
+  }];
+}
+
+def LLM_AddOp : LLM_BinaryOp<"add", "+", [Commutative]> {
+  let summary = "elementwise sum of two tensors of the same type";
+  let description = [{
+    `result = lhs + rhs`, elementwise; no broadcasting. The residual
+    connections of the transformer.
+
+    Example:
+
+    ```mlir
+    %r = llm.add %x, %o : tensor<?x2048xf32>
+    ```
+  }];
+}
+
+#endif // LLAMAC_IR_LLMOPS_TD

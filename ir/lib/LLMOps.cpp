@@ -1,0 +1,212 @@
+//===- LLMOps.cpp - llm dialect operations --------------------------------===//
+//
+// Verifiers. Each one checks what the op's semantics rely on and names the
+// offending operand and the sizes involved, so that a wrong graph is reported
+// where it is built instead of miscompiling later.
+//
+//===----------------------------------------------------------------------===//
+#include "llamac/IR/LLMOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace llamac::llm;
+
+#define GET_OP_CLASSES
+#include "llamac/IR/LLMOps.cpp.inc"
+
+namespace {
+/// True when two dimension sizes can describe the same runtime size.
+bool dimsCompatible(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+/// Prints a dimension size, `?` for dynamic.
+std::string dimToString(int64_t dim) {
+  return ShapedType::isDynamic(dim) ? "?" : std::to_string(dim);
+}
+
+bool isPositiveFinite(double value) { return std::isfinite(value) && value > 0; }
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// ParamOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ParamOp::verify() {
+  if (getName().empty())
+    return emitOpError("requires a non-empty weight name");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// EmbedOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbedOp::verify() {
+  auto tableType = getTable().getType();
+  auto resultType = getResult().getType();
+  if (tableType.getRank() != 2)
+    return emitOpError("expects a 2-D table [vocab, hidden], got rank ")
+           << tableType.getRank();
+  if (resultType.getRank() != 2)
+    return emitOpError("expects a 2-D result [tokens, hidden], got rank ")
+           << resultType.getRank();
+  int64_t numTokens = getTokens().getType().getDimSize(0);
+  if (!dimsCompatible(resultType.getDimSize(0), numTokens))
+    return emitOpError("result has ")
+           << dimToString(resultType.getDimSize(0)) << " rows but there are "
+           << dimToString(numTokens) << " token ids";
+  if (resultType.getDimSize(1) != tableType.getDimSize(1))
+    return emitOpError("result row size ")
+           << dimToString(resultType.getDimSize(1))
+           << " does not match the table's hidden size "
+           << tableType.getDimSize(1);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// RMSNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RMSNormOp::verify() {
+  auto inputType = getInput().getType();
+  auto weightType = getWeight().getType();
+  if (weightType.getRank() != 1)
+    return emitOpError("expects a 1-D weight, got rank ")
+           << weightType.getRank();
+  if (inputType.getRank() < 1)
+    return emitOpError("expects an input of rank >= 1");
+  int64_t normalized = inputType.getDimSize(inputType.getRank() - 1);
+  if (!dimsCompatible(normalized, weightType.getDimSize(0)))
+    return emitOpError("normalizes a last dimension of size ")
+           << normalized << " but the weight has " << weightType.getDimSize(0)
+           << " elements";
+  if (!isPositiveFinite(getEpsilon().convertToDouble()))
+    return emitOpError("requires a positive epsilon, got ")
+           << getEpsilon().convertToDouble();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::verify() {
+  auto inputType = getInput().getType();
+  auto weightType = getWeight().getType();
+  auto resultType = getResult().getType();
+  if (weightType.getRank() != 2)
+    return emitOpError("expects a 2-D weight [out_features, in_features], "
+                       "got rank ")
+           << weightType.getRank();
+  if (inputType.getRank() < 1)
+    return emitOpError("expects an input of rank >= 1");
+  if (resultType.getRank() != inputType.getRank())
+    return emitOpError("result rank ")
+           << resultType.getRank() << " differs from input rank "
+           << inputType.getRank();
+  if (resultType.getElementType() != inputType.getElementType())
+    return emitOpError("result element type ")
+           << resultType.getElementType()
+           << " differs from the input element type "
+           << inputType.getElementType();
+  int64_t rank = inputType.getRank();
+  int64_t inFeatures = inputType.getDimSize(rank - 1);
+  if (!dimsCompatible(inFeatures, weightType.getDimSize(1)))
+    return emitOpError("input has ")
+           << dimToString(inFeatures) << " features but the weight expects "
+           << weightType.getDimSize(1) << " (weight is [out, in])";
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    if (!dimsCompatible(inputType.getDimSize(i), resultType.getDimSize(i)))
+      return emitOpError("result dimension ")
+             << i << " (" << dimToString(resultType.getDimSize(i))
+             << ") differs from the input's ("
+             << dimToString(inputType.getDimSize(i)) << ")";
+  if (resultType.getDimSize(rank - 1) != weightType.getDimSize(0))
+    return emitOpError("result has ")
+           << dimToString(resultType.getDimSize(rank - 1))
+           << " features but the weight produces " << weightType.getDimSize(0);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// RopeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RopeOp::verify() {
+  auto inputType = getInput().getType();
+  if (inputType.getRank() != 3)
+    return emitOpError("expects input [tokens, heads, head_dim], got rank ")
+           << inputType.getRank();
+  int64_t headDim = inputType.getDimSize(2);
+  if (ShapedType::isDynamic(headDim) || headDim % 2 != 0)
+    return emitOpError("requires a static, even head_dim, got ")
+           << dimToString(headDim);
+  if (!isPositiveFinite(getTheta().convertToDouble()))
+    return emitOpError("requires a positive theta, got ")
+           << getTheta().convertToDouble();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::verify() {
+  auto queryType = getQuery().getType();
+  auto keyType = getKey().getType();
+  auto cacheType = getKeyCache().getType();
+  if (queryType.getRank() != 3)
+    return emitOpError("expects query [tokens, q_heads, head_dim], got rank ")
+           << queryType.getRank();
+  if (keyType.getRank() != 3)
+    return emitOpError("expects key/value [tokens, kv_heads, head_dim], got "
+                       "rank ")
+           << keyType.getRank();
+  if (keyType.getElementType() != queryType.getElementType())
+    return emitOpError("key element type ")
+           << keyType.getElementType() << " differs from the query's "
+           << queryType.getElementType();
+  if (!dimsCompatible(queryType.getDimSize(0), keyType.getDimSize(0)))
+    return emitOpError("query has ")
+           << dimToString(queryType.getDimSize(0)) << " tokens but key has "
+           << dimToString(keyType.getDimSize(0));
+
+  int64_t headDim = queryType.getDimSize(2);
+  if (ShapedType::isDynamic(headDim))
+    return emitOpError("requires a static head_dim");
+  if (keyType.getDimSize(2) != headDim || cacheType.getDimSize(3) != headDim)
+    return emitOpError("head_dim differs between query (")
+           << headDim << "), key (" << dimToString(keyType.getDimSize(2))
+           << ") and cache (" << dimToString(cacheType.getDimSize(3)) << ")";
+
+  int64_t queryHeads = queryType.getDimSize(1);
+  int64_t kvHeads = keyType.getDimSize(1);
+  if (ShapedType::isDynamic(queryHeads) || ShapedType::isDynamic(kvHeads) ||
+      kvHeads <= 0)
+    return emitOpError("requires static, positive head counts");
+  if (queryHeads % kvHeads != 0)
+    return emitOpError("query heads (")
+           << queryHeads << ") are not a multiple of KV heads (" << kvHeads
+           << ")";
+  if (cacheType.getDimSize(1) != kvHeads)
+    return emitOpError("cache holds ")
+           << dimToString(cacheType.getDimSize(1))
+           << " KV heads but key/value have " << kvHeads;
+
+  int64_t numLayers = cacheType.getDimSize(0);
+  if (ShapedType::isDynamic(numLayers))
+    return emitOpError("requires a static layer count in the cache type");
+  if (static_cast<int64_t>(getLayer()) >= numLayers)
+    return emitOpError("layer ")
+           << getLayer() << " is outside the cache's " << numLayers
+           << " layers";
+  if (!isPositiveFinite(getScale().convertToDouble()))
+    return emitOpError("requires a positive scale, got ")
+           << getScale().convertToDouble();
+  return success();
+}

@@ -1,0 +1,236 @@
+// Each verifier rejects what the op's semantics cannot mean, with a message
+// that names the sizes involved.
+// RUN: llamac-opt %s -split-input-file -verify-diagnostics
+
+func.func @param_empty_name() {
+  // expected-error @+1 {{'llm.param' op requires a non-empty weight name}}
+  %w = llm.param "" : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @param_dynamic_shape() {
+  // expected-error @+1 {{must be statically shaped tensor}}
+  %w = llm.param "w" : tensor<?xf32>
+  return
+}
+
+// -----
+
+func.func @param_integer_weight() {
+  // expected-error @+1 {{must be statically shaped tensor of 32-bit float or 16-bit float or bfloat16 type values}}
+  %w = llm.param "w" : tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @embed_table_rank(%t: tensor<?xi32>) {
+  %e = llm.param "e" : tensor<16xbf16>
+  // expected-error @+1 {{'llm.embed' op expects a 2-D table [vocab, hidden], got rank 1}}
+  %x = llm.embed %e[%t] : tensor<16xbf16>, tensor<?xi32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @embed_hidden_mismatch(%t: tensor<?xi32>) {
+  %e = llm.param "e" : tensor<16x8xbf16>
+  // expected-error @+1 {{'llm.embed' op result row size 4 does not match the table's hidden size 8}}
+  %x = llm.embed %e[%t] : tensor<16x8xbf16>, tensor<?xi32> -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @embed_rows_mismatch(%t: tensor<3xi32>) {
+  %e = llm.param "e" : tensor<16x8xbf16>
+  // expected-error @+1 {{'llm.embed' op result has 2 rows but there are 3 token ids}}
+  %x = llm.embed %e[%t] : tensor<16x8xbf16>, tensor<3xi32> -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @embed_float_tokens(%t: tensor<3xf32>) {
+  %e = llm.param "e" : tensor<16x8xbf16>
+  // expected-error @+1 {{operand #1 must be 1D tensor of 32-bit signless integer or 64-bit signless integer values}}
+  %x = llm.embed %e[%t] : tensor<16x8xbf16>, tensor<3xf32> -> tensor<3x8xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_weight_size(%x: tensor<?x8xf32>) {
+  %w = llm.param "w" : tensor<4xbf16>
+  // expected-error @+1 {{'llm.rms_norm' op normalizes a last dimension of size 8 but the weight has 4 elements}}
+  %y = llm.rms_norm %x, %w {epsilon = 1.0e-05 : f64} : tensor<?x8xf32>, tensor<4xbf16>
+  return
+}
+
+// -----
+
+func.func @rms_norm_epsilon(%x: tensor<?x8xf32>) {
+  %w = llm.param "w" : tensor<8xbf16>
+  // expected-error @+1 {{'llm.rms_norm' op requires a positive epsilon, got 0}}
+  %y = llm.rms_norm %x, %w {epsilon = 0.0 : f64} : tensor<?x8xf32>, tensor<8xbf16>
+  return
+}
+
+// -----
+
+func.func @rms_norm_weight_rank(%x: tensor<?x8xf32>) {
+  %w = llm.param "w" : tensor<8x1xbf16>
+  // expected-error @+1 {{'llm.rms_norm' op expects a 1-D weight, got rank 2}}
+  %y = llm.rms_norm %x, %w {epsilon = 1.0e-05 : f64} : tensor<?x8xf32>, tensor<8x1xbf16>
+  return
+}
+
+// -----
+
+func.func @linear_in_features(%x: tensor<?x8xf32>) {
+  %w = llm.param "w" : tensor<4x16xbf16>
+  // expected-error @+1 {{'llm.linear' op input has 8 features but the weight expects 16 (weight is [out, in])}}
+  %y = llm.linear %x, %w : tensor<?x8xf32>, tensor<4x16xbf16> -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_out_features(%x: tensor<?x8xf32>) {
+  %w = llm.param "w" : tensor<4x8xbf16>
+  // expected-error @+1 {{'llm.linear' op result has 8 features but the weight produces 4}}
+  %y = llm.linear %x, %w : tensor<?x8xf32>, tensor<4x8xbf16> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @linear_rows(%x: tensor<3x8xf32>) {
+  %w = llm.param "w" : tensor<4x8xbf16>
+  // expected-error @+1 {{'llm.linear' op result dimension 0 (2) differs from the input's (3)}}
+  %y = llm.linear %x, %w : tensor<3x8xf32>, tensor<4x8xbf16> -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_element_type(%x: tensor<3x8xf32>) {
+  %w = llm.param "w" : tensor<4x8xbf16>
+  // expected-error @+1 {{'llm.linear' op result element type 'f16' differs from the input element type 'f32'}}
+  %y = llm.linear %x, %w : tensor<3x8xf32>, tensor<4x8xbf16> -> tensor<3x4xf16>
+  return
+}
+
+// -----
+
+func.func @rope_odd_head_dim(%x: tensor<?x4x7xf32>, %p: index) {
+  // expected-error @+1 {{'llm.rope' op requires a static, even head_dim, got 7}}
+  %y = llm.rope %x at %p {theta = 1.0e+04 : f64} : tensor<?x4x7xf32>
+  return
+}
+
+// -----
+
+func.func @rope_rank(%x: tensor<?x64xf32>, %p: index) {
+  // expected-error @+1 {{'llm.rope' op expects input [tokens, heads, head_dim], got rank 2}}
+  %y = llm.rope %x at %p {theta = 1.0e+04 : f64} : tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @rope_theta(%x: tensor<?x4x8xf32>, %p: index) {
+  // expected-error @+1 {{'llm.rope' op requires a positive theta, got -1}}
+  %y = llm.rope %x at %p {theta = -1.0 : f64} : tensor<?x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_scaling_bands(%x: tensor<?x4x8xf32>, %p: index) {
+  // expected-error @+1 {{rope_llama3: high_freq_factor (1.000000e+00) must be greater than low_freq_factor (4.000000e+00)}}
+  %y = llm.rope %x at %p {theta = 1.0e+04 : f64, scaling = #llm.rope_llama3<factor = 32.0, low_freq_factor = 4.0, high_freq_factor = 1.0, original_max_position_embeddings = 8192>} : tensor<?x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_scaling_syntax(%x: tensor<?x4x8xf32>, %p: index) {
+  // expected-error @+1 {{expected 'low_freq_factor'}}
+  %y = llm.rope %x at %p {theta = 1.0e+04 : f64, scaling = #llm.rope_llama3<factor = 32.0, high_freq_factor = 1.0>} : tensor<?x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_groups(%q: tensor<?x6x8xf32>, %k: tensor<?x4x8xf32>, %c: tensor<2x4x?x8xf32>, %p: index) {
+  // expected-error @+1 {{'llm.attention' op query heads (6) are not a multiple of KV heads (4)}}
+  %o, %kc, %vc = llm.attention %q, %k, %k cache(%c, %c) at %p {layer = 0 : i64, scale = 0.125 : f64} : tensor<?x6x8xf32>, tensor<?x4x8xf32>, tensor<2x4x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_head_dim(%q: tensor<?x8x8xf32>, %k: tensor<?x4x16xf32>, %c: tensor<2x4x?x16xf32>, %p: index) {
+  // expected-error @+1 {{'llm.attention' op head_dim differs between query (8), key (16) and cache (16)}}
+  %o, %kc, %vc = llm.attention %q, %k, %k cache(%c, %c) at %p {layer = 0 : i64, scale = 0.125 : f64} : tensor<?x8x8xf32>, tensor<?x4x16xf32>, tensor<2x4x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_layer(%q: tensor<?x8x8xf32>, %k: tensor<?x4x8xf32>, %c: tensor<2x4x?x8xf32>, %p: index) {
+  // expected-error @+1 {{'llm.attention' op layer 2 is outside the cache's 2 layers}}
+  %o, %kc, %vc = llm.attention %q, %k, %k cache(%c, %c) at %p {layer = 2 : i64, scale = 0.125 : f64} : tensor<?x8x8xf32>, tensor<?x4x8xf32>, tensor<2x4x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_negative_layer(%q: tensor<?x8x8xf32>, %k: tensor<?x4x8xf32>, %c: tensor<2x4x?x8xf32>, %p: index) {
+  // expected-error @+1 {{attribute 'layer' failed to satisfy constraint: 64-bit signless integer attribute whose value is non-negative}}
+  %o, %kc, %vc = llm.attention %q, %k, %k cache(%c, %c) at %p {layer = -1 : i64, scale = 0.125 : f64} : tensor<?x8x8xf32>, tensor<?x4x8xf32>, tensor<2x4x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_cache_heads(%q: tensor<?x8x8xf32>, %k: tensor<?x4x8xf32>, %c: tensor<2x2x?x8xf32>, %p: index) {
+  // expected-error @+1 {{'llm.attention' op cache holds 2 KV heads but key/value have 4}}
+  %o, %kc, %vc = llm.attention %q, %k, %k cache(%c, %c) at %p {layer = 0 : i64, scale = 0.125 : f64} : tensor<?x8x8xf32>, tensor<?x4x8xf32>, tensor<2x2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_tokens(%q: tensor<3x8x8xf32>, %k: tensor<2x4x8xf32>, %c: tensor<2x4x?x8xf32>, %p: index) {
+  // expected-error @+1 {{'llm.attention' op query has 3 tokens but key has 2}}
+  %o, %kc, %vc = llm.attention %q, %k, %k cache(%c, %c) at %p {layer = 0 : i64, scale = 0.125 : f64} : tensor<3x8x8xf32>, tensor<2x4x8xf32>, tensor<2x4x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_scale(%q: tensor<?x8x8xf32>, %k: tensor<?x4x8xf32>, %c: tensor<2x4x?x8xf32>, %p: index) {
+  // expected-error @+1 {{'llm.attention' op requires a positive scale, got 0}}
+  %o, %kc, %vc = llm.attention %q, %k, %k cache(%c, %c) at %p {layer = 0 : i64, scale = 0.0 : f64} : tensor<?x8x8xf32>, tensor<?x4x8xf32>, tensor<2x4x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @add_types(%a: tensor<?x8xf32>, %b: tensor<?x4xf32>) {
+  // expected-error @+1 {{'llm.add' op all non-scalar operands/results must have the same shape and base type}}
+  %y = "llm.add"(%a, %b) : (tensor<?x8xf32>, tensor<?x4xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @silu_integer(%a: tensor<?x8xi32>) {
+  // expected-error @+1 {{must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values}}
+  %y = llm.silu %a : tensor<?x8xi32>
+  return
+}

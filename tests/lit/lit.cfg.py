@@ -1,0 +1,20 @@
+# lit configuration for llamac's FileCheck tests.
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "llamac"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.llamac_obj_root, "tests", "lit")
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in", "Inputs"]
+
+llvm_config.use_default_substitutions()
+# Our tools first, then LLVM 19's FileCheck/not (the unversioned ones on PATH
+# are LLVM 14).
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=False)
+llvm_config.with_environment("PATH", config.llamac_tools_dir, append_path=False)
+config.substitutions.append(("%golden", config.golden_dir))
+config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))

@@ -1,0 +1,173 @@
+//===- llamac.cpp - The llamac compiler driver ----------------------------===//
+//
+//   llamac graph [MODEL_DIR | --preset NAME] [--stats] [-o FILE]
+//
+// Each command is a function with its own options, so `llamac CMD --help`
+// lists exactly what that command takes.
+//
+//===----------------------------------------------------------------------===//
+#include "llamac/Frontend/Checkpoint.h"
+#include "llamac/Frontend/GraphBuilder.h"
+#include "llamac/Frontend/LlamaConfig.h"
+#include "llamac/InitAll.h"
+#include "llamac/Transforms/GraphStats.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <vector>
+
+using namespace llvm;
+
+namespace {
+
+constexpr const char *kUsage = R"(llamac: an ahead-of-time compiler for Llama-architecture models
+
+USAGE: llamac <command> [options]
+
+COMMANDS:
+  graph    Print the llm dialect IR of a checkpoint's model (or a preset)
+
+Run 'llamac <command> --help' for the options of a command.
+)";
+
+/// Prints `message` as the one line a user sees and returns the exit code.
+int fail(const Twine &message) {
+  errs() << "llamac: error: " << message << "\n";
+  return 1;
+}
+
+int fail(Error error) { return fail(toString(std::move(error))); }
+
+/// Argument vector for a command: "llamac CMD" as argv[0], then its args.
+struct CommandArgs {
+  std::string name;
+  std::vector<const char *> argv;
+  CommandArgs(StringRef command, int argc, char **argv)
+      : name(("llamac " + command).str()) {
+    this->argv.push_back(name.c_str());
+    for (int i = 2; i < argc; ++i)
+      this->argv.push_back(argv[i]);
+  }
+};
+
+/// LLVM registers a hidden `--stats` (pass statistics) that would clash with
+/// ours; the driver runs no LLVM pass whose statistics anyone reads here.
+void releaseLLVMStatsOption() {
+  auto &options = cl::getRegisteredOptions();
+  if (auto it = options.find("stats"); it != options.end())
+    it->second->removeArgument();
+}
+
+int runGraph(int argc, char **argv) {
+  releaseLLVMStatsOption();
+  cl::OptionCategory category("llamac graph options");
+  cl::opt<std::string> modelPath(
+      cl::Positional, cl::desc("<MODEL_DIR | config.json>"), cl::init(""),
+      cl::cat(category));
+  cl::opt<std::string> preset(
+      "preset",
+      cl::desc("Use an embedded model configuration instead of a checkpoint "
+               "(" +
+               join(llamac::presetNames(), ", ") + ")"),
+      cl::value_desc("name"), cl::init(""), cl::cat(category));
+  cl::opt<bool> stats("stats",
+                      cl::desc("Append op counts per function and the "
+                               "parameter size as // comments"),
+                      cl::init(false), cl::cat(category));
+  cl::opt<std::string> outputPath("o", cl::desc("Write the IR to <file>"),
+                                  cl::value_desc("file"), cl::init("-"),
+                                  cl::cat(category));
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  cl::HideUnrelatedOptions(category);
+
+  CommandArgs args("graph", argc, argv);
+  cl::ParseCommandLineOptions(
+      int(args.argv.size()), args.argv.data(),
+      "Print the llm dialect IR (prefill and decode) of a Llama model.\n\n"
+      "MODEL_DIR is a Hugging Face checkpoint directory (config.json and,\n"
+      "if present, model.safetensors, which is then validated against the\n"
+      "config and gives each weight its element type).\n");
+
+  if (modelPath.empty() == preset.empty())
+    return fail("give either a MODEL_DIR or --preset NAME (see --help)");
+
+  llamac::LlamaConfig config;
+  llamac::GraphOptions options;
+  if (!preset.empty()) {
+    auto presetConfig = llamac::getPresetConfig(preset);
+    if (!presetConfig)
+      return fail(presetConfig.takeError());
+    config = *presetConfig;
+  } else if (sys::fs::is_directory(modelPath) &&
+             sys::fs::exists(modelPath + "/model.safetensors")) {
+    auto checkpoint = llamac::Checkpoint::open(modelPath);
+    if (!checkpoint)
+      return fail(checkpoint.takeError());
+    config = checkpoint->config;
+    options = llamac::graphOptionsFor(*checkpoint);
+  } else {
+    std::string configPath = modelPath;
+    if (sys::fs::is_directory(modelPath))
+      configPath = modelPath + "/config.json";
+    auto fileConfig = llamac::readLlamaConfig(configPath);
+    if (!fileConfig)
+      return fail(fileConfig.takeError());
+    config = *fileConfig;
+  }
+  if (options.paramTypes.empty()) {
+    auto weightType = llamac::weightTypeFromTorchDtype(config.torchDtype);
+    if (!weightType)
+      return fail(weightType.takeError());
+    options.weightType = *weightType;
+  }
+
+  mlir::DialectRegistry registry;
+  llamac::registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  auto module = llamac::buildLlamaGraph(context, config, options);
+  if (failed(mlir::verify(*module)))
+    return fail("internal error: the generated graph does not verify "
+                "(diagnostics above)");
+
+  // writeToOutput writes a temporary file and renames it: no half-written
+  // output if we are interrupted.
+  Error written = writeToOutput(outputPath, [&](raw_ostream &os) -> Error {
+    module->print(os, mlir::OpPrintingFlags());
+    os << "\n";
+    if (stats)
+      llamac::printGraphStats(llamac::collectGraphStats(*module), os);
+    return Error::success();
+  });
+  if (written)
+    return fail(std::move(written));
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM initLLVM(argc, argv);
+  if (argc < 2) {
+    errs() << kUsage;
+    return 1;
+  }
+  StringRef command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    outs() << kUsage;
+    return 0;
+  }
+  if (command == "graph")
+    return runGraph(argc, argv);
+  return fail("unknown command '" + command + "' (commands: graph; see --help)");
+}
