@@ -248,13 +248,13 @@ def LLM_SiLUOp : LLM_ElementwiseOp<"silu"> {
   let assemblyFormat = "$input attr-dict `:` type($result)";
 }
 
-class LLM_BinaryOp<string mnemonic, string opSymbol, list<Trait> traits = []>
+class LLM_BinaryOp<string mnemonic, list<Trait> traits = []>
     : LLM_ElementwiseOp<mnemonic, traits> {
   let arguments = (ins LLM_Activation:$lhs, LLM_Activation:$rhs);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
 }
 
-def LLM_MulOp : LLM_BinaryOp<"mul", "*", [Commutative]> {
+def LLM_MulOp : LLM_BinaryOp<"mul", [Commutative]> {
   let summary = "elementwise product of two tensors of the same type";
   let description = [{
     `result = lhs * rhs`, elementwise; no broadcasting.
@@ -267,7 +267,7 @@ def LLM_MulOp : LLM_BinaryOp<"mul", "*", [Commutative]> {
   }];
 }
 
-def LLM_AddOp : LLM_BinaryOp<"add", "+", [Commutative]> {
+def LLM_AddOp : LLM_BinaryOp<"add", [Commutative]> {
   let summary = "elementwise sum of two tensors of the same type";
   let description = [{
     `result = lhs + rhs`, elementwise; no broadcasting. The residual

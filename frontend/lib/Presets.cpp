@@ -1,0 +1,98 @@
+//===- Presets.cpp - Embedded model configurations ------------------------===//
+//
+// Configurations llamac knows without a checkpoint, so tools can build and
+// inspect the graph of a model by name. Each preset is the model's official
+// `config.json`, verbatim, run through the same parser as a file on disk so
+// that a preset can never disagree with what reading the real file gives.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llamac/Frontend/LlamaConfig.h"
+
+#include "llvm/ADT/Twine.h"
+
+using namespace llvm;
+using namespace llamac;
+
+namespace {
+
+/// `config.json` of meta-llama/Llama-3.2-1B-Instruct.
+constexpr const char kLlama32_1BInstruct[] = R"json({
+  "architectures": [
+    "LlamaForCausalLM"
+  ],
+  "attention_bias": false,
+  "attention_dropout": 0.0,
+  "bos_token_id": 128000,
+  "eos_token_id": [
+    128001,
+    128008,
+    128009
+  ],
+  "head_dim": 64,
+  "hidden_act": "silu",
+  "hidden_size": 2048,
+  "initializer_range": 0.02,
+  "intermediate_size": 8192,
+  "max_position_embeddings": 131072,
+  "mlp_bias": false,
+  "model_type": "llama",
+  "num_attention_heads": 32,
+  "num_hidden_layers": 16,
+  "num_key_value_heads": 8,
+  "pretraining_tp": 1,
+  "rms_norm_eps": 1e-05,
+  "rope_scaling": {
+    "factor": 32.0,
+    "high_freq_factor": 4.0,
+    "low_freq_factor": 1.0,
+    "original_max_position_embeddings": 8192,
+    "rope_type": "llama3"
+  },
+  "rope_theta": 500000.0,
+  "tie_word_embeddings": true,
+  "torch_dtype": "bfloat16",
+  "transformers_version": "4.45.0.dev0",
+  "use_cache": true,
+  "vocab_size": 128256
+}
+)json";
+
+struct Preset {
+  /// The canonical name, listed by presetNames().
+  const char *name;
+  /// A shorter spelling accepted on the command line.
+  const char *alias;
+  const char *configJSON;
+};
+
+constexpr Preset kPresets[] = {
+    {"llama-3.2-1b", "1b", kLlama32_1BInstruct},
+};
+
+} // namespace
+
+Expected<LlamaConfig> llamac::getPresetConfig(StringRef name) {
+  for (const Preset &preset : kPresets)
+    if (name.equals_insensitive(preset.name) ||
+        name.equals_insensitive(preset.alias))
+      return parseLlamaConfig(preset.configJSON,
+                              ("preset '" + Twine(preset.name) + "'").str());
+
+  std::string known;
+  for (const Preset &preset : kPresets) {
+    if (!known.empty())
+      known += ", ";
+    known += std::string(preset.name) + " (alias " + preset.alias + ")";
+  }
+  return createStringError(inconvertibleErrorCode(),
+                           "unknown preset '" + name +
+                               "'; known presets: " + known);
+}
+
+std::vector<std::string> llamac::presetNames() {
+  std::vector<std::string> names;
+  for (const Preset &preset : kPresets)
+    names.push_back(preset.name);
+  return names;
+}
