@@ -203,10 +203,36 @@ TEST(LlamaConfig, Preset1B) {
   }
 }
 
+TEST(LlamaConfig, PresetTiny) {
+  // The test model: Llama 3.2 1B with small widths, same vocabulary, RoPE,
+  // special tokens; still grouped-query (2 query heads per KV head) and tied.
+  for (const char *name : {"tiny", "TINY"}) {
+    Expected<LlamaConfig> config = getPresetConfig(name);
+    ASSERT_TRUE(bool(config)) << name << ": " << toString(config.takeError());
+    EXPECT_EQ(config->hiddenSize, 256);
+    EXPECT_EQ(config->intermediateSize, 512);
+    EXPECT_EQ(config->numLayers, 2);
+    EXPECT_EQ(config->numHeads, 4);
+    EXPECT_EQ(config->numKVHeads, 2);
+    EXPECT_EQ(config->groupSize(), 2);
+    EXPECT_EQ(config->headDim, 64);
+    EXPECT_EQ(config->vocabSize, 128256);
+    EXPECT_EQ(config->maxPositionEmbeddings, 131072);
+    EXPECT_EQ(config->rmsNormEps, 1e-5);
+    EXPECT_EQ(config->ropeTheta, 500000.0);
+    expectLlama3Scaling(*config);
+    EXPECT_TRUE(config->tieWordEmbeddings);
+    EXPECT_EQ(config->bosTokenId, std::optional<int64_t>(128000));
+    EXPECT_EQ(config->eosTokenIds,
+              (std::vector<int64_t>{128001, 128008, 128009}));
+    EXPECT_EQ(config->torchDtype, "bfloat16");
+    expectRoundTrip(*config);
+  }
+}
+
 TEST(LlamaConfig, PresetNamesAndUnknownPreset) {
   std::vector<std::string> names = presetNames();
-  ASSERT_EQ(names.size(), 1u);
-  EXPECT_EQ(names[0], "llama-3.2-1b");
+  EXPECT_EQ(names, (std::vector<std::string>{"llama-3.2-1b", "tiny"}));
   for (const std::string &name : names)
     EXPECT_TRUE(bool(getPresetConfig(name))) << name;
 
@@ -215,6 +241,7 @@ TEST(LlamaConfig, PresetNamesAndUnknownPreset) {
       << message;
   EXPECT_NE(message.find("llama-3.2-1b"), std::string::npos) << message;
   EXPECT_NE(message.find("1b"), std::string::npos) << message;
+  EXPECT_NE(message.find("tiny"), std::string::npos) << message;
 }
 
 TEST(LlamaConfig, BaseConfigParses) {

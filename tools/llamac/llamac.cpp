@@ -6,6 +6,7 @@
 // lists exactly what that command takes.
 //
 //===----------------------------------------------------------------------===//
+#include "llamac/Compiler/Compiler.h"
 #include "llamac/Frontend/Checkpoint.h"
 #include "llamac/Frontend/GraphBuilder.h"
 #include "llamac/Frontend/LlamaConfig.h"
@@ -16,11 +17,13 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
@@ -36,6 +39,7 @@ USAGE: llamac <command> [options]
 
 COMMANDS:
   graph    Print the llm dialect IR of a checkpoint's model (or a preset)
+  compile  Compile a checkpoint into an artifact (model.so, weights.bin, ...)
 
 Run 'llamac <command> --help' for the options of a command.
 )";
@@ -154,6 +158,68 @@ int runGraph(int argc, char **argv) {
   return 0;
 }
 
+int runCompile(int argc, char **argv) {
+  releaseLLVMStatsOption();
+  cl::OptionCategory category("llamac compile options");
+  cl::opt<std::string> modelDir(cl::Positional, cl::Required,
+                                cl::desc("<MODEL_DIR>"), cl::cat(category));
+  cl::opt<std::string> outputDir("o", cl::desc("Artifact directory to write"),
+                                 cl::value_desc("dir"), cl::init(""),
+                                 cl::cat(category));
+  cl::opt<std::string> dtype("dtype",
+                             cl::desc("Weight precision: bf16 (default) or "
+                                      "f32; computation is always f32"),
+                             cl::init("bf16"), cl::cat(category));
+  cl::opt<std::string> targetCPU(
+      "target-cpu",
+      cl::desc("CPU to generate code for: host (default: this CPU and its "
+               "features, AVX-512 included) or an LLVM CPU name"),
+      cl::value_desc("name"), cl::init("host"), cl::cat(category));
+  cl::opt<std::string> emit(
+      "emit",
+      cl::desc("Print a stage instead of writing an artifact: llm, linalg, "
+               "llvm (LLVM dialect), llvm-ir, asm"),
+      cl::value_desc("stage"), cl::init(""), cl::cat(category));
+  cl::opt<std::string> dumpIRDir(
+      "dump-ir-dir", cl::desc("Write the IR after every pass to DIR"),
+      cl::value_desc("dir"), cl::init(""), cl::cat(category));
+  cl::opt<bool> timing("time", cl::desc("Print where compile time goes"),
+                       cl::init(false), cl::cat(category));
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  cl::HideUnrelatedOptions(category);
+
+  CommandArgs args("compile", argc, argv);
+  cl::ParseCommandLineOptions(
+      int(args.argv.size()), args.argv.data(),
+      "Compile a Hugging Face Llama checkpoint into a native artifact.\n");
+
+  llamac::CompileOptions options;
+  options.dtype = dtype;
+  options.targetCPU = targetCPU;
+  options.dumpIRDir = dumpIRDir;
+  options.printTiming = timing;
+  if (!emit.empty()) {
+    auto stage = llamac::parseEmitStage(emit);
+    if (!stage)
+      return fail(stage.takeError());
+    options.emit = *stage;
+  } else if (outputDir.empty()) {
+    return fail("give the artifact directory with -o DIR (or --emit=STAGE)");
+  }
+  if (sys::Process::StandardErrIsDisplayed())
+    options.progress = [](StringRef what, uint64_t done, uint64_t total) {
+      errs() << format("\r%s: %3.0f%%", what.str().c_str(),
+                       total ? 100.0 * done / total : 100.0);
+      if (done == total)
+        errs() << "\n";
+    };
+  if (Error error = llamac::compileCheckpoint(modelDir, outputDir, options,
+                                              outs()))
+    return fail(std::move(error));
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -169,5 +235,8 @@ int main(int argc, char **argv) {
   }
   if (command == "graph")
     return runGraph(argc, argv);
-  return fail("unknown command '" + command + "' (commands: graph; see --help)");
+  if (command == "compile")
+    return runCompile(argc, argv);
+  return fail("unknown command '" + command +
+              "' (commands: graph, compile; see --help)");
 }

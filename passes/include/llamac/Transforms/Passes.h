@@ -2,6 +2,14 @@
 #ifndef LLAMAC_TRANSFORMS_PASSES_H
 #define LLAMAC_TRANSFORMS_PASSES_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
@@ -14,6 +22,9 @@ namespace llamac {
 
 #define GEN_PASS_REGISTRATION
 #include "llamac/Transforms/Passes.h.inc"
+
+/// The patterns of `llm-to-linalg`, for use in other passes.
+void populateLLMToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
 } // namespace llamac
 

@@ -27,4 +27,79 @@ def LLMOpStatsPass : Pass<"llm-op-stats", "mlir::ModuleOp"> {
   ];
 }
 
+def LLMOutlineKernelsPass : Pass<"llm-outline-kernels", "mlir::ModuleOp"> {
+  let summary = "Move each llm compute op into a kernel function that all "
+                "identical ops share";
+  let description = [{
+    Replaces every `llm` compute op of the entry functions by a `func.call`
+    to a private kernel function (`llm.kernel`) holding that op alone.
+    Ops that differ only in their weights or in the layer they serve call
+    the same kernel: weights are kernel arguments, and `llm.attention` is
+    given its layer's cache slot (`tensor.extract_slice`/`insert_slice` at
+    the call site, `layer = 0` inside). So the code generated for a model
+    does not grow with its layer count.
+
+    Example: the 16 `llm.linear` ops with a `tensor<?x2048xf32>` input and a
+    `tensor<512x2048xbf16>` weight become calls to one `@linear_N`.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def LLMToLinalgPass : Pass<"llm-to-linalg", "mlir::ModuleOp"> {
+  let summary = "Lower llm compute ops to linalg, tensor, arith and math on "
+                "tensors";
+  let description = [{
+    `llm.embed` becomes a gathering `linalg.generic`, `llm.rms_norm` a
+    reduction and a normalizing generic, `llm.linear` a
+    `linalg.matmul_transpose_b` (weights widened in the body),
+    `llm.rope` a generic with the (llama3-scaled) inverse frequencies as a
+    constant, `llm.attention` the KV-cache update (`tensor.insert_slice`)
+    followed by score, masked-max, exp, sum and weighted-sum generics, and
+    the elementwise ops one generic each. `llm.param` is left for
+    `llm-lower-entry-abi`.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def LLMLowerEntryABIPass : Pass<"llm-lower-entry-abi", "mlir::ModuleOp"> {
+  let summary = "Bind weights to the artifact's weight buffer and make the "
+                "entry functions write caller-owned outputs";
+  let description = [{
+    Lays out every distinct `llm.param` of the module in one weight buffer
+    (in order of first use, each tensor aligned to `alignment` bytes) and
+    records the table as the module attribute `llm.weights` (name, offset,
+    type) with the total in `llm.weights_size`; the packer writes
+    `weights.bin` from it. Each entry function (`prefill`, `decode`) gets a
+    trailing `%weights: memref<?xi8>` argument, its params become views of
+    it (`memref.view` + `bufferization.to_tensor restrict`), and its logits
+    are written into a new caller-owned `%logits` argument
+    (`bufferization.materialize_in_destination`). After bufferization every
+    result aliases an argument and the entry functions return nothing.
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", /*default=*/"4096",
+           "Byte alignment of each weight in the buffer (a power of two)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def LLMApproximateMathPass : Pass<"llm-approximate-math"> {
+  let summary = "Replace exp, sin, cos, tanh, ... by polynomial "
+                "approximations";
+  let description = [{
+    Applies MLIR's polynomial approximations of the `math` dialect so that
+    generated kernels call no libm function in their loops and vectorize.
+    Square roots and FMAs stay as `math` ops (they map to instructions).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // LLAMAC_TRANSFORMS_PASSES_TD

@@ -1,0 +1,52 @@
+/*===- KernelABI.h - The C ABI of a compiled llamac model --------*- C -*-===*\
+|*                                                                            *|
+|* Shared by the generated `model.so` and the runtime; plain C so that the    *|
+|* runtime needs neither MLIR nor LLVM headers to call the model.             *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+#ifndef LLAMAC_CODEGEN_KERNELABI_H
+#define LLAMAC_CODEGEN_KERNELABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever the entry signatures, descriptor layout or weight layout
+ * rules change; the runtime refuses artifacts of another version. */
+#define LLAMAC_ABI_VERSION 1
+
+/* A strided memref descriptor as MLIR lays it out: the allocation and the
+ * aligned data pointers, an element offset, then sizes and strides. */
+#define LLAMAC_DEFINE_MEMREF(NAME, T, RANK)                                    \
+  typedef struct NAME {                                                        \
+    T *allocated;                                                              \
+    T *aligned;                                                                \
+    int64_t offset;                                                            \
+    int64_t sizes[RANK];                                                       \
+    int64_t strides[RANK];                                                     \
+  } NAME
+
+LLAMAC_DEFINE_MEMREF(llamac_tokens_t, int32_t, 1);   /* [n] token ids */
+LLAMAC_DEFINE_MEMREF(llamac_cache_t, float, 4);      /* [layers, kv, ctx, d] */
+LLAMAC_DEFINE_MEMREF(llamac_logits_t, float, 2);     /* [n, vocab] */
+LLAMAC_DEFINE_MEMREF(llamac_weights_t, int8_t, 1);   /* [bytes] */
+
+/* `_mlir_ciface_prefill` and `_mlir_ciface_decode`: process the tokens at
+ * absolute positions start_pos.., append their keys/values to the caches and
+ * write one logits row per token. Everything is caller-owned. */
+typedef void (*llamac_entry_fn)(llamac_tokens_t *tokens, int64_t start_pos,
+                                llamac_cache_t *k_cache,
+                                llamac_cache_t *v_cache,
+                                llamac_logits_t *logits,
+                                llamac_weights_t *weights);
+
+#define LLAMAC_PREFILL_SYMBOL "_mlir_ciface_prefill"
+#define LLAMAC_DECODE_SYMBOL "_mlir_ciface_decode"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LLAMAC_CODEGEN_KERNELABI_H */

@@ -1,0 +1,50 @@
+//===- WeightPacker.h - weights.bin from a checkpoint -----------*- C++ -*-===//
+//
+// The compiler decides where each weight lives and in which precision
+// (`llm.weights` on the module, written by llm-lower-entry-abi); the packer
+// applies that decision once, at compile time, so the runtime only maps the
+// file.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_COMPILER_WEIGHTPACKER_H
+#define LLAMAC_COMPILER_WEIGHTPACKER_H
+
+#include "llamac/Frontend/Safetensors.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/Support/Error.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+/// One entry of the module's weight table.
+struct WeightSlot {
+  std::string name;
+  int64_t offset = 0;
+  mlir::RankedTensorType type;
+
+  int64_t byteSize() const {
+    return type.getNumElements() * type.getElementTypeBitWidth() / 8;
+  }
+};
+
+/// The weight table the compile pipeline recorded on `module`, and the
+/// buffer size (`llm.weights_size`).
+llvm::Expected<std::vector<WeightSlot>> readWeightTable(mlir::ModuleOp module,
+                                                        int64_t &totalSize);
+
+/// Writes `path` (size rounded up to a page) with every slot filled from the
+/// tensor of the same name in `source`, converted to the slot's element type
+/// (bf16 -> f32 exactly, f32 -> bf16 rounding to nearest even, f16 -> both).
+llvm::Error
+packWeights(llvm::ArrayRef<WeightSlot> slots, int64_t totalSize,
+            const SafetensorsFile &source, llvm::StringRef path,
+            const std::function<void(uint64_t, uint64_t)> &progress = {});
+
+} // namespace llamac
+
+#endif // LLAMAC_COMPILER_WEIGHTPACKER_H

@@ -1,0 +1,366 @@
+//===- Compiler.cpp - Checkpoint -> artifact (llamac compile) -------------===//
+#include "llamac/Compiler/Compiler.h"
+
+#include "llamac/Codegen/Codegen.h"
+#include "llamac/Codegen/KernelABI.h"
+#include "llamac/Compiler/WeightPacker.h"
+#include "llamac/Frontend/Checkpoint.h"
+#include "llamac/Frontend/GraphBuilder.h"
+#include "llamac/InitAll.h"
+#include "llamac/Transforms/Pipelines.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <chrono>
+#include <vector>
+
+using namespace llvm;
+
+namespace llamac {
+
+Expected<EmitStage> parseEmitStage(StringRef name) {
+  if (name == "llm")
+    return EmitStage::LLM;
+  if (name == "linalg")
+    return EmitStage::Linalg;
+  if (name == "llvm")
+    return EmitStage::LLVMDialect;
+  if (name == "llvm-ir")
+    return EmitStage::LLVMIR;
+  if (name == "asm")
+    return EmitStage::Assembly;
+  return createStringError(inconvertibleErrorCode(),
+                           "unknown --emit stage '%s' (llm, linalg, llvm, "
+                           "llvm-ir, asm)",
+                           name.str().c_str());
+}
+
+namespace {
+
+Error makeError(const Twine &message) {
+  return createStringError(inconvertibleErrorCode(), message);
+}
+
+/// Wall time per compile phase, for `--time`.
+class PhaseTimer {
+public:
+  void start(StringRef phase) {
+    stop();
+    current = phase.str();
+    begin = std::chrono::steady_clock::now();
+  }
+  void stop() {
+    if (current.empty())
+      return;
+    auto elapsed = std::chrono::steady_clock::now() - begin;
+    phases.push_back(
+        {current, std::chrono::duration<double>(elapsed).count()});
+    current.clear();
+  }
+  void print(raw_ostream &os) {
+    stop();
+    double total = 0;
+    for (auto &[name, seconds] : phases)
+      total += seconds;
+    os << "compile time:\n";
+    for (auto &[name, seconds] : phases)
+      os << format("  %-28s %8.3f s  %5.1f%%\n", name.c_str(), seconds,
+                   total > 0 ? 100 * seconds / total : 0.0);
+    os << format("  %-28s %8.3f s\n", (const char *)"total", total);
+  }
+
+private:
+  std::string current;
+  std::chrono::steady_clock::time_point begin;
+  std::vector<std::pair<std::string, double>> phases;
+};
+
+Error runPipeline(mlir::ModuleOp module,
+                  void (*build)(mlir::OpPassManager &),
+                  const CompileOptions &options, StringRef stageName) {
+  mlir::PassManager pm(module.getContext());
+  build(pm);
+  if (!options.dumpIRDir.empty()) {
+    // One file per pass, numbered in order, under DIR/<stage>/.
+    pm.enableIRPrintingToFileTree(
+        [](mlir::Pass *, mlir::Operation *) { return false; },
+        [](mlir::Pass *, mlir::Operation *) { return true; },
+        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false,
+        /*printAfterOnlyOnFailure=*/false,
+        (options.dumpIRDir + "/" + stageName).str());
+  }
+  if (failed(pm.run(module)))
+    return makeError("the " + stageName +
+                     " pipeline failed (diagnostics above)");
+  return Error::success();
+}
+
+/// A temporary directory beside `target` that is removed unless released.
+class StagingDirectory {
+public:
+  static Expected<StagingDirectory> create(StringRef target) {
+    SmallString<256> path;
+    if (std::error_code ec =
+            sys::fs::createUniqueDirectory(target + ".tmp", path))
+      return makeError(target + ": cannot create a staging directory: " +
+                       ec.message());
+    return StagingDirectory(path.str().str());
+  }
+  StagingDirectory(StagingDirectory &&other) : path(std::move(other.path)) {
+    other.path.clear();
+  }
+  ~StagingDirectory() {
+    if (!path.empty())
+      sys::fs::remove_directories(path);
+  }
+  std::string file(StringRef name) const { return (path + "/" + name).str(); }
+
+  /// Moves the staged directory to `target`, replacing a previous artifact.
+  Error commit(StringRef target) {
+    if (sys::fs::exists(target)) {
+      bool isArtifact = sys::fs::exists(target + "/manifest.json");
+      std::error_code ec;
+      bool isEmpty =
+          sys::fs::is_directory(target) &&
+          sys::fs::directory_iterator(target, ec) == sys::fs::directory_iterator();
+      if (!isArtifact && !isEmpty)
+        return makeError(target +
+                         ": exists and is not a llamac artifact; refusing to "
+                         "replace it");
+      SmallString<256> old;
+      if (std::error_code ec = sys::fs::createUniqueDirectory(target + ".old", old))
+        return makeError(target + ": " + ec.message());
+      sys::fs::remove(old);
+      if (std::error_code ec = sys::fs::rename(target, old))
+        return makeError(target + ": cannot move the previous artifact: " +
+                         ec.message());
+      if (std::error_code ec = sys::fs::rename(path, target)) {
+        sys::fs::rename(old, target);
+        return makeError(target + ": " + ec.message());
+      }
+      sys::fs::remove_directories(old);
+    } else if (std::error_code ec = sys::fs::rename(path, target)) {
+      return makeError(target + ": " + ec.message());
+    }
+    path.clear();
+    return Error::success();
+  }
+
+private:
+  explicit StagingDirectory(std::string path) : path(std::move(path)) {}
+  std::string path;
+};
+
+json::Value tensorTypeJSON(mlir::RankedTensorType type) {
+  json::Array shape;
+  for (int64_t dim : type.getShape())
+    shape.push_back(dim);
+  std::string element;
+  raw_string_ostream(element) << type.getElementType();
+  return json::Object{{"dtype", element}, {"shape", std::move(shape)}};
+}
+
+Error writeManifest(StringRef path, const LlamaConfig &config,
+                    const CompileOptions &options, const TargetCPU &target,
+                    ArrayRef<WeightSlot> slots, int64_t weightsSize,
+                    ArrayRef<std::string> copiedFiles) {
+  Expected<json::Value> configJSON = json::parse(config.toJSON());
+  if (!configJSON)
+    return configJSON.takeError();
+  json::Array tensors;
+  for (const WeightSlot &slot : slots) {
+    json::Object entry{{"name", slot.name}, {"offset", slot.offset},
+                       {"bytes", slot.byteSize()}};
+    json::Object type = *tensorTypeJSON(slot.type).getAsObject();
+    entry["dtype"] = std::move(type["dtype"]);
+    entry["shape"] = std::move(type["shape"]);
+    tensors.push_back(std::move(entry));
+  }
+  json::Array features;
+  for (const std::string &feature : target.features)
+    features.push_back(feature);
+  json::Array files;
+  for (const std::string &file : copiedFiles)
+    files.push_back(file);
+  json::Object manifest{
+      {"format", "llamac-artifact"},
+      {"abi_version", LLAMAC_ABI_VERSION},
+      {"config", std::move(*configJSON)},
+      {"compile",
+       json::Object{{"dtype", options.dtype},
+                    {"target_cpu", options.targetCPU}}},
+      {"target", json::Object{{"triple", target.triple},
+                              {"cpu", target.cpu},
+                              {"features", std::move(features)}}},
+      {"library", "model.so"},
+      {"entry_points", json::Object{{"prefill", LLAMAC_PREFILL_SYMBOL},
+                                    {"decode", LLAMAC_DECODE_SYMBOL}}},
+      {"weights", json::Object{{"file", "weights.bin"},
+                               {"size", weightsSize},
+                               {"tensors", std::move(tensors)}}},
+      {"kv_cache", json::Object{{"layers", config.numLayers},
+                                {"kv_heads", config.numKVHeads},
+                                {"head_dim", config.headDim},
+                                {"dtype", "f32"}}},
+      {"files", std::move(files)},
+  };
+  std::error_code ec;
+  raw_fd_ostream os(path, ec);
+  if (ec)
+    return makeError(path + ": " + ec.message());
+  os << formatv("{0:2}", json::Value(std::move(manifest))) << "\n";
+  os.close();
+  if (os.has_error())
+    return makeError(path + ": write failed: " + os.error().message());
+  return Error::success();
+}
+
+} // namespace
+
+Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
+                        const CompileOptions &options, raw_ostream &os) {
+  PhaseTimer timer;
+  auto printTiming = make_scope_exit([&] {
+    if (options.printTiming)
+      timer.print(errs());
+  });
+
+  if (options.dtype != "bf16" && options.dtype != "f32")
+    return makeError("unknown --dtype '" + options.dtype + "' (f32, bf16)");
+
+  timer.start("read checkpoint");
+  Expected<Checkpoint> checkpoint = Checkpoint::open(modelDir);
+  if (!checkpoint)
+    return checkpoint.takeError();
+  Expected<TargetCPU> target = resolveTargetCPU(options.targetCPU);
+  if (!target)
+    return target.takeError();
+
+  timer.start("build llm graph");
+  mlir::DialectRegistry registry;
+  registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  if (!options.dumpIRDir.empty())
+    context.disableMultithreading(); // module-scope IR dumps need it
+  GraphOptions graphOptions;
+  graphOptions.weightType = options.dtype == "f32" ? DType::F32 : DType::BF16;
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      buildLlamaGraph(context, checkpoint->config, graphOptions);
+  if (failed(mlir::verify(*module)))
+    return makeError("internal error: the llm graph does not verify");
+  if (options.emit == EmitStage::LLM) {
+    module->print(os);
+    return Error::success();
+  }
+
+  timer.start("llm -> linalg");
+  if (Error error = runPipeline(*module, buildLLMToLinalgPipeline, options,
+                                "1-to-linalg"))
+    return error;
+  if (options.emit == EmitStage::Linalg) {
+    module->print(os);
+    return Error::success();
+  }
+  int64_t weightsSize = 0;
+  Expected<std::vector<WeightSlot>> slots =
+      readWeightTable(*module, weightsSize);
+  if (!slots)
+    return slots.takeError();
+
+  timer.start("bufferize");
+  if (Error error = runPipeline(*module, buildLLMBufferizePipeline, options,
+                                "2-bufferize"))
+    return error;
+  timer.start("lower to LLVM dialect");
+  if (Error error = runPipeline(*module, buildLLMLowerToLLVMPipeline, options,
+                                "3-lower-to-llvm"))
+    return error;
+  if (options.emit == EmitStage::LLVMDialect) {
+    module->print(os);
+    return Error::success();
+  }
+
+  timer.start("translate to LLVM IR");
+  llvm::LLVMContext llvmContext;
+  Expected<std::unique_ptr<llvm::Module>> llvmModule = translateToLLVMIR(
+      *module, llvmContext, {LLAMAC_PREFILL_SYMBOL, LLAMAC_DECODE_SYMBOL});
+  if (!llvmModule)
+    return llvmModule.takeError();
+  Expected<std::unique_ptr<llvm::TargetMachine>> machine =
+      createTargetMachine(*target);
+  if (!machine)
+    return machine.takeError();
+  timer.start("LLVM O3");
+  optimizeModule(**llvmModule, **machine);
+  if (options.emit == EmitStage::LLVMIR) {
+    (*llvmModule)->print(os, nullptr);
+    return Error::success();
+  }
+  if (options.emit == EmitStage::Assembly) {
+    timer.start("LLVM codegen");
+    SmallString<0> buffer;
+    raw_svector_ostream assembly(buffer);
+    if (Error error = emitCode(**llvmModule, **machine, assembly, true))
+      return error;
+    os << buffer;
+    return Error::success();
+  }
+
+  Expected<StagingDirectory> staging = StagingDirectory::create(outputDir);
+  if (!staging)
+    return staging.takeError();
+
+  timer.start("LLVM codegen");
+  {
+    std::error_code ec;
+    raw_fd_ostream object(staging->file("model.o"), ec);
+    if (ec)
+      return makeError(staging->file("model.o") + ": " + ec.message());
+    if (Error error = emitCode(**llvmModule, **machine, object, false))
+      return error;
+  }
+  timer.start("link model.so");
+  if (Error error = linkSharedLibrary(staging->file("model.o"),
+                                      staging->file("model.so")))
+    return error;
+  sys::fs::remove(staging->file("model.o"));
+
+  timer.start("pack weights");
+  std::function<void(uint64_t, uint64_t)> packProgress;
+  if (options.progress)
+    packProgress = [&](uint64_t done, uint64_t total) {
+      options.progress("packing weights", done, total);
+    };
+  if (Error error = packWeights(*slots, weightsSize, *checkpoint->weights,
+                                staging->file("weights.bin"), packProgress))
+    return error;
+
+  timer.start("write manifest");
+  std::vector<std::string> copied;
+  for (StringRef name : {"tokenizer.json", "tokenizer_config.json",
+                         "generation_config.json"}) {
+    std::string source = (modelDir + "/" + name).str();
+    if (!sys::fs::exists(source))
+      continue;
+    if (std::error_code ec = sys::fs::copy_file(source, staging->file(name)))
+      return makeError(source + ": cannot copy: " + ec.message());
+    copied.push_back(name.str());
+  }
+  if (Error error = writeManifest(staging->file("manifest.json"),
+                                  checkpoint->config, options, *target, *slots,
+                                  weightsSize, copied))
+    return error;
+  return staging->commit(outputDir);
+}
+
+} // namespace llamac

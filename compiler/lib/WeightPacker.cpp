@@ -1,0 +1,190 @@
+//===- WeightPacker.cpp - weights.bin from a checkpoint -------------------===//
+#include "llamac/Compiler/WeightPacker.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <cstring>
+
+using namespace llvm;
+
+namespace llamac {
+
+namespace {
+
+Error makeError(const Twine &message) {
+  return createStringError(inconvertibleErrorCode(), message);
+}
+
+float bf16ToFloat(uint16_t bits) {
+  uint32_t widened = uint32_t(bits) << 16;
+  float value;
+  std::memcpy(&value, &widened, sizeof(value));
+  return value;
+}
+
+float f16ToFloat(uint16_t bits) {
+  uint32_t sign = uint32_t(bits & 0x8000) << 16;
+  uint32_t exponent = (bits >> 10) & 0x1f;
+  uint32_t mantissa = bits & 0x3ff;
+  uint32_t result;
+  if (exponent == 0x1f) { // inf / nan
+    result = sign | 0x7f800000 | (mantissa << 13);
+  } else if (exponent != 0) { // normal
+    result = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) { // zero
+    result = sign;
+  } else { // subnormal: normalize
+    exponent = 113;
+    while (!(mantissa & 0x400)) {
+      mantissa <<= 1;
+      --exponent;
+    }
+    result = sign | (exponent << 23) | ((mantissa & 0x3ff) << 13);
+  }
+  float value;
+  std::memcpy(&value, &result, sizeof(value));
+  return value;
+}
+
+uint16_t floatToBF16(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  if ((bits & 0x7fffffff) > 0x7f800000) // nan: keep it a quiet nan
+    return uint16_t((bits >> 16) | 0x40);
+  // Round to nearest, ties to even.
+  uint32_t rounding = 0x7fff + ((bits >> 16) & 1);
+  return uint16_t((bits + rounding) >> 16);
+}
+
+/// Reads element `i` of `source` (of `dtype`) as a float.
+float loadAsFloat(const uint8_t *source, DType dtype, int64_t i) {
+  switch (dtype) {
+  case DType::F32: {
+    float value;
+    std::memcpy(&value, source + 4 * i, 4);
+    return value;
+  }
+  case DType::BF16: {
+    uint16_t bits;
+    std::memcpy(&bits, source + 2 * i, 2);
+    return bf16ToFloat(bits);
+  }
+  case DType::F16: {
+    uint16_t bits;
+    std::memcpy(&bits, source + 2 * i, 2);
+    return f16ToFloat(bits);
+  }
+  }
+  llvm_unreachable("unknown dtype");
+}
+
+/// Converts `count` elements from `source` (`from`) to `target` (`to`).
+Error convert(const uint8_t *source, DType from, uint8_t *target,
+              mlir::Type to, int64_t count, StringRef name) {
+  bool sameType = (from == DType::F32 && to.isF32()) ||
+                  (from == DType::BF16 && to.isBF16()) ||
+                  (from == DType::F16 && to.isF16());
+  if (sameType) {
+    std::memcpy(target, source, count * to.getIntOrFloatBitWidth() / 8);
+    return Error::success();
+  }
+  if (to.isF32()) {
+    for (int64_t i = 0; i < count; ++i) {
+      float value = loadAsFloat(source, from, i);
+      std::memcpy(target + 4 * i, &value, 4);
+    }
+    return Error::success();
+  }
+  if (to.isBF16()) {
+    for (int64_t i = 0; i < count; ++i) {
+      uint16_t bits = floatToBF16(loadAsFloat(source, from, i));
+      std::memcpy(target + 2 * i, &bits, 2);
+    }
+    return Error::success();
+  }
+  std::string typeName;
+  raw_string_ostream(typeName) << to;
+  return makeError("weight '" + name + "': cannot convert " + dtypeName(from) +
+                   " to " + typeName);
+}
+
+} // namespace
+
+Expected<std::vector<WeightSlot>> readWeightTable(mlir::ModuleOp module,
+                                                  int64_t &totalSize) {
+  auto table = module->getAttrOfType<mlir::ArrayAttr>("llm.weights");
+  auto size = module->getAttrOfType<mlir::IntegerAttr>("llm.weights_size");
+  if (!table || !size)
+    return makeError("the module has no weight table (llm.weights); was "
+                     "llm-lower-entry-abi run?");
+  totalSize = size.getInt();
+  std::vector<WeightSlot> slots;
+  for (mlir::Attribute entry : table) {
+    auto dict = dyn_cast<mlir::DictionaryAttr>(entry);
+    auto name = dict ? dict.getAs<mlir::StringAttr>("name") : nullptr;
+    auto offset = dict ? dict.getAs<mlir::IntegerAttr>("offset") : nullptr;
+    auto type = dict ? dict.getAs<mlir::TypeAttr>("type") : nullptr;
+    auto tensorType =
+        type ? dyn_cast<mlir::RankedTensorType>(type.getValue()) : nullptr;
+    if (!name || !offset || !tensorType)
+      return makeError("malformed entry in the llm.weights table");
+    WeightSlot slot{name.str(), offset.getInt(), tensorType};
+    if (slot.offset < 0 || slot.offset + slot.byteSize() > totalSize)
+      return makeError("weight '" + slot.name + "' lies outside the buffer");
+    slots.push_back(slot);
+  }
+  return slots;
+}
+
+Error packWeights(ArrayRef<WeightSlot> slots, int64_t totalSize,
+                  const SafetensorsFile &source, StringRef path,
+                  const std::function<void(uint64_t, uint64_t)> &progress) {
+  // Rounded to a page so the runtime can map the whole file.
+  uint64_t fileSize = alignTo(uint64_t(std::max<int64_t>(totalSize, 1)), 4096);
+  int fd;
+  if (std::error_code ec = sys::fs::openFileForReadWrite(
+          path, fd, sys::fs::CD_CreateAlways, sys::fs::OF_None))
+    return makeError(path + ": " + ec.message());
+  auto closeFile = make_scope_exit([&] { sys::Process::SafelyCloseFileDescriptor(fd); });
+  if (std::error_code ec = sys::fs::resize_file(fd, fileSize))
+    return makeError(path + ": cannot grow to " + Twine(fileSize) +
+                     " bytes: " + ec.message());
+  std::error_code ec;
+  sys::fs::mapped_file_region region(sys::fs::convertFDToNativeFile(fd),
+                                     sys::fs::mapped_file_region::readwrite,
+                                     fileSize, 0, ec);
+  if (ec)
+    return makeError(path + ": cannot map: " + ec.message());
+
+  uint64_t done = 0, total = 0;
+  for (const WeightSlot &slot : slots)
+    total += slot.byteSize();
+  for (const WeightSlot &slot : slots) {
+    const TensorInfo *tensor = source.find(slot.name);
+    if (!tensor)
+      return makeError(source.path() + ": no tensor '" + slot.name +
+                       "' for the compiled graph");
+    if (tensor->numElements() != slot.type.getNumElements())
+      return makeError(source.path() + ": tensor '" + slot.name + "' has " +
+                       Twine(tensor->numElements()) +
+                       " elements, the graph expects " +
+                       Twine(slot.type.getNumElements()));
+    ArrayRef<uint8_t> bytes = source.bytes(*tensor);
+    auto *target = reinterpret_cast<uint8_t *>(region.data()) + slot.offset;
+    if (Error error = convert(bytes.data(), tensor->dtype, target,
+                              slot.type.getElementType(),
+                              slot.type.getNumElements(), slot.name))
+      return error;
+    done += slot.byteSize();
+    if (progress)
+      progress(done, total);
+  }
+  region.unmap();
+  return Error::success();
+}
+
+} // namespace llamac

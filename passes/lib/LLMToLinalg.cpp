@@ -1,0 +1,614 @@
+//===- LLMToLinalg.cpp - llm ops to linalg on tensors ---------------------===//
+//
+// Lowers every `llm` compute op to linalg/tensor/arith/math ops on tensors,
+// so that the upstream tiling, bufferization and LLVM lowering apply:
+//
+//   llm.embed      -> linalg.generic gathering table rows (tensor.extract)
+//   llm.rms_norm   -> sum-of-squares reduction + normalizing linalg.generic
+//   llm.linear     -> linalg.matmul_transpose_b (weights widened in the body)
+//   llm.rope       -> linalg.generic; the (llama3-scaled) inverse frequencies
+//                     are computed here, at compile time, as a constant
+//   llm.attention  -> KV-cache update (transpose + insert_slice), then
+//                     scores, masked max, exp, sum and P·V as linalg.generic
+//   llm.silu/mul/add -> elementwise linalg.generic
+//
+// All arithmetic is in the activation type (f32); bf16/f16 weights are
+// extended exactly. `llm.param` stays: binding weights to the artifact's
+// buffer is the job of `llm-lower-entry-abi`.
+//
+//===----------------------------------------------------------------------===//
+#include "llamac/IR/LLMOps.h"
+#include "llamac/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <cmath>
+#include <limits>
+
+namespace llamac {
+#define GEN_PASS_DEF_LLMTOLINALGPASS
+#include "llamac/Transforms/Passes.h.inc"
+} // namespace llamac
+
+using namespace mlir;
+using namespace llamac;
+
+namespace {
+
+using utils::IteratorType;
+constexpr IteratorType kPar = IteratorType::parallel;
+constexpr IteratorType kRed = IteratorType::reduction;
+
+/// `value` converted to `type` (f32 from bf16/f16; identity otherwise).
+Value castFloat(OpBuilder &b, Location loc, Value value, Type type) {
+  Type from = value.getType();
+  if (from == type)
+    return value;
+  if (from.getIntOrFloatBitWidth() < type.getIntOrFloatBitWidth())
+    return b.create<arith::ExtFOp>(loc, type, value);
+  return b.create<arith::TruncFOp>(loc, type, value);
+}
+
+/// A tensor.empty of `sizes` and `elementType`.
+Value empty(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
+            Type elementType) {
+  return b.create<tensor::EmptyOp>(loc, sizes, elementType);
+}
+
+/// A tensor of `sizes` filled with `value`.
+Value filled(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
+             Type elementType, double value) {
+  Value init = empty(b, loc, sizes, elementType);
+  Value constant = b.create<arith::ConstantOp>(
+      loc, b.getFloatAttr(elementType, value));
+  return b.create<linalg::FillOp>(loc, constant, init).getResult(0);
+}
+
+/// The identity map and projections used by the generics below.
+AffineMap dimsMap(MLIRContext *context, unsigned numDims,
+                  ArrayRef<unsigned> dims) {
+  SmallVector<AffineExpr> exprs;
+  for (unsigned dim : dims)
+    exprs.push_back(getAffineDimExpr(dim, context));
+  return AffineMap::get(numDims, 0, exprs, context);
+}
+
+/// Index `value` as an f32 (for positions).
+Value indexToFloat(OpBuilder &b, Location loc, Value index, Type floatType) {
+  Value asInt = b.create<arith::IndexCastOp>(loc, b.getI64Type(), index);
+  return b.create<arith::UIToFPOp>(loc, floatType, asInt);
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+struct EmbedLowering : OpConversionPattern<llm::EmbedOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(llm::EmbedOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto resultType = op.getResult().getType();
+    Type elementType = resultType.getElementType();
+    Value table = adaptor.getTable();
+    SmallVector<OpFoldResult> sizes = {
+        tensor::getMixedSize(rewriter, loc, adaptor.getTokens(), 0),
+        rewriter.getIndexAttr(resultType.getDimSize(1))};
+    MLIRContext *context = rewriter.getContext();
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, resultType, ValueRange{adaptor.getTokens()},
+        ValueRange{empty(rewriter, loc, sizes, elementType)},
+        ArrayRef<AffineMap>{dimsMap(context, 2, {0}),
+                            dimsMap(context, 2, {0, 1})},
+        ArrayRef<IteratorType>{kPar, kPar},
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value row = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
+                                                   args[0]);
+          Value column = b.create<linalg::IndexOp>(loc, 1);
+          Value weight =
+              b.create<tensor::ExtractOp>(loc, table, ValueRange{row, column});
+          b.create<linalg::YieldOp>(
+              loc, castFloat(b, loc, weight, elementType));
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+struct RMSNormLowering : OpConversionPattern<llm::RMSNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(llm::RMSNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = op.getResult().getType();
+    if (type.getRank() != 2 || type.isDynamicDim(1))
+      return rewriter.notifyMatchFailure(op, "expects [tokens, hidden]");
+    Location loc = op.getLoc();
+    MLIRContext *context = rewriter.getContext();
+    Type elementType = type.getElementType();
+    Value input = adaptor.getInput();
+    OpFoldResult rows = tensor::getMixedSize(rewriter, loc, input, 0);
+    int64_t hidden = type.getDimSize(1);
+
+    // sum_j x[i, j]^2
+    Value sumInit = filled(rewriter, loc, {rows}, elementType, 0.0);
+    Value sumSquares =
+        rewriter
+            .create<linalg::GenericOp>(
+                loc, sumInit.getType(), ValueRange{input}, ValueRange{sumInit},
+                ArrayRef<AffineMap>{dimsMap(context, 2, {0, 1}),
+                                    dimsMap(context, 2, {0})},
+                ArrayRef<IteratorType>{kPar, kRed},
+                [&](OpBuilder &b, Location loc, ValueRange args) {
+                  Value square = b.create<arith::MulFOp>(loc, args[0], args[0]);
+                  b.create<linalg::YieldOp>(
+                      loc, ValueRange{
+                               b.create<arith::AddFOp>(loc, args[1], square)});
+                })
+            .getResult(0);
+
+    // w[j] * (x[i, j] / sqrt(sum / hidden + eps))
+    Value weight = adaptor.getWeight();
+    double epsilon = op.getEpsilon().convertToDouble();
+    SmallVector<OpFoldResult> sizes = {rows, rewriter.getIndexAttr(hidden)};
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, type, ValueRange{input, sumSquares, weight},
+        ValueRange{empty(rewriter, loc, sizes, elementType)},
+        ArrayRef<AffineMap>{dimsMap(context, 2, {0, 1}),
+                            dimsMap(context, 2, {0}), dimsMap(context, 2, {1}),
+                            dimsMap(context, 2, {0, 1})},
+        ArrayRef<IteratorType>{kPar, kPar},
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value count = b.create<arith::ConstantOp>(
+              loc, b.getFloatAttr(elementType, double(hidden)));
+          Value eps = b.create<arith::ConstantOp>(
+              loc, b.getFloatAttr(elementType, epsilon));
+          Value mean = b.create<arith::DivFOp>(loc, args[1], count);
+          Value rms = b.create<math::SqrtOp>(
+              loc, b.create<arith::AddFOp>(loc, mean, eps));
+          Value normalized = b.create<arith::DivFOp>(loc, args[0], rms);
+          Value scaled = b.create<arith::MulFOp>(
+              loc, castFloat(b, loc, args[2], elementType), normalized);
+          b.create<linalg::YieldOp>(loc, scaled);
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+struct LinearLowering : OpConversionPattern<llm::LinearOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(llm::LinearOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = op.getResult().getType();
+    if (type.getRank() != 2)
+      return rewriter.notifyMatchFailure(op, "expects [tokens, features]");
+    Location loc = op.getLoc();
+    SmallVector<OpFoldResult> sizes = {
+        tensor::getMixedSize(rewriter, loc, adaptor.getInput(), 0),
+        rewriter.getIndexAttr(type.getDimSize(1))};
+    Value init = filled(rewriter, loc, sizes, type.getElementType(), 0.0);
+    // The named op casts both inputs to the accumulator type in its body, so
+    // bf16 weights are widened in registers, never materialized as f32.
+    auto matmul = rewriter.create<linalg::MatmulTransposeBOp>(
+        loc, TypeRange{type}, ValueRange{adaptor.getInput(), adaptor.getWeight()},
+        ValueRange{init});
+    rewriter.replaceOp(op, matmul.getResults());
+    return success();
+  }
+};
+
+struct RopeLowering : OpConversionPattern<llm::RopeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(llm::RopeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *context = rewriter.getContext();
+    auto type = op.getResult().getType();
+    Type elementType = type.getElementType();
+    int64_t headDim = type.getDimSize(2);
+    int64_t half = headDim / 2;
+
+    // Inverse frequencies, rescaled by the llama3 rule when present, are
+    // compile-time constants of the model.
+    double theta = op.getTheta().convertToDouble();
+    SmallVector<float> frequencies;
+    for (int64_t i = 0; i < half; ++i) {
+      double frequency = std::pow(theta, -2.0 * double(i) / double(headDim));
+      if (auto scaling = op.getScalingAttr())
+        frequency = scaling.scaleInverseFrequency(frequency);
+      frequencies.push_back(float(frequency));
+    }
+    auto tableType = RankedTensorType::get({half}, rewriter.getF32Type());
+    Value table = rewriter.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(tableType, ArrayRef<float>(frequencies)));
+
+    Value input = adaptor.getInput();
+    Value startPos = adaptor.getStartPos();
+    SmallVector<OpFoldResult> sizes =
+        tensor::getMixedSizes(rewriter, loc, input);
+
+    // cos and sin of every (token, pair) angle, computed once for all heads.
+    // The angle p * f is formed in f32 as the reference does; it is reduced
+    // into [-pi, pi] in f64 before the f32 polynomial, whose own reduction
+    // loses ~1e-5 rad at the angles of positions in the hundreds.
+    SmallVector<OpFoldResult> angleSizes = {sizes[0],
+                                            rewriter.getIndexAttr(half)};
+    Type f32 = rewriter.getF32Type();
+    Type f64 = rewriter.getF64Type();
+    auto anglesType = RankedTensorType::get({type.getDimSize(0), half}, f32);
+    auto angles = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{anglesType, anglesType}, ValueRange{table},
+        ValueRange{empty(rewriter, loc, angleSizes, f32),
+                   empty(rewriter, loc, angleSizes, f32)},
+        ArrayRef<AffineMap>{dimsMap(context, 2, {1}), dimsMap(context, 2, {0, 1}),
+                            dimsMap(context, 2, {0, 1})},
+        ArrayRef<IteratorType>{kPar, kPar},
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value token = b.create<linalg::IndexOp>(loc, 0);
+          Value position = indexToFloat(
+              b, loc, b.create<arith::AddIOp>(loc, startPos, token), f32);
+          Value angle = b.create<arith::MulFOp>(loc, position, args[0]);
+          Value wide = b.create<arith::ExtFOp>(loc, f64, angle);
+          Value twoPi =
+              b.create<arith::ConstantOp>(loc, b.getF64FloatAttr(2 * M_PI));
+          Value turns = b.create<math::RoundEvenOp>(
+              loc, b.create<arith::DivFOp>(loc, wide, twoPi));
+          Value reduced = b.create<arith::TruncFOp>(
+              loc, f32,
+              b.create<arith::SubFOp>(
+                  loc, wide, b.create<arith::MulFOp>(loc, turns, twoPi)));
+          b.create<linalg::YieldOp>(
+              loc, ValueRange{b.create<math::CosOp>(loc, reduced),
+                              b.create<math::SinOp>(loc, reduced)});
+        });
+    Value cosTable = angles.getResult(0);
+    Value sinTable = angles.getResult(1);
+
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, type, ValueRange{input},
+        ValueRange{empty(rewriter, loc, sizes, elementType)},
+        ArrayRef<AffineMap>{dimsMap(context, 3, {0, 1, 2}),
+                            dimsMap(context, 3, {0, 1, 2})},
+        ArrayRef<IteratorType>{kPar, kPar, kPar},
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value token = b.create<linalg::IndexOp>(loc, 0);
+          Value head = b.create<linalg::IndexOp>(loc, 1);
+          Value lane = b.create<linalg::IndexOp>(loc, 2);
+          Value halfValue = b.create<arith::ConstantIndexOp>(loc, half);
+          // Lane j pairs with j + half (first half) or j - half (second).
+          Value inFirstHalf = b.create<arith::CmpIOp>(
+              loc, arith::CmpIPredicate::ult, lane, halfValue);
+          Value pairIndex = b.create<arith::RemUIOp>(loc, lane, halfValue);
+          Value partnerLane = b.create<arith::SelectOp>(
+              loc, inFirstHalf, b.create<arith::AddIOp>(loc, lane, halfValue),
+              pairIndex);
+          Value partner = b.create<tensor::ExtractOp>(
+              loc, input, ValueRange{token, head, partnerLane});
+          Value rotated = b.create<arith::SelectOp>(
+              loc, inFirstHalf, b.create<arith::NegFOp>(loc, partner),
+              partner);
+          Value cos = castFloat(
+              b, loc,
+              b.create<tensor::ExtractOp>(loc, cosTable,
+                                          ValueRange{token, pairIndex}),
+              elementType);
+          Value sin = castFloat(
+              b, loc,
+              b.create<tensor::ExtractOp>(loc, sinTable,
+                                          ValueRange{token, pairIndex}),
+              elementType);
+          Value result = b.create<arith::AddFOp>(
+              loc, b.create<arith::MulFOp>(loc, args[0], cos),
+              b.create<arith::MulFOp>(loc, rotated, sin));
+          b.create<linalg::YieldOp>(loc, result);
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(llm::AttentionOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *context = rewriter.getContext();
+    auto queryType = op.getQuery().getType();
+    auto cacheType = op.getKeyCache().getType();
+    Type elementType = queryType.getElementType();
+    if (cacheType.getElementType() != elementType)
+      return rewriter.notifyMatchFailure(
+          op, "cache element type differs from the activations");
+    int64_t queryHeads = queryType.getDimSize(1);
+    int64_t headDim = queryType.getDimSize(2);
+    int64_t kvHeads = cacheType.getDimSize(1);
+    int64_t group = queryHeads / kvHeads;
+    int64_t layer = op.getLayer();
+    double scale = op.getScale().convertToDouble();
+
+    Value startPos = adaptor.getStartPos();
+    OpFoldResult numTokens =
+        tensor::getMixedSize(rewriter, loc, adaptor.getQuery(), 0);
+    Value numTokensValue =
+        getValueOrCreateConstantIndexOp(rewriter, loc, numTokens);
+    auto index = [&](int64_t v) -> OpFoldResult {
+      return rewriter.getIndexAttr(v);
+    };
+
+    // 1. Append the new keys/values to this layer's cache rows
+    //    [start_pos, start_pos + n): [n, kv, d] -> [kv, n, d] -> cache slot.
+    auto append = [&](Value cache, Value rows) {
+      Value transposed =
+          rewriter
+              .create<linalg::TransposeOp>(
+                  loc, rows,
+                  empty(rewriter, loc, {index(kvHeads), numTokens, index(headDim)},
+                        elementType),
+                  ArrayRef<int64_t>{1, 0, 2})
+              .getResult()[0];
+      return rewriter.create<tensor::InsertSliceOp>(
+          loc, transposed, cache,
+          ArrayRef<OpFoldResult>{index(layer), index(0), startPos, index(0)},
+          ArrayRef<OpFoldResult>{index(1), index(kvHeads), numTokens,
+                                 index(headDim)},
+          ArrayRef<OpFoldResult>{index(1), index(1), index(1), index(1)});
+    };
+    Value newKeyCache = append(adaptor.getKeyCache(), adaptor.getKey());
+    Value newValueCache = append(adaptor.getValueCache(), adaptor.getValue());
+
+    // 2. The visible history: rows [0, start_pos + n) of this layer.
+    Value visibleValue =
+        rewriter.create<arith::AddIOp>(loc, startPos, numTokensValue);
+    OpFoldResult visible = visibleValue;
+    auto history = [&](Value cache) {
+      auto sliceType = RankedTensorType::get(
+          {kvHeads, ShapedType::kDynamic, headDim}, elementType);
+      return rewriter.create<tensor::ExtractSliceOp>(
+          loc, sliceType, cache,
+          ArrayRef<OpFoldResult>{index(layer), index(0), index(0), index(0)},
+          ArrayRef<OpFoldResult>{index(1), index(kvHeads), visible,
+                                 index(headDim)},
+          ArrayRef<OpFoldResult>{index(1), index(1), index(1), index(1)});
+    };
+    Value keys = history(newKeyCache);
+    Value values = history(newValueCache);
+
+    // 3. Query heads grouped by the KV head they share: [n, kv, g, d].
+    auto groupedType = RankedTensorType::get(
+        {queryType.getDimSize(0), kvHeads, group, headDim}, elementType);
+    Value query = rewriter.create<tensor::ExpandShapeOp>(
+        loc, groupedType, adaptor.getQuery(),
+        SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}},
+        ArrayRef<OpFoldResult>{numTokens, index(kvHeads), index(group),
+                               index(headDim)});
+
+    // 4. scores[kv, g, i, t] = sum_d q[i, kv, g, d] * K[kv, t, d].
+    SmallVector<OpFoldResult> scoreSizes = {index(kvHeads), index(group),
+                                            numTokens, visible};
+    Value scoresInit = filled(rewriter, loc, scoreSizes, elementType, 0.0);
+    Value scores =
+        rewriter
+            .create<linalg::GenericOp>(
+                loc, scoresInit.getType(), ValueRange{query, keys},
+                ValueRange{scoresInit},
+                ArrayRef<AffineMap>{dimsMap(context, 5, {2, 0, 1, 4}),
+                                    dimsMap(context, 5, {0, 3, 4}),
+                                    dimsMap(context, 5, {0, 1, 2, 3})},
+                ArrayRef<IteratorType>{kPar, kPar, kPar, kPar, kRed},
+                [&](OpBuilder &b, Location loc, ValueRange args) {
+                  Value product = b.create<arith::MulFOp>(loc, args[0], args[1]);
+                  b.create<linalg::YieldOp>(
+                      loc, ValueRange{
+                               b.create<arith::AddFOp>(loc, args[2], product)});
+                })
+            .getResult(0);
+
+    // Causal mask: token i (absolute position start_pos + i) sees t <= it.
+    auto isVisible = [&](OpBuilder &b, Location loc) {
+      Value token = b.create<linalg::IndexOp>(loc, 2);
+      Value t = b.create<linalg::IndexOp>(loc, 3);
+      Value position = b.create<arith::AddIOp>(loc, startPos, token);
+      return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ule, t,
+                                     position);
+    };
+    auto scaleConstant = [&](OpBuilder &b, Location loc) {
+      return b.create<arith::ConstantOp>(loc,
+                                         b.getFloatAttr(elementType, scale));
+    };
+    AffineMap rowMap = dimsMap(context, 4, {0, 1, 2});
+    AffineMap scoreMap = dimsMap(context, 4, {0, 1, 2, 3});
+    SmallVector<OpFoldResult> rowSizes = {index(kvHeads), index(group),
+                                          numTokens};
+
+    // 5. Row maxima of the scaled, masked scores.
+    Value maxInit = filled(rewriter, loc, rowSizes, elementType,
+                           -std::numeric_limits<double>::infinity());
+    Value maxima =
+        rewriter
+            .create<linalg::GenericOp>(
+                loc, maxInit.getType(), ValueRange{scores}, ValueRange{maxInit},
+                ArrayRef<AffineMap>{scoreMap, rowMap},
+                ArrayRef<IteratorType>{kPar, kPar, kPar, kRed},
+                [&](OpBuilder &b, Location loc, ValueRange args) {
+                  Value scaled = b.create<arith::MulFOp>(loc, args[0],
+                                                         scaleConstant(b, loc));
+                  Value larger = b.create<arith::MaximumFOp>(loc, args[1], scaled);
+                  b.create<linalg::YieldOp>(
+                      loc, ValueRange{b.create<arith::SelectOp>(
+                               loc, isVisible(b, loc), larger, args[1])});
+                })
+            .getResult(0);
+
+    // 6. Unnormalized probabilities exp(s * scale - max), 0 where masked.
+    Value weights =
+        rewriter
+            .create<linalg::GenericOp>(
+                loc, scores.getType(), ValueRange{scores, maxima},
+                ValueRange{empty(rewriter, loc, scoreSizes, elementType)},
+                ArrayRef<AffineMap>{scoreMap, rowMap, scoreMap},
+                ArrayRef<IteratorType>{kPar, kPar, kPar, kPar},
+                [&](OpBuilder &b, Location loc, ValueRange args) {
+                  Value scaled = b.create<arith::MulFOp>(loc, args[0],
+                                                         scaleConstant(b, loc));
+                  Value shifted = b.create<arith::SubFOp>(loc, scaled, args[1]);
+                  Value weight = b.create<math::ExpOp>(loc, shifted);
+                  Value zero = b.create<arith::ConstantOp>(
+                      loc, b.getFloatAttr(elementType, 0.0));
+                  b.create<linalg::YieldOp>(
+                      loc, ValueRange{b.create<arith::SelectOp>(
+                               loc, isVisible(b, loc), weight, zero)});
+                })
+            .getResult(0);
+
+    // 7. Row sums of the weights.
+    Value sumInit = filled(rewriter, loc, rowSizes, elementType, 0.0);
+    Value sums =
+        rewriter
+            .create<linalg::GenericOp>(
+                loc, sumInit.getType(), ValueRange{weights}, ValueRange{sumInit},
+                ArrayRef<AffineMap>{scoreMap, rowMap},
+                ArrayRef<IteratorType>{kPar, kPar, kPar, kRed},
+                [&](OpBuilder &b, Location loc, ValueRange args) {
+                  b.create<linalg::YieldOp>(
+                      loc, ValueRange{
+                               b.create<arith::AddFOp>(loc, args[1], args[0])});
+                })
+            .getResult(0);
+
+    // 8. out[i, kv, g, d] = sum_t w[kv, g, i, t] * V[kv, t, d] / sum[kv, g, i].
+    SmallVector<OpFoldResult> outSizes = {numTokens, index(kvHeads),
+                                          index(group), index(headDim)};
+    Value outInit = filled(rewriter, loc, outSizes, elementType, 0.0);
+    Value weighted =
+        rewriter
+            .create<linalg::GenericOp>(
+                loc, outInit.getType(), ValueRange{weights, values},
+                ValueRange{outInit},
+                ArrayRef<AffineMap>{dimsMap(context, 5, {1, 2, 0, 4}),
+                                    dimsMap(context, 5, {1, 4, 3}),
+                                    dimsMap(context, 5, {0, 1, 2, 3})},
+                ArrayRef<IteratorType>{kPar, kPar, kPar, kPar, kRed},
+                [&](OpBuilder &b, Location loc, ValueRange args) {
+                  Value product = b.create<arith::MulFOp>(loc, args[0], args[1]);
+                  b.create<linalg::YieldOp>(
+                      loc, ValueRange{
+                               b.create<arith::AddFOp>(loc, args[2], product)});
+                })
+            .getResult(0);
+    Value normalized =
+        rewriter
+            .create<linalg::GenericOp>(
+                loc, weighted.getType(), ValueRange{weighted, sums},
+                ValueRange{empty(rewriter, loc, outSizes, elementType)},
+                ArrayRef<AffineMap>{dimsMap(context, 4, {0, 1, 2, 3}),
+                                    dimsMap(context, 4, {1, 2, 0}),
+                                    dimsMap(context, 4, {0, 1, 2, 3})},
+                ArrayRef<IteratorType>{kPar, kPar, kPar, kPar},
+                [&](OpBuilder &b, Location loc, ValueRange args) {
+                  b.create<linalg::YieldOp>(
+                      loc, ValueRange{
+                               b.create<arith::DivFOp>(loc, args[0], args[1])});
+                })
+            .getResult(0);
+    Value output = rewriter.create<tensor::CollapseShapeOp>(
+        loc, queryType, normalized,
+        SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}});
+    rewriter.replaceOp(op, {output, newKeyCache, newValueCache});
+    return success();
+  }
+};
+
+/// Elementwise ops: one parallel linalg.generic over all dimensions.
+template <typename OpTy>
+struct ElementwiseLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  using OpAdaptor = typename OpConversionPattern<OpTy>::OpAdaptor;
+
+  static Value compute(OpBuilder &b, Location loc, ValueRange args);
+
+  LogicalResult
+  matchAndRewrite(OpTy op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getResult().getType());
+    ValueRange operands = adaptor.getOperands();
+    unsigned rank = type.getRank();
+    AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
+    SmallVector<AffineMap> maps(operands.size() + 1, identity);
+    SmallVector<IteratorType> iterators(rank, kPar);
+    Value init = empty(rewriter, loc,
+                       tensor::getMixedSizes(rewriter, loc, operands[0]),
+                       type.getElementType());
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, type, operands, ValueRange{init}, maps, iterators,
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          b.create<linalg::YieldOp>(
+              loc, compute(b, loc, args.drop_back()));
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+template <>
+Value ElementwiseLowering<llm::SiLUOp>::compute(OpBuilder &b, Location loc,
+                                                ValueRange args) {
+  // x / (1 + exp(-x)), as the reference writes it.
+  Value x = args[0];
+  Value one = b.create<arith::ConstantOp>(loc, b.getFloatAttr(x.getType(), 1.0));
+  Value denominator = b.create<arith::AddFOp>(
+      loc, one, b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, x)));
+  return b.create<arith::DivFOp>(loc, x, denominator);
+}
+
+template <>
+Value ElementwiseLowering<llm::MulOp>::compute(OpBuilder &b, Location loc,
+                                               ValueRange args) {
+  return b.create<arith::MulFOp>(loc, args[0], args[1]);
+}
+
+template <>
+Value ElementwiseLowering<llm::AddOp>::compute(OpBuilder &b, Location loc,
+                                               ValueRange args) {
+  return b.create<arith::AddFOp>(loc, args[0], args[1]);
+}
+
+struct LLMToLinalgPass
+    : public llamac::impl::LLMToLinalgPassBase<LLMToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *context = &getContext();
+    ConversionTarget target(*context);
+    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
+                           math::MathDialect, tensor::TensorDialect>();
+    target.addIllegalDialect<llm::LLMDialect>();
+    // Weights are bound to the artifact's buffer by llm-lower-entry-abi.
+    target.addLegalOp<llm::ParamOp>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+
+    RewritePatternSet patterns(context);
+    populateLLMToLinalgPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void llamac::populateLLMToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<EmbedLowering, RMSNormLowering, LinearLowering, RopeLowering,
+               AttentionLowering, ElementwiseLowering<llm::SiLUOp>,
+               ElementwiseLowering<llm::MulOp>,
+               ElementwiseLowering<llm::AddOp>>(patterns.getContext());
+}

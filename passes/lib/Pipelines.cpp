@@ -1,0 +1,98 @@
+//===- Pipelines.cpp - llamac's named pass pipelines ----------------------===//
+#include "llamac/Transforms/Pipelines.h"
+
+#include "llamac/Transforms/Passes.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void llamac::buildLLMToLinalgPipeline(OpPassManager &pm) {
+  // One kernel per distinct op, so code size does not grow with layers.
+  pm.addPass(createLLMOutlineKernelsPass());
+  // Weights become views of the runtime's buffer; logits a caller output.
+  pm.addPass(createLLMLowerEntryABIPass());
+  pm.addPass(createLLMToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void llamac::buildLLMBufferizePipeline(OpPassManager &pm) {
+  // Lets producers write straight into destinations (no extra copies).
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  bufferization::OneShotBufferizationOptions options;
+  // Kernels are functions: bufferize across calls so that a kernel updates
+  // the caller's KV cache in place. Fully dynamic layouts at function
+  // boundaries accept a layer's slot of the cache without a copy.
+  options.bufferizeFunctionBoundaries = true;
+  // Copies as linalg.copy, which becomes loops: memref.copy of strided
+  // buffers would call a support library the artifact does not link.
+  options.memCpyFn = [](OpBuilder &b, Location loc, Value from, Value to) {
+    b.create<linalg::CopyOp>(loc, from, to);
+    return success();
+  };
+  pm.addPass(bufferization::createOneShotBufferizePass(options));
+  // Results that alias arguments (caches, logits) need not be returned.
+  pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
+  bufferization::BufferDeallocationPipelineOptions deallocation;
+  bufferization::buildBufferDeallocationPipeline(pm, deallocation);
+  pm.addPass(createCanonicalizerPass());
+}
+
+void llamac::buildLLMLowerToLLVMPipeline(OpPassManager &pm) {
+  pm.addPass(createConvertLinalgToLoopsPass());
+  // exp/sin/cos as polynomials: no libm calls in the loops.
+  pm.addPass(createLLMApproximateMathPass());
+  // Subviews to plain offset arithmetic (emits affine.apply), then affine
+  // to arith.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertSCFToCFPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void llamac::buildLLMCompilePipeline(OpPassManager &pm) {
+  buildLLMToLinalgPipeline(pm);
+  buildLLMBufferizePipeline(pm);
+  buildLLMLowerToLLVMPipeline(pm);
+}
+
+void llamac::registerLLMPipelines() {
+  PassPipelineRegistration<>(
+      "llm-to-linalg-pipeline",
+      "llm graph -> one kernel function per distinct op, in linalg on tensors",
+      buildLLMToLinalgPipeline);
+  PassPipelineRegistration<>(
+      "llm-bufferize-pipeline",
+      "Tensors -> memrefs across function boundaries, in place, deallocated",
+      buildLLMBufferizePipeline);
+  PassPipelineRegistration<>(
+      "llm-lower-to-llvm",
+      "Bufferized kernels -> loops -> LLVM dialect (polynomial math)",
+      buildLLMLowerToLLVMPipeline);
+  PassPipelineRegistration<>("llm-compile-pipeline",
+                             "llm graph -> LLVM dialect (all stages)",
+                             buildLLMCompilePipeline);
+}

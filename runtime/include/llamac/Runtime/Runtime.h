@@ -1,0 +1,112 @@
+//===- Runtime.h - Load and run a compiled llamac artifact ------*- C++ -*-===//
+//
+// Plain C++ (exceptions, no MLIR): the artifact's manifest is checked, its
+// `model.so` loaded, its weights mapped; a Session owns a KV cache and runs
+// the generated `prefill`/`decode` entry points. Every numeric kernel is in
+// the generated code; this file only moves pointers and checks bounds.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_RUNTIME_RUNTIME_H
+#define LLAMAC_RUNTIME_RUNTIME_H
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace llamac::runtime {
+
+/// Everything the runtime reports to a user: one line, says what is wrong.
+class Error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// What the runtime needs from `manifest.json`.
+struct Manifest {
+  int64_t abiVersion = 0;
+  std::string dtype;
+  std::string targetCPU;
+  std::vector<std::string> targetFeatures;
+  std::string libraryFile;
+  std::string weightsFile;
+  uint64_t weightsSize = 0;
+  int64_t vocabSize = 0;
+  int64_t numLayers = 0;
+  int64_t numKVHeads = 0;
+  int64_t headDim = 0;
+  int64_t maxPositionEmbeddings = 0;
+  std::optional<int64_t> bosTokenId;
+  std::vector<int64_t> eosTokenIds;
+
+  /// Reads and checks `dir/manifest.json`.
+  static Manifest read(const std::string &dir);
+};
+
+struct LoadOptions {
+  /// Worker threads for the generated code's parallel tasks; 0 = all cores.
+  int threads = 0;
+};
+
+/// A loaded artifact: the library, its entry points and the mapped weights.
+class Model {
+public:
+  static std::unique_ptr<Model> load(const std::string &dir,
+                                     const LoadOptions &options = {});
+  ~Model();
+  Model(const Model &) = delete;
+  Model &operator=(const Model &) = delete;
+
+  const Manifest &manifest() const { return info; }
+  int threads() const { return numThreads; }
+
+private:
+  Model() = default;
+  friend class Session;
+  Manifest info;
+  void *library = nullptr;
+  void *prefillFn = nullptr;
+  void *decodeFn = nullptr;
+  void *weights = nullptr;
+  uint64_t mappedSize = 0;
+  int numThreads = 1;
+  struct Executor;
+  std::unique_ptr<Executor> executor;
+};
+
+/// One conversation's state: the KV cache and the position in it.
+class Session {
+public:
+  /// A cache for `contextLength` tokens (at most the model's maximum).
+  Session(Model &model, int64_t contextLength);
+  ~Session();
+
+  int64_t position() const { return pos; }
+  int64_t capacity() const { return contextLength; }
+  const Manifest &manifest() const { return model.info; }
+
+  /// Runs `tokens` at the current position and returns their logits,
+  /// `tokens.size()` rows of `vocabSize` floats.
+  std::vector<float> prefill(const std::vector<int32_t> &tokens);
+  /// Runs one token; returns its logits row.
+  std::vector<float> decode(int32_t token);
+  /// Forgets the history (the cache is overwritten as positions are reused).
+  void reset() { pos = 0; }
+
+private:
+  void run(void *entry, const std::vector<int32_t> &tokens,
+           std::vector<float> &logits);
+  Model &model;
+  int64_t contextLength;
+  int64_t pos = 0;
+  std::vector<float> keyCache, valueCache;
+};
+
+/// Index of the largest value (the first one on ties).
+int64_t argmax(const float *values, int64_t count);
+
+} // namespace llamac::runtime
+
+#endif // LLAMAC_RUNTIME_RUNTIME_H

@@ -1,0 +1,275 @@
+//===- Runtime.cpp - Load and run a compiled llamac artifact --------------===//
+#include "llamac/Runtime/Runtime.h"
+
+#include "llamac/Codegen/KernelABI.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <tbb/global_control.h>
+#include <tbb/info.h>
+#include <tbb/task_arena.h>
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace llamac::runtime {
+
+namespace {
+
+[[noreturn]] void fail(const std::string &message) { throw Error(message); }
+
+/// Typed access to manifest fields with errors that name the field.
+class ManifestReader {
+public:
+  ManifestReader(const std::string &path, const llvm::json::Object &root)
+      : path(path), root(root) {}
+
+  const llvm::json::Object &object(const llvm::json::Object &in,
+                                   llvm::StringRef key) const {
+    const llvm::json::Object *value = in.getObject(key);
+    if (!value)
+      fail(path + ": missing object '" + key.str() + "'");
+    return *value;
+  }
+  int64_t integer(const llvm::json::Object &in, llvm::StringRef key) const {
+    std::optional<int64_t> value = in.getInteger(key);
+    if (!value)
+      fail(path + ": missing integer '" + key.str() + "'");
+    return *value;
+  }
+  std::string string(const llvm::json::Object &in, llvm::StringRef key) const {
+    std::optional<llvm::StringRef> value = in.getString(key);
+    if (!value)
+      fail(path + ": missing string '" + key.str() + "'");
+    return value->str();
+  }
+
+  const std::string &path;
+  const llvm::json::Object &root;
+};
+
+} // namespace
+
+Manifest Manifest::read(const std::string &dir) {
+  std::string path = dir + "/manifest.json";
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer) {
+    struct stat info;
+    if (::stat(dir.c_str(), &info) != 0)
+      fail(dir + ": no such artifact directory");
+    fail(path + ": " + buffer.getError().message() +
+         " (not a llamac artifact? create one with 'llamac compile')");
+  }
+  llvm::Expected<llvm::json::Value> json = llvm::json::parse((*buffer)->getBuffer());
+  if (!json)
+    fail(path + ": invalid JSON: " + llvm::toString(json.takeError()));
+  const llvm::json::Object *root = json->getAsObject();
+  if (!root)
+    fail(path + ": not a JSON object");
+  ManifestReader reader(path, *root);
+
+  Manifest manifest;
+  if (root->getString("format") != llvm::StringRef("llamac-artifact"))
+    fail(path + ": not a llamac artifact manifest");
+  manifest.abiVersion = reader.integer(*root, "abi_version");
+  if (manifest.abiVersion != LLAMAC_ABI_VERSION)
+    fail(path + ": artifact ABI version " +
+         std::to_string(manifest.abiVersion) + ", this runtime reads version " +
+         std::to_string(LLAMAC_ABI_VERSION) + "; recompile with this llamac");
+  manifest.libraryFile = reader.string(*root, "library");
+  const auto &compile = reader.object(*root, "compile");
+  manifest.dtype = reader.string(compile, "dtype");
+  const auto &target = reader.object(*root, "target");
+  manifest.targetCPU = reader.string(target, "cpu");
+  if (const llvm::json::Array *features = target.getArray("features"))
+    for (const llvm::json::Value &feature : *features)
+      if (auto name = feature.getAsString())
+        manifest.targetFeatures.push_back(name->str());
+  const auto &weights = reader.object(*root, "weights");
+  manifest.weightsFile = reader.string(weights, "file");
+  manifest.weightsSize = uint64_t(reader.integer(weights, "size"));
+  const auto &config = reader.object(*root, "config");
+  manifest.vocabSize = reader.integer(config, "vocab_size");
+  manifest.maxPositionEmbeddings =
+      reader.integer(config, "max_position_embeddings");
+  if (auto bos = config.getInteger("bos_token_id"))
+    manifest.bosTokenId = *bos;
+  if (const llvm::json::Value *eos = config.get("eos_token_id")) {
+    if (auto single = eos->getAsInteger())
+      manifest.eosTokenIds.push_back(*single);
+    else if (const llvm::json::Array *list = eos->getAsArray())
+      for (const llvm::json::Value &id : *list)
+        if (auto value = id.getAsInteger())
+          manifest.eosTokenIds.push_back(*value);
+  }
+  const auto &cache = reader.object(*root, "kv_cache");
+  manifest.numLayers = reader.integer(cache, "layers");
+  manifest.numKVHeads = reader.integer(cache, "kv_heads");
+  manifest.headDim = reader.integer(cache, "head_dim");
+  if (manifest.vocabSize <= 0 || manifest.numLayers <= 0 ||
+      manifest.numKVHeads <= 0 || manifest.headDim <= 0)
+    fail(path + ": non-positive model sizes");
+  return manifest;
+}
+
+/// Runs the generated code inside a task arena of the requested size.
+struct Model::Executor {
+  explicit Executor(int threads) : arena(threads) {}
+  tbb::task_arena arena;
+};
+
+std::unique_ptr<Model> Model::load(const std::string &dir,
+                                   const LoadOptions &options) {
+  std::unique_ptr<Model> model(new Model());
+  model->info = Manifest::read(dir);
+  const Manifest &info = model->info;
+
+  // The code uses instructions of the CPU it was compiled for.
+  const llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
+  std::string missing;
+  for (const std::string &feature : info.targetFeatures) {
+    auto found = host.find(feature);
+    if (found == host.end() || !found->second)
+      missing += (missing.empty() ? "" : ", ") + feature;
+  }
+  if (!missing.empty())
+    fail(dir + ": compiled for CPU '" + info.targetCPU +
+         "', but this CPU lacks: " + missing +
+         " (recompile with 'llamac compile --target-cpu host')");
+
+  std::string libraryPath = dir + "/" + info.libraryFile;
+  model->library = ::dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!model->library)
+    fail(libraryPath + ": cannot load: " + ::dlerror());
+  model->prefillFn = ::dlsym(model->library, LLAMAC_PREFILL_SYMBOL);
+  model->decodeFn = ::dlsym(model->library, LLAMAC_DECODE_SYMBOL);
+  if (!model->prefillFn || !model->decodeFn)
+    fail(libraryPath + ": missing entry points " LLAMAC_PREFILL_SYMBOL
+                       " / " LLAMAC_DECODE_SYMBOL);
+
+  std::string weightsPath = dir + "/" + info.weightsFile;
+  int fd = ::open(weightsPath.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    fail(weightsPath + ": " + std::strerror(errno));
+  struct stat status;
+  if (::fstat(fd, &status) != 0) {
+    ::close(fd);
+    fail(weightsPath + ": " + std::strerror(errno));
+  }
+  if (uint64_t(status.st_size) < info.weightsSize) {
+    ::close(fd);
+    fail(weightsPath + ": " + std::to_string(status.st_size) +
+         " bytes, the manifest needs " + std::to_string(info.weightsSize) +
+         " (truncated or from another compile)");
+  }
+  model->mappedSize = std::max<uint64_t>(uint64_t(status.st_size), 1);
+  void *mapped =
+      ::mmap(nullptr, model->mappedSize, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (mapped == MAP_FAILED)
+    fail(weightsPath + ": cannot map: " + std::strerror(errno));
+  model->weights = mapped;
+
+  int cores = tbb::info::default_concurrency();
+  model->numThreads = options.threads > 0 ? options.threads : cores;
+  model->executor = std::make_unique<Executor>(model->numThreads);
+  return model;
+}
+
+Model::~Model() {
+  if (weights)
+    ::munmap(weights, mappedSize);
+  if (library)
+    ::dlclose(library);
+}
+
+Session::Session(Model &model, int64_t contextLength)
+    : model(model), contextLength(contextLength) {
+  const Manifest &info = model.info;
+  if (contextLength <= 0)
+    fail("the context length must be positive, got " +
+         std::to_string(contextLength));
+  if (contextLength > info.maxPositionEmbeddings)
+    fail("a context of " + std::to_string(contextLength) +
+         " tokens exceeds the model's maximum of " +
+         std::to_string(info.maxPositionEmbeddings));
+  size_t elements = size_t(info.numLayers) * info.numKVHeads * contextLength *
+                    info.headDim;
+  keyCache.assign(elements, 0.0f);
+  valueCache.assign(elements, 0.0f);
+}
+
+Session::~Session() = default;
+
+void Session::run(void *entry, const std::vector<int32_t> &tokens,
+                  std::vector<float> &logits) {
+  const Manifest &info = model.info;
+  int64_t count = int64_t(tokens.size());
+  if (count == 0)
+    fail("no tokens to run");
+  if (pos + count > contextLength)
+    fail("context full: " + std::to_string(pos) + " tokens in the cache + " +
+         std::to_string(count) + " new exceed the context of " +
+         std::to_string(contextLength) + " (raise --ctx)");
+  for (int32_t token : tokens)
+    if (token < 0 || token >= info.vocabSize)
+      fail("token id " + std::to_string(token) +
+           " is outside the vocabulary [0, " + std::to_string(info.vocabSize) +
+           ")");
+  logits.assign(size_t(count) * info.vocabSize, 0.0f);
+
+  auto *tokenData = const_cast<int32_t *>(tokens.data());
+  llamac_tokens_t tokenDesc{tokenData, tokenData, 0, {count}, {1}};
+  int64_t slot = contextLength * info.headDim;
+  auto cache = [&](std::vector<float> &data) {
+    return llamac_cache_t{data.data(),
+                          data.data(),
+                          0,
+                          {info.numLayers, info.numKVHeads, contextLength,
+                           info.headDim},
+                          {info.numKVHeads * slot, slot, info.headDim, 1}};
+  };
+  llamac_cache_t keyDesc = cache(keyCache), valueDesc = cache(valueCache);
+  llamac_logits_t logitsDesc{logits.data(), logits.data(), 0,
+                             {count, info.vocabSize}, {info.vocabSize, 1}};
+  auto *weightBytes = static_cast<int8_t *>(model.weights);
+  llamac_weights_t weightsDesc{weightBytes, weightBytes, 0,
+                               {int64_t(info.weightsSize)}, {1}};
+  auto function = reinterpret_cast<llamac_entry_fn>(entry);
+  model.executor->arena.execute([&] {
+    function(&tokenDesc, pos, &keyDesc, &valueDesc, &logitsDesc, &weightsDesc);
+  });
+  pos += count;
+}
+
+std::vector<float> Session::prefill(const std::vector<int32_t> &tokens) {
+  std::vector<float> logits;
+  run(model.prefillFn, tokens, logits);
+  return logits;
+}
+
+std::vector<float> Session::decode(int32_t token) {
+  std::vector<float> logits;
+  run(model.decodeFn, {token}, logits);
+  return logits;
+}
+
+int64_t argmax(const float *values, int64_t count) {
+  int64_t best = 0;
+  for (int64_t i = 1; i < count; ++i)
+    if (values[i] > values[best])
+      best = i;
+  return best;
+}
+
+} // namespace llamac::runtime
