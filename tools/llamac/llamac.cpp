@@ -6,6 +6,7 @@
 // lists exactly what that command takes.
 //
 //===----------------------------------------------------------------------===//
+#include "Commands.h"
 #include "llamac/Compiler/Compiler.h"
 #include "llamac/Frontend/Checkpoint.h"
 #include "llamac/Frontend/GraphBuilder.h"
@@ -40,6 +41,7 @@ USAGE: llamac <command> [options]
 COMMANDS:
   graph    Print the llm dialect IR of a checkpoint's model (or a preset)
   compile  Compile a checkpoint into an artifact (model.so, weights.bin, ...)
+  synth    Write a checkpoint with deterministic random weights (1B layout)
 
 Run 'llamac <command> --help' for the options of a command.
 )";
@@ -78,11 +80,12 @@ int runGraph(int argc, char **argv) {
   cl::opt<std::string> modelPath(
       cl::Positional, cl::desc("<MODEL_DIR | config.json>"), cl::init(""),
       cl::cat(category));
+  // cl::desc keeps a pointer: the text must outlive the option.
+  std::string presetHelp =
+      "Use an embedded model configuration instead of a checkpoint (" +
+      join(llamac::presetNames(), ", ") + ")";
   cl::opt<std::string> preset(
-      "preset",
-      cl::desc("Use an embedded model configuration instead of a checkpoint "
-               "(" +
-               join(llamac::presetNames(), ", ") + ")"),
+      "preset", cl::desc(presetHelp),
       cl::value_desc("name"), cl::init(""), cl::cat(category));
   cl::opt<bool> stats("stats",
                       cl::desc("Append op counts per function and the "
@@ -237,6 +240,11 @@ int main(int argc, char **argv) {
     return runGraph(argc, argv);
   if (command == "compile")
     return runCompile(argc, argv);
+  if (command == "synth") {
+    CommandArgs args("synth", argc, argv);
+    return runSynthCommand(int(args.argv.size()),
+                           const_cast<char **>(args.argv.data()));
+  }
   return fail("unknown command '" + command +
-              "' (commands: graph, compile; see --help)");
+              "' (commands: graph, compile, synth; see --help)");
 }
