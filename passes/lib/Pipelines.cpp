@@ -31,6 +31,11 @@ void llamac::buildLLMToLinalgPipeline(OpPassManager &pm) {
   pm.addPass(createLLMToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Split each kernel op's largest parallel loop into tasks (strategy, then
+  // mechanism).
+  pm.addPass(createLLMChooseTaskTilesPass());
+  pm.addPass(createLLMTileTasksPass());
+  pm.addPass(createCanonicalizerPass());
 }
 
 void llamac::buildLLMBufferizePipeline(OpPassManager &pm) {
@@ -50,6 +55,9 @@ void llamac::buildLLMBufferizePipeline(OpPassManager &pm) {
   pm.addPass(bufferization::createOneShotBufferizePass(options));
   // Results that alias arguments (caches, logits) need not be returned.
   pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
+  // Task loops become runtime parallel_for calls; before deallocation, which
+  // does not know scf.forall.
+  pm.addPass(createLLMOutlineTasksPass());
   bufferization::BufferDeallocationPipelineOptions deallocation;
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
   pm.addPass(createCanonicalizerPass());

@@ -8,8 +8,8 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/TargetParser/Host.h"
 
-#include <tbb/global_control.h>
 #include <tbb/info.h>
+#include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include <dlfcn.h>
@@ -122,10 +122,34 @@ Manifest Manifest::read(const std::string &dir) {
   return manifest;
 }
 
-/// Runs the generated code inside a task arena of the requested size.
+/// Runs the generated code inside a task arena of the requested size; its
+/// parallel loops come back through `parallelFor`.
 struct Model::Executor {
-  explicit Executor(int threads) : arena(threads) {}
+  explicit Executor(int threads) : arena(threads) {
+    context.parallel_for = &parallelFor;
+    context.runtime = this;
+  }
+
+  static void parallelFor(llamac_context_t *, llamac_task_fn fn,
+                          void *closure, int64_t numTasks) {
+    if (numTasks <= 1) {
+      if (numTasks == 1)
+        fn(closure, 0);
+      return;
+    }
+    // Called from inside arena.execute: the tasks run on the arena's
+    // threads. One task per chunk; the compiler already sized the tasks.
+    tbb::parallel_for(
+        tbb::blocked_range<int64_t>(0, numTasks, 1),
+        [&](const tbb::blocked_range<int64_t> &range) {
+          for (int64_t task = range.begin(); task != range.end(); ++task)
+            fn(closure, task);
+        },
+        tbb::simple_partitioner());
+  }
+
   tbb::task_arena arena;
+  llamac_context_t context;
 };
 
 std::unique_ptr<Model> Model::load(const std::string &dir,
@@ -247,7 +271,8 @@ void Session::run(void *entry, const std::vector<int32_t> &tokens,
                                {int64_t(info.weightsSize)}, {1}};
   auto function = reinterpret_cast<llamac_entry_fn>(entry);
   model.executor->arena.execute([&] {
-    function(&tokenDesc, pos, &keyDesc, &valueDesc, &logitsDesc, &weightsDesc);
+    function(&tokenDesc, pos, &keyDesc, &valueDesc, &logitsDesc, &weightsDesc,
+             &model.executor->context);
   });
   pos += count;
 }

@@ -15,7 +15,7 @@ extern "C" {
 
 /* Bumped whenever the entry signatures, descriptor layout or weight layout
  * rules change; the runtime refuses artifacts of another version. */
-#define LLAMAC_ABI_VERSION 1
+#define LLAMAC_ABI_VERSION 2
 
 /* A strided memref descriptor as MLIR lays it out: the allocation and the
  * aligned data pointers, an element offset, then sizes and strides. */
@@ -33,6 +33,18 @@ LLAMAC_DEFINE_MEMREF(llamac_cache_t, float, 4);      /* [layers, kv, ctx, d] */
 LLAMAC_DEFINE_MEMREF(llamac_logits_t, float, 2);     /* [n, vocab] */
 LLAMAC_DEFINE_MEMREF(llamac_weights_t, int8_t, 1);   /* [bytes] */
 
+/* One task of a parallel loop: runs iteration `task` with its captures. */
+typedef void (*llamac_task_fn)(void *closure, int64_t task);
+
+/* What the generated code asks of the runtime. The code creates no threads:
+ * every parallel loop is handed to `parallel_for`, which must run
+ * fn(closure, i) for every i in [0, num_tasks) and return when all are done. */
+typedef struct llamac_context {
+  void (*parallel_for)(struct llamac_context *ctx, llamac_task_fn fn,
+                       void *closure, int64_t num_tasks);
+  void *runtime; /* the runtime's own state */
+} llamac_context_t;
+
 /* `_mlir_ciface_prefill` and `_mlir_ciface_decode`: process the tokens at
  * absolute positions start_pos.., append their keys/values to the caches and
  * write one logits row per token. Everything is caller-owned. */
@@ -40,7 +52,8 @@ typedef void (*llamac_entry_fn)(llamac_tokens_t *tokens, int64_t start_pos,
                                 llamac_cache_t *k_cache,
                                 llamac_cache_t *v_cache,
                                 llamac_logits_t *logits,
-                                llamac_weights_t *weights);
+                                llamac_weights_t *weights,
+                                llamac_context_t *ctx);
 
 #define LLAMAC_PREFILL_SYMBOL "_mlir_ciface_prefill"
 #define LLAMAC_DECODE_SYMBOL "_mlir_ciface_decode"

@@ -102,4 +102,52 @@ def LLMApproximateMathPass : Pass<"llm-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def LLMChooseTaskTilesPass : Pass<"llm-choose-task-tiles", "mlir::ModuleOp"> {
+  let summary = "Choose how each kernel op is split into parallel tasks";
+  let description = [{
+    The strategy half of task tiling: for every linalg op of a kernel
+    function (`llm.kernel`), picks the largest statically sized parallel
+    loop and a tile size that splits it into at most `max-tasks` tasks, and
+    records the tile sizes as `llm.task_tiles` (one entry per loop, 0 = not
+    tiled). Ops doing fewer than `min-work` iterations, and fills, are left
+    whole. `llm-tile-tasks` only reads the attribute, so tests can pin it.
+  }];
+  let options = [
+    Option<"maxTasks", "max-tasks", "int64_t", /*default=*/"32",
+           "Upper bound on the tasks one op is split into">,
+    Option<"minWork", "min-work", "int64_t", /*default=*/"4096",
+           "Ops with fewer static iterations than this run as one task">,
+  ];
+}
+
+def LLMTileTasksPass : Pass<"llm-tile-tasks", "mlir::ModuleOp"> {
+  let summary = "Tile ops marked with llm.task_tiles into scf.forall tasks";
+  let description = [{
+    The mechanism half of task tiling: each op carrying `llm.task_tiles` is
+    tiled with the TilingInterface into an `scf.forall` whose iterations are
+    independent tasks. After bufferization `llm-outline-tasks` turns every
+    `scf.forall` into a call of the runtime's `parallel_for`.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::affine::AffineDialect"];
+}
+
+def LLMOutlineTasksPass : Pass<"llm-outline-tasks", "mlir::ModuleOp"> {
+  let summary = "Turn each bufferized scf.forall into a runtime parallel_for";
+  let description = [{
+    Every function of the module gets a trailing context argument
+    (`!llvm.ptr` to `llamac_context_t`, see KernelABI.h) that callers pass
+    on. Each `scf.forall` is outlined into a task function
+    `void task(void *closure, int64_t index)`; the values it uses are
+    stored in a closure struct on the stack (memrefs as their descriptors),
+    and the forall is replaced by a call of `ctx->parallel_for(ctx, task,
+    closure, num_tasks)`. The generated code thus creates no threads: the
+    runtime decides where tasks run.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 #endif // LLAMAC_TRANSFORMS_PASSES_TD
