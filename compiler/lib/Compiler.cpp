@@ -92,12 +92,14 @@ Error runPipeline(mlir::ModuleOp module,
   build(pm);
   if (!options.dumpIRDir.empty()) {
     // One file per pass, numbered in order, under DIR/<stage>/.
+    std::string stageDir = (options.dumpIRDir + "/" + stageName).str();
+    if (std::error_code ec = sys::fs::create_directories(stageDir))
+      return makeError(stageDir + ": cannot create: " + ec.message());
     pm.enableIRPrintingToFileTree(
         [](mlir::Pass *, mlir::Operation *) { return false; },
         [](mlir::Pass *, mlir::Operation *) { return true; },
         /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false,
-        /*printAfterOnlyOnFailure=*/false,
-        (options.dumpIRDir + "/" + stageName).str());
+        /*printAfterOnlyOnFailure=*/false, stageDir);
   }
   if (failed(pm.run(module)))
     return makeError("the " + stageName +

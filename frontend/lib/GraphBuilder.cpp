@@ -300,7 +300,7 @@ OwningOpRef<ModuleOp> buildLlamaGraph(MLIRContext &context,
                       tensor::TensorDialect>();
   OpBuilder b(&context);
   OwningOpRef<ModuleOp> module =
-      ModuleOp::create(NameLoc::get(b.getStringAttr("llama")));
+      ModuleOp::create(NameLoc::get(b.getStringAttr("llama")), StringRef("llama"));
   (*module)->setAttr("llm.config", configAttr(b, config));
   FunctionBuilder functions(b, config, options);
   functions.build(*module, "prefill", ShapedType::kDynamic);

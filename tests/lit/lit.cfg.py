@@ -1,5 +1,6 @@
 # lit configuration for llamac's FileCheck tests.
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -14,7 +15,8 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in", "Inputs
 llvm_config.use_default_substitutions()
 # Our tools first, then LLVM 19's FileCheck/not (the unversioned ones on PATH
 # are LLVM 14).
-llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=False)
-llvm_config.with_environment("PATH", config.llamac_tools_dir, append_path=False)
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.llamac_tools_dir, append_path=True)
 config.substitutions.append(("%golden", config.golden_dir))
+config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
