@@ -72,8 +72,12 @@ Expected<TargetCPU> resolveTargetCPU(StringRef name) {
                        "' (try 'host', 'x86-64-v3', 'skylake-avx512', "
                        "'sapphirerapids', ...)");
     target.cpu = name.str();
+    // Only instruction-set features (those a CPU can be probed for), not
+    // tuning flags: the runtime checks this list against the machine.
+    const StringMap<bool> probed = sys::getHostCPUFeatures();
     for (const SubtargetFeatureKV &feature : info->getAllProcessorFeatures())
-      if (info->checkFeatures(std::string("+") + feature.Key))
+      if (probed.count(feature.Key) &&
+          info->checkFeatures(std::string("+") + feature.Key))
         target.features.push_back(feature.Key);
   }
   std::sort(target.features.begin(), target.features.end());

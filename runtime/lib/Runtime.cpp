@@ -161,9 +161,11 @@ std::unique_ptr<Model> Model::load(const std::string &dir,
   // The code uses instructions of the CPU it was compiled for.
   const llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
   std::string missing;
+  // Features the host probe does not know are tuning flags, not
+  // instructions; a known feature reported absent is a real lack.
   for (const std::string &feature : info.targetFeatures) {
     auto found = host.find(feature);
-    if (found == host.end() || !found->second)
+    if (found != host.end() && !found->second)
       missing += (missing.empty() ? "" : ", ") + feature;
   }
   if (!missing.empty())
