@@ -3,7 +3,9 @@
 
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/Analysis/TargetTransformInfo.h"
+#include "llvm/IR/InstIterator.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Operator.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -122,6 +124,17 @@ translateToLLVMIR(mlir::ModuleOp module, LLVMContext &context,
 }
 
 void optimizeModule(Module &module, TargetMachine &machine) {
+  // Floating-point sums may be reassociated and multiply-adds fused, so that
+  // the loop vectorizer can split reductions (dot products, norms, softmax
+  // sums) across vector lanes. The model's tolerance is stated for "any
+  // summation order"; NaN and infinity semantics stay strict (the causal
+  // mask relies on -inf).
+  for (Function &function : module)
+    for (Instruction &instruction : instructions(function))
+      if (isa<FPMathOperator>(instruction)) {
+        instruction.setHasAllowReassoc(true);
+        instruction.setHasAllowContract(true);
+      }
   module.setDataLayout(machine.createDataLayout());
   module.setTargetTriple(machine.getTargetTriple().str());
   // Every function gets the target's CPU and features, so the optimizer
