@@ -44,7 +44,7 @@ struct LLMLowerEntryABIPass
     if (alignment <= 0 || !llvm::isPowerOf2_64(alignment)) {
       module.emitError("llm-lower-entry-abi: alignment must be a positive "
                        "power of two, got ")
-          << alignment;
+          << static_cast<int64_t>(alignment);
       return signalPassFailure();
     }
 

@@ -12,7 +12,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
-#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -96,6 +95,9 @@ struct LLMOutlineKernelsPass
       if (!function->hasAttr("llm.kernel") && !function.isExternal())
         entries.push_back(function);
 
+    if (entries.empty())
+      return;
+    firstEntry = entries.front();
     for (func::FuncOp entry : entries) {
       SmallVector<Operation *> ops;
       entry.walk([&](Operation *op) {
@@ -115,6 +117,9 @@ struct LLMOutlineKernelsPass
     }
   }
 
+  /// New kernels are inserted before this function.
+  Operation *firstEntry = nullptr;
+
   func::FuncOp getOrCreateKernel(Operation *op, SymbolTable &symbols,
                                  llvm::StringMap<func::FuncOp> &kernels) {
     std::string key = kernelKey(op);
@@ -123,7 +128,10 @@ struct LLMOutlineKernelsPass
 
     ModuleOp module = getOperation();
     OpBuilder b(module.getBodyRegion());
-    b.setInsertionPointToEnd(module.getBody());
+    // Kernels go before their callers, in order of creation: module passes
+    // that walk functions in order (drop-equivalent-buffer-results) then
+    // see callees first.
+    b.setInsertionPoint(firstEntry);
     auto type = b.getFunctionType(op->getOperandTypes(), op->getResultTypes());
     // "llm.linear" -> "linear"; the symbol table makes names unique.
     StringRef opName = op->getName().stripDialect();
@@ -134,9 +142,10 @@ struct LLMOutlineKernelsPass
 
     Block *body = kernel.addEntryBlock();
     b.setInsertionPointToStart(body);
-    IRMapping mapping;
-    mapping.map(op->getOperands(), body->getArguments());
-    Operation *clone = b.clone(*op, mapping);
+    // Operand i becomes argument i, also when a value appears twice
+    // (`llm.mul %a, %a`): the kernel must not alias what its callers pass.
+    Operation *clone = b.clone(*op);
+    clone->setOperands(body->getArguments());
     b.create<func::ReturnOp>(op->getLoc(), clone->getResults());
     kernels[key] = kernel;
     return kernel;

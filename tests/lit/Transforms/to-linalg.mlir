@@ -1,0 +1,212 @@
+// llm-to-linalg lowers each llm compute op to linalg/tensor/arith/math on
+// tensors and leaves llm.param for llm-lower-entry-abi.
+// RUN: llamac-opt %s -llm-to-linalg -split-input-file | FileCheck %s
+
+// Embedding: a generic over the tokens that extracts table[token, column] and
+// widens the bf16 weight to f32.
+// CHECK-LABEL: func.func @embed(
+// CHECK-SAME: %[[T:[a-z0-9_]+]]: tensor<?xi32>
+// CHECK: %[[E:.+]] = llm.param "embed" : tensor<16x8xbf16>
+// CHECK: %[[INIT:.+]] = tensor.empty(%{{.+}}) : tensor<?x8xf32>
+// CHECK: %[[G:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[T]] : tensor<?xi32>) outs(%[[INIT]] : tensor<?x8xf32>)
+// CHECK: ^bb0(%[[TOK:.+]]: i32, %{{.+}}: f32):
+// CHECK: %[[ROW:.+]] = arith.index_cast %[[TOK]] : i32 to index
+// CHECK: %[[COL:.+]] = linalg.index 1 : index
+// CHECK: %[[W:.+]] = tensor.extract %[[E]][%[[ROW]], %[[COL]]] : tensor<16x8xbf16>
+// CHECK: %[[F:.+]] = arith.extf %[[W]] : bf16 to f32
+// CHECK: linalg.yield %[[F]] : f32
+// CHECK-NOT: llm.embed
+// CHECK: return %[[G]]
+func.func @embed(%t: tensor<?xi32>) -> tensor<?x8xf32> {
+  %e = llm.param "embed" : tensor<16x8xbf16>
+  %x = llm.embed %e[%t] : tensor<16x8xbf16>, tensor<?xi32> -> tensor<?x8xf32>
+  return %x : tensor<?x8xf32>
+}
+
+// -----
+
+// RMSNorm: a zero-filled sum-of-squares reduction over the last dimension,
+// then w * x / sqrt(sum / 8 + eps).
+// CHECK-DAG: #[[ID:.+]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[ROW:.+]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-DAG: #[[COL:.+]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @rms_norm(
+// CHECK-SAME: %[[X:[a-z0-9_]+]]: tensor<?x8xf32>
+// CHECK: %[[W:.+]] = llm.param "norm" : tensor<8xbf16>
+// CHECK: %[[ZERO:.+]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[FILL:.+]] = linalg.fill ins(%[[ZERO]] : f32) outs(%{{.+}} : tensor<?xf32>)
+// CHECK: %[[SUM:.+]] = linalg.generic {indexing_maps = [#[[ID]], #[[ROW]]], iterator_types = ["parallel", "reduction"]} ins(%[[X]] : tensor<?x8xf32>) outs(%[[FILL]] : tensor<?xf32>)
+// CHECK: ^bb0(%[[IN:.+]]: f32, %[[ACC:.+]]: f32):
+// CHECK: %[[SQ:.+]] = arith.mulf %[[IN]], %[[IN]] : f32
+// CHECK: %[[ADD:.+]] = arith.addf %[[ACC]], %[[SQ]] : f32
+// CHECK: linalg.yield %[[ADD]]
+// CHECK: %[[N:.+]] = linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[COL]], #[[ID]]], iterator_types = ["parallel", "parallel"]} ins(%[[X]], %[[SUM]], %[[W]] : tensor<?x8xf32>, tensor<?xf32>, tensor<8xbf16>)
+// CHECK: ^bb0(%[[XI:.+]]: f32, %[[SI:.+]]: f32, %[[WI:.+]]: bf16, %{{.+}}: f32):
+// CHECK-DAG: %[[COUNT:.+]] = arith.constant 8.000000e+00 : f32
+// CHECK-DAG: %[[EPS:.+]] = arith.constant 9.99999974E-6 : f32
+// CHECK: %[[MEAN:.+]] = arith.divf %[[SI]], %[[COUNT]] : f32
+// CHECK: %[[VAR:.+]] = arith.addf %[[MEAN]], %[[EPS]] : f32
+// CHECK: %[[RMS:.+]] = math.sqrt %[[VAR]] : f32
+// CHECK: %[[NORM:.+]] = arith.divf %[[XI]], %[[RMS]] : f32
+// CHECK: %[[WF:.+]] = arith.extf %[[WI]] : bf16 to f32
+// CHECK: %[[OUT:.+]] = arith.mulf %[[WF]], %[[NORM]] : f32
+// CHECK: linalg.yield %[[OUT]]
+// CHECK-NOT: llm.rms_norm
+// CHECK: return %[[N]]
+func.func @rms_norm(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %w = llm.param "norm" : tensor<8xbf16>
+  %y = llm.rms_norm %x, %w {epsilon = 1.0e-05 : f64} : tensor<?x8xf32>, tensor<8xbf16>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// Linear: x · Wᵀ as matmul_transpose_b into a zero-filled accumulator.
+// CHECK-LABEL: func.func @linear(
+// CHECK-SAME: %[[X:[a-z0-9_]+]]: tensor<?x8xf32>
+// CHECK: %[[W:.+]] = llm.param "w" : tensor<4x8xbf16>
+// CHECK: %[[INIT:.+]] = tensor.empty(%{{.+}}) : tensor<?x4xf32>
+// CHECK: %[[ZERO:.+]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[FILL:.+]] = linalg.fill ins(%[[ZERO]] : f32) outs(%[[INIT]] : tensor<?x4xf32>) -> tensor<?x4xf32>
+// CHECK: %[[MM:.+]] = linalg.matmul_transpose_b ins(%[[X]], %[[W]] : tensor<?x8xf32>, tensor<4x8xbf16>) outs(%[[FILL]] : tensor<?x4xf32>) -> tensor<?x4xf32>
+// CHECK-NOT: llm.linear
+// CHECK: return %[[MM]]
+func.func @linear(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
+  %w = llm.param "w" : tensor<4x8xbf16>
+  %y = llm.linear %x, %w : tensor<?x8xf32>, tensor<4x8xbf16> -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+
+// -----
+
+// RoPE: inverse frequencies theta^(-2i/d) as a constant (head_dim 4, theta
+// 10000: 1 and 0.01), cos/sin of (start_pos + token) * f per (token, pair),
+// then x * cos + rotate_half(x) * sin.
+// CHECK-LABEL: func.func @rope(
+// CHECK-SAME: %[[X:[a-z0-9_]+]]: tensor<?x2x4xf32>, %[[POS:[a-z0-9_]+]]: index
+// CHECK: %[[FREQ:.+]] = arith.constant dense<[1.000000e+00, 0.00999999977]> : tensor<2xf32>
+// CHECK: %[[CS:.+]]:2 = linalg.generic {{.*}} ins(%[[FREQ]] : tensor<2xf32>) outs(%{{.+}}, %{{.+}} : tensor<?x2xf32>, tensor<?x2xf32>)
+// CHECK: ^bb0(%[[F:.+]]: f32, %{{.+}}: f32, %{{.+}}: f32):
+// CHECK: %[[TOK:.+]] = linalg.index 0 : index
+// CHECK: %[[P:.+]] = arith.addi %[[POS]], %[[TOK]] : index
+// CHECK: %[[PI:.+]] = arith.index_cast %[[P]] : index to i64
+// CHECK: %[[PF:.+]] = arith.uitofp %[[PI]] : i64 to f32
+// CHECK: arith.mulf %[[PF]], %[[F]] : f32
+// CHECK: %[[COS:.+]] = math.cos %[[A:.+]] : f32
+// CHECK: %[[SIN:.+]] = math.sin %[[A]] : f32
+// CHECK: linalg.yield %[[COS]], %[[SIN]] : f32, f32
+// CHECK: %[[R:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]} ins(%[[X]] : tensor<?x2x4xf32>)
+// CHECK: tensor.extract %[[X]]
+// CHECK: arith.negf
+// CHECK: tensor.extract %[[CS]]#0
+// CHECK: tensor.extract %[[CS]]#1
+// CHECK-NOT: llm.rope
+// CHECK: return %[[R]]
+func.func @rope(%x: tensor<?x2x4xf32>, %pos: index) -> tensor<?x2x4xf32> {
+  %y = llm.rope %x at %pos {theta = 1.0e+04 : f64} : tensor<?x2x4xf32>
+  return %y : tensor<?x2x4xf32>
+}
+
+// -----
+
+// head_dim 8: four frequencies 1, 0.1, 0.01, 0.001.
+// CHECK-LABEL: func.func @rope_head_dim_8(
+// CHECK: arith.constant dense<[1.000000e+00, 1.000000e-01, 0.00999999977, 1.000000e-03]> : tensor<4xf32>
+func.func @rope_head_dim_8(%x: tensor<1x1x8xf32>, %pos: index) -> tensor<1x1x8xf32> {
+  %y = llm.rope %x at %pos {theta = 1.0e+04 : f64} : tensor<1x1x8xf32>
+  return %y : tensor<1x1x8xf32>
+}
+
+// -----
+
+// llama3 scaling with original_max_position_embeddings = 64 (bands of
+// wavelength 16 and 64): 1 (wavelength 6.3) is kept, 0.01 (wavelength 628)
+// is divided by the factor 8.
+// CHECK-LABEL: func.func @rope_llama3_low(
+// CHECK: arith.constant dense<[1.000000e+00, 1.250000e-03]> : tensor<2xf32>
+func.func @rope_llama3_low(%x: tensor<?x1x4xf32>, %pos: index) -> tensor<?x1x4xf32> {
+  %y = llm.rope %x at %pos {theta = 1.0e+04 : f64,
+      scaling = #llm.rope_llama3<factor = 8.0, low_freq_factor = 1.0, high_freq_factor = 4.0,
+                                 original_max_position_embeddings = 64>} : tensor<?x1x4xf32>
+  return %y : tensor<?x1x4xf32>
+}
+
+// -----
+
+// With 1024 (bands 256 and 1024) wavelength 628 is in between and smoothed:
+// s = (1024 / 628.32 - 1) / 3 = 0.2099, f = 0.01 * ((1 - s) / 8 + s).
+// CHECK-LABEL: func.func @rope_llama3_smooth(
+// CHECK: arith.constant dense<[1.000000e+00, 0.00308676087]> : tensor<2xf32>
+func.func @rope_llama3_smooth(%x: tensor<?x1x4xf32>, %pos: index) -> tensor<?x1x4xf32> {
+  %y = llm.rope %x at %pos {theta = 1.0e+04 : f64,
+      scaling = #llm.rope_llama3<factor = 8.0, low_freq_factor = 1.0, high_freq_factor = 4.0,
+                                 original_max_position_embeddings = 1024>} : tensor<?x1x4xf32>
+  return %y : tensor<?x1x4xf32>
+}
+
+// -----
+
+// Attention (4 query heads on 2 KV heads, layer 1): the new keys and values are
+// transposed to [kv, n, d] and inserted into layer 1 of the caches at
+// start_pos; rows [0, start_pos + n) of layer 1 are read back; softmax uses
+// the masked row max and exp.
+// CHECK-LABEL: func.func @attention(
+// CHECK-SAME: %[[Q:[a-z0-9_]+]]: tensor<?x4x8xf32>, %[[K:[a-z0-9_]+]]: tensor<?x2x8xf32>, %[[V:[a-z0-9_]+]]: tensor<?x2x8xf32>, %[[POS:[a-z0-9_]+]]: index, %[[KC:[a-z0-9_]+]]: tensor<2x2x?x8xf32>, %[[VC:[a-z0-9_]+]]: tensor<2x2x?x8xf32>
+// CHECK: %[[N:.+]] = tensor.dim %[[Q]], %{{.+}} : tensor<?x4x8xf32>
+// CHECK: %[[KT:.+]] = linalg.transpose ins(%[[K]] : tensor<?x2x8xf32>) outs(%{{.+}} : tensor<2x?x8xf32>) permutation = [1, 0, 2]
+// CHECK: %[[NK:.+]] = tensor.insert_slice %[[KT]] into %[[KC]][1, 0, %[[POS]], 0] [1, 2, %[[N]], 8] [1, 1, 1, 1] : tensor<2x?x8xf32> into tensor<2x2x?x8xf32>
+// CHECK: %[[VT:.+]] = linalg.transpose ins(%[[V]] : tensor<?x2x8xf32>) outs(%{{.+}} : tensor<2x?x8xf32>) permutation = [1, 0, 2]
+// CHECK: %[[NV:.+]] = tensor.insert_slice %[[VT]] into %[[VC]][1, 0, %[[POS]], 0] [1, 2, %[[N]], 8] [1, 1, 1, 1] : tensor<2x?x8xf32> into tensor<2x2x?x8xf32>
+// CHECK: %[[VIS:.+]] = arith.addi %[[POS]], %[[N]] : index
+// CHECK: %[[KH:.+]] = tensor.extract_slice %[[NK]][1, 0, 0, 0] [1, 2, %[[VIS]], 8] [1, 1, 1, 1] : tensor<2x2x?x8xf32> to tensor<2x?x8xf32>
+// CHECK: %[[VH:.+]] = tensor.extract_slice %[[NV]][1, 0, 0, 0] [1, 2, %[[VIS]], 8] [1, 1, 1, 1] : tensor<2x2x?x8xf32> to tensor<2x?x8xf32>
+// CHECK: %[[QG:.+]] = tensor.expand_shape %[[Q]] {{\[}}[0], [1, 2], [3]] output_shape [%[[N]], 2, 2, 8] : tensor<?x4x8xf32> into tensor<?x2x2x8xf32>
+// CHECK: %[[S:.+]] = linalg.generic {{.*}} ins(%[[QG]], %[[KH]] : tensor<?x2x2x8xf32>, tensor<2x?x8xf32>)
+// CHECK: %[[NEGINF:.+]] = arith.constant 0xFF800000 : f32
+// CHECK: %[[MAXINIT:.+]] = linalg.fill ins(%[[NEGINF]] : f32)
+// CHECK: %[[MAX:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[S]] : tensor<2x2x?x?xf32>) outs(%[[MAXINIT]] : tensor<2x2x?xf32>)
+// CHECK: arith.constant 1.250000e-01 : f32
+// CHECK: arith.maximumf
+// CHECK: arith.cmpi ule
+// CHECK: %[[P:.+]] = linalg.generic {{.*}} ins(%[[S]], %[[MAX]] : tensor<2x2x?x?xf32>, tensor<2x2x?xf32>)
+// CHECK: math.exp
+// CHECK: %[[SUM:.+]] = linalg.generic {{.*}} ins(%[[P]] : tensor<2x2x?x?xf32>)
+// CHECK: %[[PV:.+]] = linalg.generic {{.*}} ins(%[[P]], %[[VH]] : tensor<2x2x?x?xf32>, tensor<2x?x8xf32>)
+// CHECK: %[[O:.+]] = linalg.generic {{.*}} ins(%[[PV]], %[[SUM]] : tensor<?x2x2x8xf32>, tensor<2x2x?xf32>)
+// CHECK: arith.divf
+// CHECK: %[[OUT:.+]] = tensor.collapse_shape %[[O]] {{\[}}[0], [1, 2], [3]] : tensor<?x2x2x8xf32> into tensor<?x4x8xf32>
+// CHECK-NOT: llm.attention
+// CHECK: return %[[OUT]], %[[NK]], %[[NV]]
+func.func @attention(%q: tensor<?x4x8xf32>, %k: tensor<?x2x8xf32>, %v: tensor<?x2x8xf32>, %pos: index,
+                     %kc: tensor<2x2x?x8xf32>, %vc: tensor<2x2x?x8xf32>)
+    -> (tensor<?x4x8xf32>, tensor<2x2x?x8xf32>, tensor<2x2x?x8xf32>) {
+  %o, %kc1, %vc1 = llm.attention %q, %k, %v cache(%kc, %vc) at %pos {layer = 1 : i64, scale = 0.125 : f64}
+      : tensor<?x4x8xf32>, tensor<?x2x8xf32>, tensor<2x2x?x8xf32>
+  return %o, %kc1, %vc1 : tensor<?x4x8xf32>, tensor<2x2x?x8xf32>, tensor<2x2x?x8xf32>
+}
+
+// -----
+
+// silu, mul and add: one elementwise generic each.
+// CHECK-LABEL: func.func @elementwise(
+// CHECK-SAME: %[[A:[a-z0-9_]+]]: tensor<?x8xf32>, %[[B:[a-z0-9_]+]]: tensor<?x8xf32>
+// CHECK: %[[S:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[A]] : tensor<?x8xf32>)
+// CHECK: ^bb0(%[[X:.+]]: f32, %{{.+}}: f32):
+// CHECK: %[[ONE:.+]] = arith.constant 1.000000e+00 : f32
+// CHECK: %[[NEG:.+]] = arith.negf %[[X]] : f32
+// CHECK: %[[EXP:.+]] = math.exp %[[NEG]] : f32
+// CHECK: %[[DEN:.+]] = arith.addf %[[ONE]], %[[EXP]] : f32
+// CHECK: %[[SILU:.+]] = arith.divf %[[X]], %[[DEN]] : f32
+// CHECK: linalg.yield %[[SILU]]
+// CHECK: %[[M:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[S]], %[[B]] : tensor<?x8xf32>, tensor<?x8xf32>)
+// CHECK: arith.mulf
+// CHECK: %[[R:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[M]], %[[A]] : tensor<?x8xf32>, tensor<?x8xf32>)
+// CHECK: arith.addf
+// CHECK-NOT: llm.
+// CHECK: return %[[R]]
+func.func @elementwise(%a: tensor<?x8xf32>, %b: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %s = llm.silu %a : tensor<?x8xf32>
+  %m = llm.mul %s, %b : tensor<?x8xf32>
+  %r = llm.add %m, %a : tensor<?x8xf32>
+  return %r : tensor<?x8xf32>
+}
