@@ -112,6 +112,30 @@ Manifest Manifest::read(const std::string &dir) {
         if (auto value = id.getAsInteger())
           manifest.eosTokenIds.push_back(*value);
   }
+  // generation_config.json (copied from the checkpoint) may name more end
+  // ids than config.json; generation stops at any of them.
+  if (auto generation =
+          llvm::MemoryBuffer::getFile(dir + "/generation_config.json")) {
+    llvm::Expected<llvm::json::Value> parsed =
+        llvm::json::parse((*generation)->getBuffer());
+    if (!parsed)
+      fail(dir + "/generation_config.json: invalid JSON: " +
+           llvm::toString(parsed.takeError()));
+    std::vector<int64_t> ids;
+    if (const llvm::json::Object *object = parsed->getAsObject())
+      if (const llvm::json::Value *eos = object->get("eos_token_id")) {
+        if (auto single = eos->getAsInteger())
+          ids.push_back(*single);
+        else if (const llvm::json::Array *list = eos->getAsArray())
+          for (const llvm::json::Value &id : *list)
+            if (auto value = id.getAsInteger())
+              ids.push_back(*value);
+      }
+    for (int64_t id : ids)
+      if (std::find(manifest.eosTokenIds.begin(), manifest.eosTokenIds.end(),
+                    id) == manifest.eosTokenIds.end())
+        manifest.eosTokenIds.push_back(id);
+  }
   const auto &cache = reader.object(*root, "kv_cache");
   manifest.numLayers = reader.integer(cache, "layers");
   manifest.numKVHeads = reader.integer(cache, "kv_heads");

@@ -1,0 +1,76 @@
+//===- Generate.cpp - The generation loop ---------------------------------===//
+#include "llamac/Runtime/Generate.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace llamac::runtime {
+
+namespace {
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                       start)
+      .count();
+}
+} // namespace
+
+GenerationResult
+generate(Session &session, const std::vector<int32_t> &prompt, Sampler &sampler,
+         const GenerateOptions &options,
+         const std::function<bool(int32_t)> &onToken,
+         const std::function<void(const float *, int64_t)> &onLogits) {
+  if (options.maxNewTokens < 0)
+    throw Error("the number of tokens to generate must be >= 0");
+  const int64_t vocab = session.manifest().vocabSize;
+  GenerationResult result;
+  result.promptTokens = int64_t(prompt.size());
+
+  auto start = std::chrono::steady_clock::now();
+  std::vector<float> logits = session.prefill(prompt);
+  result.prefillSeconds = secondsSince(start);
+  if (onLogits)
+    onLogits(logits.data(), int64_t(prompt.size()));
+  for (int32_t token : prompt)
+    sampler.remember(token);
+  if (options.maxNewTokens == 0) {
+    result.ttftSeconds = result.prefillSeconds;
+    return result;
+  }
+
+  const float *row = logits.data() + (prompt.size() - 1) * vocab;
+  std::vector<float> next;
+  while (true) {
+    int32_t token = sampler.sample(row, vocab);
+    if (result.tokens.empty())
+      result.ttftSeconds = secondsSince(start);
+    result.tokens.push_back(token);
+    result.pendingToken = token;
+    bool keepGoing = !onToken || onToken(token);
+    if (std::find(options.stopIds.begin(), options.stopIds.end(), token) !=
+        options.stopIds.end()) {
+      result.stoppedAtStopId = true;
+      break;
+    }
+    if (!keepGoing || int64_t(result.tokens.size()) >= options.maxNewTokens)
+      break;
+    if (session.position() >= session.capacity()) {
+      if (!options.stopAtContextEnd)
+        throw Error("context full: generation reached the context of " +
+                    std::to_string(session.capacity()) +
+                    " tokens (raise --ctx)");
+      result.stoppedAtContextEnd = true;
+      break;
+    }
+    auto stepStart = std::chrono::steady_clock::now();
+    next = session.decode(token);
+    result.decodeSeconds += secondsSince(stepStart);
+    ++result.decodeSteps;
+    result.pendingToken.reset();
+    if (onLogits)
+      onLogits(next.data(), 1);
+    row = next.data();
+  }
+  return result;
+}
+
+} // namespace llamac::runtime

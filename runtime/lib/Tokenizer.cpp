@@ -1,0 +1,1120 @@
+//===- Tokenizer.cpp - The Llama 3 byte-level BPE tokenizer ---------------===//
+//
+// Both sources of a Tokenizer end in the same flat image: `tokenizer.json` is
+// checked and converted into it, `tokenizer.bin` is that image on disk. So
+// the compiled form cannot drift from what the JSON reader makes, and both go
+// through the same validation.
+//
+// Compiled format, version 1 (little-endian; every section starts at a
+// multiple of 8 bytes, padding is zero):
+//
+//   Header (64 bytes)          magic "LLAMACTK", version, sizes, checksum
+//   uint32 offsets[V + 1]      token i's bytes are bytes[offsets[i], [i+1])
+//   uint8  kinds[V]            0 model token, 1 added token, 2 special token
+//   char   bytes[B]            the tokens' bytes (special tokens: their text)
+//   uint32 merges[M][3]        (left, right, result) in rank order
+//   int32  vocabTable[VT]      model token id or -1; open addressing, linear
+//                              probing, slot = FNV-1a-64(bytes) & (VT - 1)
+//   int32  mergeTable[MT]      merge rank or -1; slot = ((left << 32 | right)
+//                              * 0x9e3779b97f4a7c15) >> (64 - log2 MT)
+//
+// V = vocabSize, M = numMerges; VT and MT are powers of two larger than the
+// number of entries, so a probe always ends at an empty slot. The checksum
+// covers the whole file but its own field.
+//
+//===----------------------------------------------------------------------===//
+#include "llamac/Runtime/Tokenizer.h"
+
+#include "PreTokenizer.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <utf8proc.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <tuple>
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the compiled tokenizer format is little-endian; this host is not"
+#endif
+
+namespace llamac::runtime {
+
+namespace {
+
+[[noreturn]] void fail(const std::string &message) { throw Error(message); }
+
+//===----------------------------------------------------------------------===//
+// The compiled image
+//===----------------------------------------------------------------------===//
+
+constexpr char formatMagic[8] = {'L', 'L', 'A', 'M', 'A', 'C', 'T', 'K'};
+constexpr uint32_t formatVersion = 1;
+
+struct Header {
+  char magic[8];
+  uint32_t version;
+  uint32_t headerSize;
+  uint64_t fileSize;
+  uint64_t checksum;
+  uint32_t vocabSize;
+  uint32_t numMerges;
+  uint32_t vocabTableSize;
+  uint32_t mergeTableSize;
+  uint32_t flags;
+  uint32_t reserved;
+  uint64_t tokenBytesSize;
+};
+static_assert(sizeof(Header) == 64, "the header is part of the file format");
+
+enum TokenKind : uint8_t { ModelToken = 0, AddedToken = 1, SpecialToken = 2 };
+enum HeaderFlags : uint32_t { IgnoreMergesFlag = 1 };
+
+/// Ids are bounded well below INT32_MAX so that no size computed from them
+/// overflows and a bad id in a JSON file cannot ask for gigabytes.
+constexpr uint32_t maxVocabSize = 1u << 24;
+constexpr uint32_t minTableSize = 16;
+
+/// Where each section starts, from the header's counts.
+struct Layout {
+  uint64_t offsets, kinds, bytes, merges, vocabTable, mergeTable, end;
+};
+
+Layout layoutOf(const Header &header) {
+  uint64_t at = sizeof(Header);
+  auto take = [&](uint64_t size) {
+    uint64_t start = at;
+    at += (size + 7) & ~uint64_t(7);
+    return start;
+  };
+  Layout layout;
+  layout.offsets = take(4 * (uint64_t(header.vocabSize) + 1));
+  layout.kinds = take(header.vocabSize);
+  layout.bytes = take(header.tokenBytesSize);
+  layout.merges = take(12 * uint64_t(header.numMerges));
+  layout.vocabTable = take(4 * uint64_t(header.vocabTableSize));
+  layout.mergeTable = take(4 * uint64_t(header.mergeTableSize));
+  layout.end = at;
+  return layout;
+}
+
+inline uint64_t mix(uint64_t x) {
+  x *= 0xff51afd7ed558ccdull;
+  return x ^ (x >> 32);
+}
+
+/// A 64-bit hash of `size` bytes (a multiple of 8). Four independent lanes
+/// keep the multiplier busy (≈ 0.5 ms for the Llama 3 image); each step is a
+/// bijection of its lane, so any change of a single word is always detected.
+uint64_t checksum(const char *data, uint64_t size) {
+  uint64_t lanes[4] = {1, 2, 3, 4};
+  uint64_t words = size / 8, i = 0;
+  for (; i + 4 <= words; i += 4)
+    for (int k = 0; k < 4; ++k) {
+      uint64_t word;
+      std::memcpy(&word, data + 8 * (i + k), 8);
+      lanes[k] = mix(lanes[k] ^ word);
+    }
+  for (; i < words; ++i) {
+    uint64_t word;
+    std::memcpy(&word, data + 8 * i, 8);
+    lanes[0] = mix(lanes[0] ^ word);
+  }
+  uint64_t hash = mix(words);
+  for (uint64_t lane : lanes)
+    hash = mix(hash ^ lane);
+  return hash;
+}
+
+/// The checksum of a whole image: the payload's, then every header word but
+/// the checksum itself, so that no byte of the file goes unchecked.
+uint64_t imageChecksum(const char *image, uint64_t size) {
+  uint64_t hash = checksum(image + sizeof(Header), size - sizeof(Header));
+  for (size_t at = 0; at < sizeof(Header); at += 8) {
+    if (at == offsetof(Header, checksum))
+      continue;
+    uint64_t word;
+    std::memcpy(&word, image + at, 8);
+    hash = mix(hash ^ word);
+  }
+  return hash;
+}
+
+inline uint64_t hashBytes(std::string_view bytes) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (char c : bytes)
+    hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  return hash;
+}
+
+inline uint64_t hashPair(uint32_t left, uint32_t right) {
+  return ((uint64_t(left) << 32) | right) * 0x9e3779b97f4a7c15ull;
+}
+
+uint32_t log2Of(uint32_t powerOfTwo) {
+  uint32_t log = 0;
+  while ((1u << log) < powerOfTwo)
+    ++log;
+  return log;
+}
+
+uint32_t tableSizeFor(uint64_t entries) {
+  // Load factor at most 3/4 (about 1/2 for Llama 3's counts).
+  uint64_t size = minTableSize;
+  while (size * 3 < entries * 4 + 4)
+    size *= 2;
+  return static_cast<uint32_t>(size);
+}
+
+struct FreeDeleter {
+  void operator()(char *p) const { std::free(p); }
+};
+using Storage = std::unique_ptr<char, FreeDeleter>;
+
+Storage allocate(uint64_t size, bool zero) {
+  // malloc's alignment (16) is enough for every section; raw memory, so the
+  // typed views below alias nothing.
+  void *memory = zero ? std::calloc(size ? size : 1, 1)
+                      : std::malloc(size ? size : 1);
+  if (!memory)
+    throw std::bad_alloc();
+  return Storage(static_cast<char *>(memory));
+}
+
+} // namespace
+
+/// The flat image and what is derived from it when it is attached.
+struct Tokenizer::Image {
+  Storage storage;
+  uint64_t size = 0;
+  Header header{};
+  const uint32_t *offsets = nullptr;
+  const uint8_t *kinds = nullptr;
+  const char *bytes = nullptr;
+  const uint32_t *merges = nullptr;
+  const int32_t *vocabTable = nullptr;
+  const int32_t *mergeTable = nullptr;
+  uint32_t vocabMask = 0, mergeMask = 0, mergeShift = 0;
+  bool ignoreMerges = false;
+
+  /// The model token of each single byte.
+  std::array<int32_t, 256> byteToken{};
+  /// Added tokens, grouped by first byte, longest first within a group, for
+  /// leftmost-longest matching; addedByFirst[b] .. [b + 1] is group b.
+  std::vector<int32_t> addedIds;
+  std::array<uint32_t, 257> addedByFirst{};
+  std::array<bool, 256> addedFirst{};
+
+  std::string_view token(uint32_t id) const {
+    return {bytes + offsets[id], offsets[id + 1] - offsets[id]};
+  }
+
+  int32_t findToken(std::string_view text) const {
+    for (uint64_t slot = hashBytes(text) & vocabMask;;
+         slot = (slot + 1) & vocabMask) {
+      int32_t id = vocabTable[slot];
+      if (id < 0 || token(id) == text)
+        return id;
+    }
+  }
+
+  int32_t mergeRank(uint32_t left, uint32_t right) const {
+    for (uint64_t slot = hashPair(left, right) >> mergeShift;;
+         slot = (slot + 1) & mergeMask) {
+      int32_t rank = mergeTable[slot];
+      if (rank < 0)
+        return -1;
+      const uint32_t *merge = merges + 3 * uint64_t(rank);
+      if (merge[0] == left && merge[1] == right)
+        return rank;
+    }
+  }
+
+  /// Checks the image (sizes, bounds, checksum) and sets the views; `source`
+  /// names it in errors.
+  void attach(const std::string &source);
+};
+
+void Tokenizer::Image::attach(const std::string &source) {
+  auto bad = [&](const std::string &why) -> void {
+    fail(source + ": corrupt compiled tokenizer: " + why +
+         " (recreate it with 'llamac compile')");
+  };
+  if (size < sizeof(Header))
+    fail(source + ": not a compiled llamac tokenizer (" +
+         std::to_string(size) + " bytes, shorter than its header)");
+  std::memcpy(&header, storage.get(), sizeof(Header));
+  if (std::memcmp(header.magic, formatMagic, sizeof(formatMagic)) != 0)
+    fail(source + ": not a compiled llamac tokenizer (bad magic)");
+  if (header.version != formatVersion)
+    fail(source + ": compiled tokenizer format version " +
+         std::to_string(header.version) + ", this runtime reads version " +
+         std::to_string(formatVersion) + "; recreate it with 'llamac compile'");
+  if (header.headerSize != sizeof(Header))
+    bad("header size " + std::to_string(header.headerSize));
+  if (header.fileSize != size)
+    fail(source + ": truncated or damaged compiled tokenizer: the file has " +
+         std::to_string(size) + " bytes, its header says " +
+         std::to_string(header.fileSize) +
+         " (recreate it with 'llamac compile')");
+  if (header.vocabSize == 0 || header.vocabSize > maxVocabSize)
+    bad("vocabulary size " + std::to_string(header.vocabSize));
+  if (header.tokenBytesSize > size || header.numMerges > size)
+    bad("section sizes exceed the file");
+  auto tableOK = [](uint32_t tableSize, uint64_t entries) {
+    return tableSize >= minTableSize && (tableSize & (tableSize - 1)) == 0 &&
+           tableSize > entries && tableSize <= (1u << 31);
+  };
+  if (!tableOK(header.vocabTableSize, header.vocabSize) ||
+      !tableOK(header.mergeTableSize, header.numMerges))
+    bad("hash table sizes");
+  Layout layout = layoutOf(header);
+  if (layout.end != size)
+    bad("section sizes do not add up to the file size");
+  if (imageChecksum(storage.get(), size) != header.checksum)
+    bad("checksum mismatch");
+
+  const char *base = storage.get();
+  offsets = reinterpret_cast<const uint32_t *>(base + layout.offsets);
+  kinds = reinterpret_cast<const uint8_t *>(base + layout.kinds);
+  bytes = base + layout.bytes;
+  merges = reinterpret_cast<const uint32_t *>(base + layout.merges);
+  vocabTable = reinterpret_cast<const int32_t *>(base + layout.vocabTable);
+  mergeTable = reinterpret_cast<const int32_t *>(base + layout.mergeTable);
+  vocabMask = header.vocabTableSize - 1;
+  mergeMask = header.mergeTableSize - 1;
+  mergeShift = 64 - log2Of(header.mergeTableSize);
+  ignoreMerges = header.flags & IgnoreMergesFlag;
+
+  // Bounds of everything an encode or decode will index with.
+  uint32_t vocabSize = header.vocabSize;
+  if (offsets[0] != 0 || offsets[vocabSize] != header.tokenBytesSize)
+    bad("token offsets");
+  for (uint32_t id = 0; id < vocabSize; ++id) {
+    if (offsets[id + 1] <= offsets[id])
+      bad("token " + std::to_string(id) + " is empty or out of order");
+    if (kinds[id] > SpecialToken)
+      bad("token " + std::to_string(id) + " has kind " +
+          std::to_string(kinds[id]));
+  }
+  for (uint64_t i = 0; i < 3 * uint64_t(header.numMerges); ++i)
+    if (merges[i] >= vocabSize || kinds[merges[i]] != ModelToken)
+      bad("merge " + std::to_string(i / 3) + " names a token out of range");
+  uint64_t used = 0;
+  for (uint32_t slot = 0; slot < header.vocabTableSize; ++slot) {
+    int32_t id = vocabTable[slot];
+    if (id >= 0 && (uint32_t(id) >= vocabSize || kinds[id] != ModelToken))
+      bad("vocabulary table entry out of range");
+    used += id >= 0;
+  }
+  if (used >= header.vocabTableSize)
+    bad("vocabulary table is full");
+  used = 0;
+  for (uint32_t slot = 0; slot < header.mergeTableSize; ++slot) {
+    int32_t rank = mergeTable[slot];
+    if (rank >= 0 && uint32_t(rank) >= header.numMerges)
+      bad("merge table entry out of range");
+    used += rank >= 0;
+  }
+  if (used >= header.mergeTableSize)
+    bad("merge table is full");
+
+  // Derived lookups: byte tokens (every byte must have one, or some text
+  // could not be encoded) and the added tokens for matching.
+  for (int byte = 0; byte < 256; ++byte) {
+    char c = static_cast<char>(byte);
+    byteToken[byte] = findToken(std::string_view(&c, 1));
+    if (byteToken[byte] < 0) {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "0x%02x", byte);
+      fail(source + ": the vocabulary has no token for byte " + hex +
+           " (not a byte-level BPE vocabulary)");
+    }
+  }
+  for (uint32_t id = 0; id < vocabSize; ++id)
+    if (kinds[id] != ModelToken)
+      addedIds.push_back(static_cast<int32_t>(id));
+  std::sort(addedIds.begin(), addedIds.end(), [&](int32_t a, int32_t b) {
+    std::string_view ta = token(a), tb = token(b);
+    if (ta[0] != tb[0])
+      return static_cast<unsigned char>(ta[0]) <
+             static_cast<unsigned char>(tb[0]);
+    if (ta.size() != tb.size())
+      return ta.size() > tb.size();
+    return a < b;
+  });
+  uint32_t next = 0;
+  for (int byte = 0; byte < 256; ++byte) {
+    addedByFirst[byte] = next;
+    while (next < addedIds.size() &&
+           static_cast<unsigned char>(token(addedIds[next])[0]) == byte)
+      ++next;
+    addedFirst[byte] = next > addedByFirst[byte];
+  }
+  addedByFirst[256] = next;
+}
+
+namespace {
+
+/// Lays out and fills an image from its contents; attach() then checks it
+/// like any loaded file.
+struct Contents {
+  std::vector<std::string> tokens;
+  std::vector<uint8_t> kinds;
+  std::vector<std::array<uint32_t, 3>> merges;
+  bool ignoreMerges = false;
+};
+
+void fillImage(Tokenizer::Image &image, const Contents &contents) {
+  Header header{};
+  std::memcpy(header.magic, formatMagic, sizeof(formatMagic));
+  header.version = formatVersion;
+  header.headerSize = sizeof(Header);
+  header.vocabSize = static_cast<uint32_t>(contents.tokens.size());
+  header.numMerges = static_cast<uint32_t>(contents.merges.size());
+  uint64_t modelTokens = 0, tokenBytes = 0;
+  for (size_t id = 0; id < contents.tokens.size(); ++id) {
+    modelTokens += contents.kinds[id] == ModelToken;
+    tokenBytes += contents.tokens[id].size();
+  }
+  if (tokenBytes > UINT32_MAX)
+    fail("tokenizer: the tokens' bytes exceed 4 GB");
+  header.tokenBytesSize = tokenBytes;
+  header.vocabTableSize = tableSizeFor(modelTokens);
+  header.mergeTableSize = tableSizeFor(contents.merges.size());
+  header.flags = contents.ignoreMerges ? IgnoreMergesFlag : 0;
+  Layout layout = layoutOf(header);
+  header.fileSize = layout.end;
+
+  image.size = layout.end;
+  image.storage = allocate(layout.end, /*zero=*/true);
+  char *base = image.storage.get();
+  auto *offsets = reinterpret_cast<uint32_t *>(base + layout.offsets);
+  auto *kinds = reinterpret_cast<uint8_t *>(base + layout.kinds);
+  char *bytes = base + layout.bytes;
+  uint32_t at = 0;
+  for (size_t id = 0; id < contents.tokens.size(); ++id) {
+    offsets[id] = at;
+    kinds[id] = contents.kinds[id];
+    std::memcpy(bytes + at, contents.tokens[id].data(),
+                contents.tokens[id].size());
+    at += static_cast<uint32_t>(contents.tokens[id].size());
+  }
+  offsets[contents.tokens.size()] = at;
+  auto *merges = reinterpret_cast<uint32_t *>(base + layout.merges);
+  for (size_t rank = 0; rank < contents.merges.size(); ++rank)
+    std::memcpy(merges + 3 * rank, contents.merges[rank].data(), 12);
+
+  auto *vocabTable = reinterpret_cast<int32_t *>(base + layout.vocabTable);
+  std::fill_n(vocabTable, header.vocabTableSize, -1);
+  uint64_t vocabMask = header.vocabTableSize - 1;
+  for (size_t id = 0; id < contents.tokens.size(); ++id) {
+    if (contents.kinds[id] != ModelToken)
+      continue;
+    uint64_t slot = hashBytes(contents.tokens[id]) & vocabMask;
+    while (vocabTable[slot] >= 0)
+      slot = (slot + 1) & vocabMask;
+    vocabTable[slot] = static_cast<int32_t>(id);
+  }
+  auto *mergeTable = reinterpret_cast<int32_t *>(base + layout.mergeTable);
+  std::fill_n(mergeTable, header.mergeTableSize, -1);
+  uint64_t mergeMask = header.mergeTableSize - 1;
+  uint32_t mergeShift = 64 - log2Of(header.mergeTableSize);
+  for (size_t rank = 0; rank < contents.merges.size(); ++rank) {
+    const auto &merge = contents.merges[rank];
+    uint64_t slot = hashPair(merge[0], merge[1]) >> mergeShift;
+    bool duplicate = false;
+    for (; mergeTable[slot] >= 0; slot = (slot + 1) & mergeMask) {
+      const uint32_t *other = merges + 3 * uint64_t(mergeTable[slot]);
+      if (other[0] == merge[0] && other[1] == merge[1])
+        duplicate = true;
+    }
+    // A pair listed twice keeps its first (best) rank.
+    if (!duplicate)
+      mergeTable[slot] = static_cast<int32_t>(rank);
+  }
+
+  std::memcpy(base, &header, sizeof(Header));
+  header.checksum = imageChecksum(base, layout.end);
+  std::memcpy(base, &header, sizeof(Header));
+}
+
+//===----------------------------------------------------------------------===//
+// tokenizer.json
+//===----------------------------------------------------------------------===//
+
+/// GPT-2's byte-level alphabet: printable Latin-1 bytes stand for
+/// themselves, the other 68 bytes for U+0100 onwards, in byte order.
+struct ByteLevelAlphabet {
+  std::array<int16_t, 512> byteOfChar;
+
+  ByteLevelAlphabet() {
+    byteOfChar.fill(-1);
+    int shifted = 0;
+    for (int byte = 0; byte < 256; ++byte) {
+      bool printable = (byte >= '!' && byte <= '~') ||
+                       (byte >= 0xa1 && byte <= 0xac) ||
+                       (byte >= 0xae && byte <= 0xff);
+      byteOfChar[printable ? byte : 256 + shifted++] =
+          static_cast<int16_t>(byte);
+    }
+  }
+
+  /// The bytes a vocabulary entry stands for, or nullopt if it has a
+  /// character outside the alphabet.
+  std::optional<std::string> decode(llvm::StringRef chars) const {
+    std::string out;
+    out.reserve(chars.size());
+    auto *data = reinterpret_cast<const utf8proc_uint8_t *>(chars.data());
+    utf8proc_ssize_t size = static_cast<utf8proc_ssize_t>(chars.size());
+    for (utf8proc_ssize_t at = 0; at < size;) {
+      utf8proc_int32_t cp;
+      utf8proc_ssize_t len = utf8proc_iterate(data + at, size - at, &cp);
+      if (len <= 0 || cp < 0 || cp >= 512 || byteOfChar[cp] < 0)
+        return std::nullopt;
+      out.push_back(static_cast<char>(byteOfChar[cp]));
+      at += len;
+    }
+    return out;
+  }
+};
+
+/// Short, quoted and escaped text of a JSON value for error messages.
+std::string quote(llvm::StringRef text) {
+  std::string out = "\"";
+  for (char c : text.take_front(40)) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "\\x%02x", c);
+      out += hex;
+    } else {
+      out += c;
+    }
+  }
+  return out + (text.size() > 40 ? "...\"" : "\"");
+}
+
+std::string describe(const llvm::json::Value *value) {
+  if (!value)
+    return "missing";
+  if (const llvm::json::Object *object = value->getAsObject()) {
+    if (auto type = object->getString("type"))
+      return "type " + quote(*type);
+    return "an object without a type";
+  }
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << *value;
+  return text.size() > 60 ? text.substr(0, 60) + "..." : text;
+}
+
+/// Reads and checks one tokenizer.json; every error names its section.
+class JSONReader {
+public:
+  explicit JSONReader(const std::string &path) : path(path) {}
+
+  Contents read();
+
+private:
+  [[noreturn]] void error(const std::string &section,
+                          const std::string &message) const {
+    fail(path + ": " + section + ": " + message);
+  }
+  bool isNullOrAbsent(const llvm::json::Object &in, llvm::StringRef key) {
+    const llvm::json::Value *value = in.get(key);
+    return !value || value->kind() == llvm::json::Value::Null;
+  }
+  /// `key` must be absent, null or false (false/absent is `defaultValue`).
+  bool flag(const std::string &section, const llvm::json::Object &in,
+            llvm::StringRef key, bool defaultValue) {
+    const llvm::json::Value *value = in.get(key);
+    if (!value || value->kind() == llvm::json::Value::Null)
+      return defaultValue;
+    std::optional<bool> flag = value->getAsBoolean();
+    if (!flag)
+      error(section, "'" + key.str() + "' must be true or false, not " +
+                         describe(value));
+    return *flag;
+  }
+
+  void checkNormalizer(const llvm::json::Object &root);
+  void checkPreTokenizer(const llvm::json::Object &root);
+  void checkDecoder(const llvm::json::Object &root);
+  void checkPostProcessor(const llvm::json::Object &root);
+  void readModel(const llvm::json::Object &root, Contents &contents);
+  void readAddedTokens(const llvm::json::Object &root, Contents &contents);
+
+  const std::string &path;
+  ByteLevelAlphabet alphabet;
+  /// model.vocab as spelled in the JSON (byte-level characters) -> id.
+  llvm::StringMap<int32_t> vocabIds;
+  std::vector<bool> assigned;
+};
+
+Contents JSONReader::read() {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    fail(path + ": " + buffer.getError().message());
+  llvm::Expected<llvm::json::Value> json =
+      llvm::json::parse((*buffer)->getBuffer());
+  if (!json)
+    fail(path + ": invalid JSON: " + llvm::toString(json.takeError()));
+  const llvm::json::Object *root = json->getAsObject();
+  if (!root)
+    fail(path + ": not a JSON object (a Hugging Face tokenizer.json?)");
+
+  checkNormalizer(*root);
+  checkPreTokenizer(*root);
+  checkDecoder(*root);
+  checkPostProcessor(*root);
+  Contents contents;
+  readModel(*root, contents);
+  readAddedTokens(*root, contents);
+  for (size_t id = 0; id < assigned.size(); ++id)
+    if (!assigned[id])
+      error("model.vocab", "id " + std::to_string(id) +
+                               " has no token (neither in model.vocab nor in "
+                               "added_tokens); ids must be contiguous");
+  return contents;
+}
+
+void JSONReader::checkNormalizer(const llvm::json::Object &root) {
+  if (!isNullOrAbsent(root, "normalizer"))
+    error("normalizer", describe(root.get("normalizer")) +
+                            " is not supported (Llama 3 has none: null)");
+}
+
+void JSONReader::checkPreTokenizer(const llvm::json::Object &root) {
+  const std::string section = "pre_tokenizer";
+  auto unsupported = [&](const std::string &why) {
+    error(section, why +
+                       "; only the Llama 3 pre-tokenizer is supported: "
+                       "Sequence[Split(Llama 3 pattern, Isolated), "
+                       "ByteLevel(add_prefix_space=false, use_regex=false)]");
+  };
+  const llvm::json::Object *pre = root.getObject("pre_tokenizer");
+  if (!pre)
+    unsupported(describe(root.get("pre_tokenizer")));
+  const llvm::json::Array *steps = pre->getArray("pretokenizers");
+  if (pre->getString("type") != llvm::StringRef("Sequence") || !steps ||
+      steps->size() != 2)
+    unsupported(describe(root.get("pre_tokenizer")) +
+                (steps ? " with " + std::to_string(steps->size()) + " steps"
+                       : ""));
+  const llvm::json::Object *split = (*steps)[0].getAsObject();
+  const llvm::json::Object *byteLevel = (*steps)[1].getAsObject();
+  if (!split || split->getString("type") != llvm::StringRef("Split"))
+    unsupported("first step is " + describe(&(*steps)[0]));
+  const llvm::json::Object *pattern = split->getObject("pattern");
+  std::optional<llvm::StringRef> regex =
+      pattern ? pattern->getString("Regex") : std::nullopt;
+  if (!regex || *regex != detail::llama3SplitPattern)
+    unsupported("the Split pattern is not the Llama 3 one");
+  if (split->getString("behavior") != llvm::StringRef("Isolated"))
+    unsupported("Split behavior " + describe(split->get("behavior")));
+  if (flag(section, *split, "invert", false))
+    unsupported("Split with invert=true");
+  if (!byteLevel || byteLevel->getString("type") != llvm::StringRef("ByteLevel"))
+    unsupported("second step is " + describe(&(*steps)[1]));
+  // Hugging Face's defaults for both are true.
+  if (flag(section, *byteLevel, "add_prefix_space", true))
+    unsupported("ByteLevel with add_prefix_space=true");
+  if (flag(section, *byteLevel, "use_regex", true))
+    unsupported("ByteLevel with use_regex=true");
+}
+
+void JSONReader::checkDecoder(const llvm::json::Object &root) {
+  const llvm::json::Object *decoder = root.getObject("decoder");
+  if (!decoder || decoder->getString("type") != llvm::StringRef("ByteLevel"))
+    error("decoder", describe(root.get("decoder")) +
+                         " is not supported (only ByteLevel)");
+}
+
+void JSONReader::checkPostProcessor(const llvm::json::Object &root) {
+  // Post-processing only adds BOS/EOS in Hugging Face's encode with
+  // add_special_tokens; encode() here never adds any, so any processor is
+  // fine as long as the section is well-formed.
+  if (isNullOrAbsent(root, "post_processor"))
+    return;
+  const llvm::json::Object *post = root.getObject("post_processor");
+  if (!post || !post->getString("type"))
+    error("post_processor", "expected null or an object with a \"type\", got " +
+                                describe(root.get("post_processor")));
+}
+
+void JSONReader::readModel(const llvm::json::Object &root,
+                           Contents &contents) {
+  const llvm::json::Object *model = root.getObject("model");
+  if (!model)
+    error("model", "missing or not an object");
+  if (model->getString("type") != llvm::StringRef("BPE"))
+    error("model", "type " + describe(model->get("type")) +
+                       " is not supported (only \"BPE\")");
+  if (!isNullOrAbsent(*model, "dropout") &&
+      model->getNumber("dropout") != 0.0)
+    error("model", "BPE dropout is not supported");
+  for (llvm::StringRef key : {"continuing_subword_prefix", "end_of_word_suffix"})
+    if (!isNullOrAbsent(*model, key) && model->getString(key) != llvm::StringRef(""))
+      error("model", "'" + key.str() + "' is not supported");
+  if (flag("model", *model, "byte_fallback", false))
+    error("model", "byte_fallback is not supported (byte-level BPE needs none)");
+  contents.ignoreMerges = flag("model", *model, "ignore_merges", false);
+
+  // model.vocab: byte-level spelling -> id.
+  const llvm::json::Object *vocab = model->getObject("vocab");
+  if (!vocab)
+    error("model.vocab", describe(model->get("vocab")) +
+                             ", expected an object of token -> id");
+  for (const auto &entry : *vocab) {
+    llvm::StringRef spelling = entry.first;
+    std::optional<int64_t> id = entry.second.getAsInteger();
+    if (!id || *id < 0 || *id >= maxVocabSize)
+      error("model.vocab", "token " + quote(spelling) + " has id " +
+                               describe(&entry.second) +
+                               ", expected an integer in [0, " +
+                               std::to_string(maxVocabSize) + ")");
+    std::optional<std::string> bytes = alphabet.decode(spelling);
+    if (!bytes || bytes->empty())
+      error("model.vocab", "token " + quote(spelling) +
+                               " is empty or has a character outside the "
+                               "byte-level alphabet");
+    if (size_t(*id) >= contents.tokens.size()) {
+      contents.tokens.resize(*id + 1);
+      contents.kinds.resize(*id + 1, ModelToken);
+      assigned.resize(*id + 1, false);
+    }
+    if (assigned[*id])
+      error("model.vocab", "id " + std::to_string(*id) + " is given to two tokens, " +
+                               quote(spelling) + " and another");
+    assigned[*id] = true;
+    contents.tokens[*id] = std::move(*bytes);
+    vocabIds[spelling] = static_cast<int32_t>(*id);
+  }
+  std::array<bool, 256> hasByte{};
+  for (const std::string &bytes : contents.tokens)
+    if (bytes.size() == 1)
+      hasByte[static_cast<unsigned char>(bytes[0])] = true;
+  for (int byte = 0; byte < 256; ++byte)
+    if (!hasByte[byte]) {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "0x%02x", byte);
+      error("model.vocab", std::string("no token for byte ") + hex +
+                               " (not a byte-level BPE vocabulary)");
+    }
+
+  // model.merges: "left right" strings or [left, right] pairs, best first.
+  const llvm::json::Array *merges = model->getArray("merges");
+  if (!merges)
+    error("model.merges", describe(model->get("merges")) +
+                              ", expected an array");
+  contents.merges.reserve(merges->size());
+  for (size_t rank = 0; rank < merges->size(); ++rank) {
+    const llvm::json::Value &merge = (*merges)[rank];
+    std::string where = "model.merges[" + std::to_string(rank) + "]";
+    llvm::StringRef left, right;
+    if (std::optional<llvm::StringRef> text = merge.getAsString()) {
+      std::tie(left, right) = text->split(' ');
+      if (left.empty() || right.empty() || right.contains(' '))
+        error(where, quote(*text) + " is not two tokens separated by a space");
+    } else if (const llvm::json::Array *pair = merge.getAsArray();
+               pair && pair->size() == 2 && (*pair)[0].getAsString() &&
+               (*pair)[1].getAsString()) {
+      left = *(*pair)[0].getAsString();
+      right = *(*pair)[1].getAsString();
+    } else {
+      error(where, describe(&merge) + " is not \"left right\" or [left, right]");
+    }
+    auto idOf = [&](llvm::StringRef spelling) {
+      auto found = vocabIds.find(spelling);
+      if (found == vocabIds.end())
+        error(where, "token " + quote(spelling) + " is not in model.vocab");
+      return static_cast<uint32_t>(found->second);
+    };
+    uint32_t leftId = idOf(left), rightId = idOf(right);
+    contents.merges.push_back({leftId, rightId, idOf((left + right).str())});
+  }
+}
+
+void JSONReader::readAddedTokens(const llvm::json::Object &root,
+                                 Contents &contents) {
+  if (isNullOrAbsent(root, "added_tokens"))
+    return;
+  const llvm::json::Array *added = root.getArray("added_tokens");
+  if (!added)
+    error("added_tokens", describe(root.get("added_tokens")) +
+                              ", expected an array");
+  llvm::StringMap<int32_t> contentIds;
+  for (size_t index = 0; index < added->size(); ++index) {
+    std::string where = "added_tokens[" + std::to_string(index) + "]";
+    const llvm::json::Object *token = (*added)[index].getAsObject();
+    if (!token)
+      error(where, describe(&(*added)[index]) + ", expected an object");
+    std::optional<int64_t> id = token->getInteger("id");
+    if (!id || *id < 0 || *id >= maxVocabSize)
+      error(where, "'id' is " + describe(token->get("id")) +
+                       ", expected an integer in [0, " +
+                       std::to_string(maxVocabSize) + ")");
+    std::optional<llvm::StringRef> content = token->getString("content");
+    if (!content || content->empty())
+      error(where, "'content' is " + describe(token->get("content")) +
+                       ", expected a non-empty string");
+    for (llvm::StringRef option : {"single_word", "lstrip", "rstrip"})
+      if (flag(where, *token, option, false))
+        error(where, quote(*content) + " has " + option.str() +
+                         "=true, which is not supported");
+    bool special = flag(where, *token, "special", false);
+    if (!contentIds.try_emplace(*content, int32_t(*id)).second)
+      error(where, quote(*content) + " is listed twice");
+
+    if (size_t(*id) < assigned.size() && assigned[*id]) {
+      // An added token may repeat a model token, with the same id.
+      auto model = vocabIds.find(*content);
+      if (contents.kinds[*id] != ModelToken || model == vocabIds.end() ||
+          model->second != *id)
+        error(where, quote(*content) + " has id " + std::to_string(*id) +
+                         ", which is already " +
+                         quote(contents.tokens[*id]));
+    }
+    if (size_t(*id) >= contents.tokens.size()) {
+      contents.tokens.resize(*id + 1);
+      contents.kinds.resize(*id + 1, ModelToken);
+      assigned.resize(*id + 1, false);
+    }
+    assigned[*id] = true;
+    contents.tokens[*id] = content->str();
+    contents.kinds[*id] = special ? SpecialToken : AddedToken;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Files
+//===----------------------------------------------------------------------===//
+
+std::string systemError(const std::string &what) {
+  return what + ": " + std::strerror(errno);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Tokenizer
+//===----------------------------------------------------------------------===//
+
+/// Buffers reused across the pieces of one encode() call.
+struct Tokenizer::Scratch {
+  std::vector<int32_t> ids, prev, next;
+  std::vector<uint64_t> heap;
+};
+
+Tokenizer::Tokenizer(std::unique_ptr<Image> image) : image(std::move(image)) {}
+Tokenizer::~Tokenizer() = default;
+
+std::unique_ptr<Tokenizer>
+Tokenizer::fromHuggingFaceJSON(const std::string &path) {
+  Contents contents = JSONReader(path).read();
+  auto image = std::make_unique<Image>();
+  fillImage(*image, contents);
+  image->attach(path);
+  return std::unique_ptr<Tokenizer>(new Tokenizer(std::move(image)));
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::load(const std::string &compiledPath) {
+  int fd = ::open(compiledPath.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    fail(systemError(compiledPath));
+  auto image = std::make_unique<Image>();
+  try {
+    struct stat info;
+    if (::fstat(fd, &info) != 0)
+      fail(systemError(compiledPath));
+    if (!S_ISREG(info.st_mode))
+      fail(compiledPath + ": not a regular file");
+    image->size = static_cast<uint64_t>(info.st_size);
+    image->storage = allocate(image->size, /*zero=*/false);
+    for (uint64_t done = 0; done < image->size;) {
+      ssize_t got = ::read(fd, image->storage.get() + done, image->size - done);
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got < 0)
+        fail(systemError(compiledPath));
+      if (got == 0) // shrank while being read
+        image->size = done;
+      done += static_cast<uint64_t>(got);
+    }
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  image->attach(compiledPath);
+  return std::unique_ptr<Tokenizer>(new Tokenizer(std::move(image)));
+}
+
+void Tokenizer::save(const std::string &compiledPath) const {
+  std::string temporary =
+      compiledPath + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                  0644);
+  if (fd < 0)
+    fail(systemError(temporary));
+  const char *data = image->storage.get();
+  for (uint64_t done = 0; done < image->size;) {
+    ssize_t wrote = ::write(fd, data + done, image->size - done);
+    if (wrote < 0 && errno == EINTR)
+      continue;
+    if (wrote <= 0) {
+      std::string message = systemError(temporary);
+      ::close(fd);
+      ::unlink(temporary.c_str());
+      fail(message);
+    }
+    done += static_cast<uint64_t>(wrote);
+  }
+  if (::close(fd) != 0) {
+    std::string message = systemError(temporary);
+    ::unlink(temporary.c_str());
+    fail(message);
+  }
+  if (::rename(temporary.c_str(), compiledPath.c_str()) != 0) {
+    std::string message = systemError(compiledPath);
+    ::unlink(temporary.c_str());
+    fail(message);
+  }
+}
+
+int32_t Tokenizer::vocabSize() const {
+  return static_cast<int32_t>(image->header.vocabSize);
+}
+
+std::string_view Tokenizer::bytesOf(int32_t id) const {
+  if (id < 0 || uint32_t(id) >= image->header.vocabSize)
+    fail("token id " + std::to_string(id) + " is out of range [0, " +
+         std::to_string(image->header.vocabSize) + ")");
+  return image->token(static_cast<uint32_t>(id));
+}
+
+std::string Tokenizer::tokenBytes(int32_t id) const {
+  return std::string(bytesOf(id));
+}
+
+bool Tokenizer::isSpecial(int32_t id) const {
+  return id >= 0 && uint32_t(id) < image->header.vocabSize &&
+         image->kinds[id] == SpecialToken;
+}
+
+std::optional<int32_t> Tokenizer::specialTokenId(std::string_view text) const {
+  for (int32_t id : image->addedIds)
+    if (image->kinds[id] == SpecialToken && image->token(id) == text)
+      return id;
+  return std::nullopt;
+}
+
+std::optional<int32_t> Tokenizer::lookupToken(std::string_view bytes) const {
+  int32_t id = image->findToken(bytes);
+  if (id < 0)
+    return std::nullopt;
+  return id;
+}
+
+std::string Tokenizer::decode(const std::vector<int32_t> &ids) const {
+  size_t total = 0;
+  for (int32_t id : ids)
+    total += bytesOf(id).size();
+  std::string text;
+  text.reserve(total);
+  for (int32_t id : ids)
+    text += image->token(static_cast<uint32_t>(id));
+  return text;
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
+  const Image &im = *image;
+  std::vector<int32_t> out;
+  out.reserve(text.size() / 3 + 1);
+  Scratch scratch;
+  // Added tokens first, leftmost-longest (as Hugging Face's matcher); the
+  // text between them goes through the pre-tokenizer and BPE.
+  size_t segment = 0;
+  for (size_t pos = 0; pos < text.size(); ++pos) {
+    auto first = static_cast<unsigned char>(text[pos]);
+    if (!im.addedFirst[first])
+      continue;
+    for (uint32_t i = im.addedByFirst[first]; i < im.addedByFirst[first + 1];
+         ++i) {
+      int32_t id = im.addedIds[i];
+      std::string_view token = im.token(id);
+      if (text.compare(pos, token.size(), token) != 0)
+        continue;
+      encodeOrdinary(text.substr(segment, pos - segment), out, scratch);
+      out.push_back(id);
+      segment = pos + token.size();
+      pos = segment - 1;
+      break;
+    }
+  }
+  encodeOrdinary(text.substr(segment), out, scratch);
+  return out;
+}
+
+void Tokenizer::encodeOrdinary(std::string_view text, std::vector<int32_t> &out,
+                               Scratch &scratch) const {
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = detail::llama3PieceEnd(text, pos);
+    encodePiece(text.substr(pos, end - pos), out, scratch);
+    pos = end;
+  }
+}
+
+void Tokenizer::encodePiece(std::string_view piece, std::vector<int32_t> &out,
+                            Scratch &scratch) const {
+  const Image &im = *image;
+  if (piece.size() == 1) {
+    out.push_back(im.byteToken[static_cast<unsigned char>(piece[0])]);
+    return;
+  }
+  // ignore_merges: a piece that is a token is that token, even where the
+  // merges would split it differently.
+  if (im.ignoreMerges)
+    if (std::optional<int32_t> id = lookupToken(piece)) {
+      out.push_back(*id);
+      return;
+    }
+
+  // BPE: repeatedly merge the adjacent pair with the lowest rank (leftmost on
+  // ties), as Hugging Face does: a min-heap of (rank, left position) over a
+  // linked list of symbols; entries made stale by a merge are skipped.
+  auto n = static_cast<int32_t>(piece.size());
+  std::vector<int32_t> &ids = scratch.ids, &prev = scratch.prev,
+                       &next = scratch.next;
+  std::vector<uint64_t> &heap = scratch.heap;
+  ids.resize(n);
+  prev.resize(n);
+  next.resize(n);
+  heap.clear();
+  for (int32_t i = 0; i < n; ++i) {
+    ids[i] = im.byteToken[static_cast<unsigned char>(piece[i])];
+    prev[i] = i - 1;
+    next[i] = i + 1 < n ? i + 1 : -1;
+  }
+  auto candidate = [&](int32_t left) {
+    int32_t right = next[left];
+    if (right < 0)
+      return false;
+    int32_t rank = im.mergeRank(ids[left], ids[right]);
+    if (rank < 0)
+      return false;
+    heap.push_back((uint64_t(rank) << 32) | uint32_t(left));
+    return true;
+  };
+  for (int32_t i = 0; i + 1 < n; ++i)
+    candidate(i);
+  std::greater<uint64_t> later;
+  std::make_heap(heap.begin(), heap.end(), later);
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), later);
+    uint64_t top = heap.back();
+    heap.pop_back();
+    auto rank = static_cast<uint32_t>(top >> 32);
+    auto left = static_cast<int32_t>(top & 0xffffffffu);
+    int32_t right = next[left];
+    const uint32_t *merge = im.merges + 3 * uint64_t(rank);
+    if (ids[left] < 0 || right < 0 || uint32_t(ids[left]) != merge[0] ||
+        uint32_t(ids[right]) != merge[1])
+      continue; // stale
+    ids[left] = static_cast<int32_t>(merge[2]);
+    ids[right] = -1;
+    next[left] = next[right];
+    if (next[left] >= 0)
+      prev[next[left]] = left;
+    if (prev[left] >= 0 && candidate(prev[left]))
+      std::push_heap(heap.begin(), heap.end(), later);
+    if (candidate(left))
+      std::push_heap(heap.begin(), heap.end(), later);
+  }
+  for (int32_t i = 0; i >= 0; i = next[i])
+    out.push_back(ids[i]);
+}
+
+//===----------------------------------------------------------------------===//
+// StreamDecoder
+//===----------------------------------------------------------------------===//
+
+std::string StreamDecoder::push(int32_t id) {
+  pending += tokenizer->tokenBytes(id);
+  return drain(/*atEnd=*/false);
+}
+
+std::string StreamDecoder::flush() { return drain(/*atEnd=*/true); }
+
+std::string StreamDecoder::drain(bool atEnd) {
+  static const char replacement[] = "\xef\xbf\xbd"; // U+FFFD
+  std::string out;
+  out.reserve(pending.size());
+  auto *p = reinterpret_cast<const unsigned char *>(pending.data());
+  size_t n = pending.size(), i = 0;
+  while (i < n) {
+    unsigned char lead = p[i];
+    if (lead < 0x80) {
+      out += static_cast<char>(lead);
+      ++i;
+      continue;
+    }
+    // The well-formed sequences (Unicode Table 3-7): the lead byte fixes the
+    // length and the range of the second byte; later bytes are 80..BF.
+    int length;
+    unsigned char low = 0x80, high = 0xbf;
+    if (lead >= 0xc2 && lead <= 0xdf)
+      length = 2;
+    else if (lead >= 0xe0 && lead <= 0xef) {
+      length = 3;
+      low = lead == 0xe0 ? 0xa0 : 0x80;
+      high = lead == 0xed ? 0x9f : 0xbf;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4;
+      low = lead == 0xf0 ? 0x90 : 0x80;
+      high = lead == 0xf4 ? 0x8f : 0xbf;
+    } else {
+      out += replacement; // never a lead byte
+      ++i;
+      continue;
+    }
+    int k = 1;
+    for (; k < length; ++k) {
+      if (i + k >= n)
+        break;
+      unsigned char byte = p[i + k];
+      if (byte < (k == 1 ? low : 0x80) || byte > (k == 1 ? high : 0xbf))
+        break;
+    }
+    if (k == length) {
+      out.append(pending, i, length);
+      i += length;
+    } else if (i + k >= n && !atEnd) {
+      break; // incomplete so far: wait for the next token
+    } else {
+      out += replacement; // the maximal ill-formed subpart p[i, i + k)
+      i += k;
+    }
+  }
+  pending.erase(0, i);
+  if (atEnd)
+    pending.clear();
+  return out;
+}
+
+} // namespace llamac::runtime
