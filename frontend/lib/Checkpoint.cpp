@@ -7,6 +7,8 @@
 
 #include "llamac/Frontend/Checkpoint.h"
 
+#include "Diagnostics.h"
+
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/Twine.h"
@@ -15,22 +17,10 @@
 
 using namespace llvm;
 using namespace llamac;
+using diag::formatShape;
+using diag::makeError;
 
 namespace {
-
-Error makeError(const Twine &message) {
-  return createStringError(inconvertibleErrorCode(), message);
-}
-
-std::string formatShape(ArrayRef<int64_t> shape) {
-  std::string text = "[";
-  for (size_t i = 0, e = shape.size(); i != e; ++i) {
-    if (i)
-      text += ", ";
-    text += std::to_string(shape[i]);
-  }
-  return text + "]";
-}
 
 std::string joinPath(StringRef dir, StringRef name) {
   SmallString<256> path(dir);

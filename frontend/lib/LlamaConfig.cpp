@@ -9,6 +9,8 @@
 
 #include "llamac/Frontend/LlamaConfig.h"
 
+#include "Diagnostics.h"
+
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -20,6 +22,8 @@
 
 using namespace llvm;
 using namespace llamac;
+using diag::formatShape;
+using diag::makeError;
 
 namespace {
 
@@ -29,41 +33,6 @@ namespace {
 constexpr int64_t kMaxDim = int64_t(1) << 24;
 constexpr int64_t kMaxVocab = int64_t(1) << 22;
 constexpr int64_t kMaxLayers = 1024;
-
-Error makeError(const Twine &message) {
-  return createStringError(inconvertibleErrorCode(), message);
-}
-
-/// The JSON kind name used in "must be X, got Y" messages.
-StringRef kindName(const json::Value &value) {
-  switch (value.kind()) {
-  case json::Value::Null:
-    return "null";
-  case json::Value::Boolean:
-    return "boolean";
-  case json::Value::Number:
-    return "number";
-  case json::Value::String:
-    return "string";
-  case json::Value::Array:
-    return "array";
-  case json::Value::Object:
-    return "object";
-  }
-  return "unknown";
-}
-
-/// A short rendering of `value` for error messages (long values are cut so
-/// that the message stays on one readable line).
-std::string render(const json::Value &value) {
-  std::string text;
-  raw_string_ostream os(text);
-  os << value;
-  os.flush();
-  if (text.size() > 40)
-    text = text.substr(0, 37) + "...";
-  return text;
-}
 
 /// `value` as an int64_t if it is a number with an integral value in range.
 /// json::Value::getAsInteger accepts the double 2^63 and then converts it,
@@ -109,7 +78,7 @@ public:
 
   Error wrongType(StringRef name, StringRef expected,
                   const json::Value &value) const {
-    return fieldError(name, "must be " + expected + ", got " + kindName(value));
+    return fieldError(name, "must be " + expected + ", got " + diag::jsonKindName(value));
   }
 
   Expected<int64_t> toInteger(StringRef name, const json::Value &value) const {
@@ -119,8 +88,8 @@ public:
       return *result;
     double number = *value.getAsNumber();
     if (std::isfinite(number) && std::trunc(number) == number)
-      return fieldError(name, "is out of range, got " + render(value));
-    return fieldError(name, "must be an integer, got " + render(value));
+      return fieldError(name, "is out of range, got " + diag::renderJSON(value));
+    return fieldError(name, "must be an integer, got " + diag::renderJSON(value));
   }
 
   /// A required integer; an integral double such as 2048.0 is accepted.

@@ -10,6 +10,8 @@
 
 #include "llamac/Frontend/Safetensors.h"
 
+#include "Diagnostics.h"
+
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/Twine.h"
@@ -26,6 +28,7 @@
 
 using namespace llvm;
 using namespace llamac;
+using diag::formatShape;
 
 namespace {
 
@@ -40,45 +43,6 @@ Error makeError(StringRef path, const Twine &message) {
 
 Error tensorError(StringRef path, StringRef tensor, const Twine &message) {
   return makeError(path, "tensor '" + tensor + "': " + message);
-}
-
-StringRef kindName(const json::Value &value) {
-  switch (value.kind()) {
-  case json::Value::Null:
-    return "null";
-  case json::Value::Boolean:
-    return "boolean";
-  case json::Value::Number:
-    return "number";
-  case json::Value::String:
-    return "string";
-  case json::Value::Array:
-    return "array";
-  case json::Value::Object:
-    return "object";
-  }
-  return "unknown";
-}
-
-/// A short rendering of `value` for error messages.
-std::string render(const json::Value &value) {
-  std::string text;
-  raw_string_ostream os(text);
-  os << value;
-  os.flush();
-  if (text.size() > 40)
-    text = text.substr(0, 37) + "...";
-  return text;
-}
-
-std::string formatShape(ArrayRef<int64_t> shape) {
-  std::string text = "[";
-  for (size_t i = 0, e = shape.size(); i != e; ++i) {
-    if (i)
-      text += ", ";
-    text += std::to_string(shape[i]);
-  }
-  return text + "]";
 }
 
 std::string formatRange(uint64_t begin, uint64_t end) {
@@ -195,7 +159,7 @@ Expected<RawTensor> parseTensorEntry(StringRef path, StringRef name,
   const json::Object *entry = value.getAsObject();
   if (!entry)
     return tensorError(path, name,
-                       "entry must be an object, got " + kindName(value));
+                       "entry must be an object, got " + diag::jsonKindName(value));
   RawTensor tensor;
   tensor.info.name = name.str();
 
@@ -205,7 +169,7 @@ Expected<RawTensor> parseTensorEntry(StringRef path, StringRef name,
   std::optional<StringRef> dtypeText = dtypeValue->getAsString();
   if (!dtypeText)
     return tensorError(
-        path, name, "'dtype' must be a string, got " + kindName(*dtypeValue));
+        path, name, "'dtype' must be a string, got " + diag::jsonKindName(*dtypeValue));
   std::optional<DType> dtype = parseDType(*dtypeText);
   if (!dtype) {
     if (isOtherSafetensorsDType(*dtypeText))
@@ -222,7 +186,7 @@ Expected<RawTensor> parseTensorEntry(StringRef path, StringRef name,
   const json::Array *shape = shapeValue->getAsArray();
   if (!shape)
     return tensorError(
-        path, name, "'shape' must be an array, got " + kindName(*shapeValue));
+        path, name, "'shape' must be an array, got " + diag::jsonKindName(*shapeValue));
   // The byte size is computed with overflow checks, so that a shape with a
   // huge product cannot wrap around and match a small data range.
   uint64_t byteSize = dtypeSize(*dtype);
@@ -234,7 +198,7 @@ Expected<RawTensor> parseTensorEntry(StringRef path, StringRef name,
       return tensorError(path, name,
                          "shape[" + Twine(i) +
                              "] must be a non-negative integer, got " +
-                             render(dim));
+                             diag::renderJSON(dim));
     tensor.info.shape.push_back(int64_t(*extent));
     bool productOverflowed = false;
     byteSize = SaturatingMultiply(byteSize, *extent, &productOverflowed);
@@ -252,14 +216,14 @@ Expected<RawTensor> parseTensorEntry(StringRef path, StringRef name,
   if (!offsets || offsets->size() != 2)
     return tensorError(path, name,
                        "'data_offsets' must be an array [begin, end], got " +
-                           render(*offsetsValue));
+                           diag::renderJSON(*offsetsValue));
   std::optional<uint64_t> begin = (*offsets)[0].getAsUINT64();
   std::optional<uint64_t> end = (*offsets)[1].getAsUINT64();
   if (!begin || !end)
     return tensorError(path, name,
                        "'data_offsets' must hold two non-negative integers, "
                        "got " +
-                           render(*offsetsValue));
+                           diag::renderJSON(*offsetsValue));
   if (*begin > *end)
     return tensorError(path, name,
                        "data_offsets " + formatRange(*begin, *end) +
@@ -288,12 +252,12 @@ Error parseMetadata(StringRef path, const json::Value &value,
   const json::Object *object = value.getAsObject();
   if (!object)
     return makeError(path, "'__metadata__' must be an object of strings, got " +
-                               kindName(value));
+                               diag::jsonKindName(value));
   for (const auto &[key, entry] : *object) {
     std::optional<StringRef> text = entry.getAsString();
     if (!text)
       return makeError(path, "'__metadata__' entry '" + StringRef(key) +
-                                 "' must be a string, got " + kindName(entry));
+                                 "' must be a string, got " + diag::jsonKindName(entry));
     metadata[key.str()] = text->str();
   }
   return Error::success();
@@ -373,7 +337,7 @@ SafetensorsFile::fromBuffer(std::unique_ptr<MemoryBuffer> buffer,
   const json::Object *entries = header->getAsObject();
   if (!entries)
     return makeError(name,
-                     "header is not a JSON object, got " + kindName(*header));
+                     "header is not a JSON object, got " + diag::jsonKindName(*header));
   if (std::optional<DuplicateKey> duplicate = findDuplicateKey(headerText)) {
     if (duplicate->topLevelKey.empty())
       return makeError(name, "duplicate tensor name '" + duplicate->key +

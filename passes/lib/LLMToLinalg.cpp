@@ -79,6 +79,27 @@ AffineMap dimsMap(MLIRContext *context, unsigned numDims,
   return AffineMap::get(numDims, 0, exprs, context);
 }
 
+/// A single-result linalg.generic whose body yields what `body` computes
+/// from the block arguments (inputs, then the accumulator).
+Value generic(OpBuilder &b, Location loc, ValueRange inputs, Value init,
+              ArrayRef<AffineMap> maps, ArrayRef<IteratorType> iterators,
+              function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  return b
+      .create<linalg::GenericOp>(
+          loc, init.getType(), inputs, ValueRange{init}, maps, iterators,
+          [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+            nested.create<linalg::YieldOp>(nestedLoc,
+                                           body(nested, nestedLoc, args));
+          })
+      .getResult(0);
+}
+
+/// Body of a contraction: accumulator + lhs * rhs.
+Value multiplyAccumulate(OpBuilder &b, Location loc, ValueRange args) {
+  Value product = b.create<arith::MulFOp>(loc, args[0], args[1]);
+  return b.create<arith::AddFOp>(loc, args[2], product);
+}
+
 /// Index `value` as an f32 (for positions).
 Value indexToFloat(OpBuilder &b, Location loc, Value index, Type floatType) {
   Value asInt = b.create<arith::IndexCastOp>(loc, b.getI64Type(), index);
@@ -139,20 +160,13 @@ struct RMSNormLowering : OpConversionPattern<llm::RMSNormOp> {
 
     // sum_j x[i, j]^2
     Value sumInit = filled(rewriter, loc, {rows}, elementType, 0.0);
-    Value sumSquares =
-        rewriter
-            .create<linalg::GenericOp>(
-                loc, sumInit.getType(), ValueRange{input}, ValueRange{sumInit},
-                ArrayRef<AffineMap>{dimsMap(context, 2, {0, 1}),
-                                    dimsMap(context, 2, {0})},
-                ArrayRef<IteratorType>{kPar, kRed},
-                [&](OpBuilder &b, Location loc, ValueRange args) {
-                  Value square = b.create<arith::MulFOp>(loc, args[0], args[0]);
-                  b.create<linalg::YieldOp>(
-                      loc, ValueRange{
-                               b.create<arith::AddFOp>(loc, args[1], square)});
-                })
-            .getResult(0);
+    Value sumSquares = generic(
+        rewriter, loc, {input}, sumInit,
+        {dimsMap(context, 2, {0, 1}), dimsMap(context, 2, {0})}, {kPar, kRed},
+        [](OpBuilder &b, Location loc, ValueRange args) -> Value {
+          Value square = b.create<arith::MulFOp>(loc, args[0], args[0]);
+          return b.create<arith::AddFOp>(loc, args[1], square);
+        });
 
     // w[j] * (x[i, j] / sqrt(sum / hidden + eps))
     Value weight = adaptor.getWeight();
@@ -397,22 +411,11 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
     SmallVector<OpFoldResult> scoreSizes = {index(kvHeads), index(group),
                                             numTokens, visible};
     Value scoresInit = filled(rewriter, loc, scoreSizes, elementType, 0.0);
-    Value scores =
-        rewriter
-            .create<linalg::GenericOp>(
-                loc, scoresInit.getType(), ValueRange{query, keys},
-                ValueRange{scoresInit},
-                ArrayRef<AffineMap>{dimsMap(context, 5, {2, 0, 1, 4}),
-                                    dimsMap(context, 5, {0, 3, 4}),
-                                    dimsMap(context, 5, {0, 1, 2, 3})},
-                ArrayRef<IteratorType>{kPar, kPar, kPar, kPar, kRed},
-                [&](OpBuilder &b, Location loc, ValueRange args) {
-                  Value product = b.create<arith::MulFOp>(loc, args[0], args[1]);
-                  b.create<linalg::YieldOp>(
-                      loc, ValueRange{
-                               b.create<arith::AddFOp>(loc, args[2], product)});
-                })
-            .getResult(0);
+    Value scores = generic(rewriter, loc, {query, keys}, scoresInit,
+                           {dimsMap(context, 5, {2, 0, 1, 4}),
+                            dimsMap(context, 5, {0, 3, 4}),
+                            dimsMap(context, 5, {0, 1, 2, 3})},
+                           {kPar, kPar, kPar, kPar, kRed}, multiplyAccumulate);
 
     // Causal mask: token i (absolute position start_pos + i) sees t <= it.
     auto isVisible = [&](OpBuilder &b, Location loc) {
@@ -434,93 +437,61 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
     // 5. Row maxima of the scaled, masked scores.
     Value maxInit = filled(rewriter, loc, rowSizes, elementType,
                            -std::numeric_limits<double>::infinity());
-    Value maxima =
-        rewriter
-            .create<linalg::GenericOp>(
-                loc, maxInit.getType(), ValueRange{scores}, ValueRange{maxInit},
-                ArrayRef<AffineMap>{scoreMap, rowMap},
-                ArrayRef<IteratorType>{kPar, kPar, kPar, kRed},
-                [&](OpBuilder &b, Location loc, ValueRange args) {
-                  Value scaled = b.create<arith::MulFOp>(loc, args[0],
-                                                         scaleConstant(b, loc));
-                  Value larger = b.create<arith::MaximumFOp>(loc, args[1], scaled);
-                  b.create<linalg::YieldOp>(
-                      loc, ValueRange{b.create<arith::SelectOp>(
-                               loc, isVisible(b, loc), larger, args[1])});
-                })
-            .getResult(0);
+    Value maxima = generic(
+        rewriter, loc, {scores}, maxInit, {scoreMap, rowMap},
+        {kPar, kPar, kPar, kRed},
+        [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+          Value scaled =
+              b.create<arith::MulFOp>(loc, args[0], scaleConstant(b, loc));
+          Value larger = b.create<arith::MaximumFOp>(loc, args[1], scaled);
+          return b.create<arith::SelectOp>(loc, isVisible(b, loc), larger,
+                                           args[1]);
+        });
 
     // 6. Unnormalized probabilities exp(s * scale - max), 0 where masked.
-    Value weights =
-        rewriter
-            .create<linalg::GenericOp>(
-                loc, scores.getType(), ValueRange{scores, maxima},
-                ValueRange{empty(rewriter, loc, scoreSizes, elementType)},
-                ArrayRef<AffineMap>{scoreMap, rowMap, scoreMap},
-                ArrayRef<IteratorType>{kPar, kPar, kPar, kPar},
-                [&](OpBuilder &b, Location loc, ValueRange args) {
-                  Value scaled = b.create<arith::MulFOp>(loc, args[0],
-                                                         scaleConstant(b, loc));
-                  Value shifted = b.create<arith::SubFOp>(loc, scaled, args[1]);
-                  Value weight = b.create<math::ExpOp>(loc, shifted);
-                  Value zero = b.create<arith::ConstantOp>(
-                      loc, b.getFloatAttr(elementType, 0.0));
-                  b.create<linalg::YieldOp>(
-                      loc, ValueRange{b.create<arith::SelectOp>(
-                               loc, isVisible(b, loc), weight, zero)});
-                })
-            .getResult(0);
+    Value weights = generic(
+        rewriter, loc, {scores, maxima},
+        empty(rewriter, loc, scoreSizes, elementType),
+        {scoreMap, rowMap, scoreMap}, {kPar, kPar, kPar, kPar},
+        [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+          Value scaled =
+              b.create<arith::MulFOp>(loc, args[0], scaleConstant(b, loc));
+          Value shifted = b.create<arith::SubFOp>(loc, scaled, args[1]);
+          Value weight = b.create<math::ExpOp>(loc, shifted);
+          Value zero = b.create<arith::ConstantOp>(
+              loc, b.getFloatAttr(elementType, 0.0));
+          return b.create<arith::SelectOp>(loc, isVisible(b, loc), weight,
+                                           zero);
+        });
 
     // 7. Row sums of the weights.
     Value sumInit = filled(rewriter, loc, rowSizes, elementType, 0.0);
-    Value sums =
-        rewriter
-            .create<linalg::GenericOp>(
-                loc, sumInit.getType(), ValueRange{weights}, ValueRange{sumInit},
-                ArrayRef<AffineMap>{scoreMap, rowMap},
-                ArrayRef<IteratorType>{kPar, kPar, kPar, kRed},
-                [&](OpBuilder &b, Location loc, ValueRange args) {
-                  b.create<linalg::YieldOp>(
-                      loc, ValueRange{
-                               b.create<arith::AddFOp>(loc, args[1], args[0])});
-                })
-            .getResult(0);
+    Value sums = generic(
+        rewriter, loc, {weights}, sumInit, {scoreMap, rowMap},
+        {kPar, kPar, kPar, kRed},
+        [](OpBuilder &b, Location loc, ValueRange args) -> Value {
+          return b.create<arith::AddFOp>(loc, args[1], args[0]);
+        });
 
     // 8. out[i, kv, g, d] = sum_t w[kv, g, i, t] * V[kv, t, d] / sum[kv, g, i].
     SmallVector<OpFoldResult> outSizes = {numTokens, index(kvHeads),
                                           index(group), index(headDim)};
     Value outInit = filled(rewriter, loc, outSizes, elementType, 0.0);
-    Value weighted =
-        rewriter
-            .create<linalg::GenericOp>(
-                loc, outInit.getType(), ValueRange{weights, values},
-                ValueRange{outInit},
-                ArrayRef<AffineMap>{dimsMap(context, 5, {1, 2, 0, 4}),
-                                    dimsMap(context, 5, {1, 4, 3}),
-                                    dimsMap(context, 5, {0, 1, 2, 3})},
-                ArrayRef<IteratorType>{kPar, kPar, kPar, kPar, kRed},
-                [&](OpBuilder &b, Location loc, ValueRange args) {
-                  Value product = b.create<arith::MulFOp>(loc, args[0], args[1]);
-                  b.create<linalg::YieldOp>(
-                      loc, ValueRange{
-                               b.create<arith::AddFOp>(loc, args[2], product)});
-                })
-            .getResult(0);
-    Value normalized =
-        rewriter
-            .create<linalg::GenericOp>(
-                loc, weighted.getType(), ValueRange{weighted, sums},
-                ValueRange{empty(rewriter, loc, outSizes, elementType)},
-                ArrayRef<AffineMap>{dimsMap(context, 4, {0, 1, 2, 3}),
-                                    dimsMap(context, 4, {1, 2, 0}),
-                                    dimsMap(context, 4, {0, 1, 2, 3})},
-                ArrayRef<IteratorType>{kPar, kPar, kPar, kPar},
-                [&](OpBuilder &b, Location loc, ValueRange args) {
-                  b.create<linalg::YieldOp>(
-                      loc, ValueRange{
-                               b.create<arith::DivFOp>(loc, args[0], args[1])});
-                })
-            .getResult(0);
+    Value weighted = generic(rewriter, loc, {weights, values}, outInit,
+                             {dimsMap(context, 5, {1, 2, 0, 4}),
+                              dimsMap(context, 5, {1, 4, 3}),
+                              dimsMap(context, 5, {0, 1, 2, 3})},
+                             {kPar, kPar, kPar, kPar, kRed},
+                             multiplyAccumulate);
+    Value normalized = generic(
+        rewriter, loc, {weighted, sums},
+        empty(rewriter, loc, outSizes, elementType),
+        {dimsMap(context, 4, {0, 1, 2, 3}), dimsMap(context, 4, {1, 2, 0}),
+         dimsMap(context, 4, {0, 1, 2, 3})},
+        {kPar, kPar, kPar, kPar},
+        [](OpBuilder &b, Location loc, ValueRange args) -> Value {
+          return b.create<arith::DivFOp>(loc, args[0], args[1]);
+        });
     Value output = rewriter.create<tensor::CollapseShapeOp>(
         loc, queryType, normalized,
         SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}});
