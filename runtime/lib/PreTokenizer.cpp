@@ -85,7 +85,7 @@ const std::array<Class, 128> asciiClass = [] {
 }();
 
 struct Char {
-  int32_t cp;  // -1 for an invalid byte
+  int32_t cp; // -1 for an invalid byte
   uint32_t len;
   Class cls;
 };
@@ -181,8 +181,8 @@ size_t llama3PieceEnd(std::string_view text, size_t pos) {
   }
 
   // 4: symbols, possibly after one U+0020, then any CR/LF.
-  if (c.cls == Class::Other || (c.cp == ' ' && hasNext &&
-                                nextClass == Class::Other)) {
+  if (c.cls == Class::Other ||
+      (c.cp == ' ' && hasNext && nextClass == Class::Other)) {
     size_t end = skipClass(text, next, Class::Other);
     return skipClass(text, end, Class::Newline);
   }

@@ -187,8 +187,8 @@ using Storage = std::unique_ptr<char, FreeDeleter>;
 Storage allocate(uint64_t size, bool zero) {
   // malloc's alignment (16) is enough for every section; raw memory, so the
   // typed views below alias nothing.
-  void *memory = zero ? std::calloc(size ? size : 1, 1)
-                      : std::malloc(size ? size : 1);
+  void *memory =
+      zero ? std::calloc(size ? size : 1, 1) : std::malloc(size ? size : 1);
   if (!memory)
     throw std::bad_alloc();
   return Storage(static_cast<char *>(memory));
@@ -254,8 +254,8 @@ void Tokenizer::Image::attach(const std::string &source) {
          " (recreate it with 'llamac compile')");
   };
   if (size < sizeof(Header))
-    fail(source + ": not a compiled llamac tokenizer (" +
-         std::to_string(size) + " bytes, shorter than its header)");
+    fail(source + ": not a compiled llamac tokenizer (" + std::to_string(size) +
+         " bytes, shorter than its header)");
   std::memcpy(&header, storage.get(), sizeof(Header));
   if (std::memcmp(header.magic, formatMagic, sizeof(formatMagic)) != 0)
     fail(source + ": not a compiled llamac tokenizer (bad magic)");
@@ -395,7 +395,7 @@ void fillImage(Tokenizer::Image &image, const Contents &contents) {
   header.tokenBytesSize = tokenBytes;
   header.vocabTableSize = tableSizeFor(modelTokens);
   header.mergeTableSize = tableSizeFor(contents.merges.size());
-  header.flags = contents.ignoreMerges ? IgnoreMergesFlag : 0;
+  header.flags = contents.ignoreMerges ? uint32_t(IgnoreMergesFlag) : 0u;
   Layout layout = layoutOf(header);
   header.fileSize = layout.end;
 
@@ -539,7 +539,7 @@ private:
     const llvm::json::Value *value = in.get(key);
     return !value || value->kind() == llvm::json::Value::Null;
   }
-  /// `key` must be absent, null or false (false/absent is `defaultValue`).
+  /// A boolean option: absent or null gives `defaultValue`.
   bool flag(const std::string &section, const llvm::json::Object &in,
             llvm::StringRef key, bool defaultValue) {
     const llvm::json::Value *value = in.get(key);
@@ -559,7 +559,25 @@ private:
   void readModel(const llvm::json::Object &root, Contents &contents);
   void readAddedTokens(const llvm::json::Object &root, Contents &contents);
 
+  /// Checks one id of model.vocab or added_tokens; `what` names its token.
+  int64_t checkId(const std::string &section, const std::string &what,
+                  const llvm::json::Value *id) const {
+    std::optional<int64_t> value = id ? id->getAsInteger() : std::nullopt;
+    if (!value || *value < 0)
+      error(section, what + " has id " + describe(id) +
+                         ", expected a non-negative integer");
+    if (*value >= idLimit)
+      error(section, what + " has id " + std::to_string(*value) +
+                         ", but model.vocab and added_tokens list " +
+                         std::to_string(idLimit) +
+                         " tokens: ids must be contiguous from 0");
+    return *value;
+  }
+
   const std::string &path;
+  /// Ids are contiguous, so each is below the number of tokens listed; this
+  /// also keeps a wild id from allocating gigabytes.
+  int64_t idLimit = 0;
   ByteLevelAlphabet alphabet;
   /// model.vocab as spelled in the JSON (byte-level characters) -> id.
   llvm::StringMap<int32_t> vocabIds;
@@ -577,6 +595,15 @@ Contents JSONReader::read() {
   const llvm::json::Object *root = json->getAsObject();
   if (!root)
     fail(path + ": not a JSON object (a Hugging Face tokenizer.json?)");
+
+  const llvm::json::Object *model = root->getObject("model");
+  const llvm::json::Object *vocab = model ? model->getObject("vocab") : nullptr;
+  const llvm::json::Array *added = root->getArray("added_tokens");
+  if (!added && !isNullOrAbsent(*root, "added_tokens"))
+    error("added_tokens",
+          describe(root->get("added_tokens")) + ", expected an array");
+  idLimit = std::min<int64_t>(
+      (vocab ? vocab->size() : 0) + (added ? added->size() : 0), maxVocabSize);
 
   checkNormalizer(*root);
   checkPreTokenizer(*root);
@@ -596,16 +623,15 @@ Contents JSONReader::read() {
 void JSONReader::checkNormalizer(const llvm::json::Object &root) {
   if (!isNullOrAbsent(root, "normalizer"))
     error("normalizer", describe(root.get("normalizer")) +
-                            " is not supported (Llama 3 has none: null)");
+                            " is not supported (only null: Llama 3 has none)");
 }
 
 void JSONReader::checkPreTokenizer(const llvm::json::Object &root) {
   const std::string section = "pre_tokenizer";
   auto unsupported = [&](const std::string &why) {
-    error(section, why +
-                       "; only the Llama 3 pre-tokenizer is supported: "
-                       "Sequence[Split(Llama 3 pattern, Isolated), "
-                       "ByteLevel(add_prefix_space=false, use_regex=false)]");
+    error(section, why + "; only the Llama 3 pre-tokenizer is supported: "
+                         "Sequence[Split(Llama 3 pattern, Isolated), "
+                         "ByteLevel(add_prefix_space=false, use_regex=false)]");
   };
   const llvm::json::Object *pre = root.getObject("pre_tokenizer");
   if (!pre)
@@ -613,9 +639,9 @@ void JSONReader::checkPreTokenizer(const llvm::json::Object &root) {
   const llvm::json::Array *steps = pre->getArray("pretokenizers");
   if (pre->getString("type") != llvm::StringRef("Sequence") || !steps ||
       steps->size() != 2)
-    unsupported(describe(root.get("pre_tokenizer")) +
-                (steps ? " with " + std::to_string(steps->size()) + " steps"
-                       : ""));
+    unsupported(
+        describe(root.get("pre_tokenizer")) +
+        (steps ? " with " + std::to_string(steps->size()) + " steps" : ""));
   const llvm::json::Object *split = (*steps)[0].getAsObject();
   const llvm::json::Object *byteLevel = (*steps)[1].getAsObject();
   if (!split || split->getString("type") != llvm::StringRef("Split"))
@@ -629,7 +655,8 @@ void JSONReader::checkPreTokenizer(const llvm::json::Object &root) {
     unsupported("Split behavior " + describe(split->get("behavior")));
   if (flag(section, *split, "invert", false))
     unsupported("Split with invert=true");
-  if (!byteLevel || byteLevel->getString("type") != llvm::StringRef("ByteLevel"))
+  if (!byteLevel ||
+      byteLevel->getString("type") != llvm::StringRef("ByteLevel"))
     unsupported("second step is " + describe(&(*steps)[1]));
   // Hugging Face's defaults for both are true.
   if (flag(section, *byteLevel, "add_prefix_space", true))
@@ -641,8 +668,10 @@ void JSONReader::checkPreTokenizer(const llvm::json::Object &root) {
 void JSONReader::checkDecoder(const llvm::json::Object &root) {
   const llvm::json::Object *decoder = root.getObject("decoder");
   if (!decoder || decoder->getString("type") != llvm::StringRef("ByteLevel"))
-    error("decoder", describe(root.get("decoder")) +
-                         " is not supported (only ByteLevel)");
+    error("decoder", (root.get("decoder")
+                          ? describe(root.get("decoder")) + " is not supported"
+                          : std::string("missing")) +
+                         " (only ByteLevel is)");
 }
 
 void JSONReader::checkPostProcessor(const llvm::json::Object &root) {
@@ -657,22 +686,25 @@ void JSONReader::checkPostProcessor(const llvm::json::Object &root) {
                                 describe(root.get("post_processor")));
 }
 
-void JSONReader::readModel(const llvm::json::Object &root,
-                           Contents &contents) {
+void JSONReader::readModel(const llvm::json::Object &root, Contents &contents) {
   const llvm::json::Object *model = root.getObject("model");
   if (!model)
     error("model", "missing or not an object");
+  if (!model->get("type"))
+    error("model", "'type' is missing (only \"BPE\" is supported)");
   if (model->getString("type") != llvm::StringRef("BPE"))
     error("model", "type " + describe(model->get("type")) +
-                       " is not supported (only \"BPE\")");
-  if (!isNullOrAbsent(*model, "dropout") &&
-      model->getNumber("dropout") != 0.0)
+                       " is not supported (only \"BPE\" is)");
+  if (!isNullOrAbsent(*model, "dropout") && model->getNumber("dropout") != 0.0)
     error("model", "BPE dropout is not supported");
-  for (llvm::StringRef key : {"continuing_subword_prefix", "end_of_word_suffix"})
-    if (!isNullOrAbsent(*model, key) && model->getString(key) != llvm::StringRef(""))
+  for (llvm::StringRef key :
+       {"continuing_subword_prefix", "end_of_word_suffix"})
+    if (!isNullOrAbsent(*model, key) &&
+        model->getString(key) != llvm::StringRef(""))
       error("model", "'" + key.str() + "' is not supported");
   if (flag("model", *model, "byte_fallback", false))
-    error("model", "byte_fallback is not supported (byte-level BPE needs none)");
+    error("model",
+          "byte_fallback is not supported (byte-level BPE needs none)");
   contents.ignoreMerges = flag("model", *model, "ignore_merges", false);
 
   // model.vocab: byte-level spelling -> id.
@@ -680,30 +712,29 @@ void JSONReader::readModel(const llvm::json::Object &root,
   if (!vocab)
     error("model.vocab", describe(model->get("vocab")) +
                              ", expected an object of token -> id");
+  contents.tokens.reserve(idLimit);
+  contents.kinds.reserve(idLimit);
   for (const auto &entry : *vocab) {
     llvm::StringRef spelling = entry.first;
-    std::optional<int64_t> id = entry.second.getAsInteger();
-    if (!id || *id < 0 || *id >= maxVocabSize)
-      error("model.vocab", "token " + quote(spelling) + " has id " +
-                               describe(&entry.second) +
-                               ", expected an integer in [0, " +
-                               std::to_string(maxVocabSize) + ")");
+    int64_t id =
+        checkId("model.vocab", "token " + quote(spelling), &entry.second);
     std::optional<std::string> bytes = alphabet.decode(spelling);
     if (!bytes || bytes->empty())
       error("model.vocab", "token " + quote(spelling) +
                                " is empty or has a character outside the "
                                "byte-level alphabet");
-    if (size_t(*id) >= contents.tokens.size()) {
-      contents.tokens.resize(*id + 1);
-      contents.kinds.resize(*id + 1, ModelToken);
-      assigned.resize(*id + 1, false);
+    if (size_t(id) >= contents.tokens.size()) {
+      contents.tokens.resize(id + 1);
+      contents.kinds.resize(id + 1, ModelToken);
+      assigned.resize(id + 1, false);
     }
-    if (assigned[*id])
-      error("model.vocab", "id " + std::to_string(*id) + " is given to two tokens, " +
-                               quote(spelling) + " and another");
-    assigned[*id] = true;
-    contents.tokens[*id] = std::move(*bytes);
-    vocabIds[spelling] = static_cast<int32_t>(*id);
+    if (assigned[id])
+      error("model.vocab", "id " + std::to_string(id) +
+                               " is given to two tokens, " + quote(spelling) +
+                               " and another");
+    assigned[id] = true;
+    contents.tokens[id] = std::move(*bytes);
+    vocabIds[spelling] = static_cast<int32_t>(id);
   }
   std::array<bool, 256> hasByte{};
   for (const std::string &bytes : contents.tokens)
@@ -720,8 +751,8 @@ void JSONReader::readModel(const llvm::json::Object &root,
   // model.merges: "left right" strings or [left, right] pairs, best first.
   const llvm::json::Array *merges = model->getArray("merges");
   if (!merges)
-    error("model.merges", describe(model->get("merges")) +
-                              ", expected an array");
+    error("model.merges",
+          describe(model->get("merges")) + ", expected an array");
   contents.merges.reserve(merges->size());
   for (size_t rank = 0; rank < merges->size(); ++rank) {
     const llvm::json::Value &merge = (*merges)[rank];
@@ -737,7 +768,8 @@ void JSONReader::readModel(const llvm::json::Object &root,
       left = *(*pair)[0].getAsString();
       right = *(*pair)[1].getAsString();
     } else {
-      error(where, describe(&merge) + " is not \"left right\" or [left, right]");
+      error(where,
+            describe(&merge) + " is not \"left right\" or [left, right]");
     }
     auto idOf = [&](llvm::StringRef spelling) {
       auto found = vocabIds.find(spelling);
@@ -756,19 +788,15 @@ void JSONReader::readAddedTokens(const llvm::json::Object &root,
     return;
   const llvm::json::Array *added = root.getArray("added_tokens");
   if (!added)
-    error("added_tokens", describe(root.get("added_tokens")) +
-                              ", expected an array");
+    error("added_tokens",
+          describe(root.get("added_tokens")) + ", expected an array");
   llvm::StringMap<int32_t> contentIds;
   for (size_t index = 0; index < added->size(); ++index) {
     std::string where = "added_tokens[" + std::to_string(index) + "]";
     const llvm::json::Object *token = (*added)[index].getAsObject();
     if (!token)
       error(where, describe(&(*added)[index]) + ", expected an object");
-    std::optional<int64_t> id = token->getInteger("id");
-    if (!id || *id < 0 || *id >= maxVocabSize)
-      error(where, "'id' is " + describe(token->get("id")) +
-                       ", expected an integer in [0, " +
-                       std::to_string(maxVocabSize) + ")");
+    int64_t id = checkId(where, "token", token->get("id"));
     std::optional<llvm::StringRef> content = token->getString("content");
     if (!content || content->empty())
       error(where, "'content' is " + describe(token->get("content")) +
@@ -778,26 +806,25 @@ void JSONReader::readAddedTokens(const llvm::json::Object &root,
         error(where, quote(*content) + " has " + option.str() +
                          "=true, which is not supported");
     bool special = flag(where, *token, "special", false);
-    if (!contentIds.try_emplace(*content, int32_t(*id)).second)
+    if (!contentIds.try_emplace(*content, int32_t(id)).second)
       error(where, quote(*content) + " is listed twice");
 
-    if (size_t(*id) < assigned.size() && assigned[*id]) {
+    if (size_t(id) < assigned.size() && assigned[id]) {
       // An added token may repeat a model token, with the same id.
       auto model = vocabIds.find(*content);
-      if (contents.kinds[*id] != ModelToken || model == vocabIds.end() ||
-          model->second != *id)
-        error(where, quote(*content) + " has id " + std::to_string(*id) +
-                         ", which is already " +
-                         quote(contents.tokens[*id]));
+      if (contents.kinds[id] != ModelToken || model == vocabIds.end() ||
+          model->second != id)
+        error(where, quote(*content) + " has id " + std::to_string(id) +
+                         ", which is already " + quote(contents.tokens[id]));
     }
-    if (size_t(*id) >= contents.tokens.size()) {
-      contents.tokens.resize(*id + 1);
-      contents.kinds.resize(*id + 1, ModelToken);
-      assigned.resize(*id + 1, false);
+    if (size_t(id) >= contents.tokens.size()) {
+      contents.tokens.resize(id + 1);
+      contents.kinds.resize(id + 1, ModelToken);
+      assigned.resize(id + 1, false);
     }
-    assigned[*id] = true;
-    contents.tokens[*id] = content->str();
-    contents.kinds[*id] = special ? SpecialToken : AddedToken;
+    assigned[id] = true;
+    contents.tokens[id] = content->str();
+    contents.kinds[id] = special ? SpecialToken : AddedToken;
   }
 }
 
@@ -866,10 +893,9 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string &compiledPath) {
 }
 
 void Tokenizer::save(const std::string &compiledPath) const {
-  std::string temporary =
-      compiledPath + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                  0644);
+  std::string temporary = compiledPath + ".tmp." + std::to_string(::getpid());
+  int fd =
+      ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     fail(systemError(temporary));
   const char *data = image->storage.get();
@@ -998,6 +1024,9 @@ void Tokenizer::encodePiece(std::string_view piece, std::vector<int32_t> &out,
   // BPE: repeatedly merge the adjacent pair with the lowest rank (leftmost on
   // ties), as Hugging Face does: a min-heap of (rank, left position) over a
   // linked list of symbols; entries made stale by a merge are skipped.
+  if (piece.size() > size_t(INT32_MAX))
+    fail("tokenizer: a single pre-token of " + std::to_string(piece.size()) +
+         " bytes is too long to encode");
   auto n = static_cast<int32_t>(piece.size());
   std::vector<int32_t> &ids = scratch.ids, &prev = scratch.prev,
                        &next = scratch.next;

@@ -1,58 +1,146 @@
 //===- llamac-run.cpp - Run a compiled llamac artifact --------------------===//
 //
-//   llamac-run ART_DIR --tokens 128000,9906,11 [-n N] [--ignore-eos]
-//              [--dump-logits FILE] [--ctx N] [--threads N]
+//   llamac-run ART (--tokens IDS | -p TEXT [--chat]) [sampling] [-n N] ...
+//   llamac-run ART chat [--system TEXT] [sampling] ...
+//   llamac-run tokenize (ART | tokenizer.json) [--jsonl]
 //
-// Feeds the prompt ids exactly as given, generates greedily, prints the ids
-// and the timings of both phases.
+// Each mode is a function with its own options (built after LLVM's library
+// options that would clash with llama.cpp's spellings are released), so
+// `--help` lists exactly what the mode takes.
 //
 //===----------------------------------------------------------------------===//
+#include "llamac/Runtime/Chat.h"
+#include "llamac/Runtime/Generate.h"
 #include "llamac/Runtime/Runtime.h"
+#include "llamac/Runtime/Sampler.h"
+#include "llamac/Runtime/Tokenizer.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <string>
 
 using namespace llvm;
 namespace rt = llamac::runtime;
 
 namespace {
 
-/// Options live in a struct built after LLVM's own `--threads` (an LLVM
-/// library option) is released, so the llama.cpp spelling can be ours.
-struct Options {
-  cl::OptionCategory category{"llamac-run options"};
-  cl::opt<std::string> artifactDir{cl::Positional, cl::Required,
-                                   cl::desc("<artifact dir>"), cl::cat(category)};
-  cl::opt<std::string> tokenList{
-      "tokens", cl::Required,
-      cl::desc("Prompt token ids, comma-separated (used exactly as given)"),
-      cl::value_desc("ids"), cl::cat(category)};
-  cl::opt<int64_t> maxNewTokens{"n", cl::init(16),
-                                cl::desc("Generate at most N tokens"),
-                                cl::value_desc("N"), cl::cat(category)};
-  cl::opt<bool> ignoreEos{"ignore-eos", cl::init(false),
-                          cl::desc("Do not stop at an end-of-sequence id"),
-                          cl::cat(category)};
-  cl::opt<std::string> dumpLogits{
-      "dump-logits", cl::init(""),
-      cl::desc("Write the logits of every prompt position, then of each "
-               "generated step, as raw little-endian float32 rows"),
-      cl::value_desc("file"), cl::cat(category)};
-  cl::opt<int64_t> contextLength{"ctx", cl::init(4096),
-                                 cl::desc("Context length (KV cache size)"),
-                                 cl::value_desc("N"), cl::cat(category)};
-  cl::alias contextAlias{"c", cl::aliasopt(contextLength), cl::cat(category)};
-  cl::opt<int> threads{"threads", cl::init(0),
-                       cl::desc("Worker threads (default: all cores)"),
-                       cl::value_desc("N"), cl::cat(category)};
-  cl::alias threadsAlias{"t", cl::aliasopt(threads), cl::cat(category)};
+constexpr const char *kUsage =
+    R"(llamac-run: run a compiled llamac artifact
+
+USAGE:
+  llamac-run ART --tokens 128000,9906,11 [options]   token ids in, ids out
+  llamac-run ART -p "text" [--chat] [options]         text in, streamed text out
+  llamac-run ART chat [options]                       interactive conversation
+  llamac-run tokenize (ART | tokenizer.json) [--jsonl] text on stdin -> ids
+
+Run 'llamac-run ART --help', 'llamac-run ART chat --help' or
+'llamac-run tokenize --help' for the options.
+)";
+
+/// LLVM's own (hidden) options with names llama.cpp users expect to be ours.
+void releaseLLVMOptions() {
+  auto &registered = cl::getRegisteredOptions();
+  for (const char *name : {"threads", "stats", "seed"})
+    if (auto it = registered.find(name); it != registered.end())
+      it->second->removeArgument();
+}
+
+/// Options every generating mode shares.
+struct CommonOptions {
+  explicit CommonOptions(cl::OptionCategory &category)
+      : contextLength("ctx", cl::init(4096),
+                      cl::desc("Context length: tokens the KV cache holds"),
+                      cl::value_desc("N"), cl::cat(category)),
+        contextAlias("c", cl::aliasopt(contextLength), cl::cat(category)),
+        threads("threads", cl::init(0),
+                cl::desc("Worker threads (default: all cores)"),
+                cl::value_desc("N"), cl::cat(category)),
+        threadsAlias("t", cl::aliasopt(threads), cl::cat(category)),
+        maxNewTokens("n", cl::init(-1),
+                     cl::desc("Generate at most N tokens; -1: until EOS or "
+                              "the context is full (the default, except "
+                              "with --tokens: 16)"),
+                     cl::value_desc("N"), cl::cat(category)),
+        temperature("temp", cl::init(0.8),
+                    cl::desc("Temperature; 0 = greedy (default 0.8; greedy "
+                             "with --tokens unless given)"),
+                    cl::cat(category)),
+        topK("top-k", cl::init(40), cl::desc("Top-k sampling, 0 = off"),
+             cl::cat(category)),
+        topP("top-p", cl::init(0.95), cl::desc("Top-p sampling, 1 = off"),
+             cl::cat(category)),
+        minP("min-p", cl::init(0.05), cl::desc("Min-p sampling, 0 = off"),
+             cl::cat(category)),
+        repeatPenalty("repeat-penalty", cl::init(1.0),
+                      cl::desc("Penalty for recent tokens, 1 = off"),
+                      cl::cat(category)),
+        repeatLastN("repeat-last-n", cl::init(64),
+                    cl::desc("Tokens the repetition penalty looks back on"),
+                    cl::cat(category)),
+        seed("seed", cl::init(0),
+             cl::desc("Random seed: the same seed gives the same text"),
+             cl::cat(category)),
+        ignoreEos("ignore-eos", cl::init(false),
+                  cl::desc("Do not stop at an end-of-sequence id"),
+                  cl::cat(category)),
+        date("date", cl::init(""),
+             cl::desc("'Today Date' of the chat template (YYYY-MM-DD; "
+                      "default: today), for reproducible prompts"),
+             cl::cat(category)) {}
+
+  /// The -n limit; `fallback` when -n is not given.
+  int64_t tokenLimit(int64_t fallback) const {
+    if (maxNewTokens < -1)
+      throw rt::Error("-n must be >= -1 (-1: until EOS or the context is "
+                      "full), got " +
+                      std::to_string(maxNewTokens));
+    if (!maxNewTokens.getNumOccurrences())
+      return fallback;
+    return maxNewTokens == -1 ? contextLength.getValue()
+                              : maxNewTokens.getValue();
+  }
+
+  rt::SamplerOptions sampler(bool greedyDefault) const {
+    rt::SamplerOptions options;
+    options.temperature =
+        greedyDefault && !temperature.getNumOccurrences() ? 0.0 : temperature;
+    options.topK = topK;
+    options.topP = topP;
+    options.minP = minP;
+    options.repeatPenalty = repeatPenalty;
+    options.repeatLastN = repeatLastN;
+    options.seed = seed;
+    options.validate();
+    return options;
+  }
+  std::string today() const {
+    return date.empty() ? rt::ChatFormat::formatDate(std::time(nullptr))
+                        : rt::ChatFormat::parseDate(date);
+  }
+
+  cl::opt<int64_t> contextLength;
+  cl::alias contextAlias;
+  cl::opt<int> threads;
+  cl::alias threadsAlias;
+  cl::opt<int64_t> maxNewTokens;
+  cl::opt<double> temperature;
+  cl::opt<int64_t> topK;
+  cl::opt<double> topP;
+  cl::opt<double> minP;
+  cl::opt<double> repeatPenalty;
+  cl::opt<int64_t> repeatLastN;
+  cl::opt<uint64_t> seed;
+  cl::opt<bool> ignoreEos;
+  cl::opt<std::string> date;
 };
 
 std::vector<int32_t> parseTokens(StringRef text) {
@@ -69,81 +157,327 @@ std::vector<int32_t> parseTokens(StringRef text) {
   return tokens;
 }
 
-double secondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-      .count();
+/// The artifact's tokenizer, with a message that says how to get one.
+std::unique_ptr<rt::Tokenizer> loadArtifactTokenizer(const std::string &dir) {
+  std::string path = dir + "/tokenizer.bin";
+  if (!sys::fs::exists(path))
+    throw rt::Error(dir + ": the artifact has no tokenizer (compile a "
+                          "checkpoint that has tokenizer.json, or use "
+                          "--tokens)");
+  return rt::Tokenizer::load(path);
 }
 
-int run(const Options &o) {
-  if (o.maxNewTokens < 0)
-    throw rt::Error("-n must be >= 0");
-  std::vector<int32_t> prompt = parseTokens(o.tokenList);
-  rt::LoadOptions options;
-  options.threads = o.threads;
-  auto model = rt::Model::load(o.artifactDir, options);
-  rt::Session session(*model, o.contextLength);
-  int64_t vocab = model->manifest().vocabSize;
-  const auto &eos = model->manifest().eosTokenIds;
+/// Prints the end-of-run figures to stderr.
+void printStats(const rt::GenerationResult &result, int threads) {
+  errs() << format("\nprompt: %lld tokens, TTFT %.3f s\n",
+                   (long long)result.promptTokens, result.ttftSeconds);
+  errs() << format("prefill: %.2f tok/s; decode: %.2f tok/s (%lld tokens); "
+                   "threads: %d\n",
+                   result.promptTokens / std::max(result.prefillSeconds, 1e-9),
+                   result.decodeSteps
+                       ? result.decodeSteps / std::max(result.decodeSeconds, 1e-9)
+                       : 0.0,
+                   (long long)result.decodeSteps, threads);
+  if (result.stoppedAtContextEnd)
+    errs() << "(stopped: the context is full; raise --ctx)\n";
+}
+
+int runGenerate(int argc, const char **argv) {
+  cl::OptionCategory category("llamac-run options");
+  cl::opt<std::string> artifactDir(cl::Positional, cl::Required,
+                                   cl::desc("<artifact dir>"),
+                                   cl::cat(category));
+  cl::opt<std::string> tokenList(
+      "tokens", cl::desc("Prompt token ids, comma-separated, used exactly "
+                         "as given; prints ids (greedy by default)"),
+      cl::value_desc("ids"), cl::cat(category));
+  cl::opt<std::string> prompt(
+      "p", cl::desc("Prompt text (BOS is added); streams the generated text"),
+      cl::value_desc("text"), cl::cat(category));
+  cl::alias promptAlias("prompt", cl::aliasopt(prompt), cl::cat(category));
+  cl::opt<bool> chat("chat",
+                     cl::desc("Wrap -p as one user message of the Llama 3 "
+                              "chat format"),
+                     cl::cat(category));
+  cl::opt<std::string> system("system",
+                              cl::desc("System message (with --chat)"),
+                              cl::cat(category));
+  cl::opt<std::string> dumpLogits(
+      "dump-logits",
+      cl::desc("Write the logits of every prompt position, then of each "
+               "generated step, as raw little-endian float32 rows"),
+      cl::value_desc("file"), cl::cat(category));
+  CommonOptions common(category);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "Generate from token ids or text\n");
+
+  if (tokenList.empty() == prompt.empty())
+    throw rt::Error("give either --tokens IDS or -p TEXT (see --help)");
+  if ((chat || !system.empty()) && prompt.empty())
+    throw rt::Error("--chat and --system need -p TEXT");
+  rt::SamplerOptions samplerOptions =
+      common.sampler(/*greedyDefault=*/!tokenList.empty());
+  rt::LoadOptions loadOptions;
+  loadOptions.threads = common.threads;
+  auto model = rt::Model::load(artifactDir, loadOptions);
+  const rt::Manifest &manifest = model->manifest();
+
+  std::unique_ptr<rt::Tokenizer> tokenizer;
+  std::vector<int32_t> promptTokens;
+  if (!tokenList.empty()) {
+    promptTokens = parseTokens(tokenList);
+  } else {
+    tokenizer = loadArtifactTokenizer(artifactDir);
+    std::string text = prompt;
+    if (chat) {
+      std::vector<rt::ChatMessage> messages;
+      if (!system.empty())
+        messages.push_back({"system", system});
+      messages.push_back({"user", prompt});
+      text = rt::ChatFormat(common.today()).render(messages);
+    } else if (manifest.bosTokenId &&
+               !StringRef(text).starts_with("<|begin_of_text|>")) {
+      promptTokens.push_back(int32_t(*manifest.bosTokenId));
+    }
+    std::vector<int32_t> encoded = tokenizer->encode(text);
+    promptTokens.insert(promptTokens.end(), encoded.begin(), encoded.end());
+    if (promptTokens.empty())
+      throw rt::Error("-p: the prompt is empty");
+  }
+
+  rt::Session session(*model, common.contextLength);
+  rt::Sampler sampler(samplerOptions);
+  rt::GenerateOptions generateOptions;
+  generateOptions.maxNewTokens =
+      common.tokenLimit(!tokenList.empty() ? 16 : common.contextLength);
+  // Without an explicit count, running out of context ends the generation;
+  // an explicit count that does not fit is an error.
+  generateOptions.stopAtContextEnd =
+      !common.maxNewTokens.getNumOccurrences() || common.maxNewTokens == -1;
+  if (!common.ignoreEos)
+    generateOptions.stopIds = manifest.eosTokenIds;
 
   // Logit rows go to a temporary file renamed at the end: no half output.
   std::unique_ptr<raw_fd_ostream> dump;
   std::string dumpTemp;
-  if (!o.dumpLogits.empty()) {
-    dumpTemp = o.dumpLogits + ".tmp";
+  if (!dumpLogits.empty()) {
+    dumpTemp = dumpLogits + ".tmp";
     std::error_code ec;
     dump = std::make_unique<raw_fd_ostream>(dumpTemp, ec);
     if (ec)
-      throw rt::Error(o.dumpLogits + ": " + ec.message());
+      throw rt::Error(dumpLogits + ": " + ec.message());
   }
-  auto writeRows = [&](const std::vector<float> &logits) {
+  auto onLogits = [&](const float *rows, int64_t count) {
     if (dump)
-      dump->write(reinterpret_cast<const char *>(logits.data()),
-                  logits.size() * sizeof(float));
+      dump->write(reinterpret_cast<const char *>(rows),
+                  size_t(count) * manifest.vocabSize * sizeof(float));
   };
 
-  auto start = std::chrono::steady_clock::now();
-  std::vector<float> logits = session.prefill(prompt);
-  double prefillSeconds = secondsSince(start);
-  writeRows(logits);
-
-  std::vector<int32_t> generated;
-  double decodeSeconds = 0;
-  int64_t decodeSteps = 0;
-  const float *last = logits.data() + (prompt.size() - 1) * vocab;
-  int32_t next = int32_t(rt::argmax(last, vocab));
-  while (int64_t(generated.size()) < o.maxNewTokens) {
-    generated.push_back(next);
-    bool isEos = std::find(eos.begin(), eos.end(), next) != eos.end();
-    if ((isEos && !o.ignoreEos) || int64_t(generated.size()) == o.maxNewTokens)
-      break;
-    auto stepStart = std::chrono::steady_clock::now();
-    std::vector<float> row = session.decode(next);
-    decodeSeconds += secondsSince(stepStart);
-    ++decodeSteps;
-    writeRows(row);
-    next = int32_t(rt::argmax(row.data(), vocab));
-  }
+  std::optional<rt::StreamDecoder> stream;
+  if (tokenizer)
+    stream.emplace(*tokenizer);
+  auto onToken = [&](int32_t token) {
+    if (stream) {
+      bool isStop = std::find(generateOptions.stopIds.begin(),
+                              generateOptions.stopIds.end(),
+                              token) != generateOptions.stopIds.end();
+      if (!isStop) {
+        outs() << stream->push(token);
+        outs().flush();
+      }
+    }
+    return true;
+  };
+  rt::GenerationResult result = rt::generate(
+      session, promptTokens, sampler, generateOptions, onToken, onLogits);
+  if (stream)
+    outs() << stream->flush() << "\n";
 
   if (dump) {
     dump->close();
     if (dump->has_error())
-      throw rt::Error(o.dumpLogits + ": write failed");
-    if (std::error_code ec = sys::fs::rename(dumpTemp, o.dumpLogits))
-      throw rt::Error(o.dumpLogits + ": " + ec.message());
+      throw rt::Error(dumpLogits + ": write failed");
+    if (std::error_code ec = sys::fs::rename(dumpTemp, dumpLogits))
+      throw rt::Error(dumpLogits + ": " + ec.message());
   }
+  if (!tokenizer) {
+    outs() << "generated:";
+    for (int32_t id : result.tokens)
+      outs() << " " << id;
+    outs() << "\n";
+    outs() << format("prefill: %zu tokens in %.3f s (%.2f tok/s)\n",
+                     promptTokens.size(), result.prefillSeconds,
+                     promptTokens.size() /
+                         std::max(result.prefillSeconds, 1e-9));
+    outs() << format("decode: %lld tokens in %.3f s (%.2f tok/s)\n",
+                     (long long)result.decodeSteps, result.decodeSeconds,
+                     result.decodeSteps ? result.decodeSteps /
+                                              std::max(result.decodeSeconds,
+                                                       1e-9)
+                                        : 0.0);
+    outs() << format("threads: %d\n", model->threads());
+  } else {
+    printStats(result, model->threads());
+  }
+  return 0;
+}
 
-  outs() << "generated:";
-  for (int32_t id : generated)
-    outs() << " " << id;
-  outs() << "\n";
-  outs() << format("prefill: %zu tokens in %.3f s (%.2f tok/s)\n",
-                   prompt.size(), prefillSeconds,
-                   prompt.size() / std::max(prefillSeconds, 1e-9));
-  outs() << format("decode: %lld tokens in %.3f s (%.2f tok/s)\n",
-                   (long long)decodeSteps, decodeSeconds,
-                   decodeSteps ? decodeSteps / std::max(decodeSeconds, 1e-9)
-                               : 0.0);
-  outs() << format("threads: %d\n", model->threads());
+int runChat(int argc, const char **argv) {
+  cl::OptionCategory category("llamac-run chat options");
+  cl::opt<std::string> artifactDir(cl::Positional, cl::Required,
+                                   cl::desc("<artifact dir>"),
+                                   cl::cat(category));
+  cl::opt<std::string> system("system", cl::desc("System message"),
+                              cl::cat(category));
+  CommonOptions common(category);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "Interactive chat. Type a message and Enter; /reset starts over, "
+      "/exit or end of input quits. The KV cache is kept between turns.\n");
+
+  rt::Sampler sampler(common.sampler(/*greedyDefault=*/false));
+  rt::LoadOptions loadOptions;
+  loadOptions.threads = common.threads;
+  auto model = rt::Model::load(artifactDir, loadOptions);
+  auto tokenizer = loadArtifactTokenizer(artifactDir);
+  rt::ChatFormat format(common.today());
+  rt::Session session(*model, common.contextLength);
+  const rt::Manifest &manifest = model->manifest();
+  const bool interactive = sys::Process::StandardInIsUserInput();
+
+  std::optional<int32_t> pending; // the last reply's end token, not yet fed
+  bool started = false;
+  std::string line;
+  while (true) {
+    if (interactive)
+      errs() << "> ";
+    if (!std::getline(std::cin, line))
+      break;
+    std::string message = rt::trimWhitespace(line);
+    if (message.empty())
+      continue;
+    if (message == "/exit" || message == "/quit")
+      break;
+    if (message == "/reset") {
+      session.reset();
+      started = false;
+      pending.reset();
+      errs() << "(conversation reset)\n";
+      continue;
+    }
+    std::string text;
+    if (!started) {
+      std::vector<rt::ChatMessage> messages;
+      if (!system.empty())
+        messages.push_back({"system", system});
+      messages.push_back({"user", message});
+      text = format.render(messages);
+    } else {
+      text = format.renderTurn({"user", message});
+    }
+    std::vector<int32_t> tokens;
+    if (pending)
+      tokens.push_back(*pending);
+    std::vector<int32_t> encoded = tokenizer->encode(text);
+    tokens.insert(tokens.end(), encoded.begin(), encoded.end());
+    if (session.position() + int64_t(tokens.size()) >= session.capacity()) {
+      errs() << "context full: the conversation holds " << session.position()
+             << " tokens and this message needs " << tokens.size()
+             << " more of the " << session.capacity()
+             << " (--ctx); /reset to start over\n";
+      continue;
+    }
+
+    rt::StreamDecoder stream(*tokenizer);
+    rt::GenerateOptions options;
+    options.maxNewTokens = common.tokenLimit(session.capacity());
+    options.stopAtContextEnd = true;
+    options.stopIds = manifest.eosTokenIds;
+    auto onToken = [&](int32_t token) {
+      if (std::find(options.stopIds.begin(), options.stopIds.end(), token) ==
+          options.stopIds.end()) {
+        outs() << stream.push(token);
+        outs().flush();
+      }
+      return true;
+    };
+    rt::GenerationResult result =
+        rt::generate(session, tokens, sampler, options, onToken);
+    outs() << stream.flush() << "\n";
+    outs().flush();
+    started = true;
+    pending = result.pendingToken;
+    // A reply cut short (by -n) still has to end its turn.
+    if (!result.stoppedAtStopId && pending) {
+      if (auto eot = tokenizer->specialTokenId("<|eot_id|>")) {
+        std::vector<int32_t> close = {*pending};
+        if (session.position() + 2 <= session.capacity()) {
+          session.prefill(close);
+          pending = *eot;
+        }
+      }
+    }
+    if (result.stoppedAtContextEnd)
+      errs() << "(context full: " << session.capacity()
+             << " tokens; /reset to start over)\n";
+    if (interactive)
+      printStats(result, model->threads());
+  }
+  return 0;
+}
+
+int runTokenize(int argc, const char **argv) {
+  cl::OptionCategory category("llamac-run tokenize options");
+  cl::opt<std::string> path(cl::Positional, cl::Required,
+                            cl::desc("<artifact dir | tokenizer.json>"),
+                            cl::cat(category));
+  cl::opt<bool> jsonl("jsonl",
+                      cl::desc("Read one {\"text\": ...} object a line and "
+                               "write one {\"ids\": [...]} line each"),
+                      cl::cat(category));
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "Token ids of the text on standard input (no "
+                              "BOS added; special-token text is recognised)\n");
+  std::unique_ptr<rt::Tokenizer> tokenizer =
+      sys::fs::is_directory(path) ? loadArtifactTokenizer(path)
+                                  : rt::Tokenizer::fromHuggingFaceJSON(path);
+  auto printIds = [](const std::vector<int32_t> &ids) {
+    json::Array array;
+    for (int32_t id : ids)
+      array.push_back(id);
+    return array;
+  };
+  if (!jsonl) {
+    std::string text((std::istreambuf_iterator<char>(std::cin)),
+                     std::istreambuf_iterator<char>());
+    std::vector<int32_t> ids = tokenizer->encode(text);
+    for (size_t i = 0; i < ids.size(); ++i)
+      outs() << (i ? " " : "") << ids[i];
+    outs() << "\n";
+    return 0;
+  }
+  std::string line;
+  int64_t lineNumber = 0;
+  while (std::getline(std::cin, line)) {
+    ++lineNumber;
+    if (rt::trimWhitespace(line).empty())
+      continue;
+    Expected<json::Value> value = json::parse(line);
+    const json::Object *object = value ? value->getAsObject() : nullptr;
+    std::optional<StringRef> text = object ? object->getString("text") : std::nullopt;
+    if (!text) {
+      if (!value)
+        consumeError(value.takeError());
+      throw rt::Error("stdin line " + std::to_string(lineNumber) +
+                      ": expected a JSON object with a string \"text\"");
+    }
+    outs() << json::Value(json::Object{
+                  {"ids", printIds(tokenizer->encode(text->str()))}})
+           << "\n";
+  }
   return 0;
 }
 
@@ -151,15 +485,31 @@ int run(const Options &o) {
 
 int main(int argc, char **argv) {
   InitLLVM initLLVM(argc, argv);
-  auto &registered = cl::getRegisteredOptions();
-  if (auto it = registered.find("threads"); it != registered.end())
-    it->second->removeArgument();
-  Options options;
-  cl::HideUnrelatedOptions(options.category);
-  cl::ParseCommandLineOptions(argc, argv,
-                              "Run a compiled llamac artifact on token ids\n");
+  releaseLLVMOptions();
+  if (argc < 2) {
+    errs() << kUsage;
+    return 1;
+  }
+  StringRef first = argv[1];
+  if (first == "--help" || first == "-h" || first == "help") {
+    outs() << kUsage;
+    return 0;
+  }
   try {
-    return run(options);
+    // argv for the mode: "llamac-run MODE" then the mode's own arguments.
+    std::vector<const char *> args;
+    if (first == "tokenize") {
+      args.push_back("llamac-run tokenize");
+      args.insert(args.end(), argv + 2, argv + argc);
+      return runTokenize(int(args.size()), args.data());
+    }
+    if (argc >= 3 && StringRef(argv[2]) == "chat") {
+      args = {"llamac-run ART chat", argv[1]};
+      args.insert(args.end(), argv + 3, argv + argc);
+      return runChat(int(args.size()), args.data());
+    }
+    args.assign(argv, argv + argc);
+    return runGenerate(int(args.size()), args.data());
   } catch (const rt::Error &error) {
     errs() << "llamac-run: error: " << error.what() << "\n";
     return 1;

@@ -17,6 +17,9 @@
 // the exact bytes of the tokens, so decode(encode(s)) == s for every s. For
 // printing, StreamDecoder only ever returns valid UTF-8.
 //
+// A Tokenizer is immutable once made: its const methods may be called from
+// several threads at once.
+//
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_TOKENIZER_H
 #define LLAMAC_RUNTIME_TOKENIZER_H
