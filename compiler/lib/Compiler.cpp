@@ -55,8 +55,14 @@ Error makeError(const Twine &message) {
 /// Wall time per compile phase, for `--time`.
 class PhaseTimer {
 public:
+  explicit PhaseTimer(
+      std::function<void(StringRef, uint64_t, uint64_t)> progress)
+      : progress(std::move(progress)) {}
+
   void start(StringRef phase) {
     stop();
+    if (progress)
+      progress(phase, 0, 0);
     current = phase.str();
     begin = std::chrono::steady_clock::now();
   }
@@ -81,6 +87,7 @@ public:
   }
 
 private:
+  std::function<void(StringRef, uint64_t, uint64_t)> progress;
   std::string current;
   std::chrono::steady_clock::time_point begin;
   std::vector<std::pair<std::string, double>> phases;
@@ -232,7 +239,7 @@ Error writeManifest(StringRef path, const LlamaConfig &config,
 
 Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
                         const CompileOptions &options, raw_ostream &os) {
-  PhaseTimer timer;
+  PhaseTimer timer(options.progress);
   auto printTiming = make_scope_exit([&] {
     if (options.printTiming)
       timer.print(errs());

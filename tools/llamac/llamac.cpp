@@ -210,16 +210,23 @@ int runCompile(int argc, char **argv) {
   } else if (outputDir.empty()) {
     return fail("give the artifact directory with -o DIR (or --emit=STAGE)");
   }
+  // One line rewritten in place, only for a person watching a terminal.
   if (sys::Process::StandardErrIsDisplayed())
     options.progress = [](StringRef what, uint64_t done, uint64_t total) {
-      errs() << format("\r%s: %3.0f%%", what.str().c_str(),
-                       total ? 100.0 * done / total : 100.0);
-      if (done == total)
-        errs() << "\n";
+      if (total == 0)
+        errs() << format("\r\033[Kcompiling: %s...", what.str().c_str());
+      else
+        errs() << format("\r\033[Kcompiling: %s %3.0f%%",
+                         what.str().c_str(), 100.0 * done / total);
     };
-  if (Error error = llamac::compileCheckpoint(modelDir, outputDir, options,
-                                              outs()))
+  Error error =
+      llamac::compileCheckpoint(modelDir, outputDir, options, outs());
+  if (options.progress)
+    errs() << "\r\033[K";
+  if (error)
     return fail(std::move(error));
+  if (options.emit == llamac::EmitStage::Artifact)
+    errs() << "wrote " << outputDir << "\n";
   return 0;
 }
 
