@@ -98,7 +98,26 @@ Manifest Manifest::read(const std::string &dir) {
   const auto &weights = reader.object(*root, "weights");
   manifest.weightsFile = reader.string(weights, "file");
   manifest.weightsSize = uint64_t(reader.integer(weights, "size"));
+  if (const llvm::json::Array *tensors = weights.getArray("tensors"))
+    for (const llvm::json::Value &entry : *tensors) {
+      const llvm::json::Object *object = entry.getAsObject();
+      if (!object)
+        fail(path + ": malformed weight table");
+      Manifest::Tensor tensor;
+      tensor.name = reader.string(*object, "name");
+      tensor.offset = uint64_t(reader.integer(*object, "offset"));
+      tensor.bytes = uint64_t(reader.integer(*object, "bytes"));
+      if (const llvm::json::Array *shape = object->getArray("shape"))
+        for (const llvm::json::Value &dim : *shape)
+          tensor.shape.push_back(dim.getAsInteger().value_or(0));
+      if (tensor.offset + tensor.bytes > manifest.weightsSize)
+        fail(path + ": weight '" + tensor.name +
+             "' lies outside weights.bin");
+      manifest.tensors.push_back(std::move(tensor));
+    }
   const auto &config = reader.object(*root, "config");
+  manifest.tieWordEmbeddings =
+      config.getBoolean("tie_word_embeddings").value_or(false);
   manifest.vocabSize = reader.integer(config, "vocab_size");
   manifest.maxPositionEmbeddings =
       reader.integer(config, "max_position_embeddings");

@@ -9,6 +9,7 @@
 // `--help` lists exactly what the mode takes.
 //
 //===----------------------------------------------------------------------===//
+#include "llamac/Runtime/Bench.h"
 #include "llamac/Runtime/Chat.h"
 #include "llamac/Runtime/Generate.h"
 #include "llamac/Runtime/Runtime.h"
@@ -41,9 +42,10 @@ USAGE:
   llamac-run ART -p "text" [--chat] [options]         text in, streamed text out
   llamac-run ART chat [options]                       interactive conversation
   llamac-run tokenize (ART | tokenizer.json) [--jsonl] text on stdin -> ids
+  llamac-run bench ART [-p 64,512] [-n 128] [-t 2] [--json]  throughput
 
 Run 'llamac-run ART --help', 'llamac-run ART chat --help' or
-'llamac-run tokenize --help' for the options.
+'llamac-run tokenize --help', 'llamac-run bench --help' for the options.
 )";
 
 /// LLVM's own (hidden) options with names llama.cpp users expect to be ours.
@@ -481,6 +483,129 @@ int runTokenize(int argc, const char **argv) {
   return 0;
 }
 
+std::vector<int64_t> parseSizes(StringRef text, StringRef flag) {
+  std::vector<int64_t> sizes;
+  SmallVector<StringRef> parts;
+  text.split(parts, ',');
+  for (StringRef part : parts) {
+    int64_t value;
+    if (part.trim().getAsInteger(10, value) || value < 1)
+      throw rt::Error(flag.str() + ": '" + part.str() +
+                      "' is not a positive count (expected e.g. 64,512)");
+    sizes.push_back(value);
+  }
+  if (sizes.empty())
+    throw rt::Error(flag.str() + ": no sizes given");
+  return sizes;
+}
+
+int runBench(int argc, const char **argv) {
+  cl::OptionCategory category("llamac-run bench options");
+  cl::opt<std::string> artifactDir(cl::Positional, cl::Required,
+                                   cl::desc("<artifact dir>"),
+                                   cl::cat(category));
+  cl::opt<std::string> promptSizes(
+      "p", cl::init("64,512"),
+      cl::desc("Prompt sizes to measure prefill on (pp)"),
+      cl::value_desc("n,n,..."), cl::cat(category));
+  cl::opt<std::string> generateSizes(
+      "n", cl::init("128"), cl::desc("Tokens to generate (tg)"),
+      cl::value_desc("n,n,..."), cl::cat(category));
+  cl::opt<int> threads("threads", cl::init(0),
+                       cl::desc("Worker threads (default: all cores)"),
+                       cl::value_desc("N"), cl::cat(category));
+  cl::alias threadsAlias("t", cl::aliasopt(threads), cl::cat(category));
+  cl::opt<int> repetitions("r", cl::init(3),
+                           cl::desc("Repetitions of each measurement"),
+                           cl::cat(category));
+  cl::opt<bool> json("json", cl::desc("Print one JSON object"),
+                     cl::cat(category));
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "Prefill and decode throughput (median and range over repetitions), "
+      "time to first token, and the machine's read bandwidth and compute "
+      "peak measured in the same run\n");
+
+  rt::BenchOptions options;
+  options.promptSizes = parseSizes(promptSizes, "-p");
+  options.generateSizes = parseSizes(generateSizes, "-n");
+  options.repetitions = repetitions;
+  rt::LoadOptions loadOptions;
+  loadOptions.threads = threads;
+  auto model = rt::Model::load(artifactDir, loadOptions);
+  int used = model->threads();
+
+  rt::Measurement bandwidth = rt::probeReadBandwidth(used);
+  rt::Measurement peakF32 = rt::probePeakF32(used);
+  rt::Measurement peakBF16 = rt::probePeakBF16(used);
+  rt::BenchResult result = rt::runBench(*model, options);
+  const rt::Manifest &info = model->manifest();
+  // The highest arithmetic rate the machine offers for the weights' type:
+  // f32 FMA, or for bf16 weights also the bf16 dot product.
+  double peak = info.dtype == "bf16"
+                    ? std::max(peakF32.median, peakBF16.median)
+                    : peakF32.median;
+
+  if (json) {
+    json::Object pp, tg, ppGflops, tgGbs;
+    for (auto &[size, m] : result.prefill) {
+      pp[std::to_string(size)] = m.median;
+      ppGflops[std::to_string(size)] = m.median * result.flopsPerToken / 1e9;
+    }
+    for (auto &[size, m] : result.decode) {
+      tg[std::to_string(size)] = m.median;
+      tgGbs[std::to_string(size)] =
+          m.median * result.decodeBytesPerToken / 1e9;
+    }
+    json::Object out{
+        {"artifact", artifactDir.getValue()},
+        {"dtype", info.dtype},
+        {"threads", used},
+        {"repetitions", int(repetitions)},
+        {"pp", std::move(pp)},
+        {"tg", std::move(tg)},
+        {"ttft_s", result.ttft.median},
+        {"ttft_prompt_tokens", result.ttftPromptSize},
+        {"decode_bytes_per_token", result.decodeBytesPerToken},
+        {"decode_gb_s", std::move(tgGbs)},
+        {"prefill_gflop_s", std::move(ppGflops)},
+        {"flops_per_token", result.flopsPerToken},
+        {"read_bandwidth_gb_s", bandwidth.median},
+        {"peak_gflop_s", peak},
+        {"peak_f32_fma_gflop_s", peakF32.median},
+        {"peak_bf16_dot_gflop_s", peakBF16.median},
+    };
+    outs() << json::Value(std::move(out)) << "\n";
+    return 0;
+  }
+  outs() << format("model: %s (%s weights, %.2f GB read per token), %d "
+                   "threads, %d repetitions\n",
+                   artifactDir.c_str(), info.dtype.c_str(),
+                   result.decodeBytesPerToken / 1e9, used, int(repetitions));
+  outs() << format("machine: read bandwidth %.1f GB/s, f32 FMA peak %.0f "
+                   "GFLOP/s, bf16 dot peak %.0f GFLOP/s\n\n",
+                   bandwidth.median, peakF32.median, peakBF16.median);
+  outs() << "| test   |            tok/s | achieved                          |\n";
+  outs() << "|--------|------------------|-----------------------------------|\n";
+  for (auto &[size, m] : result.prefill) {
+    double gflops = m.median * result.flopsPerToken / 1e9;
+    outs() << format("| pp%-4lld | %7.2f +/- %5.2f | %7.1f GFLOP/s (%4.1f%% of peak)  |\n",
+                     (long long)size, m.median, (m.high - m.low) / 2, gflops,
+                     peak > 0 ? 100 * gflops / peak : 0.0);
+  }
+  for (auto &[size, m] : result.decode) {
+    double gbs = m.median * result.decodeBytesPerToken / 1e9;
+    outs() << format("| tg%-4lld | %7.2f +/- %5.2f | %7.1f GB/s (%4.1f%% of bandwidth) |\n",
+                     (long long)size, m.median, (m.high - m.low) / 2, gbs,
+                     bandwidth.median > 0 ? 100 * gbs / bandwidth.median
+                                          : 0.0);
+  }
+  outs() << format("\nTTFT (pp%lld): %.3f s\n",
+                   (long long)result.ttftPromptSize, result.ttft.median);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -498,6 +623,11 @@ int main(int argc, char **argv) {
   try {
     // argv for the mode: "llamac-run MODE" then the mode's own arguments.
     std::vector<const char *> args;
+    if (first == "bench") {
+      args.push_back("llamac-run bench");
+      args.insert(args.end(), argv + 2, argv + argc);
+      return runBench(int(args.size()), args.data());
+    }
     if (first == "tokenize") {
       args.push_back("llamac-run tokenize");
       args.insert(args.end(), argv + 2, argv + argc);

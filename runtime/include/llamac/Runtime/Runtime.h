@@ -40,6 +40,16 @@ struct Manifest {
   int64_t maxPositionEmbeddings = 0;
   std::optional<int64_t> bosTokenId;
   std::vector<int64_t> eosTokenIds;
+  bool tieWordEmbeddings = false;
+
+  /// One entry of the weight table.
+  struct Tensor {
+    std::string name;
+    uint64_t offset = 0;
+    uint64_t bytes = 0;
+    std::vector<int64_t> shape;
+  };
+  std::vector<Tensor> tensors;
 
   /// Reads and checks `dir/manifest.json`.
   static Manifest read(const std::string &dir);

@@ -1,0 +1,62 @@
+//===- Bench.h - Benchmarking a compiled model ------------------*- C++ -*-===//
+//
+// What `llamac-run bench` measures, in the style of llama-bench: prompt
+// processing (pp) and token generation (tg) throughput as medians over
+// repetitions, time to first token, and how close decode gets to this
+// machine's read bandwidth and prefill to its arithmetic peak — both probed
+// here, on the same threads, in the same run.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_RUNTIME_BENCH_H
+#define LLAMAC_RUNTIME_BENCH_H
+
+#include "llamac/Runtime/Runtime.h"
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+namespace llamac::runtime {
+
+/// Median and range of repeated measurements.
+struct Measurement {
+  double median = 0, low = 0, high = 0;
+  static Measurement of(std::vector<double> samples);
+};
+
+/// Memory read bandwidth in GB/s: every thread sums its share of a buffer
+/// far larger than the caches through several interleaved streams.
+Measurement probeReadBandwidth(int threads, int repetitions = 5);
+
+/// Peak f32 FMA throughput in GFLOP/s (AVX-512 when the CPU has it, else
+/// AVX2/FMA), and the bf16 dot-product peak (`vdpbf16ps`; 0 without
+/// AVX512_BF16), all threads busy.
+Measurement probePeakF32(int threads, int repetitions = 5);
+Measurement probePeakBF16(int threads, int repetitions = 5);
+
+struct BenchOptions {
+  std::vector<int64_t> promptSizes = {64, 512};
+  std::vector<int64_t> generateSizes = {128};
+  int repetitions = 3;
+};
+
+struct BenchResult {
+  std::map<int64_t, Measurement> prefill;  ///< tok/s per prompt size
+  std::map<int64_t, Measurement> decode;   ///< tok/s per generation size
+  Measurement ttft;                        ///< s, smallest prompt size
+  int64_t ttftPromptSize = 0;
+  /// Weight bytes each decode step reads (the whole weight file but the
+  /// embedding rows it does not touch when the embedding is untied).
+  double decodeBytesPerToken = 0;
+  /// Multiply-adds per prompt token (2 FLOP each): every matrix once,
+  /// attention excluded.
+  double flopsPerToken = 0;
+};
+
+/// Runs the pp and tg measurements on `model` with a session sized for the
+/// largest of them.
+BenchResult runBench(Model &model, const BenchOptions &options);
+
+} // namespace llamac::runtime
+
+#endif // LLAMAC_RUNTIME_BENCH_H

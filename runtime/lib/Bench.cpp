@@ -1,0 +1,250 @@
+//===- Bench.cpp - Benchmarking a compiled model --------------------------===//
+//
+// The probes are measurement instruments, not model kernels: they run
+// dependent-free FMA chains and streaming reads to find the machine's
+// ceilings, against which the generated code's figures are reported.
+//
+//===----------------------------------------------------------------------===//
+#include "llamac/Runtime/Bench.h"
+
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+namespace llamac::runtime {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+/// Runs `body(thread)` once on each of `threads` threads at the same time
+/// and returns the wall time.
+template <typename Body> double timeOnAllThreads(int threads, Body body) {
+  tbb::task_arena arena(threads);
+  double elapsed = 0;
+  arena.execute([&] {
+    auto start = Clock::now();
+    tbb::parallel_for(0, threads, [&](int thread) { body(thread); },
+                      tbb::static_partitioner());
+    elapsed = seconds(start);
+  });
+  return elapsed;
+}
+
+/// Four interleaved streams over [begin, end): independent accumulators
+/// keep several cache-line fetches in flight.
+uint64_t sumStreams(const uint64_t *begin, const uint64_t *end) {
+  size_t count = size_t(end - begin), quarter = count / 4;
+  const uint64_t *a = begin, *b = begin + quarter, *c = begin + 2 * quarter,
+                 *d = begin + 3 * quarter;
+  uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (size_t i = 0; i < quarter; ++i) {
+    s0 += a[i];
+    s1 += b[i];
+    s2 += c[i];
+    s3 += d[i];
+  }
+  return s0 ^ s1 ^ s2 ^ s3;
+}
+
+__attribute__((target("avx512f"))) double fmaAvx512(int64_t iterations) {
+  __m512 acc[16];
+  for (int i = 0; i < 16; ++i)
+    acc[i] = _mm512_set1_ps(float(i));
+  const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-4f);
+  for (int64_t n = 0; n < iterations; ++n)
+    for (int i = 0; i < 16; ++i)
+      acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+  __m512 sum = acc[0];
+  for (int i = 1; i < 16; ++i)
+    sum = _mm512_add_ps(sum, acc[i]);
+  return _mm512_reduce_add_ps(sum);
+}
+
+__attribute__((target("avx2,fma"))) double fmaAvx2(int64_t iterations) {
+  __m256 acc[12];
+  for (int i = 0; i < 12; ++i)
+    acc[i] = _mm256_set1_ps(float(i));
+  const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-4f);
+  for (int64_t n = 0; n < iterations; ++n)
+    for (int i = 0; i < 12; ++i)
+      acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+  float out[8];
+  __m256 sum = acc[0];
+  for (int i = 1; i < 12; ++i)
+    sum = _mm256_add_ps(sum, acc[i]);
+  _mm256_storeu_ps(out, sum);
+  return out[0];
+}
+
+__attribute__((target("avx512f,avx512bf16"))) double
+dotBF16(int64_t iterations) {
+  __m512 acc[16];
+  for (int i = 0; i < 16; ++i)
+    acc[i] = _mm512_setzero_ps();
+  const __m512bh a = (__m512bh)_mm512_set1_epi16(0x3f80); // bf16 1.0
+  const __m512bh b = (__m512bh)_mm512_set1_epi16(0x3a83); // bf16 ~1e-3
+  for (int64_t n = 0; n < iterations; ++n)
+    for (int i = 0; i < 16; ++i)
+      acc[i] = _mm512_dpbf16_ps(acc[i], a, b);
+  __m512 sum = acc[0];
+  for (int i = 1; i < 16; ++i)
+    sum = _mm512_add_ps(sum, acc[i]);
+  return _mm512_reduce_add_ps(sum);
+}
+
+volatile double sink;
+
+} // namespace
+
+Measurement Measurement::of(std::vector<double> samples) {
+  Measurement m;
+  if (samples.empty())
+    return m;
+  std::sort(samples.begin(), samples.end());
+  size_t n = samples.size();
+  m.median = n % 2 ? samples[n / 2]
+                   : (samples[n / 2 - 1] + samples[n / 2]) / 2;
+  m.low = samples.front();
+  m.high = samples.back();
+  return m;
+}
+
+Measurement probeReadBandwidth(int threads, int repetitions) {
+  // 1 GiB: far beyond any cache, so every pass comes from DRAM.
+  const size_t bytes = size_t(1) << 30, words = bytes / sizeof(uint64_t);
+  std::unique_ptr<uint64_t[]> buffer(new uint64_t[words]);
+  timeOnAllThreads(threads, [&](int thread) {
+    size_t chunk = words / threads;
+    std::memset(buffer.get() + thread * chunk, 1, chunk * sizeof(uint64_t));
+  });
+  std::vector<double> samples;
+  for (int r = 0; r < repetitions; ++r) {
+    double elapsed = timeOnAllThreads(threads, [&](int thread) {
+      size_t chunk = words / threads;
+      const uint64_t *begin = buffer.get() + thread * chunk;
+      sink = double(sumStreams(begin, begin + chunk));
+    });
+    samples.push_back(double(bytes) / elapsed / 1e9);
+  }
+  return Measurement::of(samples);
+}
+
+Measurement probePeakF32(int threads, int repetitions) {
+  const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (!avx512 && !(__builtin_cpu_supports("avx2") &&
+                   __builtin_cpu_supports("fma")))
+    return {};
+  const int64_t iterations = 20'000'000;
+  const double flops = double(iterations) * (avx512 ? 16 * 16 : 12 * 8) * 2;
+  std::vector<double> samples;
+  for (int r = 0; r < repetitions; ++r) {
+    double elapsed = timeOnAllThreads(threads, [&](int) {
+      sink = avx512 ? fmaAvx512(iterations) : fmaAvx2(iterations);
+    });
+    samples.push_back(flops * threads / elapsed / 1e9);
+  }
+  return Measurement::of(samples);
+}
+
+Measurement probePeakBF16(int threads, int repetitions) {
+  if (!__builtin_cpu_supports("avx512bf16"))
+    return {};
+  const int64_t iterations = 20'000'000;
+  // Each vdpbf16ps: 16 lanes x 2 products x (multiply + add).
+  const double flops = double(iterations) * 16 * 16 * 2 * 2;
+  std::vector<double> samples;
+  for (int r = 0; r < repetitions; ++r) {
+    double elapsed = timeOnAllThreads(
+        threads, [&](int) { sink = dotBF16(iterations); });
+    samples.push_back(flops * threads / elapsed / 1e9);
+  }
+  return Measurement::of(samples);
+}
+
+BenchResult runBench(Model &model, const BenchOptions &options) {
+  const Manifest &info = model.manifest();
+  if (options.repetitions < 1)
+    throw Error("-r must be >= 1");
+  BenchResult result;
+  for (const Manifest::Tensor &tensor : info.tensors) {
+    bool untiedEmbedding =
+        tensor.name == "model.embed_tokens.weight" && !info.tieWordEmbeddings;
+    if (!untiedEmbedding)
+      result.decodeBytesPerToken += double(tensor.bytes);
+    if (tensor.shape.size() == 2 && !untiedEmbedding)
+      result.flopsPerToken += 2.0 * double(tensor.shape[0]) * tensor.shape[1];
+  }
+
+  int64_t context = 1;
+  for (int64_t size : options.promptSizes) {
+    if (size < 1)
+      throw Error("-p: prompt sizes must be >= 1");
+    context = std::max(context, size);
+  }
+  for (int64_t size : options.generateSizes) {
+    if (size < 1)
+      throw Error("-n: generation sizes must be >= 1");
+    context = std::max(context, size + 1);
+  }
+  Session session(model, context);
+  auto promptOf = [&](int64_t size) {
+    std::vector<int32_t> tokens(size);
+    for (int64_t i = 0; i < size; ++i)
+      tokens[i] = int32_t((i * 7919 + 13) % info.vocabSize);
+    return tokens;
+  };
+
+  int64_t ttftSize = *std::min_element(options.promptSizes.begin(),
+                                       options.promptSizes.end());
+  std::vector<double> ttft;
+  for (int64_t size : options.promptSizes) {
+    std::vector<int32_t> prompt = promptOf(size);
+    std::vector<double> samples;
+    for (int r = 0; r < options.repetitions; ++r) {
+      session.reset();
+      auto start = Clock::now();
+      std::vector<float> logits = session.prefill(prompt);
+      double elapsed = seconds(start);
+      int64_t first =
+          argmax(logits.data() + (size - 1) * info.vocabSize, info.vocabSize);
+      if (size == ttftSize)
+        ttft.push_back(seconds(start));
+      sink = double(first);
+      samples.push_back(double(size) / elapsed);
+    }
+    result.prefill[size] = Measurement::of(samples);
+  }
+  result.ttft = Measurement::of(ttft);
+  result.ttftPromptSize = ttftSize;
+
+  for (int64_t size : options.generateSizes) {
+    std::vector<double> samples;
+    for (int r = 0; r < options.repetitions; ++r) {
+      session.reset();
+      std::vector<float> logits =
+          session.prefill({int32_t(info.bosTokenId.value_or(0))});
+      auto start = Clock::now();
+      for (int64_t step = 0; step < size; ++step) {
+        int32_t next = int32_t(argmax(logits.data(), info.vocabSize));
+        logits = session.decode(next);
+      }
+      samples.push_back(double(size) / seconds(start));
+    }
+    result.decode[size] = Measurement::of(samples);
+  }
+  return result;
+}
+
+} // namespace llamac::runtime
