@@ -64,6 +64,9 @@ void llamac::buildLLMBufferizePipeline(OpPassManager &pm) {
 }
 
 void llamac::buildLLMLowerToLLVMPipeline(OpPassManager &pm) {
+  // Reductions accumulate in registers (so LLVM vectorizes them); the other
+  // linalg ops become plain loops.
+  pm.addPass(createLLMReductionsToLoopsPass());
   pm.addPass(createConvertLinalgToLoopsPass());
   // exp/sin/cos as polynomials: no libm calls in the loops.
   pm.addPass(createLLMApproximateMathPass());

@@ -150,4 +150,26 @@ def LLMOutlineTasksPass : Pass<"llm-outline-tasks", "mlir::ModuleOp"> {
                            "::mlir::func::FuncDialect"];
 }
 
+def LLMReductionsToLoopsPass : Pass<"llm-reductions-to-loops"> {
+  let summary = "Lower linalg ops whose innermost loop is a reduction to "
+                "loops that accumulate in registers";
+  let description = [{
+    `convert-linalg-to-loops` reads and writes the output element on every
+    iteration of a reduction, and LLVM cannot keep it in a register when it
+    cannot prove that the output does not alias the inputs (the buffers of
+    a task come out of its closure). This pass lowers each linalg op on
+    buffers whose innermost loop is a reduction to an `scf.for` nest whose
+    innermost loop carries the accumulator as an iteration argument: the
+    output element is read once before the loop and written once after, so
+    LLVM sees a plain reduction and vectorizes it (dot products, norms,
+    softmax sums). Other linalg ops are left to `convert-linalg-to-loops`.
+
+    Example: `linalg.matmul_transpose_b` on memrefs becomes loops over i, j
+    around `scf.for %k ... iter_args(%acc = C[i, j])`.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // LLAMAC_TRANSFORMS_PASSES_TD
