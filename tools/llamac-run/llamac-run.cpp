@@ -169,6 +169,16 @@ std::unique_ptr<rt::Tokenizer> loadArtifactTokenizer(const std::string &dir) {
   return rt::Tokenizer::load(path);
 }
 
+/// Streams `token`'s text as soon as it forms whole characters; end ids are
+/// not text.
+void printStreamed(rt::StreamDecoder &stream, int32_t token,
+                   const std::vector<int64_t> &stopIds) {
+  if (std::find(stopIds.begin(), stopIds.end(), token) != stopIds.end())
+    return;
+  outs() << stream.push(token);
+  outs().flush();
+}
+
 /// Prints the end-of-run figures to stderr.
 void printStats(const rt::GenerationResult &result, int threads) {
   errs() << format("\nprompt: %lld tokens, TTFT %.3f s\n",
@@ -280,15 +290,8 @@ int runGenerate(int argc, const char **argv) {
   if (tokenizer)
     stream.emplace(*tokenizer);
   auto onToken = [&](int32_t token) {
-    if (stream) {
-      bool isStop = std::find(generateOptions.stopIds.begin(),
-                              generateOptions.stopIds.end(),
-                              token) != generateOptions.stopIds.end();
-      if (!isStop) {
-        outs() << stream->push(token);
-        outs().flush();
-      }
-    }
+    if (stream)
+      printStreamed(*stream, token, generateOptions.stopIds);
     return true;
   };
   rt::GenerationResult result = rt::generate(
@@ -398,11 +401,7 @@ int runChat(int argc, const char **argv) {
     options.stopAtContextEnd = true;
     options.stopIds = manifest.eosTokenIds;
     auto onToken = [&](int32_t token) {
-      if (std::find(options.stopIds.begin(), options.stopIds.end(), token) ==
-          options.stopIds.end()) {
-        outs() << stream.push(token);
-        outs().flush();
-      }
+      printStreamed(stream, token, options.stopIds);
       return true;
     };
     rt::GenerationResult result =
