@@ -1,29 +1,45 @@
 // llm-reductions-to-loops: an op whose innermost loop is a reduction becomes
 // loops whose innermost one carries the accumulator (read once, written
-// once); ops without an innermost reduction are left alone.
+// once), vectorized when it is a sum; ops without an innermost reduction are
+// left alone.
 // RUN: llamac-opt %s -llm-reductions-to-loops -split-input-file | FileCheck %s
 
+// A sum of elementwise products: 16-lane partial sums from the vector
+// dialect when both moving inputs are contiguous along k (checked at run
+// time), one horizontal add, a scalar loop for the remainder; the scalar
+// loop alone otherwise.
 // CHECK-LABEL: func.func @matmul_transpose_b(
-// CHECK-SAME: %[[A:[a-z0-9]+]]: memref<?x8xf32>, %[[B:[a-z0-9]+]]: memref<4x8xbf16>, %[[C:[a-z0-9]+]]: memref<?x4xf32>)
-// CHECK-DAG: %[[C0:.+]] = arith.constant 0 : index
-// CHECK-DAG: %[[C1:.+]] = arith.constant 1 : index
-// CHECK-DAG: %[[C4:.+]] = arith.constant 4 : index
-// CHECK-DAG: %[[C8:.+]] = arith.constant 8 : index
-// CHECK: %[[N:.+]] = memref.dim %[[A]], %[[C0]]
-// CHECK: scf.for %[[I:.+]] = %[[C0]] to %[[N]] step %[[C1]] {
-// CHECK:   scf.for %[[J:.+]] = %[[C0]] to %[[C4]] step %[[C1]] {
+// CHECK-SAME: %[[A:[a-z0-9]+]]: memref<?x40xf32, strided<[?, ?], offset: ?>>, %[[B:[a-z0-9]+]]: memref<4x40xbf16, strided<[?, ?], offset: ?>>, %[[C:[a-z0-9]+]]: memref<?x4xf32>)
+// CHECK-DAG: %[[ZEROS:.+]] = arith.constant dense<0.000000e+00> : vector<16xf32>
+// CHECK-DAG: %[[C16:.+]] = arith.constant 16 : index
+// CHECK-DAG: %[[C40:.+]] = arith.constant 40 : index
+// CHECK: scf.for %[[I:.+]] =
+// CHECK:   scf.for %[[J:.+]] =
 // CHECK:     %[[INIT:.+]] = memref.load %[[C]][%[[I]], %[[J]]]
-// CHECK:     %[[SUM:.+]] = scf.for %[[K:.+]] = %[[C0]] to %[[C8]] step %[[C1]] iter_args(%[[ACC:.+]] = %[[INIT]]) -> (f32) {
-// CHECK:       %[[X:.+]] = memref.load %[[A]][%[[I]], %[[K]]]
-// CHECK:       %[[W:.+]] = memref.load %[[B]][%[[J]], %[[K]]]
-// CHECK:       %[[WF:.+]] = arith.extf %[[W]] : bf16 to f32
-// CHECK:       %[[P:.+]] = arith.mulf %[[X]], %[[WF]]
-// CHECK:       %[[S:.+]] = arith.addf %[[ACC]], %[[P]]
-// CHECK:       scf.yield %[[S]] : f32
+// CHECK:     %{{.+}}, %{{.+}}, %{{.+}}:2, %[[SA:.+]]:2 = memref.extract_strided_metadata %[[A]]
+// CHECK:     %[[UA:.+]] = arith.cmpi eq, %[[SA]]#1, %{{.+}} : index
+// CHECK:     %{{.+}}, %{{.+}}, %{{.+}}:2, %[[SB:.+]]:2 = memref.extract_strided_metadata %[[B]]
+// CHECK:     %[[UB:.+]] = arith.cmpi eq, %[[SB]]#1, %{{.+}} : index
+// CHECK:     %[[SUM:.+]] = scf.if %{{.+}} -> (f32) {
+// CHECK:       %[[VA:.+]] = memref.reinterpret_cast %[[A]] {{.*}} to memref<?x40xf32, strided<[?, 1], offset: ?>>
+// CHECK:       %[[VB:.+]] = memref.reinterpret_cast %[[B]] {{.*}} to memref<4x40xbf16, strided<[?, 1], offset: ?>>
+// CHECK:       %[[VSUM:.+]] = scf.for %[[K:.+]] = %{{.+}} to %[[MAIN:.+]] step %[[C16]] iter_args(%[[VACC:.+]] = %[[ZEROS]]) -> (vector<16xf32>) {
+// CHECK:         %[[X:.+]] = vector.load %[[VA]][%[[I]], %[[K]]] : {{.*}}, vector<16xf32>
+// CHECK:         %[[W:.+]] = vector.load %[[VB]][%[[J]], %[[K]]] : {{.*}}, vector<16xbf16>
+// CHECK:         %[[WF:.+]] = arith.extf %[[W]] : vector<16xbf16> to vector<16xf32>
+// CHECK:         %[[P:.+]] = arith.mulf %[[X]], %[[WF]] : vector<16xf32>
+// CHECK:         %[[S:.+]] = arith.addf %[[VACC]], %[[P]] : vector<16xf32>
+// CHECK:         scf.yield %[[S]] : vector<16xf32>
+// CHECK:       %[[PARTIAL:.+]] = vector.reduction <add>, %[[VSUM]], %[[INIT]] : vector<16xf32> into f32
+// CHECK:       %[[REST:.+]] = scf.for %{{.+}} = %[[MAIN]] to %[[C40]] step %{{.+}} iter_args(%{{.+}} = %[[PARTIAL]]) -> (f32)
+// CHECK:       scf.yield %[[REST]] : f32
+// CHECK:     } else {
+// CHECK:       %[[SCALAR:.+]] = scf.for %{{.+}} = %{{.+}} to %[[C40]] step %{{.+}} iter_args(%{{.+}} = %[[INIT]]) -> (f32)
+// CHECK:       scf.yield %[[SCALAR]] : f32
 // CHECK:     memref.store %[[SUM]], %[[C]][%[[I]], %[[J]]]
 // CHECK-NOT: linalg.
-func.func @matmul_transpose_b(%a: memref<?x8xf32>, %b: memref<4x8xbf16>, %c: memref<?x4xf32>) {
-  linalg.matmul_transpose_b ins(%a, %b : memref<?x8xf32>, memref<4x8xbf16>) outs(%c : memref<?x4xf32>)
+func.func @matmul_transpose_b(%a: memref<?x40xf32, strided<[?, ?], offset: ?>>, %b: memref<4x40xbf16, strided<[?, ?], offset: ?>>, %c: memref<?x4xf32>) {
+  linalg.matmul_transpose_b ins(%a, %b : memref<?x40xf32, strided<[?, ?], offset: ?>>, memref<4x40xbf16, strided<[?, ?], offset: ?>>) outs(%c : memref<?x4xf32>)
   return
 }
 

@@ -169,7 +169,8 @@ def LLMReductionsToLoopsPass : Pass<"llm-reductions-to-loops"> {
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 #endif // LLAMAC_TRANSFORMS_PASSES_TD
