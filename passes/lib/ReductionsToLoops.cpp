@@ -77,33 +77,90 @@ bool isVectorizableBody(Block *body, Operation *finalAdd) {
   return true;
 }
 
+/// Rows computed together when a reduction is vectorized and some input
+/// does not depend on the blocked dimension: that input's vector is loaded
+/// once for all rows (a weight row shared by several tokens).
+constexpr int64_t kRowBlock = 4;
+
 struct ReductionToLoops : OpInterfaceRewritePattern<linalg::LinalgOp> {
   using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
 
-  /// The vector path, guarded by a run-time check that every moving input
-  /// is contiguous along the reduction index.
-  static Value vectorizedLoop(
-      OpBuilder &b, Location loc, linalg::LinalgOp op,
-      ArrayRef<OpOperand *> moving, ArrayRef<Value> ivs, Value lb, Value ub,
-      Value init, Value expression, Operation *finalAdd,
-      function_ref<Value(OpBuilder &, Value, Value, Value)> scalarLoop) {
-    Block *body = op.getBlock();
+  /// Everything the loop builders need about one matched op.
+  struct Plan {
+    linalg::LinalgOp op;
+    Block *body;
+    OpOperand *output;
+    AffineMap outputMap;
+    BlockArgument acc;
+    /// Vector path: the summed expression, the final add, the inputs that
+    /// move with the reduction index.
+    bool vectorize = false;
+    Value expression;
+    Operation *finalAdd = nullptr;
+    SmallVector<OpOperand *> moving;
+    /// Outer dimension blocked by kRowBlock, or -1.
+    int64_t blockedDim = -1;
+    Value reductionLb, reductionUb, reductionStep;
+  };
+
+  /// acc = body(inputs at k, acc) for k in [from, to), for the row `ivs`.
+  static Value scalarLoop(OpBuilder &b, Location loc, Plan plan,
+                          ArrayRef<Value> ivs, Value from, Value to,
+                          Value start) {
+    auto loop = b.create<scf::ForOp>(
+        loc, from, to, plan.reductionStep, ValueRange{start},
+        [&](OpBuilder &b, Location loc, Value k, ValueRange iterArgs) {
+          SmallVector<Value> at(ivs);
+          at.back() = k;
+          IRMapping mapping;
+          for (OpOperand *input : plan.op.getDpsInputOperands())
+            mapping.map(
+                plan.body->getArgument(input->getOperandNumber()),
+                b.create<memref::LoadOp>(
+                    loc, input->get(),
+                    indicesFor(plan.op.getMatchingIndexingMap(input), at)));
+          mapping.map(plan.acc, iterArgs[0]);
+          for (Operation &nested : plan.body->without_terminator()) {
+            if (auto index = dyn_cast<linalg::IndexOp>(nested)) {
+              mapping.map(index.getResult(), at[index.getDim()]);
+              continue;
+            }
+            b.clone(nested, mapping);
+          }
+          auto yield = cast<linalg::YieldOp>(plan.body->getTerminator());
+          b.create<scf::YieldOp>(
+              loc, mapping.lookupOrDefault(yield.getOperand(0)));
+        });
+    return loop.getResult(0);
+  }
+
+  /// The vector path for the rows `rows` (index vectors differing only in
+  /// the blocked dimension), guarded by a run-time check that every moving
+  /// input is contiguous along the reduction index.
+  static SmallVector<Value> vectorizedLoop(OpBuilder &b, Location loc,
+                                           Plan plan,
+                                           ArrayRef<SmallVector<Value>> rows,
+                                           ArrayRef<Value> inits) {
+    linalg::LinalgOp op = plan.op;
+    Value lb = plan.reductionLb, ub = plan.reductionUb;
+    size_t numRows = rows.size();
     Value one = b.create<arith::ConstantIndexOp>(loc, 1);
     Value contiguous = b.create<arith::ConstantIntOp>(loc, 1, 1);
     SmallVector<memref::ExtractStridedMetadataOp> metadata;
-    for (OpOperand *input : moving) {
+    for (OpOperand *input : plan.moving) {
       auto info = b.create<memref::ExtractStridedMetadataOp>(loc, input->get());
       metadata.push_back(info);
       Value unit = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
                                            info.getStrides().back(), one);
       contiguous = b.create<arith::AndIOp>(loc, contiguous, unit);
     }
+    SmallVector<Type> resultTypes(numRows, b.getF32Type());
     auto branch = b.create<scf::IfOp>(
         loc, contiguous,
         [&](OpBuilder &b, Location loc) {
           // Views with a static unit innermost stride, as vector.load needs.
           DenseMap<Value, Value> views;
-          for (auto [input, info] : llvm::zip(moving, metadata)) {
+          for (auto [input, info] : llvm::zip(plan.moving, metadata)) {
             auto type = cast<MemRefType>(input->get().getType());
             SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
             strides.back() = 1;
@@ -111,13 +168,12 @@ struct ReductionToLoops : OpInterfaceRewritePattern<linalg::LinalgOp> {
                 type.getShape(), type.getElementType(),
                 StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
                                        strides));
-            SmallVector<OpFoldResult> sizes = getAsOpFoldResult(info.getSizes());
             SmallVector<OpFoldResult> viewStrides =
                 getAsOpFoldResult(info.getStrides());
             viewStrides.back() = b.getIndexAttr(1);
             views[input->get()] = b.create<memref::ReinterpretCastOp>(
                 loc, viewType, input->get(), OpFoldResult(info.getOffset()),
-                sizes, viewStrides);
+                getAsOpFoldResult(info.getSizes()), viewStrides);
           }
           Value lanes = b.create<arith::ConstantIndexOp>(loc, kLanes);
           Value span = b.create<arith::SubIOp>(loc, ub, lb);
@@ -128,55 +184,86 @@ struct ReductionToLoops : OpInterfaceRewritePattern<linalg::LinalgOp> {
           auto accType = VectorType::get({kLanes}, b.getF32Type());
           Value zeros = b.create<arith::ConstantOp>(
               loc, DenseElementsAttr::get(accType, 0.0f));
+          SmallVector<Value> starts(numRows, zeros);
           auto main = b.create<scf::ForOp>(
-              loc, lb, mainEnd, lanes, ValueRange{zeros},
+              loc, lb, mainEnd, lanes, starts,
               [&](OpBuilder &b, Location loc, Value k, ValueRange iterArgs) {
-                SmallVector<Value> at(ivs);
-                at.back() = k;
-                IRMapping mapping;
-                for (OpOperand *input : op.getDpsInputOperands()) {
-                  AffineMap map = op.getMatchingIndexingMap(input);
-                  Type element = getElementTypeOrSelf(input->get().getType());
-                  auto vectorType = VectorType::get({kLanes}, element);
-                  Value value;
-                  if (views.count(input->get())) {
-                    value = b.create<vector::LoadOp>(
-                        loc, vectorType, views[input->get()],
-                        indicesFor(map, at));
-                  } else {
-                    Value scalar = b.create<memref::LoadOp>(
-                        loc, input->get(), indicesFor(map, at));
-                    value = b.create<vector::BroadcastOp>(loc, vectorType,
-                                                          scalar);
+                // Inputs that do not depend on the blocked dimension are
+                // loaded once and shared by every row.
+                DenseMap<Value, Value> shared;
+                SmallVector<Value> sums;
+                for (size_t r = 0; r < numRows; ++r) {
+                  SmallVector<Value> at(rows[r]);
+                  at.back() = k;
+                  IRMapping mapping;
+                  for (OpOperand *input : op.getDpsInputOperands()) {
+                    AffineMap map = op.getMatchingIndexingMap(input);
+                    bool rowInvariant =
+                        plan.blockedDim < 0 ||
+                        !map.isFunctionOfDim(plan.blockedDim);
+                    Value &cached = shared[input->get()];
+                    if (!(rowInvariant && cached)) {
+                      Type element =
+                          getElementTypeOrSelf(input->get().getType());
+                      auto vectorType = VectorType::get({kLanes}, element);
+                      Value value;
+                      if (views.count(input->get())) {
+                        value = b.create<vector::LoadOp>(
+                            loc, vectorType, views[input->get()],
+                            indicesFor(map, at));
+                      } else {
+                        Value scalar = b.create<memref::LoadOp>(
+                            loc, input->get(), indicesFor(map, at));
+                        value = b.create<vector::BroadcastOp>(loc, vectorType,
+                                                              scalar);
+                      }
+                      if (!rowInvariant) {
+                        mapping.map(
+                            plan.body->getArgument(input->getOperandNumber()),
+                            value);
+                        continue;
+                      }
+                      cached = value;
+                    }
+                    mapping.map(
+                        plan.body->getArgument(input->getOperandNumber()),
+                        cached);
                   }
-                  mapping.map(body->getArgument(input->getOperandNumber()),
-                              value);
+                  // The body's elementwise ops, lane by lane.
+                  for (Operation &nested : plan.body->without_terminator()) {
+                    if (&nested == plan.finalAdd)
+                      continue;
+                    OperationState state(loc, nested.getName());
+                    for (Value operand : nested.getOperands())
+                      state.addOperands(mapping.lookup(operand));
+                    state.addAttributes(nested.getAttrs());
+                    for (Type type : nested.getResultTypes())
+                      state.addTypes(VectorType::get({kLanes}, type));
+                    Operation *vectorOp = b.create(state);
+                    mapping.map(nested.getResults(), vectorOp->getResults());
+                  }
+                  sums.push_back(b.create<arith::AddFOp>(
+                      loc, iterArgs[r], mapping.lookup(plan.expression)));
                 }
-                // The body's elementwise ops, lane by lane.
-                for (Operation &nested : body->without_terminator()) {
-                  if (&nested == finalAdd)
-                    continue;
-                  OperationState state(loc, nested.getName());
-                  for (Value operand : nested.getOperands())
-                    state.addOperands(mapping.lookup(operand));
-                  state.addAttributes(nested.getAttrs());
-                  for (Type type : nested.getResultTypes())
-                    state.addTypes(VectorType::get({kLanes}, type));
-                  Operation *vectorOp = b.create(state);
-                  mapping.map(nested.getResults(), vectorOp->getResults());
-                }
-                Value sum = b.create<arith::AddFOp>(
-                    loc, iterArgs[0], mapping.lookup(expression));
-                b.create<scf::YieldOp>(loc, sum);
+                b.create<scf::YieldOp>(loc, sums);
               });
-          Value partial = b.create<vector::ReductionOp>(
-              loc, vector::CombiningKind::ADD, main.getResult(0), init);
-          b.create<scf::YieldOp>(loc, scalarLoop(b, mainEnd, ub, partial));
+          SmallVector<Value> results;
+          for (size_t r = 0; r < numRows; ++r) {
+            Value partial = b.create<vector::ReductionOp>(
+                loc, vector::CombiningKind::ADD, main.getResult(r), inits[r]);
+            results.push_back(
+                scalarLoop(b, loc, plan, rows[r], mainEnd, ub, partial));
+          }
+          b.create<scf::YieldOp>(loc, results);
         },
         [&](OpBuilder &b, Location loc) {
-          b.create<scf::YieldOp>(loc, scalarLoop(b, lb, ub, init));
+          SmallVector<Value> results;
+          for (size_t r = 0; r < numRows; ++r)
+            results.push_back(
+                scalarLoop(b, loc, plan, rows[r], lb, ub, inits[r]));
+          b.create<scf::YieldOp>(loc, results);
         });
-    return branch.getResult(0);
+    return SmallVector<Value>(branch.getResults().begin(), branch.getResults().end());
   }
 
   LogicalResult matchAndRewrite(linalg::LinalgOp op,
@@ -194,10 +281,51 @@ struct ReductionToLoops : OpInterfaceRewritePattern<linalg::LinalgOp> {
       if (!op.getMatchingIndexingMap(&operand).isProjectedPermutation())
         return rewriter.notifyMatchFailure(op, "non-permutation map");
     }
-    OpOperand *output = op.getDpsInitOperand(0);
-    AffineMap outputMap = op.getMatchingIndexingMap(output);
-    if (outputMap.isFunctionOfDim(numLoops - 1))
+    Plan plan;
+    plan.op = op;
+    plan.body = op.getBlock();
+    plan.output = op.getDpsInitOperand(0);
+    plan.outputMap = op.getMatchingIndexingMap(plan.output);
+    if (plan.outputMap.isFunctionOfDim(numLoops - 1))
       return rewriter.notifyMatchFailure(op, "output indexed by reduction");
+    plan.acc = plan.body->getArgument(plan.output->getOperandNumber());
+
+    plan.expression = additiveExpression(plan.body, plan.acc);
+    if (plan.expression)
+      plan.finalAdd = cast<linalg::YieldOp>(plan.body->getTerminator())
+                          .getOperand(0)
+                          .getDefiningOp();
+    plan.vectorize = plan.expression && plan.acc.getType().isF32() &&
+                     isVectorizableBody(plan.body, plan.finalAdd) &&
+                     plan.body->getOps<linalg::IndexOp>().empty();
+    // Inputs that move with the reduction index must have it innermost to
+    // be loaded as vectors.
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      AffineMap map = op.getMatchingIndexingMap(input);
+      if (!map.isFunctionOfDim(numLoops - 1))
+        continue;
+      if (map.getNumResults() == 0 ||
+          map.getDimPosition(map.getNumResults() - 1) != numLoops - 1)
+        plan.vectorize = false;
+      plan.moving.push_back(input);
+    }
+    if (plan.moving.empty())
+      plan.vectorize = false;
+    // Block an outer parallel dimension that some moving input ignores
+    // (the tokens of a matmul: the weight row is the same for all of them).
+    if (plan.vectorize)
+      for (unsigned dim = 0; dim + 1 < numLoops && plan.blockedDim < 0; ++dim) {
+        if (iterators[dim] != utils::IteratorType::parallel)
+          continue;
+        bool someUse = false, someIgnore = false;
+        for (OpOperand *input : plan.moving) {
+          bool uses = op.getMatchingIndexingMap(input).isFunctionOfDim(dim);
+          someUse |= uses;
+          someIgnore |= !uses;
+        }
+        if (someUse && someIgnore)
+          plan.blockedDim = dim;
+      }
 
     Location loc = op.getLoc();
     SmallVector<Range> ranges = op.createLoopRanges(rewriter, loc);
@@ -211,85 +339,67 @@ struct ReductionToLoops : OpInterfaceRewritePattern<linalg::LinalgOp> {
     SmallVector<Value> lbs = valuesOf([](const Range &r) { return r.offset; });
     SmallVector<Value> ubs = valuesOf([](const Range &r) { return r.size; });
     SmallVector<Value> steps = valuesOf([](const Range &r) { return r.stride; });
-    Block *body = op.getBlock();
+    plan.reductionLb = lbs.back();
+    plan.reductionUb = ubs.back();
+    plan.reductionStep = steps.back();
 
-    BlockArgument acc = body->getArgument(output->getOperandNumber());
-    Value expression = additiveExpression(body, acc);
-    Operation *finalAdd =
-        expression ? cast<linalg::YieldOp>(body->getTerminator())
-                         .getOperand(0)
-                         .getDefiningOp()
-                   : nullptr;
-    bool vectorize = expression && acc.getType().isF32() &&
-                     isVectorizableBody(body, finalAdd) &&
-                     body->getOps<linalg::IndexOp>().empty();
-    // Inputs that move with the reduction index must have it innermost to
-    // be loaded as vectors.
-    SmallVector<OpOperand *> moving;
-    for (OpOperand *input : op.getDpsInputOperands()) {
-      AffineMap map = op.getMatchingIndexingMap(input);
-      if (!map.isFunctionOfDim(numLoops - 1))
-        continue;
-      if (map.getNumResults() == 0 ||
-          map.getDimPosition(map.getNumResults() - 1) != numLoops - 1)
-        vectorize = false;
-      moving.push_back(input);
+    // One loop nest over the outer dimensions, computing `rowCount` rows of
+    // the blocked dimension per iteration.
+    auto emitNest = [&](ArrayRef<Value> nestLbs, ArrayRef<Value> nestUbs,
+                        ArrayRef<Value> nestSteps, int64_t rowCount) {
+      scf::buildLoopNest(
+          rewriter, loc, nestLbs, nestUbs, nestSteps,
+          [&](OpBuilder &b, Location loc, ValueRange outerIvs) {
+            SmallVector<SmallVector<Value>> rows;
+            SmallVector<Value> inits;
+            for (int64_t r = 0; r < rowCount; ++r) {
+              SmallVector<Value> ivs(outerIvs);
+              // The output does not depend on the reduction loop: any
+              // index stands in for it when applying the output map.
+              ivs.push_back(plan.reductionLb);
+              if (r > 0)
+                ivs[plan.blockedDim] = b.create<arith::AddIOp>(
+                    loc, ivs[plan.blockedDim],
+                    b.create<arith::ConstantIndexOp>(loc, r));
+              inits.push_back(b.create<memref::LoadOp>(
+                  loc, plan.output->get(), indicesFor(plan.outputMap, ivs)));
+              rows.push_back(std::move(ivs));
+            }
+            SmallVector<Value> results;
+            if (plan.vectorize)
+              results = vectorizedLoop(b, loc, plan, rows, inits);
+            else
+              results.push_back(scalarLoop(b, loc, plan, rows[0],
+                                           plan.reductionLb, plan.reductionUb,
+                                           inits[0]));
+            for (auto [row, result] : llvm::zip(rows, results))
+              b.create<memref::StoreOp>(loc, result, plan.output->get(),
+                                        indicesFor(plan.outputMap, row));
+          });
+    };
+
+    SmallVector<Value> outerLbs(ArrayRef<Value>(lbs).drop_back());
+    SmallVector<Value> outerUbs(ArrayRef<Value>(ubs).drop_back());
+    SmallVector<Value> outerSteps(ArrayRef<Value>(steps).drop_back());
+    if (plan.blockedDim < 0) {
+      emitNest(outerLbs, outerUbs, outerSteps, 1);
+    } else {
+      // Whole blocks of kRowBlock rows, then the rows left over one by one.
+      int64_t dim = plan.blockedDim;
+      Value block = rewriter.create<arith::ConstantIndexOp>(loc, kRowBlock);
+      Value span = rewriter.create<arith::SubIOp>(loc, ubs[dim], lbs[dim]);
+      Value blockedEnd = rewriter.create<arith::AddIOp>(
+          loc, lbs[dim],
+          rewriter.create<arith::MulIOp>(
+              loc, rewriter.create<arith::DivUIOp>(loc, span, block), block));
+      SmallVector<Value> mainUbs(outerUbs), mainSteps(outerSteps);
+      mainUbs[dim] = blockedEnd;
+      mainSteps[dim] = block;
+      emitNest(outerLbs, mainUbs, mainSteps, kRowBlock);
+      SmallVector<Value> restLbs(outerLbs);
+      restLbs[dim] = blockedEnd;
+      emitNest(restLbs, outerUbs, outerSteps, 1);
     }
-    if (moving.empty())
-      vectorize = false;
-
-    scf::buildLoopNest(
-        rewriter, loc, ArrayRef<Value>(lbs).drop_back(),
-        ArrayRef<Value>(ubs).drop_back(), ArrayRef<Value>(steps).drop_back(),
-        [&](OpBuilder &b, Location loc, ValueRange outerIvs) {
-          SmallVector<Value> ivs(outerIvs);
-          // The output does not depend on the reduction loop: any index
-          // stands in for it when applying the output map.
-          ivs.push_back(lbs.back());
-          SmallVector<Value> outIndices = indicesFor(outputMap, ivs);
-          Value init =
-              b.create<memref::LoadOp>(loc, output->get(), outIndices);
-
-          // acc = body(inputs at k, acc) for k in [from, to).
-          auto scalarLoop = [&](OpBuilder &b, Value from, Value to,
-                                Value start) -> Value {
-            auto loop = b.create<scf::ForOp>(
-                loc, from, to, steps.back(), ValueRange{start},
-                [&](OpBuilder &b, Location loc, Value k, ValueRange iterArgs) {
-                  SmallVector<Value> at(ivs);
-                  at.back() = k;
-                  IRMapping mapping;
-                  for (OpOperand *input : op.getDpsInputOperands())
-                    mapping.map(
-                        body->getArgument(input->getOperandNumber()),
-                        b.create<memref::LoadOp>(
-                            loc, input->get(),
-                            indicesFor(op.getMatchingIndexingMap(input), at)));
-                  mapping.map(acc, iterArgs[0]);
-                  for (Operation &nested : body->without_terminator()) {
-                    if (auto index = dyn_cast<linalg::IndexOp>(nested)) {
-                      mapping.map(index.getResult(), at[index.getDim()]);
-                      continue;
-                    }
-                    b.clone(nested, mapping);
-                  }
-                  auto yield = cast<linalg::YieldOp>(body->getTerminator());
-                  b.create<scf::YieldOp>(
-                      loc, mapping.lookupOrDefault(yield.getOperand(0)));
-                });
-            return loop.getResult(0);
-          };
-
-          Value result;
-          if (!vectorize) {
-            result = scalarLoop(b, lbs.back(), ubs.back(), init);
-          } else {
-            result = vectorizedLoop(b, loc, op, moving, ivs, lbs.back(),
-                                    ubs.back(), init, expression, finalAdd,
-                                    scalarLoop);
-          }
-          b.create<memref::StoreOp>(loc, result, output->get(), outIndices);
-        });
     rewriter.eraseOp(op);
     return success();
   }
