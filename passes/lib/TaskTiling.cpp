@@ -30,9 +30,10 @@ struct LLMChooseTaskTilesPass
   using LLMChooseTaskTilesPassBase::LLMChooseTaskTilesPassBase;
 
   void runOnOperation() override {
-    if (maxTasks < 1 || minWork < 0) {
-      getOperation().emitError("llm-choose-task-tiles: max-tasks must be "
-                               ">= 1 and min-work >= 0");
+    if (maxTasks < 1 || minWork < 0 || dynamicTripCount < 1) {
+      getOperation().emitError("llm-choose-task-tiles: max-tasks and "
+                               "dynamic-trip-count must be >= 1 and "
+                               "min-work >= 0");
       return signalPassFailure();
     }
     getOperation().walk([&](linalg::LinalgOp op) {
@@ -42,12 +43,12 @@ struct LLMChooseTaskTilesPass
         return;
       SmallVector<int64_t> ranges = op.getStaticLoopRanges();
       SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-      // Work we can see statically (dynamic loops count as 1: in decode they
-      // are a single token).
+      // Estimated work: dynamic loops (tokens in prefill, the attended
+      // history in decode) are assumed to run `dynamic-trip-count` times.
       int64_t work = 1;
       for (int64_t range : ranges)
-        if (!ShapedType::isDynamic(range))
-          work *= range;
+        work *= ShapedType::isDynamic(range) ? dynamicTripCount.getValue()
+                                             : range;
       if (work < minWork)
         return;
       int64_t best = -1;

@@ -110,13 +110,18 @@ def LLMChooseTaskTilesPass : Pass<"llm-choose-task-tiles", "mlir::ModuleOp"> {
     loop and a tile size that splits it into at most `max-tasks` tasks, and
     records the tile sizes as `llm.task_tiles` (one entry per loop, 0 = not
     tiled). Ops doing fewer than `min-work` iterations, and fills, are left
-    whole. `llm-tile-tasks` only reads the attribute, so tests can pin it.
+    whole (dynamic loops are assumed to run `dynamic-trip-count` times in
+    that estimate, but are never split). `llm-tile-tasks` only reads the
+    attribute, so tests can pin it.
   }];
   let options = [
     Option<"maxTasks", "max-tasks", "int64_t", /*default=*/"32",
            "Upper bound on the tasks one op is split into">,
     Option<"minWork", "min-work", "int64_t", /*default=*/"4096",
-           "Ops with fewer static iterations than this run as one task">,
+           "Ops with fewer (estimated) iterations than this run as one task">,
+    Option<"dynamicTripCount", "dynamic-trip-count", "int64_t",
+           /*default=*/"64",
+           "Iterations assumed for a dynamic loop when estimating the work">,
   ];
 }
 
