@@ -477,11 +477,14 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
     SmallVector<OpFoldResult> outSizes = {numTokens, index(kvHeads),
                                           index(group), index(headDim)};
     Value outInit = filled(rewriter, loc, outSizes, elementType, 0.0);
+    // Loops (i, kv, g, t, d): head_dim innermost, so each history row of V
+    // is read contiguously and accumulated into the output row (an axpy
+    // over d per t) rather than a strided dot product over t.
     Value weighted = generic(rewriter, loc, {weights, values}, outInit,
-                             {dimsMap(context, 5, {1, 2, 0, 4}),
-                              dimsMap(context, 5, {1, 4, 3}),
-                              dimsMap(context, 5, {0, 1, 2, 3})},
-                             {kPar, kPar, kPar, kPar, kRed},
+                             {dimsMap(context, 5, {1, 2, 0, 3}),
+                              dimsMap(context, 5, {1, 3, 4}),
+                              dimsMap(context, 5, {0, 1, 2, 4})},
+                             {kPar, kPar, kPar, kRed, kPar},
                              multiplyAccumulate);
     Value normalized = generic(
         rewriter, loc, {weighted, sums},
