@@ -27,6 +27,9 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <map>
+#include <vector>
+
 namespace llamac {
 #define GEN_PASS_DEF_LLMREDUCTIONSTOLOOPSPASS
 #include "llamac/Transforms/Passes.h.inc"
@@ -77,9 +80,11 @@ bool isVectorizableBody(Block *body, Operation *finalAdd) {
   return true;
 }
 
-/// Rows computed together when a reduction is vectorized and some input
-/// does not depend on the blocked dimension: that input's vector is loaded
-/// once for all rows (a weight row shared by several tokens).
+/// Rows computed together along each blocked dimension. A reduction is
+/// blocked along up to two outer dimensions that some input ignores: each
+/// input's vector is then loaded once per distinct row it depends on, e.g.
+/// for a matmul a 4 tokens x 4 outputs block of accumulators shares every
+/// token vector across 4 outputs and every weight vector across 4 tokens.
 constexpr int64_t kRowBlock = 4;
 
 struct ReductionToLoops : OpInterfaceRewritePattern<linalg::LinalgOp> {
@@ -98,8 +103,8 @@ struct ReductionToLoops : OpInterfaceRewritePattern<linalg::LinalgOp> {
     Value expression;
     Operation *finalAdd = nullptr;
     SmallVector<OpOperand *> moving;
-    /// Outer dimension blocked by kRowBlock, or -1.
-    int64_t blockedDim = -1;
+    /// Outer dimensions blocked by kRowBlock (at most two).
+    SmallVector<int64_t, 2> blockedDims;
     Value reductionLb, reductionUb, reductionStep;
   };
 
@@ -140,6 +145,8 @@ struct ReductionToLoops : OpInterfaceRewritePattern<linalg::LinalgOp> {
   static SmallVector<Value> vectorizedLoop(OpBuilder &b, Location loc,
                                            Plan plan,
                                            ArrayRef<SmallVector<Value>> rows,
+                                           ArrayRef<SmallVector<int64_t, 2>>
+                                               rowOffsets,
                                            ArrayRef<Value> inits) {
     linalg::LinalgOp op = plan.op;
     Value lb = plan.reductionLb, ub = plan.reductionUb;
@@ -188,9 +195,11 @@ struct ReductionToLoops : OpInterfaceRewritePattern<linalg::LinalgOp> {
           auto main = b.create<scf::ForOp>(
               loc, lb, mainEnd, lanes, starts,
               [&](OpBuilder &b, Location loc, Value k, ValueRange iterArgs) {
-                // Inputs that do not depend on the blocked dimension are
-                // loaded once and shared by every row.
-                DenseMap<Value, Value> shared;
+                // Each input is loaded once per distinct offset along the
+                // blocked dimensions it depends on, and shared by the rows
+                // with that offset.
+                std::map<std::pair<unsigned, std::vector<int64_t>>, Value>
+                    loaded;
                 SmallVector<Value> sums;
                 for (size_t r = 0; r < numRows; ++r) {
                   SmallVector<Value> at(rows[r]);
@@ -198,11 +207,13 @@ struct ReductionToLoops : OpInterfaceRewritePattern<linalg::LinalgOp> {
                   IRMapping mapping;
                   for (OpOperand *input : op.getDpsInputOperands()) {
                     AffineMap map = op.getMatchingIndexingMap(input);
-                    bool rowInvariant =
-                        plan.blockedDim < 0 ||
-                        !map.isFunctionOfDim(plan.blockedDim);
-                    Value &cached = shared[input->get()];
-                    if (!(rowInvariant && cached)) {
+                    std::vector<int64_t> key;
+                    for (auto [dim, offset] :
+                         llvm::zip(plan.blockedDims, rowOffsets[r]))
+                      key.push_back(map.isFunctionOfDim(dim) ? offset : -1);
+                    Value &cached =
+                        loaded[{input->getOperandNumber(), std::move(key)}];
+                    if (!cached) {
                       Type element =
                           getElementTypeOrSelf(input->get().getType());
                       auto vectorType = VectorType::get({kLanes}, element);
@@ -216,12 +227,6 @@ struct ReductionToLoops : OpInterfaceRewritePattern<linalg::LinalgOp> {
                             loc, input->get(), indicesFor(map, at));
                         value = b.create<vector::BroadcastOp>(loc, vectorType,
                                                               scalar);
-                      }
-                      if (!rowInvariant) {
-                        mapping.map(
-                            plan.body->getArgument(input->getOperandNumber()),
-                            value);
-                        continue;
                       }
                       cached = value;
                     }
@@ -311,20 +316,29 @@ struct ReductionToLoops : OpInterfaceRewritePattern<linalg::LinalgOp> {
     }
     if (plan.moving.empty())
       plan.vectorize = false;
-    // Block an outer parallel dimension that some moving input ignores
-    // (the tokens of a matmul: the weight row is the same for all of them).
+    // Block outer parallel dimensions that some moving input ignores (the
+    // tokens of a matmul, which the weights ignore), and then one that the
+    // inputs sharing the first ignore in turn (the outputs, which the tokens
+    // ignore).
+    auto usesDim = [&](OpOperand *input, unsigned dim) {
+      return op.getMatchingIndexingMap(input).isFunctionOfDim(dim);
+    };
     if (plan.vectorize)
-      for (unsigned dim = 0; dim + 1 < numLoops && plan.blockedDim < 0; ++dim) {
+      for (unsigned dim = 0;
+           dim + 1 < numLoops && plan.blockedDims.size() < 2; ++dim) {
         if (iterators[dim] != utils::IteratorType::parallel)
           continue;
-        bool someUse = false, someIgnore = false;
+        bool someUse = false, someIgnore = false, complements = false;
         for (OpOperand *input : plan.moving) {
-          bool uses = op.getMatchingIndexingMap(input).isFunctionOfDim(dim);
+          bool uses = usesDim(input, dim);
           someUse |= uses;
           someIgnore |= !uses;
+          if (!plan.blockedDims.empty())
+            complements |= uses && !usesDim(input, plan.blockedDims[0]);
         }
-        if (someUse && someIgnore)
-          plan.blockedDim = dim;
+        if (someUse && someIgnore &&
+            (plan.blockedDims.empty() || complements))
+          plan.blockedDims.push_back(dim);
       }
 
     Location loc = op.getLoc();
@@ -343,31 +357,42 @@ struct ReductionToLoops : OpInterfaceRewritePattern<linalg::LinalgOp> {
     plan.reductionUb = ubs.back();
     plan.reductionStep = steps.back();
 
-    // One loop nest over the outer dimensions, computing `rowCount` rows of
-    // the blocked dimension per iteration.
+    // One loop nest over the outer dimensions, computing counts[i] rows
+    // along blocked dimension i per iteration.
     auto emitNest = [&](ArrayRef<Value> nestLbs, ArrayRef<Value> nestUbs,
-                        ArrayRef<Value> nestSteps, int64_t rowCount) {
+                        ArrayRef<Value> nestSteps, ArrayRef<int64_t> counts) {
       scf::buildLoopNest(
           rewriter, loc, nestLbs, nestUbs, nestSteps,
           [&](OpBuilder &b, Location loc, ValueRange outerIvs) {
+            // Every combination of offsets along the blocked dimensions.
+            SmallVector<SmallVector<int64_t, 2>> offsets = {{}};
+            for (int64_t count : counts) {
+              SmallVector<SmallVector<int64_t, 2>> next;
+              for (const auto &prefix : offsets)
+                for (int64_t r = 0; r < count; ++r) {
+                  next.push_back(prefix);
+                  next.back().push_back(r);
+                }
+              offsets = std::move(next);
+            }
             SmallVector<SmallVector<Value>> rows;
             SmallVector<Value> inits;
-            for (int64_t r = 0; r < rowCount; ++r) {
+            for (const auto &offset : offsets) {
               SmallVector<Value> ivs(outerIvs);
               // The output does not depend on the reduction loop: any
               // index stands in for it when applying the output map.
               ivs.push_back(plan.reductionLb);
-              if (r > 0)
-                ivs[plan.blockedDim] = b.create<arith::AddIOp>(
-                    loc, ivs[plan.blockedDim],
-                    b.create<arith::ConstantIndexOp>(loc, r));
+              for (auto [dim, r] : llvm::zip(plan.blockedDims, offset))
+                if (r > 0)
+                  ivs[dim] = b.create<arith::AddIOp>(
+                      loc, ivs[dim], b.create<arith::ConstantIndexOp>(loc, r));
               inits.push_back(b.create<memref::LoadOp>(
                   loc, plan.output->get(), indicesFor(plan.outputMap, ivs)));
               rows.push_back(std::move(ivs));
             }
             SmallVector<Value> results;
             if (plan.vectorize)
-              results = vectorizedLoop(b, loc, plan, rows, inits);
+              results = vectorizedLoop(b, loc, plan, rows, offsets, inits);
             else
               results.push_back(scalarLoop(b, loc, plan, rows[0],
                                            plan.reductionLb, plan.reductionUb,
@@ -381,24 +406,33 @@ struct ReductionToLoops : OpInterfaceRewritePattern<linalg::LinalgOp> {
     SmallVector<Value> outerLbs(ArrayRef<Value>(lbs).drop_back());
     SmallVector<Value> outerUbs(ArrayRef<Value>(ubs).drop_back());
     SmallVector<Value> outerSteps(ArrayRef<Value>(steps).drop_back());
-    if (plan.blockedDim < 0) {
-      emitNest(outerLbs, outerUbs, outerSteps, 1);
-    } else {
-      // Whole blocks of kRowBlock rows, then the rows left over one by one.
-      int64_t dim = plan.blockedDim;
-      Value block = rewriter.create<arith::ConstantIndexOp>(loc, kRowBlock);
+    // Along each blocked dimension: whole blocks of kRowBlock rows, then
+    // the rows left over one at a time; one nest per combination.
+    Value block = rewriter.create<arith::ConstantIndexOp>(loc, kRowBlock);
+    SmallVector<Value> blockedEnds;
+    for (int64_t dim : plan.blockedDims) {
       Value span = rewriter.create<arith::SubIOp>(loc, ubs[dim], lbs[dim]);
-      Value blockedEnd = rewriter.create<arith::AddIOp>(
+      blockedEnds.push_back(rewriter.create<arith::AddIOp>(
           loc, lbs[dim],
           rewriter.create<arith::MulIOp>(
-              loc, rewriter.create<arith::DivUIOp>(loc, span, block), block));
-      SmallVector<Value> mainUbs(outerUbs), mainSteps(outerSteps);
-      mainUbs[dim] = blockedEnd;
-      mainSteps[dim] = block;
-      emitNest(outerLbs, mainUbs, mainSteps, kRowBlock);
-      SmallVector<Value> restLbs(outerLbs);
-      restLbs[dim] = blockedEnd;
-      emitNest(restLbs, outerUbs, outerSteps, 1);
+              loc, rewriter.create<arith::DivUIOp>(loc, span, block), block)));
+    }
+    for (unsigned combination = 0;
+         combination < (1u << plan.blockedDims.size()); ++combination) {
+      SmallVector<Value> nestLbs(outerLbs), nestUbs(outerUbs),
+          nestSteps(outerSteps);
+      SmallVector<int64_t> counts;
+      for (auto [i, dim] : llvm::enumerate(plan.blockedDims)) {
+        bool whole = !(combination & (1u << i));
+        if (whole) {
+          nestUbs[dim] = blockedEnds[i];
+          nestSteps[dim] = block;
+        } else {
+          nestLbs[dim] = blockedEnds[i];
+        }
+        counts.push_back(whole ? kRowBlock : 1);
+      }
+      emitNest(nestLbs, nestUbs, nestSteps, counts);
     }
     rewriter.eraseOp(op);
     return success();
