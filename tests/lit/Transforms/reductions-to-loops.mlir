@@ -45,25 +45,26 @@ func.func @matmul_transpose_b(%a: memref<?x40xf32, strided<[?, ?], offset: ?>>, 
 
 // -----
 
-// Tokens are blocked by 4: each weight vector is loaded once for four
-// accumulators; the tokens left over (n mod 4) take a loop of their own.
+// A 4 x 4 register block: tokens (which the weights ignore) and outputs
+// (which the tokens ignore) are both blocked by 4, so each step loads 4
+// token vectors and 4 weight vectors for 16 accumulators; the tokens and
+// outputs left over (mod 4) take nests of their own.
 // CHECK-LABEL: func.func @row_blocking(
-// CHECK-SAME: %[[A:[a-z0-9]+]]: memref<?x32xf32>, %[[B:[a-z0-9]+]]: memref<2x32xbf16>
-// CHECK: scf.for %[[I:.+]] = %{{.+}} to %[[BLOCKED:.+]] step %{{.+}} {
-// CHECK:   %{{.+}}:4 = scf.if
-// CHECK:     %[[VA:.+]] = memref.reinterpret_cast %[[A]]
-// CHECK:     %[[VB:.+]] = memref.reinterpret_cast %[[B]]
-// CHECK:     scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
-// CHECK:       vector.load %[[VA]][%[[I]],
-// CHECK:       %[[W:.+]] = vector.load %[[VB]]
-// CHECK-NOT:   vector.load %[[VB]]
-// CHECK:       vector.load %[[VA]]
-// CHECK:       vector.load %[[VA]]
-// CHECK:       vector.load %[[VA]]
-// CHECK:       scf.yield %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>
+// CHECK-SAME: %[[A:[a-z0-9]+]]: memref<?x32xf32>, %[[B:[a-z0-9]+]]: memref<8x32xbf16>
+// CHECK: scf.for %[[I:.+]] = %{{.+}} to %[[BLOCKED:.+]] step %[[C4:.+]] {
+// CHECK:   scf.for %[[J:.+]] = %{{.+}} to %{{.+}} step %[[C4]] {
+// CHECK:     %{{.+}}:16 = scf.if
+// CHECK:       %[[VA:.+]] = memref.reinterpret_cast %[[A]]
+// CHECK:       %[[VB:.+]] = memref.reinterpret_cast %[[B]]
+// CHECK:       scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK:         vector.load %[[VA]][%[[I]],
+// CHECK-COUNT-4: vector.load %[[VB]]
+// CHECK-COUNT-3: vector.load %[[VA]]
+// CHECK-NOT:     vector.load
+// CHECK:         scf.yield
 // CHECK: scf.for %{{.+}} = %[[BLOCKED]] to
-func.func @row_blocking(%a: memref<?x32xf32>, %b: memref<2x32xbf16>, %c: memref<?x2xf32>) {
-  linalg.matmul_transpose_b ins(%a, %b : memref<?x32xf32>, memref<2x32xbf16>) outs(%c : memref<?x2xf32>)
+func.func @row_blocking(%a: memref<?x32xf32>, %b: memref<8x32xbf16>, %c: memref<?x8xf32>) {
+  linalg.matmul_transpose_b ins(%a, %b : memref<?x32xf32>, memref<8x32xbf16>) outs(%c : memref<?x8xf32>)
   return
 }
 
