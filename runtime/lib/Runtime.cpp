@@ -13,6 +13,7 @@
 #include <tbb/task_arena.h>
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -249,6 +250,16 @@ std::unique_ptr<Model> Model::load(const std::string &dir,
     fail(weightsPath + ": cannot map: " + std::strerror(errno));
   model->weights = mapped;
 
+  // The generated code allocates its intermediate activations with malloc
+  // on every call (tens of MB in prefill). glibc would serve those with
+  // fresh mmaps and return them on free, so every call would fault in and
+  // zero the same pages again; keeping them in the heap avoids that.
+  static const bool heapTuned = [] {
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    return true;
+  }();
+  (void)heapTuned;
   int cores = tbb::info::default_concurrency();
   model->numThreads = options.threads > 0 ? options.threads : cores;
   model->executor = std::make_unique<Executor>(model->numThreads);
