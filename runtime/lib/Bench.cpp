@@ -58,6 +58,26 @@ uint64_t sumStreams(const uint64_t *begin, const uint64_t *end) {
   return s0 ^ s1 ^ s2 ^ s3;
 }
 
+/// The same with 64-byte loads, so that the probe is limited by memory and
+/// not by the load instructions of one core.
+__attribute__((target("avx512f"))) uint64_t
+sumStreamsAvx512(const uint64_t *begin, const uint64_t *end) {
+  size_t count = size_t(end - begin) / 8, quarter = count / 4;
+  const __m512i *blocks = reinterpret_cast<const __m512i *>(begin);
+  const __m512i *a = blocks, *b = blocks + quarter, *c = blocks + 2 * quarter,
+                *d = blocks + 3 * quarter;
+  __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+  for (size_t i = 0; i < quarter; ++i) {
+    s0 = _mm512_add_epi64(s0, _mm512_loadu_si512(a + i));
+    s1 = _mm512_add_epi64(s1, _mm512_loadu_si512(b + i));
+    s2 = _mm512_add_epi64(s2, _mm512_loadu_si512(c + i));
+    s3 = _mm512_add_epi64(s3, _mm512_loadu_si512(d + i));
+  }
+  __m512i sum = _mm512_add_epi64(_mm512_add_epi64(s0, s1),
+                                 _mm512_add_epi64(s2, s3));
+  return uint64_t(_mm512_reduce_add_epi64(sum));
+}
+
 __attribute__((target("avx512f"))) double fmaAvx512(int64_t iterations) {
   __m512 acc[16];
   for (int i = 0; i < 16; ++i)
@@ -129,12 +149,14 @@ Measurement probeReadBandwidth(int threads, int repetitions) {
     size_t chunk = words / threads;
     std::memset(buffer.get() + thread * chunk, 1, chunk * sizeof(uint64_t));
   });
+  const bool wide = __builtin_cpu_supports("avx512f");
   std::vector<double> samples;
   for (int r = 0; r < repetitions; ++r) {
     double elapsed = timeOnAllThreads(threads, [&](int thread) {
       size_t chunk = words / threads;
       const uint64_t *begin = buffer.get() + thread * chunk;
-      sink = double(sumStreams(begin, begin + chunk));
+      sink = double(wide ? sumStreamsAvx512(begin, begin + chunk)
+                         : sumStreams(begin, begin + chunk));
     });
     samples.push_back(double(bytes) / elapsed / 1e9);
   }
