@@ -477,15 +477,34 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
     SmallVector<OpFoldResult> outSizes = {numTokens, index(kvHeads),
                                           index(group), index(headDim)};
     Value outInit = filled(rewriter, loc, outSizes, elementType, 0.0);
-    // Loops (i, kv, g, t, d): head_dim innermost, so each history row of V
-    // is read contiguously and accumulated into the output row (an axpy
-    // over d per t) rather than a strided dot product over t.
-    Value weighted = generic(rewriter, loc, {weights, values}, outInit,
-                             {dimsMap(context, 5, {1, 2, 0, 3}),
-                              dimsMap(context, 5, {1, 3, 4}),
-                              dimsMap(context, 5, {0, 1, 2, 4})},
-                             {kPar, kPar, kPar, kRed, kPar},
-                             multiplyAccumulate);
+    Value weighted;
+    if (ShapedType::isDynamic(queryType.getDimSize(0))) {
+      // Prefill: V's history transposed to [kv, d, t] once, so that the sum
+      // over t reads both operands contiguously and becomes a vectorized,
+      // register-blocked dot product (llm-reductions-to-loops).
+      Value transposed =
+          rewriter
+              .create<linalg::TransposeOp>(
+                  loc, values,
+                  empty(rewriter, loc, {index(kvHeads), index(headDim), visible},
+                        elementType),
+                  ArrayRef<int64_t>{0, 2, 1})
+              .getResult()[0];
+      weighted = generic(rewriter, loc, {weights, transposed}, outInit,
+                         {dimsMap(context, 5, {1, 2, 0, 4}),
+                          dimsMap(context, 5, {1, 3, 4}),
+                          dimsMap(context, 5, {0, 1, 2, 3})},
+                         {kPar, kPar, kPar, kPar, kRed}, multiplyAccumulate);
+    } else {
+      // Decode: transposing the whole history for one token would cost more
+      // than it saves. Loops (i, kv, g, t, d): each history row of V is read
+      // contiguously and accumulated into the output row.
+      weighted = generic(rewriter, loc, {weights, values}, outInit,
+                         {dimsMap(context, 5, {1, 2, 0, 3}),
+                          dimsMap(context, 5, {1, 3, 4}),
+                          dimsMap(context, 5, {0, 1, 2, 4})},
+                         {kPar, kPar, kPar, kRed, kPar}, multiplyAccumulate);
+    }
     Value normalized = generic(
         rewriter, loc, {weighted, sums},
         empty(rewriter, loc, outSizes, elementType),

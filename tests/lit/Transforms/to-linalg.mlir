@@ -171,7 +171,10 @@ func.func @rope_llama3_smooth(%x: tensor<?x1x4xf32>, %pos: index) -> tensor<?x1x
 // CHECK: %[[P:.+]] = linalg.generic {{.*}} ins(%[[S]], %[[MAX]] : tensor<2x2x?x?xf32>, tensor<2x2x?xf32>)
 // CHECK: math.exp
 // CHECK: %[[SUM:.+]] = linalg.generic {{.*}} ins(%[[P]] : tensor<2x2x?x?xf32>)
-// CHECK: %[[PV:.+]] = linalg.generic {{.*}} ins(%[[P]], %[[VH]] : tensor<2x2x?x?xf32>, tensor<2x?x8xf32>)
+// Prefill (dynamic token count): V's history is transposed so that the sum
+// over positions reads it contiguously.
+// CHECK: %[[VT:.+]] = linalg.transpose ins(%[[VH]] : tensor<2x?x8xf32>) outs(%{{.+}} : tensor<2x8x?xf32>) permutation = [0, 2, 1]
+// CHECK: %[[PV:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[P]], %[[VT]] : tensor<2x2x?x?xf32>, tensor<2x8x?xf32>)
 // CHECK: %[[O:.+]] = linalg.generic {{.*}} ins(%[[PV]], %[[SUM]] : tensor<?x2x2x8xf32>, tensor<2x2x?xf32>)
 // CHECK: arith.divf
 // CHECK: %[[OUT:.+]] = tensor.collapse_shape %[[O]] {{\[}}[0], [1, 2], [3]] : tensor<?x2x2x8xf32> into tensor<?x4x8xf32>
@@ -209,4 +212,20 @@ func.func @elementwise(%a: tensor<?x8xf32>, %b: tensor<?x8xf32>) -> tensor<?x8xf
   %m = llm.mul %s, %b : tensor<?x8xf32>
   %r = llm.add %m, %a : tensor<?x8xf32>
   return %r : tensor<?x8xf32>
+}
+
+// -----
+
+// Decode (one token): the history of V is not transposed; the weighted sum
+// runs head_dim innermost instead, reading each row of V contiguously.
+// CHECK-LABEL: func.func @attention_decode(
+// CHECK-COUNT-2: linalg.transpose
+// CHECK-NOT: linalg.transpose
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]} ins(%{{.+}}, %{{.+}} : tensor<2x2x1x?xf32>, tensor<2x?x8xf32>)
+func.func @attention_decode(%q: tensor<1x4x8xf32>, %k: tensor<1x2x8xf32>, %v: tensor<1x2x8xf32>, %pos: index,
+                            %kc: tensor<2x2x?x8xf32>, %vc: tensor<2x2x?x8xf32>)
+    -> (tensor<1x4x8xf32>, tensor<2x2x?x8xf32>, tensor<2x2x?x8xf32>) {
+  %o, %kc1, %vc1 = llm.attention %q, %k, %v cache(%kc, %vc) at %pos {layer = 0 : i64, scale = 0.125 : f64}
+      : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<2x2x?x8xf32>
+  return %o, %kc1, %vc1 : tensor<1x4x8xf32>, tensor<2x2x?x8xf32>, tensor<2x2x?x8xf32>
 }
