@@ -183,6 +183,7 @@ json::Value tensorTypeJSON(mlir::RankedTensorType type) {
 Error writeManifest(StringRef path, const LlamaConfig &config,
                     const CompileOptions &options, const TargetCPU &target,
                     ArrayRef<WeightSlot> slots, int64_t weightsSize,
+                    ArrayRef<std::string> kernels,
                     ArrayRef<std::string> copiedFiles) {
   Expected<json::Value> configJSON = json::parse(config.toJSON());
   if (!configJSON)
@@ -202,6 +203,9 @@ Error writeManifest(StringRef path, const LlamaConfig &config,
   json::Array files;
   for (const std::string &file : copiedFiles)
     files.push_back(file);
+  json::Array kernelNames;
+  for (const std::string &kernel : kernels)
+    kernelNames.push_back(kernel);
   json::Object manifest{
       {"format", "llamac-artifact"},
       {"abi_version", LLAMAC_ABI_VERSION},
@@ -222,6 +226,7 @@ Error writeManifest(StringRef path, const LlamaConfig &config,
                                 {"kv_heads", config.numKVHeads},
                                 {"head_dim", config.headDim},
                                 {"dtype", "f32"}}},
+      {"kernels", std::move(kernelNames)},
       {"files", std::move(files)},
   };
   std::error_code ec;
@@ -295,6 +300,11 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
   if (Error error = runPipeline(*module, buildLLMLowerToLLVMPipeline, options,
                                 "3-lower-to-llvm"))
     return error;
+  // Names of the kernels the profile hook reports, by index.
+  std::vector<std::string> kernels;
+  if (auto names = (*module)->getAttrOfType<mlir::ArrayAttr>("llm.kernels"))
+    for (mlir::Attribute name : names)
+      kernels.push_back(cast<mlir::StringAttr>(name).str());
   if (options.emit == EmitStage::LLVMDialect) {
     module->print(os);
     return Error::success();
@@ -380,7 +390,7 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
   timer.start("write manifest");
   if (Error error = writeManifest(staging->file("manifest.json"),
                                   checkpoint->config, options, *target, *slots,
-                                  weightsSize, copied))
+                                  weightsSize, kernels, copied))
     return error;
   return staging->commit(outputDir);
 }

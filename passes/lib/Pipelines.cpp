@@ -59,6 +59,8 @@ void llamac::buildLLMBufferizePipeline(OpPassManager &pm) {
   // Task loops become runtime parallel_for calls; before deallocation, which
   // does not know scf.forall.
   pm.addPass(createLLMOutlineTasksPass());
+  // Kernel calls report to the runtime's optional profile hook.
+  pm.addPass(createLLMInstrumentKernelsPass());
   bufferization::BufferDeallocationPipelineOptions deallocation;
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
   pm.addPass(createCanonicalizerPass());

@@ -269,4 +269,26 @@ BenchResult runBench(Model &model, const BenchOptions &options) {
   return result;
 }
 
+KernelProfile profileKernels(Model &model, int64_t promptSize) {
+  const Manifest &info = model.manifest();
+  KernelProfile result;
+  result.promptSize = promptSize;
+  Session session(model, promptSize + 1);
+  std::vector<int32_t> prompt(promptSize);
+  for (int64_t i = 0; i < promptSize; ++i)
+    prompt[i] = int32_t((i * 7919 + 13) % info.vocabSize);
+  // One unprofiled pass first, so that page faults of the first touch of
+  // weights and buffers are not counted against the kernels.
+  session.prefill(prompt);
+  session.reset();
+  model.setProfiling(true);
+  std::vector<float> logits = session.prefill(prompt);
+  result.prefill = model.takeProfile();
+  session.decode(int32_t(argmax(
+      logits.data() + (promptSize - 1) * info.vocabSize, info.vocabSize)));
+  result.decode = model.takeProfile();
+  model.setProfiling(false);
+  return result;
+}
+
 } // namespace llamac::runtime

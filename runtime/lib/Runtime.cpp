@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 
@@ -88,6 +89,9 @@ Manifest Manifest::read(const std::string &dir) {
          std::to_string(manifest.abiVersion) + ", this runtime reads version " +
          std::to_string(LLAMAC_ABI_VERSION) + "; recompile with this llamac");
   manifest.libraryFile = reader.string(*root, "library");
+  if (const llvm::json::Array *kernels = root->getArray("kernels"))
+    for (const llvm::json::Value &kernel : *kernels)
+      manifest.kernels.push_back(kernel.getAsString().value_or("?").str());
   const auto &compile = reader.object(*root, "compile");
   manifest.dtype = reader.string(compile, "dtype");
   const auto &target = reader.object(*root, "target");
@@ -172,6 +176,7 @@ struct Model::Executor {
   explicit Executor(int threads) : arena(threads) {
     context.parallel_for = &parallelFor;
     context.runtime = this;
+    context.profile = nullptr;
   }
 
   static void parallelFor(llamac_context_t *, llamac_task_fn fn,
@@ -192,9 +197,51 @@ struct Model::Executor {
         tbb::simple_partitioner());
   }
 
+  /// The profile hook: entry points call it around each kernel, from the
+  /// thread that runs the entry point, never nested.
+  static void profile(llamac_context_t *ctx, int64_t kernel, int64_t end) {
+    auto *self = static_cast<Executor *>(ctx->runtime);
+    auto now = std::chrono::steady_clock::now();
+    if (!end) {
+      self->kernelStart = now;
+      return;
+    }
+    if (kernel < 0)
+      return;
+    if (size_t(kernel) >= self->times.size())
+      self->times.resize(kernel + 1);
+    self->times[kernel].calls += 1;
+    self->times[kernel].seconds +=
+        std::chrono::duration<double>(now - self->kernelStart).count();
+  }
+
   tbb::task_arena arena;
-  llamac_context_t context;
+  llamac_context_t context{};
+  std::chrono::steady_clock::time_point kernelStart;
+  std::vector<Model::KernelTime> times;
 };
+
+void Model::setProfiling(bool enabled) {
+  executor->context.profile = enabled ? &Executor::profile : nullptr;
+}
+
+std::vector<Model::KernelTime> Model::takeProfile() {
+  std::vector<KernelTime> result;
+  for (size_t id = 0; id < executor->times.size(); ++id) {
+    KernelTime time = executor->times[id];
+    if (!time.calls)
+      continue;
+    time.kernel = id < info.kernels.size() ? info.kernels[id]
+                                           : "kernel " + std::to_string(id);
+    result.push_back(time);
+  }
+  executor->times.clear();
+  std::sort(result.begin(), result.end(),
+            [](const KernelTime &a, const KernelTime &b) {
+              return a.seconds > b.seconds;
+            });
+  return result;
+}
 
 std::unique_ptr<Model> Model::load(const std::string &dir,
                                    const LoadOptions &options) {

@@ -42,7 +42,7 @@ USAGE:
   llamac-run ART -p "text" [--chat] [options]         text in, streamed text out
   llamac-run ART chat [options]                       interactive conversation
   llamac-run tokenize (ART | tokenizer.json) [--jsonl] text on stdin -> ids
-  llamac-run bench ART [-p 64,512] [-n 128] [-t 2] [--json]  throughput
+  llamac-run bench ART [-p 64,512] [-n 128] [-t 2] [--json] [--profile]
 
 Run 'llamac-run ART --help', 'llamac-run ART chat --help' or
 'llamac-run tokenize --help', 'llamac-run bench --help' for the options.
@@ -519,6 +519,11 @@ int runBench(int argc, const char **argv) {
                            cl::cat(category));
   cl::opt<bool> json("json", cl::desc("Print one JSON object"),
                      cl::cat(category));
+  cl::opt<bool> profile(
+      "profile",
+      cl::desc("Also print the time per kernel of one prefill (of the first "
+               "-p size) and one decode step"),
+      cl::cat(category));
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
@@ -540,6 +545,9 @@ int runBench(int argc, const char **argv) {
   rt::Measurement peakBF16 = rt::probePeakBF16(used);
   rt::BenchResult result = rt::runBench(*model, options);
   const rt::Manifest &info = model->manifest();
+  std::optional<rt::KernelProfile> kernelProfile;
+  if (profile)
+    kernelProfile = rt::profileKernels(*model, options.promptSizes.front());
   // The highest arithmetic rate the machine offers for the weights' type:
   // f32 FMA, or for bf16 weights also the bf16 dot product.
   double peak = info.dtype == "bf16"
@@ -575,6 +583,20 @@ int runBench(int argc, const char **argv) {
         {"peak_f32_fma_gflop_s", peakF32.median},
         {"peak_bf16_dot_gflop_s", peakBF16.median},
     };
+    if (kernelProfile) {
+      auto table = [](const std::vector<rt::Model::KernelTime> &times) {
+        json::Array rows;
+        for (const auto &time : times)
+          rows.push_back(json::Object{{"kernel", time.kernel},
+                                      {"calls", time.calls},
+                                      {"ms", time.seconds * 1e3}});
+        return rows;
+      };
+      out["profile"] = json::Object{
+          {"prompt_tokens", kernelProfile->promptSize},
+          {"prefill", table(kernelProfile->prefill)},
+          {"decode", table(kernelProfile->decode)}};
+    }
     outs() << json::Value(std::move(out)) << "\n";
     return 0;
   }
@@ -602,6 +624,25 @@ int runBench(int argc, const char **argv) {
   }
   outs() << format("\nTTFT (pp%lld): %.3f s\n",
                    (long long)result.ttftPromptSize, result.ttft.median);
+  if (kernelProfile) {
+    auto print = [](StringRef title,
+                    const std::vector<rt::Model::KernelTime> &times) {
+      double total = 0;
+      for (const auto &time : times)
+        total += time.seconds;
+      outs() << "\n" << title << format(" (%.2f ms in kernels)\n", total * 1e3);
+      for (const auto &time : times)
+        outs() << format("  %-52s %5lld calls %9.3f ms %5.1f%%\n",
+                         time.kernel.c_str(), (long long)time.calls,
+                         time.seconds * 1e3,
+                         total > 0 ? 100 * time.seconds / total : 0.0);
+    };
+    print(("profile: prefill of " + std::to_string(kernelProfile->promptSize) +
+           " tokens")
+              .c_str(),
+          kernelProfile->prefill);
+    print("profile: one decode step", kernelProfile->decode);
+  }
   return 0;
 }
 

@@ -15,7 +15,7 @@ extern "C" {
 
 /* Bumped whenever the entry signatures, descriptor layout or weight layout
  * rules change; the runtime refuses artifacts of another version. */
-#define LLAMAC_ABI_VERSION 2
+#define LLAMAC_ABI_VERSION 3
 
 /* A strided memref descriptor as MLIR lays it out: the allocation and the
  * aligned data pointers, an element offset, then sizes and strides. */
@@ -43,6 +43,10 @@ typedef struct llamac_context {
   void (*parallel_for)(struct llamac_context *ctx, llamac_task_fn fn,
                        void *closure, int64_t num_tasks);
   void *runtime; /* the runtime's own state */
+  /* Optional (may be null): called before (`end` = 0) and after (`end` = 1)
+   * each kernel call of an entry point; `kernel` indexes the manifest's
+   * "kernels" list. For per-kernel timing. */
+  void (*profile)(struct llamac_context *ctx, int64_t kernel, int64_t end);
 } llamac_context_t;
 
 /* `_mlir_ciface_prefill` and `_mlir_ciface_decode`: process the tokens at

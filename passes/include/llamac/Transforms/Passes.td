@@ -178,4 +178,20 @@ def LLMReductionsToLoopsPass : Pass<"llm-reductions-to-loops"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def LLMInstrumentKernelsPass : Pass<"llm-instrument-kernels", "mlir::ModuleOp"> {
+  let summary = "Report each kernel call of the entry points to the runtime's "
+                "profile hook";
+  let description = [{
+    Runs after `llm-outline-tasks` (the entry points have their context
+    argument). Every call of an `llm.kernel` function from an entry point is
+    bracketed by `ctx->profile(ctx, id, 0)` and `ctx->profile(ctx, id, 1)`
+    when that hook is set (a load and a branch otherwise), with `id` the
+    kernel's index in the module attribute `llm.kernels` (the list of kernel
+    names, copied to the manifest). `llamac-run bench --profile` sets the
+    hook and prints the time per kernel.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 #endif // LLAMAC_TRANSFORMS_PASSES_TD

@@ -57,6 +57,14 @@ struct BenchResult {
 /// largest of them.
 BenchResult runBench(Model &model, const BenchOptions &options);
 
+/// Time per kernel of one prefill of `promptSize` tokens and of the decode
+/// step after it.
+struct KernelProfile {
+  int64_t promptSize = 0;
+  std::vector<Model::KernelTime> prefill, decode;
+};
+KernelProfile profileKernels(Model &model, int64_t promptSize);
+
 } // namespace llamac::runtime
 
 #endif // LLAMAC_RUNTIME_BENCH_H

@@ -50,6 +50,8 @@ struct Manifest {
     std::vector<int64_t> shape;
   };
   std::vector<Tensor> tensors;
+  /// Kernel names, indexed as the profile hook reports them.
+  std::vector<std::string> kernels;
 
   /// Reads and checks `dir/manifest.json`.
   static Manifest read(const std::string &dir);
@@ -71,6 +73,17 @@ public:
 
   const Manifest &manifest() const { return info; }
   int threads() const { return numThreads; }
+
+  /// Time per kernel, gathered while profiling is on.
+  struct KernelTime {
+    std::string kernel;
+    int64_t calls = 0;
+    double seconds = 0;
+  };
+  /// Turns the generated code's profile hook on or off.
+  void setProfiling(bool enabled);
+  /// What was gathered since the last call, most expensive first.
+  std::vector<KernelTime> takeProfile();
 
 private:
   Model() = default;
