@@ -218,6 +218,7 @@ Error writeManifest(StringRef path, const LlamaConfig &config,
                               {"features", std::move(features)}}},
       {"library", "model.so"},
       {"entry_points", json::Object{{"prefill", LLAMAC_PREFILL_SYMBOL},
+                                    {"prefill_last", LLAMAC_PREFILL_LAST_SYMBOL},
                                     {"decode", LLAMAC_DECODE_SYMBOL}}},
       {"weights", json::Object{{"file", "weights.bin"},
                                {"size", weightsSize},
@@ -313,7 +314,8 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
   timer.start("translate to LLVM IR");
   llvm::LLVMContext llvmContext;
   Expected<std::unique_ptr<llvm::Module>> llvmModule = translateToLLVMIR(
-      *module, llvmContext, {LLAMAC_PREFILL_SYMBOL, LLAMAC_DECODE_SYMBOL});
+      *module, llvmContext,
+      {LLAMAC_PREFILL_SYMBOL, LLAMAC_PREFILL_LAST_SYMBOL, LLAMAC_DECODE_SYMBOL});
   if (!llvmModule)
     return llvmModule.takeError();
   Expected<std::unique_ptr<llvm::TargetMachine>> machine =

@@ -19,6 +19,8 @@
 #include "llamac/Frontend/Checkpoint.h"
 #include "llamac/IR/LLMOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
@@ -104,7 +106,9 @@ public:
       : b(builder), config(config), options(options),
         f32(builder.getF32Type()) {}
 
-  func::FuncOp build(ModuleOp module, StringRef name, int64_t numTokens);
+  /// `lastOnly`: logits of the last token only (what generation needs).
+  func::FuncOp build(ModuleOp module, StringRef name, int64_t numTokens,
+                     bool lastOnly = false);
 
 private:
   Location loc(const Twine &name) {
@@ -154,12 +158,14 @@ Value FunctionBuilder::linear(Value input, StringRef weightName,
   auto inputType = cast<RankedTensorType>(input.getType());
   int64_t inFeatures = inputType.getDimSize(1);
   Value weight = param(weightName, {outFeatures, inFeatures});
-  return b.create<llm::LinearOp>(loc(where), activation(outFeatures), input,
-                                 weight);
+  auto type = RankedTensorType::get({inputType.getDimSize(0), outFeatures},
+                                    inputType.getElementType());
+  return b.create<llm::LinearOp>(loc(where), type, input, weight);
 }
 
 Value FunctionBuilder::rmsNorm(Value input, StringRef weightName,
                                const Twine &where) {
+  // The result has the input's type (also for the last-token slice).
   Value weight = param(weightName, {config.hiddenSize});
   return b.create<llm::RMSNormOp>(loc(where), input.getType(), input, weight,
                                   b.getF64FloatAttr(config.rmsNormEps));
@@ -236,7 +242,7 @@ Value FunctionBuilder::layer(int64_t index, Value x) {
 }
 
 func::FuncOp FunctionBuilder::build(ModuleOp module, StringRef name,
-                                    int64_t tokens) {
+                                    int64_t tokens, bool lastOnly) {
   numTokens = tokens;
   params.clear();
   MLIRContext *context = b.getContext();
@@ -245,7 +251,9 @@ func::FuncOp FunctionBuilder::build(ModuleOp module, StringRef name,
       {config.numLayers, config.numKVHeads, ShapedType::kDynamic,
        config.headDim},
       f32);
-  auto logitsType = activation(config.vocabSize);
+  auto logitsType =
+      lastOnly ? RankedTensorType::get({1, config.vocabSize}, f32)
+               : activation(config.vocabSize);
   auto funcType = FunctionType::get(
       context, {tokensType, b.getIndexType(), cacheType, cacheType},
       {logitsType, cacheType, cacheType});
@@ -267,11 +275,23 @@ func::FuncOp FunctionBuilder::build(ModuleOp module, StringRef name,
   startPos = entry->getArgument(1);
   keyCache = entry->getArgument(2);
   valueCache = entry->getArgument(3);
-  if (ShapedType::isDynamic(numTokens))
-    numTokensValue =
-        b.create<tensor::DimOp>(loc("num_tokens"), tokenIds, 0).getResult();
-  else
+  // Index constants first, as the canonical form has them.
+  Value lastTokenIndex;
+  if (ShapedType::isDynamic(numTokens)) {
+    Value zero = b.create<arith::ConstantIndexOp>(loc("num_tokens"), 0);
+    Value one = lastOnly
+                    ? b.create<arith::ConstantIndexOp>(loc("last_token"), 1)
+                    : Value();
+    Value count = b.create<tensor::DimOp>(loc("num_tokens"), tokenIds, zero);
+    numTokensValue = count;
+    if (lastOnly)
+      lastTokenIndex = b.create<arith::SubIOp>(loc("last_token"), count, one);
+  } else {
     numTokensValue = b.getIndexAttr(numTokens);
+    if (lastOnly)
+      lastTokenIndex =
+          b.create<arith::ConstantIndexOp>(loc("last_token"), numTokens - 1);
+  }
 
   Value embedding =
       param("model.embed_tokens.weight", {config.vocabSize, config.hiddenSize});
@@ -280,6 +300,16 @@ func::FuncOp FunctionBuilder::build(ModuleOp module, StringRef name,
                                    tokenIds);
   for (int64_t i = 0; i < config.numLayers; ++i)
     x = layer(i, x);
+  if (lastOnly) {
+    // Only the last position's hidden state goes through the final norm and
+    // the output projection: the largest matrix, used once, not n times.
+    x = b.create<tensor::ExtractSliceOp>(
+        loc("last_token"), RankedTensorType::get({1, config.hiddenSize}, f32),
+        x, ArrayRef<OpFoldResult>{lastTokenIndex, b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1),
+                               b.getIndexAttr(config.hiddenSize)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+  }
   x = rmsNorm(x, "model.norm.weight", "model.norm");
   Value logits =
       config.tieWordEmbeddings
@@ -297,13 +327,15 @@ OwningOpRef<ModuleOp> buildLlamaGraph(MLIRContext &context,
                                       const LlamaConfig &config,
                                       const GraphOptions &options) {
   context.loadDialect<llm::LLMDialect, func::FuncDialect,
-                      tensor::TensorDialect>();
+                      tensor::TensorDialect, arith::ArithDialect>();
   OpBuilder b(&context);
   OwningOpRef<ModuleOp> module =
       ModuleOp::create(NameLoc::get(b.getStringAttr("llama")), StringRef("llama"));
   (*module)->setAttr("llm.config", configAttr(b, config));
   FunctionBuilder functions(b, config, options);
   functions.build(*module, "prefill", ShapedType::kDynamic);
+  functions.build(*module, "prefill_last", ShapedType::kDynamic,
+                  /*lastOnly=*/true);
   functions.build(*module, "decode", 1);
   return module;
 }

@@ -237,10 +237,10 @@ BenchResult runBench(Model &model, const BenchOptions &options) {
     for (int r = 0; r < options.repetitions; ++r) {
       session.reset();
       auto start = Clock::now();
-      std::vector<float> logits = session.prefill(prompt);
+      // Like llama-bench: the logits of the last token only.
+      std::vector<float> logits = session.prefill(prompt, /*lastOnly=*/true);
       double elapsed = seconds(start);
-      int64_t first =
-          argmax(logits.data() + (size - 1) * info.vocabSize, info.vocabSize);
+      int64_t first = argmax(logits.data(), info.vocabSize);
       if (size == ttftSize)
         ttft.push_back(seconds(start));
       sink = double(first);
@@ -255,8 +255,8 @@ BenchResult runBench(Model &model, const BenchOptions &options) {
     std::vector<double> samples;
     for (int r = 0; r < options.repetitions; ++r) {
       session.reset();
-      std::vector<float> logits =
-          session.prefill({int32_t(info.bosTokenId.value_or(0))});
+      std::vector<float> logits = session.prefill(
+          {int32_t(info.bosTokenId.value_or(0))}, /*lastOnly=*/true);
       auto start = Clock::now();
       for (int64_t step = 0; step < size; ++step) {
         int32_t next = int32_t(argmax(logits.data(), info.vocabSize));
@@ -279,13 +279,12 @@ KernelProfile profileKernels(Model &model, int64_t promptSize) {
     prompt[i] = int32_t((i * 7919 + 13) % info.vocabSize);
   // One unprofiled pass first, so that page faults of the first touch of
   // weights and buffers are not counted against the kernels.
-  session.prefill(prompt);
+  session.prefill(prompt, /*lastOnly=*/true);
   session.reset();
   model.setProfiling(true);
-  std::vector<float> logits = session.prefill(prompt);
+  std::vector<float> logits = session.prefill(prompt, /*lastOnly=*/true);
   result.prefill = model.takeProfile();
-  session.decode(int32_t(argmax(
-      logits.data() + (promptSize - 1) * info.vocabSize, info.vocabSize)));
+  session.decode(int32_t(argmax(logits.data(), info.vocabSize)));
   result.decode = model.takeProfile();
   model.setProfiling(false);
   return result;

@@ -26,7 +26,9 @@ generate(Session &session, const std::vector<int32_t> &prompt, Sampler &sampler,
   result.promptTokens = int64_t(prompt.size());
 
   auto start = std::chrono::steady_clock::now();
-  std::vector<float> logits = session.prefill(prompt);
+  // Every prompt row only when someone looks at them; generation needs the
+  // last one.
+  std::vector<float> logits = session.prefill(prompt, /*lastOnly=*/!onLogits);
   result.prefillSeconds = secondsSince(start);
   if (onLogits)
     onLogits(logits.data(), int64_t(prompt.size()));
@@ -37,7 +39,7 @@ generate(Session &session, const std::vector<int32_t> &prompt, Sampler &sampler,
     return result;
   }
 
-  const float *row = logits.data() + (prompt.size() - 1) * vocab;
+  const float *row = logits.data() + logits.size() - vocab;
   std::vector<float> next;
   while (true) {
     int32_t token = sampler.sample(row, vocab);

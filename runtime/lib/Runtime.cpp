@@ -269,9 +269,11 @@ std::unique_ptr<Model> Model::load(const std::string &dir,
   if (!model->library)
     fail(libraryPath + ": cannot load: " + ::dlerror());
   model->prefillFn = ::dlsym(model->library, LLAMAC_PREFILL_SYMBOL);
+  model->prefillLastFn = ::dlsym(model->library, LLAMAC_PREFILL_LAST_SYMBOL);
   model->decodeFn = ::dlsym(model->library, LLAMAC_DECODE_SYMBOL);
-  if (!model->prefillFn || !model->decodeFn)
+  if (!model->prefillFn || !model->prefillLastFn || !model->decodeFn)
     fail(libraryPath + ": missing entry points " LLAMAC_PREFILL_SYMBOL
+                       " / " LLAMAC_PREFILL_LAST_SYMBOL
                        " / " LLAMAC_DECODE_SYMBOL);
 
   std::string weightsPath = dir + "/" + info.weightsFile;
@@ -339,7 +341,7 @@ Session::Session(Model &model, int64_t contextLength)
 Session::~Session() = default;
 
 void Session::run(void *entry, const std::vector<int32_t> &tokens,
-                  std::vector<float> &logits) {
+                  std::vector<float> &logits, int64_t logitRows) {
   const Manifest &info = model.info;
   int64_t count = int64_t(tokens.size());
   if (count == 0)
@@ -353,7 +355,7 @@ void Session::run(void *entry, const std::vector<int32_t> &tokens,
       fail("token id " + std::to_string(token) +
            " is outside the vocabulary [0, " + std::to_string(info.vocabSize) +
            ")");
-  logits.assign(size_t(count) * info.vocabSize, 0.0f);
+  logits.assign(size_t(logitRows) * info.vocabSize, 0.0f);
 
   auto *tokenData = const_cast<int32_t *>(tokens.data());
   llamac_tokens_t tokenDesc{tokenData, tokenData, 0, {count}, {1}};
@@ -368,7 +370,7 @@ void Session::run(void *entry, const std::vector<int32_t> &tokens,
   };
   llamac_cache_t keyDesc = cache(keyCache), valueDesc = cache(valueCache);
   llamac_logits_t logitsDesc{logits.data(), logits.data(), 0,
-                             {count, info.vocabSize}, {info.vocabSize, 1}};
+                             {logitRows, info.vocabSize}, {info.vocabSize, 1}};
   auto *weightBytes = static_cast<int8_t *>(model.weights);
   llamac_weights_t weightsDesc{weightBytes, weightBytes, 0,
                                {int64_t(info.weightsSize)}, {1}};
@@ -380,15 +382,19 @@ void Session::run(void *entry, const std::vector<int32_t> &tokens,
   pos += count;
 }
 
-std::vector<float> Session::prefill(const std::vector<int32_t> &tokens) {
+std::vector<float> Session::prefill(const std::vector<int32_t> &tokens,
+                                    bool lastOnly) {
   std::vector<float> logits;
-  run(model.prefillFn, tokens, logits);
+  if (lastOnly)
+    run(model.prefillLastFn, tokens, logits, 1);
+  else
+    run(model.prefillFn, tokens, logits, int64_t(tokens.size()));
   return logits;
 }
 
 std::vector<float> Session::decode(int32_t token) {
   std::vector<float> logits;
-  run(model.decodeFn, {token}, logits);
+  run(model.decodeFn, {token}, logits, 1);
   return logits;
 }
 

@@ -755,6 +755,17 @@ TEST_P(ReferenceModelTest, PrefillMatchesReference) {
             << ", max abs error " << formatError(stats.maxAbsError)
             << ", relative " << formatError(stats.maxRelError)
             << ", argmax checked on " << stats.argmaxChecked << " rows\n";
+  // The last-token entry point gives the last row of the full prefill.
+  {
+    runtime::Session lastOnly(*built->model, n);
+    std::vector<float> last = lastOnly.prefill(tokens, /*lastOnly=*/true);
+    ASSERT_EQ(last.size(), size_t(vocab));
+    compareRows(rowsOf(logits, n - 1, n, vocab), last, vocab,
+                kSameModelTolerance, test.name + " last-token prefill", n - 1);
+    compareRows(rowsOf(expected, n - 1, n, vocab), last, vocab, kTolerance,
+                test.name + " last-token prefill vs reference", n - 1);
+    EXPECT_EQ(lastOnly.position(), n);
+  }
   RecordProperty("max_abs_error", formatError(stats.maxAbsError));
   RecordProperty("max_rel_error", formatError(stats.maxRelError));
   RecordProperty("max_logit", formatError(stats.maxLogit));

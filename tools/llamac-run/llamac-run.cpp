@@ -415,7 +415,7 @@ int runChat(int argc, const char **argv) {
       if (auto eot = tokenizer->specialTokenId("<|eot_id|>")) {
         std::vector<int32_t> close = {*pending};
         if (session.position() + 2 <= session.capacity()) {
-          session.prefill(close);
+          session.prefill(close, /*lastOnly=*/true);
           pending = *eot;
         }
       }

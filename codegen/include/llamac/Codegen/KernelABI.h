@@ -60,6 +60,8 @@ typedef void (*llamac_entry_fn)(llamac_tokens_t *tokens, int64_t start_pos,
                                 llamac_context_t *ctx);
 
 #define LLAMAC_PREFILL_SYMBOL "_mlir_ciface_prefill"
+/* The same, writing only the last token's logits row ([1, vocab]). */
+#define LLAMAC_PREFILL_LAST_SYMBOL "_mlir_ciface_prefill_last"
 #define LLAMAC_DECODE_SYMBOL "_mlir_ciface_decode"
 
 #ifdef __cplusplus

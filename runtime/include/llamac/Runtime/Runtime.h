@@ -91,6 +91,7 @@ private:
   Manifest info;
   void *library = nullptr;
   void *prefillFn = nullptr;
+  void *prefillLastFn = nullptr;
   void *decodeFn = nullptr;
   void *weights = nullptr;
   uint64_t mappedSize = 0;
@@ -111,8 +112,11 @@ public:
   const Manifest &manifest() const { return model.info; }
 
   /// Runs `tokens` at the current position and returns their logits,
-  /// `tokens.size()` rows of `vocabSize` floats.
-  std::vector<float> prefill(const std::vector<int32_t> &tokens);
+  /// `tokens.size()` rows of `vocabSize` floats — or, with `lastOnly`, the
+  /// last token's row alone (what generation needs; the output projection
+  /// then runs once instead of once per token).
+  std::vector<float> prefill(const std::vector<int32_t> &tokens,
+                             bool lastOnly = false);
   /// Runs one token; returns its logits row.
   std::vector<float> decode(int32_t token);
   /// Forgets the history (the cache is overwritten as positions are reused).
@@ -120,7 +124,7 @@ public:
 
 private:
   void run(void *entry, const std::vector<int32_t> &tokens,
-           std::vector<float> &logits);
+           std::vector<float> &logits, int64_t logitRows);
   Model &model;
   int64_t contextLength;
   int64_t pos = 0;
