@@ -203,10 +203,15 @@ BenchResult runBench(Model &model, const BenchOptions &options) {
   for (const Manifest::Tensor &tensor : info.tensors) {
     bool untiedEmbedding =
         tensor.name == "model.embed_tokens.weight" && !info.tieWordEmbeddings;
+    bool output = tensor.name == (info.tieWordEmbeddings
+                                      ? "model.embed_tokens.weight"
+                                      : "lm_head.weight");
     if (!untiedEmbedding)
       result.decodeBytesPerToken += double(tensor.bytes);
-    if (tensor.shape.size() == 2 && !untiedEmbedding)
-      result.flopsPerToken += 2.0 * double(tensor.shape[0]) * tensor.shape[1];
+    if (tensor.shape.size() != 2 || untiedEmbedding)
+      continue;
+    double flops = 2.0 * double(tensor.shape[0]) * tensor.shape[1];
+    (output ? result.outputFlops : result.flopsPerToken) += flops;
   }
 
   int64_t context = 1;

@@ -558,7 +558,7 @@ int runBench(int argc, const char **argv) {
     json::Object pp, tg, ppGflops, tgGbs;
     for (auto &[size, m] : result.prefill) {
       pp[std::to_string(size)] = m.median;
-      ppGflops[std::to_string(size)] = m.median * result.flopsPerToken / 1e9;
+      ppGflops[std::to_string(size)] = result.prefillGflops(m.median, size);
     }
     for (auto &[size, m] : result.decode) {
       tg[std::to_string(size)] = m.median;
@@ -578,6 +578,7 @@ int runBench(int argc, const char **argv) {
         {"decode_gb_s", std::move(tgGbs)},
         {"prefill_gflop_s", std::move(ppGflops)},
         {"flops_per_token", result.flopsPerToken},
+        {"output_projection_flops", result.outputFlops},
         {"read_bandwidth_gb_s", bandwidth.median},
         {"peak_gflop_s", peak},
         {"peak_f32_fma_gflop_s", peakF32.median},
@@ -610,7 +611,7 @@ int runBench(int argc, const char **argv) {
   outs() << "| test   |            tok/s | achieved                          |\n";
   outs() << "|--------|------------------|-----------------------------------|\n";
   for (auto &[size, m] : result.prefill) {
-    double gflops = m.median * result.flopsPerToken / 1e9;
+    double gflops = result.prefillGflops(m.median, size);
     outs() << format("| pp%-4lld | %7.2f +/- %5.2f | %7.1f GFLOP/s (%4.1f%% of peak)  |\n",
                      (long long)size, m.median, (m.high - m.low) / 2, gflops,
                      peak > 0 ? 100 * gflops / peak : 0.0);

@@ -48,9 +48,18 @@ struct BenchResult {
   /// Weight bytes each decode step reads (the whole weight file but the
   /// embedding rows it does not touch when the embedding is untied).
   double decodeBytesPerToken = 0;
-  /// Multiply-adds per prompt token (2 FLOP each): every matrix once,
-  /// attention excluded.
+  /// FLOP per prompt token (2 per multiply-add): every matrix but the
+  /// output projection once, attention excluded.
   double flopsPerToken = 0;
+  /// FLOP of the output projection, which a prompt runs once (for its last
+  /// token).
+  double outputFlops = 0;
+
+  /// Prefill GFLOP/s at `tokensPerSecond` for prompts of `size` tokens.
+  double prefillGflops(double tokensPerSecond, int64_t size) const {
+    return tokensPerSecond * (flopsPerToken + outputFlops / double(size)) /
+           1e9;
+  }
 };
 
 /// Runs the pp and tg measurements on `model` with a session sized for the
