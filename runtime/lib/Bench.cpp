@@ -126,6 +126,14 @@ dotBF16(int64_t iterations) {
 
 volatile double sink;
 
+/// A deterministic prompt of `size` ids spread over the vocabulary.
+std::vector<int32_t> benchPrompt(int64_t size, int64_t vocabSize) {
+  std::vector<int32_t> tokens(size);
+  for (int64_t i = 0; i < size; ++i)
+    tokens[i] = int32_t((i * 7919 + 13) % vocabSize);
+  return tokens;
+}
+
 } // namespace
 
 Measurement Measurement::of(std::vector<double> samples) {
@@ -226,18 +234,11 @@ BenchResult runBench(Model &model, const BenchOptions &options) {
     context = std::max(context, size + 1);
   }
   Session session(model, context);
-  auto promptOf = [&](int64_t size) {
-    std::vector<int32_t> tokens(size);
-    for (int64_t i = 0; i < size; ++i)
-      tokens[i] = int32_t((i * 7919 + 13) % info.vocabSize);
-    return tokens;
-  };
-
   int64_t ttftSize = *std::min_element(options.promptSizes.begin(),
                                        options.promptSizes.end());
   std::vector<double> ttft;
   for (int64_t size : options.promptSizes) {
-    std::vector<int32_t> prompt = promptOf(size);
+    std::vector<int32_t> prompt = benchPrompt(size, info.vocabSize);
     std::vector<double> samples;
     for (int r = 0; r < options.repetitions; ++r) {
       session.reset();
@@ -279,9 +280,7 @@ KernelProfile profileKernels(Model &model, int64_t promptSize) {
   KernelProfile result;
   result.promptSize = promptSize;
   Session session(model, promptSize + 1);
-  std::vector<int32_t> prompt(promptSize);
-  for (int64_t i = 0; i < promptSize; ++i)
-    prompt[i] = int32_t((i * 7919 + 13) % info.vocabSize);
+  std::vector<int32_t> prompt = benchPrompt(promptSize, info.vocabSize);
   // One unprofiled pass first, so that page faults of the first touch of
   // weights and buffers are not counted against the kernels.
   session.prefill(prompt, /*lastOnly=*/true);

@@ -60,6 +60,24 @@ public:
   const llvm::json::Object &root;
 };
 
+/// Adds the ids of an `eos_token_id` field (one id or a list) to `ids`,
+/// skipping ids already there.
+void addEndIds(const llvm::json::Object &object, std::vector<int64_t> &ids) {
+  const llvm::json::Value *eos = object.get("eos_token_id");
+  if (!eos)
+    return;
+  auto add = [&](const llvm::json::Value &value) {
+    if (auto id = value.getAsInteger();
+        id && std::find(ids.begin(), ids.end(), *id) == ids.end())
+      ids.push_back(*id);
+  };
+  if (const llvm::json::Array *list = eos->getAsArray())
+    for (const llvm::json::Value &id : *list)
+      add(id);
+  else
+    add(*eos);
+}
+
 } // namespace
 
 Manifest Manifest::read(const std::string &dir) {
@@ -128,14 +146,7 @@ Manifest Manifest::read(const std::string &dir) {
       reader.integer(config, "max_position_embeddings");
   if (auto bos = config.getInteger("bos_token_id"))
     manifest.bosTokenId = *bos;
-  if (const llvm::json::Value *eos = config.get("eos_token_id")) {
-    if (auto single = eos->getAsInteger())
-      manifest.eosTokenIds.push_back(*single);
-    else if (const llvm::json::Array *list = eos->getAsArray())
-      for (const llvm::json::Value &id : *list)
-        if (auto value = id.getAsInteger())
-          manifest.eosTokenIds.push_back(*value);
-  }
+  addEndIds(config, manifest.eosTokenIds);
   // generation_config.json (copied from the checkpoint) may name more end
   // ids than config.json; generation stops at any of them.
   if (auto generation =
@@ -145,20 +156,8 @@ Manifest Manifest::read(const std::string &dir) {
     if (!parsed)
       fail(dir + "/generation_config.json: invalid JSON: " +
            llvm::toString(parsed.takeError()));
-    std::vector<int64_t> ids;
     if (const llvm::json::Object *object = parsed->getAsObject())
-      if (const llvm::json::Value *eos = object->get("eos_token_id")) {
-        if (auto single = eos->getAsInteger())
-          ids.push_back(*single);
-        else if (const llvm::json::Array *list = eos->getAsArray())
-          for (const llvm::json::Value &id : *list)
-            if (auto value = id.getAsInteger())
-              ids.push_back(*value);
-      }
-    for (int64_t id : ids)
-      if (std::find(manifest.eosTokenIds.begin(), manifest.eosTokenIds.end(),
-                    id) == manifest.eosTokenIds.end())
-        manifest.eosTokenIds.push_back(id);
+      addEndIds(*object, manifest.eosTokenIds);
   }
   const auto &cache = reader.object(*root, "kv_cache");
   manifest.numLayers = reader.integer(cache, "layers");
