@@ -152,10 +152,11 @@ struct RawTensor {
   uint64_t end = 0;
 };
 
-/// Reads one tensor entry `name: {dtype, shape, data_offsets}`.
+/// Reads one tensor entry `name: {dtype, shape, data_offsets}` of a file
+/// whose data section starts at byte `dataStart` and holds `dataSize` bytes.
 Expected<RawTensor> parseTensorEntry(StringRef path, StringRef name,
                                      const json::Value &value,
-                                     uint64_t dataSize) {
+                                     uint64_t dataStart, uint64_t dataSize) {
   const json::Object *entry = value.getAsObject();
   if (!entry)
     return tensorError(path, name,
@@ -240,6 +241,15 @@ Expected<RawTensor> parseTensorEntry(StringRef path, StringRef name,
                            formatShape(tensor.info.shape) + " of " +
                            dtypeName(*dtype) + " needs " + Twine(byteSize) +
                            " bytes");
+  // Writers pad the header so that every tensor starts at a multiple of its
+  // element size; one that does not is damaged or hand-made, and its
+  // elements could not be read in place.
+  if ((dataStart + *begin) % dtypeSize(*dtype) != 0)
+    return tensorError(path, name,
+                       "data_offsets " + formatRange(*begin, *end) +
+                           " put it at file offset " + Twine(dataStart + *begin) +
+                           ", misaligned for its " + Twine(dtypeSize(*dtype)) +
+                           "-byte " + dtypeName(*dtype) + " elements");
   tensor.begin = *begin;
   tensor.end = *end;
   tensor.info.byteSize = byteSize;
@@ -359,7 +369,7 @@ SafetensorsFile::fromBuffer(std::unique_ptr<MemoryBuffer> buffer,
         return std::move(err);
       continue;
     }
-    Expected<RawTensor> tensor = parseTensorEntry(name, key, value, dataSize);
+    Expected<RawTensor> tensor = parseTensorEntry(name, key, value, dataStart, dataSize);
     if (!tensor)
       return tensor.takeError();
     raw.push_back(std::move(*tensor));

@@ -69,6 +69,8 @@ std::string makeSafetensors(const std::vector<TensorSpec> &tensors) {
     offset += size;
   }
   std::string headerText = formatv("{0}", json::Value(std::move(header)));
+  // Padded to 8 bytes like the Hugging Face writer: tensors stay aligned.
+  headerText.append((8 - headerText.size() % 8) % 8, ' ');
   std::string bytes(8, '\0');
   support::endian::write64le(bytes.data(), headerText.size());
   bytes += headerText;

@@ -26,12 +26,16 @@ namespace {
 
 constexpr const char *kMemName = "mem.safetensors";
 
-/// An 8-byte little-endian length, `header`, then `dataSize` bytes whose
-/// value is their index modulo 251 (so views can be checked for content).
+/// An 8-byte little-endian length, `header` padded with spaces to a multiple
+/// of 8 bytes (as Hugging Face's writer does, so that the data section is
+/// aligned), then `dataSize` bytes whose value is their index modulo 251 (so
+/// views can be checked for content).
 std::string makeFile(StringRef header, size_t dataSize) {
+  std::string padded = header.str();
+  padded.append((8 - padded.size() % 8) % 8, ' ');
   std::string bytes(8, '\0');
-  support::endian::write64le(bytes.data(), header.size());
-  bytes += header.str();
+  support::endian::write64le(bytes.data(), padded.size());
+  bytes += padded;
   for (size_t i = 0; i < dataSize; ++i)
     bytes.push_back(char(i % 251));
   return bytes;
@@ -188,7 +192,7 @@ TEST(Safetensors, InMemoryAllDTypesSortedByOffset) {
   EXPECT_EQ(c->dtype, DType::F32);
   EXPECT_EQ(c->numElements(), 6);
   EXPECT_EQ(c->byteSize, 24u);
-  EXPECT_EQ(c->fileOffset, 8 + header.size() + 8);
+  EXPECT_EQ(c->fileOffset, bytes.size() - 36 + 8);
   ArrayRef<uint8_t> cBytes = st.bytes(*c);
   ASSERT_EQ(cBytes.size(), 24u);
   for (size_t i = 0; i < cBytes.size(); ++i)
@@ -256,7 +260,7 @@ TEST(SafetensorsErrors, HeaderLengthPastEnd) {
   std::string bytes = makeFile("{}", 0);
   support::endian::write64le(bytes.data(), 1000);
   expectMessage(errorOf(parseBytes(bytes)), kMemName,
-                {"header length 1000", "runs past the end", "(10 bytes)"});
+                {"header length 1000", "runs past the end", "(16 bytes)"});
   // A length near 2^64 must not wrap around in the check.
   support::endian::write64le(bytes.data(), ~uint64_t(0));
   expectMessage(errorOf(parseBytes(bytes)), kMemName, {"runs past the end"});
@@ -340,6 +344,24 @@ TEST(SafetensorsErrors, OverlappingTensors) {
   expectMemError(R"({"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},
                      "b":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})",
                  4, {"'a'", "'b'", "overlap"});
+}
+
+TEST(SafetensorsErrors, Misaligned) {
+  // Data begins at byte 16; a BF16 tensor at data offset 1 is at byte 17.
+  expectMemError(
+      R"({"w":{"dtype":"BF16","shape":[1],"data_offsets":[1,3]}})", 4,
+      {"tensor 'w'", "[1, 3]", "file offset", "misaligned", "2-byte BF16"});
+  expectMemError(
+      R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}})", 8,
+      {"tensor 'w'", "misaligned", "4-byte F32"});
+  // An unpadded header misaligns the whole data section.
+  std::string header = R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
+  header += "   ";
+  ASSERT_NE(header.size() % 4, 0u);
+  std::string bytes(8, '\0');
+  support::endian::write64le(bytes.data(), header.size());
+  bytes += header + "abcd";
+  expectMessage(errorOf(parseBytes(bytes)), kMemName, {"misaligned"});
 }
 
 TEST(SafetensorsErrors, SizeMismatch) {
