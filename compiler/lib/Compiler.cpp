@@ -3,6 +3,7 @@
 
 #include "llamac/Codegen/Codegen.h"
 #include "llamac/Codegen/KernelABI.h"
+#include "llamac/Compiler/StagedDirectory.h"
 #include "llamac/Compiler/WeightPacker.h"
 #include "llamac/Frontend/Checkpoint.h"
 #include "llamac/Frontend/GraphBuilder.h"
@@ -115,61 +116,15 @@ Error runPipeline(mlir::ModuleOp module,
   return Error::success();
 }
 
-/// A temporary directory beside `target` that is removed unless released.
-class StagingDirectory {
-public:
-  static Expected<StagingDirectory> create(StringRef target) {
-    SmallString<256> path;
-    if (std::error_code ec =
-            sys::fs::createUniqueDirectory(target + ".tmp", path))
-      return makeError(target + ": cannot create a staging directory: " +
-                       ec.message());
-    return StagingDirectory(path.str().str());
-  }
-  StagingDirectory(StagingDirectory &&other) : path(std::move(other.path)) {
-    other.path.clear();
-  }
-  ~StagingDirectory() {
-    if (!path.empty())
-      sys::fs::remove_directories(path);
-  }
-  std::string file(StringRef name) const { return (path + "/" + name).str(); }
-
-  /// Moves the staged directory to `target`, replacing a previous artifact.
-  Error commit(StringRef target) {
-    if (sys::fs::exists(target)) {
-      bool isArtifact = sys::fs::exists(target + "/manifest.json");
-      std::error_code ec;
-      bool isEmpty =
-          sys::fs::is_directory(target) &&
-          sys::fs::directory_iterator(target, ec) == sys::fs::directory_iterator();
-      if (!isArtifact && !isEmpty)
-        return makeError(target +
-                         ": exists and is not a llamac artifact; refusing to "
-                         "replace it");
-      SmallString<256> old;
-      if (std::error_code ec = sys::fs::createUniqueDirectory(target + ".old", old))
-        return makeError(target + ": " + ec.message());
-      sys::fs::remove(old);
-      if (std::error_code ec = sys::fs::rename(target, old))
-        return makeError(target + ": cannot move the previous artifact: " +
-                         ec.message());
-      if (std::error_code ec = sys::fs::rename(path, target)) {
-        sys::fs::rename(old, target);
-        return makeError(target + ": " + ec.message());
-      }
-      sys::fs::remove_directories(old);
-    } else if (std::error_code ec = sys::fs::rename(path, target)) {
-      return makeError(target + ": " + ec.message());
-    }
-    path.clear();
-    return Error::success();
-  }
-
-private:
-  explicit StagingDirectory(std::string path) : path(std::move(path)) {}
-  std::string path;
-};
+/// Whether `dir` may be replaced by a new artifact: a previous artifact, or
+/// an empty directory (never someone's other files).
+bool isReplaceableOutput(StringRef dir) {
+  if (sys::fs::exists(dir + "/manifest.json"))
+    return true;
+  std::error_code ec;
+  return sys::fs::is_directory(dir) &&
+         sys::fs::directory_iterator(dir, ec) == sys::fs::directory_iterator();
+}
 
 json::Value tensorTypeJSON(mlir::RankedTensorType type) {
   json::Array shape;
@@ -261,6 +216,18 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
   Expected<TargetCPU> target = resolveTargetCPU(options.targetCPU);
   if (!target)
     return target.takeError();
+  // A broken tokenizer.json is reported before the seconds of codegen.
+  std::unique_ptr<runtime::Tokenizer> tokenizer;
+  if (options.emit == EmitStage::Artifact &&
+      sys::fs::exists(modelDir + "/tokenizer.json")) {
+    timer.start("read tokenizer");
+    try {
+      tokenizer = runtime::Tokenizer::fromHuggingFaceJSON(
+          (modelDir + "/tokenizer.json").str());
+    } catch (const runtime::Error &error) {
+      return makeError(error.what());
+    }
+  }
 
   timer.start("build llm graph");
   mlir::DialectRegistry registry;
@@ -338,7 +305,7 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
     return Error::success();
   }
 
-  Expected<StagingDirectory> staging = StagingDirectory::create(outputDir);
+  Expected<StagedDirectory> staging = StagedDirectory::create(outputDir);
   if (!staging)
     return staging.takeError();
 
@@ -351,6 +318,7 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
     if (Error error = emitCode(**llvmModule, **machine, object, false))
       return error;
   }
+  pauseForTestAt("codegen");
   timer.start("link model.so");
   if (Error error = linkSharedLibrary(staging->file("model.o"),
                                       staging->file("model.so")))
@@ -358,11 +326,15 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
   sys::fs::remove(staging->file("model.o"));
 
   timer.start("pack weights");
-  std::function<void(uint64_t, uint64_t)> packProgress;
-  if (options.progress)
-    packProgress = [&](uint64_t done, uint64_t total) {
+  bool pausedInPacking = false;
+  auto packProgress = [&](uint64_t done, uint64_t total) {
+    if (!pausedInPacking && 2 * done >= total) {
+      pausedInPacking = true;
+      pauseForTestAt("packing"); // weights.bin half written
+    }
+    if (options.progress)
       options.progress("packing weights", done, total);
-    };
+  };
   if (Error error = packWeights(*slots, weightsSize, *checkpoint->weights,
                                 staging->file("weights.bin"), packProgress))
     return error;
@@ -379,11 +351,10 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
     copied.push_back(name.str());
   }
   // The tokenizer in the form the runtime loads in milliseconds.
-  if (sys::fs::exists(modelDir + "/tokenizer.json")) {
+  if (tokenizer) {
     timer.start("compile tokenizer");
     try {
-      runtime::Tokenizer::fromHuggingFaceJSON((modelDir + "/tokenizer.json").str())
-          ->save(staging->file("tokenizer.bin"));
+      tokenizer->save(staging->file("tokenizer.bin"));
     } catch (const runtime::Error &error) {
       return makeError(error.what());
     }
@@ -394,7 +365,7 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
                                   checkpoint->config, options, *target, *slots,
                                   weightsSize, kernels, copied))
     return error;
-  return staging->commit(outputDir);
+  return staging->commit(outputDir, isReplaceableOutput);
 }
 
 } // namespace llamac
