@@ -7,6 +7,7 @@
 #include "llamac/Compiler/WeightPacker.h"
 #include "llamac/Frontend/Checkpoint.h"
 #include "llamac/Frontend/GraphBuilder.h"
+#include "llamac/Runtime/Preflight.h"
 #include "llamac/Runtime/Tokenizer.h"
 #include "llamac/InitAll.h"
 #include "llamac/Transforms/Pipelines.h"
@@ -19,6 +20,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -116,6 +118,16 @@ Error runPipeline(mlir::ModuleOp module,
   return Error::success();
 }
 
+/// runtime::weightsFingerprint() of the file at `path`.
+Expected<std::string> fingerprintFile(const std::string &path) {
+  ErrorOr<std::unique_ptr<MemoryBuffer>> file = MemoryBuffer::getFile(
+      path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!file)
+    return makeError(path + ": " + file.getError().message());
+  return runtime::weightsFingerprint((*file)->getBufferStart(),
+                                     (*file)->getBufferSize());
+}
+
 /// Whether `dir` may be replaced by a new artifact: a previous artifact, or
 /// an empty directory (never someone's other files).
 bool isReplaceableOutput(StringRef dir) {
@@ -138,6 +150,7 @@ json::Value tensorTypeJSON(mlir::RankedTensorType type) {
 Error writeManifest(StringRef path, const LlamaConfig &config,
                     const CompileOptions &options, const TargetCPU &target,
                     ArrayRef<WeightSlot> slots, int64_t weightsSize,
+                    StringRef weightsFingerprint,
                     ArrayRef<std::string> kernels,
                     ArrayRef<std::string> copiedFiles) {
   Expected<json::Value> configJSON = json::parse(config.toJSON());
@@ -177,6 +190,7 @@ Error writeManifest(StringRef path, const LlamaConfig &config,
                                     {"decode", LLAMAC_DECODE_SYMBOL}}},
       {"weights", json::Object{{"file", "weights.bin"},
                                {"size", weightsSize},
+                               {"fingerprint", weightsFingerprint},
                                {"tensors", std::move(tensors)}}},
       {"kv_cache", json::Object{{"layers", config.numLayers},
                                 {"kv_heads", config.numKVHeads},
@@ -339,6 +353,12 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
                                 staging->file("weights.bin"), packProgress))
     return error;
 
+  // Lets the runtime tell this weights.bin from another compile's.
+  Expected<std::string> fingerprint =
+      fingerprintFile(staging->file("weights.bin"));
+  if (!fingerprint)
+    return fingerprint.takeError();
+
   timer.start("copy tokenizer files");
   std::vector<std::string> copied;
   for (StringRef name : {"tokenizer.json", "tokenizer_config.json",
@@ -363,7 +383,7 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
   timer.start("write manifest");
   if (Error error = writeManifest(staging->file("manifest.json"),
                                   checkpoint->config, options, *target, *slots,
-                                  weightsSize, kernels, copied))
+                                  weightsSize, *fingerprint, kernels, copied))
     return error;
   return staging->commit(outputDir, isReplaceableOutput);
 }

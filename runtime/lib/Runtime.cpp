@@ -2,6 +2,7 @@
 #include "llamac/Runtime/Runtime.h"
 
 #include "llamac/Codegen/KernelABI.h"
+#include "llamac/Runtime/Preflight.h"
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/JSON.h"
@@ -121,6 +122,8 @@ Manifest Manifest::read(const std::string &dir) {
   const auto &weights = reader.object(*root, "weights");
   manifest.weightsFile = reader.string(weights, "file");
   manifest.weightsSize = uint64_t(reader.integer(weights, "size"));
+  manifest.weightsFingerprint =
+      weights.getString("fingerprint").value_or("").str();
   if (const llvm::json::Array *tensors = weights.getArray("tensors"))
     for (const llvm::json::Value &entry : *tensors) {
       const llvm::json::Object *object = entry.getAsObject();
@@ -297,6 +300,11 @@ std::unique_ptr<Model> Model::load(const std::string &dir,
   if (mapped == MAP_FAILED)
     fail(weightsPath + ": cannot map: " + std::strerror(errno));
   model->weights = mapped;
+  if (!info.weightsFingerprint.empty() &&
+      weightsFingerprint(mapped, uint64_t(status.st_size)) !=
+          info.weightsFingerprint)
+    fail(weightsPath + ": does not match manifest.json (another compile's "
+                       "weights?); recompile the artifact");
 
   // The generated code allocates its intermediate activations with malloc
   // on every call (tens of MB in prefill). glibc would serve those with
@@ -331,6 +339,7 @@ Session::Session(Model &model, int64_t contextLength)
     fail("a context of " + std::to_string(contextLength) +
          " tokens exceeds the model's maximum of " +
          std::to_string(info.maxPositionEmbeddings));
+  checkMemoryFits(info, contextLength);
   size_t elements = size_t(info.numLayers) * info.numKVHeads * contextLength *
                     info.headDim;
   keyCache.assign(elements, 0.0f);

@@ -33,6 +33,8 @@ struct Manifest {
   std::string libraryFile;
   std::string weightsFile;
   uint64_t weightsSize = 0;
+  /// weightsFingerprint() of the file as compiled; empty in older artifacts.
+  std::string weightsFingerprint;
   int64_t vocabSize = 0;
   int64_t numLayers = 0;
   int64_t numKVHeads = 0;

@@ -1,0 +1,58 @@
+//===- Preflight.h - Checks before an artifact runs -------------*- C++ -*-===//
+//
+// What the runtime checks before running anything, so that a bad artifact or
+// a request too large for this machine ends in one clear error instead of
+// wrong results or the kernel's OOM killer:
+//
+// - weights.bin belongs to its manifest: a fingerprint of the file's size and
+//   of sampled blocks, written by `llamac compile` and compared at load
+//   (cheap: 64 blocks of 4 KiB, whatever the file's size);
+// - the weights and the KV cache for the requested context fit in the memory
+//   this process may use (MemAvailable, and the cgroup's limit if lower).
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_RUNTIME_PREFLIGHT_H
+#define LLAMAC_RUNTIME_PREFLIGHT_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace llamac::runtime {
+
+struct Manifest;
+
+/// A 64-bit fingerprint of a weights file as 16 hex digits: its size and 64
+/// evenly spaced 4 KiB blocks (all of it when smaller). Detects a file from
+/// another compile, not every flipped bit.
+std::string weightsFingerprint(const void *data, uint64_t size);
+
+/// Memory this process may still use, and where the figure comes from.
+struct AvailableMemory {
+  uint64_t bytes = 0;
+  std::string source; // e.g. "MemAvailable in /proc/meminfo"
+};
+
+/// `MemAvailable` of a /proc/meminfo text, in bytes.
+std::optional<uint64_t> parseMemAvailable(const std::string &meminfo);
+/// Room left under a cgroup v2 limit: `memory.max` ("max" = none) minus
+/// `memory.current`.
+std::optional<uint64_t> cgroupRoom(const std::string &memoryMax,
+                                   const std::string &memoryCurrent);
+
+/// The smaller of MemAvailable and the room under this process's cgroup
+/// limit. LLAMAC_AVAILABLE_MEMORY (bytes) overrides both, for tests and for
+/// users who want a lower ceiling. Empty when nothing can be read.
+std::optional<AvailableMemory> availableMemory();
+
+/// Bytes of the key and value caches for `contextLength` tokens (saturating
+/// at UINT64_MAX instead of wrapping).
+uint64_t kvCacheBytes(const Manifest &manifest, int64_t contextLength);
+
+/// Throws an Error with the figures (GB, or MB when small) when the weights and the KV cache
+/// for `contextLength` tokens would not fit in the available memory.
+void checkMemoryFits(const Manifest &manifest, int64_t contextLength);
+
+} // namespace llamac::runtime
+
+#endif // LLAMAC_RUNTIME_PREFLIGHT_H
