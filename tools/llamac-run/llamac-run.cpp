@@ -16,11 +16,13 @@
 #include "llamac/Runtime/Sampler.h"
 #include "llamac/Runtime/Tokenizer.h"
 
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -40,6 +42,7 @@ constexpr const char *kUsage =
 USAGE:
   llamac-run ART --tokens 128000,9906,11 [options]   token ids in, ids out
   llamac-run ART -p "text" [--chat] [options]         text in, streamed text out
+  llamac-run ART -f prompt.txt [--chat] [options]     the same, text from a file
   llamac-run ART chat [options]                       interactive conversation
   llamac-run tokenize (ART | tokenizer.json) [--jsonl] text on stdin -> ids
   llamac-run bench ART [-p 64,512] [-n 128] [-t 2] [--json] [--profile]
@@ -54,6 +57,27 @@ void releaseLLVMOptions() {
   for (const char *name : {"threads", "stats", "seed"})
     if (auto it = registered.find(name); it != registered.end())
       it->second->removeArgument();
+}
+
+/// More worker threads than this is a typo, not a machine.
+constexpr int kMaxThreads = 1024;
+
+int checkedThreads(int threads) {
+  if (threads < 0 || threads > kMaxThreads)
+    throw rt::Error("--threads must be between 0 (all cores) and " +
+                    std::to_string(kMaxThreads) + ", got " +
+                    std::to_string(threads));
+  return threads;
+}
+
+/// The bytes of `path`, exactly (a prompt file need not be UTF-8).
+std::string readPromptFile(const std::string &path) {
+  ErrorOr<std::unique_ptr<MemoryBuffer>> file =
+      MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/false,
+                                   /*RequiresNullTerminator=*/false);
+  if (!file)
+    throw rt::Error(path + ": " + file.getError().message());
+  return (*file)->getBuffer().str();
 }
 
 /// Options every generating mode shares.
@@ -110,6 +134,9 @@ struct CommonOptions {
     return maxNewTokens == -1 ? contextLength.getValue()
                               : maxNewTokens.getValue();
   }
+
+  /// --threads, checked: 0 (all cores) up to kMaxThreads.
+  int threadCount() const { return checkedThreads(threads); }
 
   rt::SamplerOptions sampler(bool greedyDefault) const {
     rt::SamplerOptions options;
@@ -207,6 +234,12 @@ int runGenerate(int argc, const char **argv) {
       "p", cl::desc("Prompt text (BOS is added); streams the generated text"),
       cl::value_desc("text"), cl::cat(category));
   cl::alias promptAlias("prompt", cl::aliasopt(prompt), cl::cat(category));
+  cl::opt<std::string> promptFile(
+      "f", cl::desc("Read the prompt text from a file ('-': stdin), byte for "
+                    "byte"),
+      cl::value_desc("file"), cl::cat(category));
+  cl::alias promptFileAlias("file", cl::aliasopt(promptFile),
+                            cl::cat(category));
   cl::opt<bool> chat("chat",
                      cl::desc("Wrap -p as one user message of the Llama 3 "
                               "chat format"),
@@ -224,14 +257,19 @@ int runGenerate(int argc, const char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "Generate from token ids or text\n");
 
-  if (tokenList.empty() == prompt.empty())
-    throw rt::Error("give either --tokens IDS or -p TEXT (see --help)");
-  if ((chat || !system.empty()) && prompt.empty())
-    throw rt::Error("--chat and --system need -p TEXT");
+  if (int(!tokenList.empty()) + int(!prompt.empty()) +
+          int(!promptFile.empty()) !=
+      1)
+    throw rt::Error("give either --tokens IDS or -p TEXT or -f FILE (see "
+                    "--help)");
+  std::string promptText =
+      promptFile.empty() ? prompt.getValue() : readPromptFile(promptFile);
+  if ((chat || !system.empty()) && !tokenList.empty())
+    throw rt::Error("--chat and --system need -p TEXT or -f FILE");
   rt::SamplerOptions samplerOptions =
       common.sampler(/*greedyDefault=*/!tokenList.empty());
   rt::LoadOptions loadOptions;
-  loadOptions.threads = common.threads;
+  loadOptions.threads = common.threadCount();
   auto model = rt::Model::load(artifactDir, loadOptions);
   const rt::Manifest &manifest = model->manifest();
 
@@ -241,12 +279,12 @@ int runGenerate(int argc, const char **argv) {
     promptTokens = parseTokens(tokenList);
   } else {
     tokenizer = loadArtifactTokenizer(artifactDir);
-    std::string text = prompt;
+    std::string text = promptText;
     if (chat) {
       std::vector<rt::ChatMessage> messages;
       if (!system.empty())
         messages.push_back({"system", system});
-      messages.push_back({"user", prompt});
+      messages.push_back({"user", promptText});
       text = rt::ChatFormat(common.today()).render(messages);
     } else if (manifest.bosTokenId &&
                !StringRef(text).starts_with("<|begin_of_text|>")) {
@@ -255,7 +293,7 @@ int runGenerate(int argc, const char **argv) {
     std::vector<int32_t> encoded = tokenizer->encode(text);
     promptTokens.insert(promptTokens.end(), encoded.begin(), encoded.end());
     if (promptTokens.empty())
-      throw rt::Error("-p: the prompt is empty");
+      throw rt::Error("the prompt is empty");
   }
 
   rt::Session session(*model, common.contextLength);
@@ -273,6 +311,13 @@ int runGenerate(int argc, const char **argv) {
   // Logit rows go to a temporary file renamed at the end: no half output.
   std::unique_ptr<raw_fd_ostream> dump;
   std::string dumpTemp;
+  // An error before the rename (context full, a bad token) leaves no file.
+  auto removeDumpTemp = make_scope_exit([&] {
+    if (!dumpTemp.empty()) {
+      dump.reset();
+      sys::fs::remove(dumpTemp);
+    }
+  });
   if (!dumpLogits.empty()) {
     dumpTemp = dumpLogits + ".tmp";
     std::error_code ec;
@@ -305,6 +350,7 @@ int runGenerate(int argc, const char **argv) {
       throw rt::Error(dumpLogits + ": write failed");
     if (std::error_code ec = sys::fs::rename(dumpTemp, dumpLogits))
       throw rt::Error(dumpLogits + ": " + ec.message());
+    dumpTemp.clear();
   }
   if (!tokenizer) {
     outs() << "generated:";
@@ -344,7 +390,7 @@ int runChat(int argc, const char **argv) {
 
   rt::Sampler sampler(common.sampler(/*greedyDefault=*/false));
   rt::LoadOptions loadOptions;
-  loadOptions.threads = common.threads;
+  loadOptions.threads = common.threadCount();
   auto model = rt::Model::load(artifactDir, loadOptions);
   auto tokenizer = loadArtifactTokenizer(artifactDir);
   rt::ChatFormat format(common.today());
@@ -534,9 +580,12 @@ int runBench(int argc, const char **argv) {
   rt::BenchOptions options;
   options.promptSizes = parseSizes(promptSizes, "-p");
   options.generateSizes = parseSizes(generateSizes, "-n");
+  if (repetitions < 1)
+    throw rt::Error("-r must be at least 1, got " +
+                    std::to_string(repetitions));
   options.repetitions = repetitions;
   rt::LoadOptions loadOptions;
-  loadOptions.threads = threads;
+  loadOptions.threads = checkedThreads(threads);
   auto model = rt::Model::load(artifactDir, loadOptions);
   int used = model->threads();
 
