@@ -118,13 +118,13 @@ Error runPipeline(mlir::ModuleOp module,
   return Error::success();
 }
 
-/// runtime::weightsFingerprint() of the file at `path`.
+/// runtime::fileFingerprint() of the file at `path`.
 Expected<std::string> fingerprintFile(const std::string &path) {
   ErrorOr<std::unique_ptr<MemoryBuffer>> file = MemoryBuffer::getFile(
       path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
   if (!file)
     return makeError(path + ": " + file.getError().message());
-  return runtime::weightsFingerprint((*file)->getBufferStart(),
+  return runtime::fileFingerprint((*file)->getBufferStart(),
                                      (*file)->getBufferSize());
 }
 
@@ -151,6 +151,7 @@ Error writeManifest(StringRef path, const LlamaConfig &config,
                     const CompileOptions &options, const TargetCPU &target,
                     ArrayRef<WeightSlot> slots, int64_t weightsSize,
                     StringRef weightsFingerprint,
+                    StringRef libraryFingerprint,
                     ArrayRef<std::string> kernels,
                     ArrayRef<std::string> copiedFiles) {
   Expected<json::Value> configJSON = json::parse(config.toJSON());
@@ -185,6 +186,7 @@ Error writeManifest(StringRef path, const LlamaConfig &config,
                               {"cpu", target.cpu},
                               {"features", std::move(features)}}},
       {"library", "model.so"},
+      {"library_fingerprint", libraryFingerprint},
       {"entry_points", json::Object{{"prefill", LLAMAC_PREFILL_SYMBOL},
                                     {"prefill_last", LLAMAC_PREFILL_LAST_SYMBOL},
                                     {"decode", LLAMAC_DECODE_SYMBOL}}},
@@ -353,11 +355,16 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
                                 staging->file("weights.bin"), packProgress))
     return error;
 
-  // Lets the runtime tell this weights.bin from another compile's.
+  // Let the runtime tell these files from truncated ones or another
+  // compile's.
   Expected<std::string> fingerprint =
       fingerprintFile(staging->file("weights.bin"));
   if (!fingerprint)
     return fingerprint.takeError();
+  Expected<std::string> libraryFingerprint =
+      fingerprintFile(staging->file("model.so"));
+  if (!libraryFingerprint)
+    return libraryFingerprint.takeError();
 
   timer.start("copy tokenizer files");
   std::vector<std::string> copied;
@@ -383,7 +390,8 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
   timer.start("write manifest");
   if (Error error = writeManifest(staging->file("manifest.json"),
                                   checkpoint->config, options, *target, *slots,
-                                  weightsSize, *fingerprint, kernels, copied))
+                                  weightsSize, *fingerprint, *libraryFingerprint,
+                                  kernels, copied))
     return error;
   return staging->commit(outputDir, isReplaceableOutput);
 }

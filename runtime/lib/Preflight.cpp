@@ -3,7 +3,12 @@
 
 #include "llamac/Runtime/Runtime.h"
 
+#include <cerrno>
 #include <cinttypes>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -76,7 +81,7 @@ uint64_t saturatingMultiply(uint64_t a, uint64_t b) {
 
 } // namespace
 
-std::string weightsFingerprint(const void *data, uint64_t size) {
+std::string fileFingerprint(const void *data, uint64_t size) {
   const auto *bytes = static_cast<const uint8_t *>(data);
   uint64_t hash = 0xcbf29ce484222325ULL;
   uint8_t sizeBytes[8];
@@ -95,6 +100,28 @@ std::string weightsFingerprint(const void *data, uint64_t size) {
   char text[17];
   std::snprintf(text, sizeof(text), "%016" PRIx64, hash);
   return text;
+}
+
+std::string fingerprintOfFile(const std::string &path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throw Error(path + ": " + std::strerror(errno));
+  struct stat status;
+  if (::fstat(fd, &status) != 0) {
+    int error = errno;
+    ::close(fd);
+    throw Error(path + ": " + std::strerror(error));
+  }
+  uint64_t size = uint64_t(status.st_size);
+  void *mapped = size ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0)
+                      : nullptr;
+  ::close(fd);
+  if (mapped == MAP_FAILED)
+    throw Error(path + ": cannot map: " + std::strerror(errno));
+  std::string fingerprint = fileFingerprint(mapped, size);
+  if (mapped)
+    ::munmap(mapped, size);
+  return fingerprint;
 }
 
 std::optional<uint64_t> parseMemAvailable(const std::string &meminfo) {

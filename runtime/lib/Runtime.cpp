@@ -108,6 +108,8 @@ Manifest Manifest::read(const std::string &dir) {
          std::to_string(manifest.abiVersion) + ", this runtime reads version " +
          std::to_string(LLAMAC_ABI_VERSION) + "; recompile with this llamac");
   manifest.libraryFile = reader.string(*root, "library");
+  manifest.libraryFingerprint =
+      root->getString("library_fingerprint").value_or("").str();
   if (const llvm::json::Array *kernels = root->getArray("kernels"))
     for (const llvm::json::Value &kernel : *kernels)
       manifest.kernels.push_back(kernel.getAsString().value_or("?").str());
@@ -267,6 +269,12 @@ std::unique_ptr<Model> Model::load(const std::string &dir,
          " (recompile with 'llamac compile --target-cpu host')");
 
   std::string libraryPath = dir + "/" + info.libraryFile;
+  // dlopen of a truncated library dies of SIGBUS; another compile's would
+  // run with the wrong shapes.
+  if (!info.libraryFingerprint.empty() &&
+      fingerprintOfFile(libraryPath) != info.libraryFingerprint)
+    fail(libraryPath + ": does not match manifest.json (truncated, or "
+                       "another compile's library?); recompile the artifact");
   model->library = ::dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!model->library)
     fail(libraryPath + ": cannot load: " + ::dlerror());
@@ -301,7 +309,7 @@ std::unique_ptr<Model> Model::load(const std::string &dir,
     fail(weightsPath + ": cannot map: " + std::strerror(errno));
   model->weights = mapped;
   if (!info.weightsFingerprint.empty() &&
-      weightsFingerprint(mapped, uint64_t(status.st_size)) !=
+      fileFingerprint(mapped, uint64_t(status.st_size)) !=
           info.weightsFingerprint)
     fail(weightsPath + ": does not match manifest.json (another compile's "
                        "weights?); recompile the artifact");

@@ -27,21 +27,21 @@ std::vector<uint8_t> pattern(size_t size) {
 TEST(WeightsFingerprint, SeesSizeFirstAndLastBlocks) {
   for (size_t size : {size_t(100), size_t(1) << 22}) {
     std::vector<uint8_t> bytes = pattern(size);
-    std::string original = weightsFingerprint(bytes.data(), size);
+    std::string original = fileFingerprint(bytes.data(), size);
     EXPECT_EQ(original.size(), 16u);
-    EXPECT_EQ(weightsFingerprint(bytes.data(), size), original);
-    EXPECT_NE(weightsFingerprint(bytes.data(), size - 1), original) << size;
+    EXPECT_EQ(fileFingerprint(bytes.data(), size), original);
+    EXPECT_NE(fileFingerprint(bytes.data(), size - 1), original) << size;
     bytes.front() ^= 1;
-    EXPECT_NE(weightsFingerprint(bytes.data(), size), original) << size;
+    EXPECT_NE(fileFingerprint(bytes.data(), size), original) << size;
     bytes.front() ^= 1;
     bytes.back() ^= 1;
-    EXPECT_NE(weightsFingerprint(bytes.data(), size), original) << size;
+    EXPECT_NE(fileFingerprint(bytes.data(), size), original) << size;
     bytes.back() ^= 1;
     // The 10th of 64 sampled blocks.
     size_t sampled = (size - 4096) / 63 * 10;
     if (size > 64 * 4096) {
       bytes[sampled] ^= 1;
-      EXPECT_NE(weightsFingerprint(bytes.data(), size), original);
+      EXPECT_NE(fileFingerprint(bytes.data(), size), original);
     }
   }
 }

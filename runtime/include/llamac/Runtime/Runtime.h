@@ -31,9 +31,11 @@ struct Manifest {
   std::string targetCPU;
   std::vector<std::string> targetFeatures;
   std::string libraryFile;
+  /// fileFingerprint() of the library as compiled; empty in older artifacts.
+  std::string libraryFingerprint;
   std::string weightsFile;
   uint64_t weightsSize = 0;
-  /// weightsFingerprint() of the file as compiled; empty in older artifacts.
+  /// fileFingerprint() of the file as compiled; empty in older artifacts.
   std::string weightsFingerprint;
   int64_t vocabSize = 0;
   int64_t numLayers = 0;
