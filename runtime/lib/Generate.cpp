@@ -22,6 +22,18 @@ generate(Session &session, const std::vector<int32_t> &prompt, Sampler &sampler,
   if (options.maxNewTokens < 0)
     throw Error("the number of tokens to generate must be >= 0");
   const int64_t vocab = session.manifest().vocabSize;
+  // A requested count that cannot fit is refused before anything is printed
+  // (the last generated token is never fed back, so it needs no position).
+  // A prompt that alone does not fit is left to prefill's message.
+  const int64_t promptEnd = session.position() + int64_t(prompt.size());
+  if (!options.stopAtContextEnd && options.maxNewTokens > 0 &&
+      promptEnd <= session.capacity() &&
+      options.maxNewTokens - 1 > session.capacity() - promptEnd)
+    throw Error("context full: " + std::to_string(promptEnd) +
+                " tokens of prompt and history + " +
+                std::to_string(options.maxNewTokens) + " to generate exceed " +
+                "the context of " + std::to_string(session.capacity()) +
+                " (raise --ctx or lower -n)");
   GenerationResult result;
   result.promptTokens = int64_t(prompt.size());
 
