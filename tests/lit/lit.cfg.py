@@ -21,3 +21,9 @@ config.substitutions.append(("%golden", config.golden_dir))
 config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%tokenizer_json", config.tokenizer_json))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
+# `%expect_error CMD`: CMD must fail cleanly (exit 1-125, no signal, nothing on
+# stdout, one line on stderr); prints that line for FileCheck.
+config.substitutions.append(("%expect_error", sys.executable + " " + os.path.join(
+    config.test_source_root, "Inputs", "expect_error.py")))
+config.substitutions.append(("%make_bad_input", sys.executable + " " + os.path.join(
+    config.test_source_root, "Inputs", "make_bad_input.py")))
