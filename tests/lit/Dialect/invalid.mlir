@@ -234,3 +234,102 @@ func.func @silu_integer(%a: tensor<?x8xi32>) {
   %y = llm.silu %a : tensor<?x8xi32>
   return
 }
+
+// -----
+
+func.func @attention_cache_rank(%q: tensor<?x4x8xf32>, %k: tensor<?x1x8xf32>,
+                                %c: tensor<2x1x8xf32>, %p: index) {
+  // expected-error @+1 {{operand #3 must be 4D tensor}}
+  %o, %kc, %vc = llm.attention %q, %k, %k cache(%c, %c) at %p
+      {layer = 0 : i64, scale = 0.125 : f64}
+      : tensor<?x4x8xf32>, tensor<?x1x8xf32>, tensor<2x1x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_zero_kv_heads(%q: tensor<?x4x8xf32>, %k: tensor<?x0x8xf32>,
+                                   %c: tensor<2x0x?x8xf32>, %p: index) {
+  // expected-error @+1 {{'llm.attention' op requires static, positive head counts}}
+  %o, %kc, %vc = llm.attention %q, %k, %k cache(%c, %c) at %p
+      {layer = 0 : i64, scale = 0.125 : f64}
+      : tensor<?x4x8xf32>, tensor<?x0x8xf32>, tensor<2x0x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_dynamic_layers(%q: tensor<?x4x8xf32>, %k: tensor<?x1x8xf32>,
+                                    %c: tensor<?x1x?x8xf32>, %p: index) {
+  // expected-error @+1 {{'llm.attention' op requires a static layer count in the cache type}}
+  %o, %kc, %vc = llm.attention %q, %k, %k cache(%c, %c) at %p
+      {layer = 0 : i64, scale = 0.125 : f64}
+      : tensor<?x4x8xf32>, tensor<?x1x8xf32>, tensor<?x1x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_too_few_results(%x: tensor<?x4x8xf32>) {
+  // expected-error @+1 {{'llm.attention' op expected 3 results}}
+  %y = "llm.attention"(%x, %x, %x, %x, %x) {layer = 0 : i64, scale = 1.0 : f64}
+      : (tensor<?x4x8xf32>, tensor<?x4x8xf32>, tensor<?x4x8xf32>, tensor<?x4x8xf32>, tensor<?x4x8xf32>) -> tensor<?x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_missing_theta(%x: tensor<?x4x8xf32>, %p: index) {
+  // expected-error @+1 {{'llm.rope' op requires attribute 'theta'}}
+  %y = "llm.rope"(%x, %p) : (tensor<?x4x8xf32>, index) -> tensor<?x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_nan_theta(%x: tensor<?x4x8xf32>, %p: index) {
+  // expected-error @+1 {{'llm.rope' op requires a positive theta, got nan}}
+  %y = llm.rope %x at %p {theta = 0x7FF8000000000000 : f64} : tensor<?x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_scaling_not_llama3(%x: tensor<?x4x8xf32>, %p: index) {
+  // expected-error @+1 {{attribute 'scaling' failed to satisfy constraint: Llama 3 RoPE frequency scaling}}
+  %y = llm.rope %x at %p {theta = 1.0e+04 : f64, scaling = 3 : i64} : tensor<?x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @linear_one_operand(%x: tensor<?x8xf32>) {
+  // expected-error @+1 {{'llm.linear' op expected 2 operands, but found 1}}
+  %y = "llm.linear"(%x) : (tensor<?x8xf32>) -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @silu_shape_changes(%x: tensor<?x8xf32>) {
+  // expected-error @+1 {{'llm.silu' op all non-scalar operands/results must have the same shape and base type}}
+  %y = "llm.silu"(%x) : (tensor<?x8xf32>) -> tensor<?x9xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_scalar_input(%x: tensor<f32>) {
+  %w = llm.param "w" : tensor<8xf32>
+  // expected-error @+1 {{'llm.rms_norm' op expects an input of rank >= 1}}
+  %y = llm.rms_norm %x, %w {epsilon = 1.0e-05 : f64} : tensor<f32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @unknown_op() {
+  // expected-error @+1 {{custom op 'llm.frobnicate' is unknown}}
+  %w = llm.frobnicate "w" : tensor<4x8xf32>
+  return
+}
