@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools llvm-19
-  clang-19 lld-19
+  clang-19 lld-19 libclang-rt-19-dev
   libtbb-dev libfmt-dev libgtest-dev libgmock-dev
   libutf8proc-dev
   python3

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds llamac with AddressSanitizer + UndefinedBehaviorSanitizer into
+# build-asan/ (same ccache as build/) and runs the unit, lit and end-to-end
+# tests there. Any sanitizer report fails its test. The LLVM/MLIR shared
+# libraries and the generated model.so are not instrumented.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+start=$SECONDS
+LLAMAC_BUILD_DIR=build-asan LLAMAC_CMAKE_OPTIONS="-DLLAMAC_SANITIZE=ON" \
+  "$root/scripts/build.sh"
+built=$SECONDS
+# abort_on_error: a report kills the process, so ctest sees a failure.
+# detect_leaks=0: MLIR and LLVM keep their global registries (dialects,
+# command-line options, pass registrations) until exit by design; LeakSanitizer
+# would report those, not our leaks. halt_on_error is the default for UBSan
+# here (-fno-sanitize-recover).
+export ASAN_OPTIONS=abort_on_error=1:detect_leaks=0:strict_string_checks=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+cd "$root/build-asan"
+ctest --output-on-failure -j "${LLAMAC_JOBS:-$(nproc)}" "$@"
+echo "sanitize: build $((built - start)) s, tests $((SECONDS - built)) s"
