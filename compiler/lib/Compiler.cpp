@@ -8,6 +8,7 @@
 #include "llamac/Frontend/GraphBuilder.h"
 #include "llamac/Runtime/Tokenizer.h"
 #include "llamac/InitAll.h"
+#include "llamac/Transforms/Passes.h"
 #include "llamac/Transforms/Pipelines.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -94,7 +95,7 @@ private:
 };
 
 Error runPipeline(mlir::ModuleOp module,
-                  void (*build)(mlir::OpPassManager &),
+                  function_ref<void(mlir::OpPassManager &)> build,
                   const CompileOptions &options, StringRef stageName) {
   mlir::PassManager pm(module.getContext());
   build(pm);
@@ -181,7 +182,8 @@ json::Value tensorTypeJSON(mlir::RankedTensorType type) {
 }
 
 Error writeManifest(StringRef path, const LlamaConfig &config,
-                    const CompileOptions &options, const TargetCPU &target,
+                    const CompileOptions &options, StringRef prefillInputs,
+                    const TargetCPU &target,
                     ArrayRef<WeightSlot> slots, int64_t weightsSize,
                     ArrayRef<std::string> kernels,
                     ArrayRef<std::string> copiedFiles) {
@@ -195,6 +197,8 @@ Error writeManifest(StringRef path, const LlamaConfig &config,
     json::Object type = *tensorTypeJSON(slot.type).getAsObject();
     entry["dtype"] = std::move(type["dtype"]);
     entry["shape"] = std::move(type["shape"]);
+    if (!slot.layout.empty())
+      entry["layout"] = slot.layout;
     tensors.push_back(std::move(entry));
   }
   json::Array features;
@@ -212,6 +216,7 @@ Error writeManifest(StringRef path, const LlamaConfig &config,
       {"config", std::move(*configJSON)},
       {"compile",
        json::Object{{"dtype", options.dtype},
+                    {"prefill_inputs", prefillInputs},
                     {"target_cpu", options.targetCPU}}},
       {"target", json::Object{{"triple", target.triple},
                               {"cpu", target.cpu},
@@ -253,6 +258,10 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
 
   if (options.dtype != "bf16" && options.dtype != "f32")
     return makeError("unknown --dtype '" + options.dtype + "' (f32, bf16)");
+  if (options.prefillInputs != "auto" && options.prefillInputs != "bf16" &&
+      options.prefillInputs != "f32")
+    return makeError("unknown --prefill-inputs '" + options.prefillInputs +
+                     "' (auto, bf16, f32)");
 
   timer.start("read checkpoint");
   Expected<Checkpoint> checkpoint = Checkpoint::open(modelDir);
@@ -261,6 +270,19 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
   Expected<TargetCPU> target = resolveTargetCPU(options.targetCPU);
   if (!target)
     return target.takeError();
+  // bf16 prefill inputs mean AMX tiles: the weights must be bf16 and the
+  // target must have the matrix unit.
+  bool targetHasAMX = target->hasFeature("amx-tile") &&
+                      target->hasFeature("amx-bf16");
+  bool roundPrefillInputs =
+      options.prefillInputs == "bf16" ||
+      (options.prefillInputs == "auto" && options.dtype == "bf16" &&
+       targetHasAMX);
+  if (roundPrefillInputs && options.dtype != "bf16")
+    return makeError("--prefill-inputs=bf16 needs --dtype bf16");
+  if (roundPrefillInputs && !targetHasAMX)
+    return makeError("--prefill-inputs=bf16 needs a target CPU with AMX-BF16 "
+                     "(target '" + target->cpu + "' has none)");
 
   timer.start("build llm graph");
   mlir::DialectRegistry registry;
@@ -274,6 +296,15 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
       buildLlamaGraph(context, checkpoint->config, graphOptions);
   if (failed(mlir::verify(*module)))
     return makeError("internal error: the llm graph does not verify");
+  if (roundPrefillInputs) {
+    if (Error error = runPipeline(
+            *module,
+            [](mlir::OpPassManager &pm) {
+              pm.addPass(createLLMPackWeightsPass());
+            },
+            options, "0-pack-weights"))
+      return error;
+  }
   if (options.emit == EmitStage::LLM) {
     module->print(os);
     return Error::success();
@@ -391,7 +422,9 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
   }
   timer.start("write manifest");
   if (Error error = writeManifest(staging->file("manifest.json"),
-                                  checkpoint->config, options, *target, *slots,
+                                  checkpoint->config, options,
+                                  roundPrefillInputs ? "bf16" : "f32", *target,
+                                  *slots,
                                   weightsSize, kernels, copied))
     return error;
   return staging->commit(outputDir);

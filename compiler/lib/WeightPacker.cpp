@@ -112,6 +112,42 @@ Error convert(const uint8_t *source, DType from, uint8_t *target,
                    " to " + typeName);
 }
 
+/// Writes the [out, in] matrix `tensor` as vnni16x32 tiles (bf16):
+/// tile [nb, kb] element [kr, ni, kp] = matrix[nb*16 + ni, kb*32 + kr*2 + kp].
+Error packVNNITiles(const uint8_t *source, const TensorInfo &tensor,
+                    uint8_t *target, const WeightSlot &slot,
+                    StringRef sourcePath) {
+  auto shape = slot.type.getShape();
+  if (slot.type.getRank() != 5 || !slot.type.getElementType().isBF16() ||
+      shape[2] != 16 || shape[3] != 16 || shape[4] != 2)
+    return makeError("weight '" + slot.name +
+                     "': layout vnni16x32 needs a bf16 [?, ?, 16, 16, 2] slot");
+  const int64_t rows = shape[0] * 16, columns = shape[1] * 32;
+  if (tensor.shape.size() != 2 || tensor.shape[0] != rows ||
+      tensor.shape[1] != columns)
+    return makeError(sourcePath + ": tensor '" + slot.name +
+                     "' is not the [" + Twine(rows) + ", " + Twine(columns) +
+                     "] matrix its tiles need");
+  // One 16 x 32 block of the matrix at a time: 16 rows read, 1 KiB written.
+  uint16_t row[32];
+  auto *out = reinterpret_cast<uint16_t *>(target);
+  for (int64_t nb = 0; nb < shape[0]; ++nb)
+    for (int64_t kb = 0; kb < shape[1]; ++kb) {
+      uint16_t *tile = out + (nb * shape[1] + kb) * 512;
+      for (int64_t ni = 0; ni < 16; ++ni) {
+        int64_t first = (nb * 16 + ni) * columns + kb * 32;
+        if (tensor.dtype == DType::BF16)
+          std::memcpy(row, source + 2 * first, sizeof(row));
+        else
+          for (int64_t j = 0; j < 32; ++j)
+            row[j] = floatToBF16(loadAsFloat(source, tensor.dtype, first + j));
+        for (int64_t j = 0; j < 32; ++j)
+          tile[(j / 2) * 32 + ni * 2 + j % 2] = row[j];
+      }
+    }
+  return Error::success();
+}
+
 } // namespace
 
 Expected<std::vector<WeightSlot>> readWeightTable(mlir::ModuleOp module,
@@ -132,7 +168,12 @@ Expected<std::vector<WeightSlot>> readWeightTable(mlir::ModuleOp module,
         type ? dyn_cast<mlir::RankedTensorType>(type.getValue()) : nullptr;
     if (!name || !offset || !tensorType)
       return makeError("malformed entry in the llm.weights table");
-    WeightSlot slot{name.str(), offset.getInt(), tensorType};
+    auto layout = dict.getAs<mlir::StringAttr>("layout");
+    WeightSlot slot{name.str(), offset.getInt(), tensorType,
+                    layout ? layout.str() : std::string()};
+    if (!slot.layout.empty() && slot.layout != "vnni16x32")
+      return makeError("weight '" + slot.name + "': unknown layout '" +
+                       slot.layout + "'");
     if (slot.offset < 0 || slot.offset + slot.byteSize() > totalSize)
       return makeError("weight '" + slot.name + "' lies outside the buffer");
     slots.push_back(slot);
@@ -175,9 +216,13 @@ Error packWeights(ArrayRef<WeightSlot> slots, int64_t totalSize,
                        Twine(slot.type.getNumElements()));
     ArrayRef<uint8_t> bytes = source.bytes(*tensor);
     auto *target = reinterpret_cast<uint8_t *>(region.data()) + slot.offset;
-    if (Error error = convert(bytes.data(), tensor->dtype, target,
-                              slot.type.getElementType(),
-                              slot.type.getNumElements(), slot.name))
+    if (slot.layout.empty()) {
+      if (Error error = convert(bytes.data(), tensor->dtype, target,
+                                slot.type.getElementType(),
+                                slot.type.getNumElements(), slot.name))
+        return error;
+    } else if (Error error = packVNNITiles(bytes.data(), *tensor, target,
+                                           slot, source.path()))
       return error;
     done += slot.byteSize();
     if (progress)

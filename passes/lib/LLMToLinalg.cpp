@@ -106,6 +106,30 @@ Value indexToFloat(OpBuilder &b, Location loc, Value index, Type floatType) {
   return b.create<arith::UIToFPOp>(loc, floatType, asInt);
 }
 
+/// The indices of matrix element [row, column] in `weight`: themselves for a
+/// 2-D weight, the tile coordinates for the vnni16x32 layout.
+SmallVector<Value> matrixElementIndices(OpBuilder &b, Location loc,
+                                        Value weight, Value row,
+                                        Value column) {
+  if (!llm::isVNNITiled(cast<RankedTensorType>(weight.getType())))
+    return {row, column};
+  auto constant = [&](int64_t value) {
+    return b.create<arith::ConstantIndexOp>(loc, value).getResult();
+  };
+  Value rows = constant(llm::kVNNITileRows);
+  Value depth = constant(llm::kVNNITileDepth);
+  Value two = constant(2);
+  Value inTile = b.create<arith::RemUIOp>(loc, column, depth);
+  return {b.create<arith::DivUIOp>(loc, row, rows),
+          b.create<arith::DivUIOp>(loc, column, depth),
+          b.create<arith::DivUIOp>(loc, inTile, two),
+          b.create<arith::RemUIOp>(loc, row, rows),
+          b.create<arith::RemUIOp>(loc, inTile, two)};
+}
+
+/// The tag `llm-lower-micro-kernels` looks for, and its values.
+constexpr llvm::StringLiteral kMicroKernel = "llm.micro_kernel";
+
 //===----------------------------------------------------------------------===//
 // Patterns
 //===----------------------------------------------------------------------===//
@@ -133,8 +157,8 @@ struct EmbedLowering : OpConversionPattern<llm::EmbedOp> {
           Value row = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
                                                    args[0]);
           Value column = b.create<linalg::IndexOp>(loc, 1);
-          Value weight =
-              b.create<tensor::ExtractOp>(loc, table, ValueRange{row, column});
+          Value weight = b.create<tensor::ExtractOp>(
+              loc, table, matrixElementIndices(b, loc, table, row, column));
           b.create<linalg::YieldOp>(
               loc, castFloat(b, loc, weight, elementType));
         });
@@ -205,6 +229,16 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
     auto type = op.getResult().getType();
     if (type.getRank() != 2)
       return rewriter.notifyMatchFailure(op, "expects [tokens, features]");
+    if (llm::isVNNITiled(op.getWeight().getType())) {
+      Value result = op.getInputType()
+                         ? lowerTiledMatmul(op, adaptor, rewriter)
+                         : lowerTiledRows(op, adaptor, rewriter);
+      rewriter.replaceOp(op, result);
+      return success();
+    }
+    if (op.getInputType())
+      return rewriter.notifyMatchFailure(
+          op, "input_type is only implemented with vnni16x32 weights");
     Location loc = op.getLoc();
     SmallVector<OpFoldResult> sizes = {
         tensor::getMixedSize(rewriter, loc, adaptor.getInput(), 0),
@@ -217,6 +251,154 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
         ValueRange{init});
     rewriter.replaceOp(op, matmul.getResults());
     return success();
+  }
+
+  /// Products by tiled weights, one input row at a time (decode's
+  /// matrix-vector products): loops [m, nb, ni, kb, kr, kp] over the input
+  /// as [M, in/32, 16, 2], the weight tiles and the result as [M, out/16,
+  /// 16]; inputs stay f32. Tagged "vnni_gemv".
+  static Value lowerTiledRows(llm::LinearOp op, OpAdaptor adaptor,
+                              ConversionPatternRewriter &rewriter) {
+    Location loc = op.getLoc();
+    MLIRContext *context = rewriter.getContext();
+    auto type = op.getResult().getType();
+    Type elementType = type.getElementType();
+    auto weightType = op.getWeight().getType();
+    int64_t tilesOut = weightType.getDimSize(0), tilesIn = weightType.getDimSize(1);
+    Value input = adaptor.getInput();
+    OpFoldResult rows = tensor::getMixedSize(rewriter, loc, input, 0);
+    int64_t staticRows = type.getDimSize(0);
+    auto inputTiles = RankedTensorType::get(
+        {staticRows, tilesIn, llm::kVNNITileDepth / 2, 2}, elementType);
+    Value input4 = rewriter.create<tensor::ExpandShapeOp>(
+        loc, inputTiles, input, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}},
+        ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(tilesIn),
+                               rewriter.getIndexAttr(llm::kVNNITileDepth / 2),
+                               rewriter.getIndexAttr(2)});
+    Value init = filled(rewriter, loc,
+                        {rows, rewriter.getIndexAttr(tilesOut),
+                         rewriter.getIndexAttr(llm::kVNNITileRows)},
+                        elementType, 0.0);
+    // Loops: m, nb, ni, kb, kr, kp.
+    auto product = rewriter.create<linalg::GenericOp>(
+        loc, init.getType(), ValueRange{input4, adaptor.getWeight()},
+        ValueRange{init},
+        ArrayRef<AffineMap>{dimsMap(context, 6, {0, 3, 4, 5}),
+                            dimsMap(context, 6, {1, 3, 4, 2, 5}),
+                            dimsMap(context, 6, {0, 1, 2})},
+        ArrayRef<IteratorType>{kPar, kPar, kPar, kRed, kRed, kRed},
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value weight = castFloat(b, loc, args[1], elementType);
+          b.create<linalg::YieldOp>(
+              loc, multiplyAccumulate(b, loc, {args[0], weight, args[2]}));
+        });
+    product->setAttr(kMicroKernel, rewriter.getStringAttr("vnni_gemv"));
+    return rewriter.create<tensor::CollapseShapeOp>(
+        loc, type, product.getResult(0),
+        ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+  }
+
+  /// Matrix products by tiled weights with inputs rounded to bf16 (prefill):
+  /// the input rows are rounded and laid out once as [ceil(M/16), in/32,
+  /// 16, 32] tiles (rows past M are zero), multiplied in loops [mb, mi, nb,
+  /// ni, kb, kr, kp] into a [ceil(M/16)*16, out] result (tagged "amx_bf16"),
+  /// whose first M rows are the product.
+  static Value lowerTiledMatmul(llm::LinearOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) {
+    Location loc = op.getLoc();
+    MLIRContext *context = rewriter.getContext();
+    auto type = op.getResult().getType();
+    Type elementType = type.getElementType();
+    Type inputType = *op.getInputType();
+    auto weightType = op.getWeight().getType();
+    int64_t tilesOut = weightType.getDimSize(0), tilesIn = weightType.getDimSize(1);
+    const int64_t tileRows = llm::kVNNITileRows, depth = llm::kVNNITileDepth;
+    Value input = adaptor.getInput();
+    Value rows = rewriter.create<tensor::DimOp>(loc, input, 0);
+    // ceil(rows / 16), as (rows + 15) / 16: arith-to-llvm has no ceildivui.
+    Value rowTiles = rewriter.create<arith::DivUIOp>(
+        loc,
+        rewriter.create<arith::AddIOp>(
+            loc, rows,
+            rewriter.create<arith::ConstantIndexOp>(loc, tileRows - 1)),
+        rewriter.create<arith::ConstantIndexOp>(loc, tileRows));
+    auto index = [&](int64_t value) { return rewriter.getIndexAttr(value); };
+
+    // Rounded input tiles: tiles[mb, kb, mi, j] = bf16(input[mb*16+mi, kb*32+j]).
+    Value tilesInit =
+        empty(rewriter, loc, {rowTiles, index(tilesIn), index(tileRows),
+                              index(depth)},
+              inputType);
+    auto tiles = rewriter.create<linalg::GenericOp>(
+        loc, tilesInit.getType(), ValueRange{}, ValueRange{tilesInit},
+        ArrayRef<AffineMap>{dimsMap(context, 4, {0, 1, 2, 3})},
+        ArrayRef<IteratorType>{kPar, kPar, kPar, kPar},
+        [&](OpBuilder &b, Location loc, ValueRange) {
+          auto at = [&](unsigned dim) {
+            return b.create<linalg::IndexOp>(loc, dim).getResult();
+          };
+          auto scaled = [&](Value tile, int64_t size, Value offset) {
+            Value base = b.create<arith::MulIOp>(
+                loc, tile, b.create<arith::ConstantIndexOp>(loc, size));
+            return b.create<arith::AddIOp>(loc, base, offset).getResult();
+          };
+          Value row = scaled(at(0), tileRows, at(2));
+          Value column = scaled(at(1), depth, at(3));
+          Value inside = b.create<arith::CmpIOp>(
+              loc, arith::CmpIPredicate::ult, row, rows);
+          Value zeroRow = b.create<arith::ConstantIndexOp>(loc, 0);
+          Value safeRow = b.create<arith::SelectOp>(loc, inside, row, zeroRow);
+          Value value = b.create<tensor::ExtractOp>(
+              loc, input, ValueRange{safeRow, column});
+          Value rounded = castFloat(b, loc, value, inputType);
+          Value zero =
+              b.create<arith::ConstantOp>(loc, b.getFloatAttr(inputType, 0.0));
+          b.create<linalg::YieldOp>(
+              loc, b.create<arith::SelectOp>(loc, inside, rounded, zero)
+                       .getResult());
+        });
+    auto pairsType = RankedTensorType::get(
+        {ShapedType::kDynamic, tilesIn, tileRows, depth / 2, 2}, inputType);
+    Value pairs = rewriter.create<tensor::ExpandShapeOp>(
+        loc, pairsType, tiles.getResult(0),
+        ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}},
+        ArrayRef<OpFoldResult>{rowTiles, index(tilesIn), index(tileRows),
+                               index(depth / 2), index(2)});
+
+    Value paddedRows = rewriter.create<arith::MulIOp>(
+        loc, rowTiles, rewriter.create<arith::ConstantIndexOp>(loc, tileRows));
+    int64_t out = tilesOut * tileRows;
+    Value init = filled(rewriter, loc, {paddedRows, index(out)}, elementType,
+                        0.0);
+    auto accType = RankedTensorType::get(
+        {ShapedType::kDynamic, tileRows, tilesOut, tileRows}, elementType);
+    Value acc = rewriter.create<tensor::ExpandShapeOp>(
+        loc, accType, init, ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}},
+        ArrayRef<OpFoldResult>{rowTiles, index(tileRows), index(tilesOut),
+                               index(tileRows)});
+    // Loops: mb, mi, nb, ni, kb, kr, kp.
+    auto product = rewriter.create<linalg::GenericOp>(
+        loc, accType, ValueRange{pairs, adaptor.getWeight()}, ValueRange{acc},
+        ArrayRef<AffineMap>{dimsMap(context, 7, {0, 4, 1, 5, 6}),
+                            dimsMap(context, 7, {2, 4, 5, 3, 6}),
+                            dimsMap(context, 7, {0, 1, 2, 3})},
+        ArrayRef<IteratorType>{kPar, kPar, kPar, kPar, kRed, kRed, kRed},
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value lhs = castFloat(b, loc, args[0], elementType);
+          Value rhs = castFloat(b, loc, args[1], elementType);
+          b.create<linalg::YieldOp>(
+              loc, multiplyAccumulate(b, loc, {lhs, rhs, args[2]}));
+        });
+    product->setAttr(kMicroKernel, rewriter.getStringAttr("amx_bf16"));
+    auto paddedType =
+        RankedTensorType::get({ShapedType::kDynamic, out}, elementType);
+    Value padded = rewriter.create<tensor::CollapseShapeOp>(
+        loc, paddedType, product.getResult(0),
+        ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}});
+    return rewriter.create<tensor::ExtractSliceOp>(
+        loc, type, padded, ArrayRef<OpFoldResult>{index(0), index(0)},
+        ArrayRef<OpFoldResult>{rows, index(out)},
+        ArrayRef<OpFoldResult>{index(1), index(1)});
   }
 };
 

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +30,17 @@ namespace llamac::runtime {
 namespace {
 
 [[noreturn]] void fail(const std::string &message) { throw Error(message); }
+
+/// Linux hands out AMX's 8 KiB of tile state only to processes that ask
+/// (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA); without it the first
+/// tile instruction is a SIGILL.
+void requestAMXPermission(const std::string &dir) {
+  constexpr long kArchRequestXCompPerm = 0x1023, kXFeatureXTileData = 18;
+  if (::syscall(SYS_arch_prctl, kArchRequestXCompPerm, kXFeatureXTileData) != 0)
+    fail(dir + ": the model uses AMX tiles but the kernel refused them (" +
+         std::strerror(errno) +
+         "); recompile with 'llamac compile --prefill-inputs=f32'");
+}
 
 /// Typed access to manifest fields with errors that name the field.
 class ManifestReader {
@@ -112,6 +124,7 @@ Manifest Manifest::read(const std::string &dir) {
       manifest.kernels.push_back(kernel.getAsString().value_or("?").str());
   const auto &compile = reader.object(*root, "compile");
   manifest.dtype = reader.string(compile, "dtype");
+  manifest.usesAMX = compile.getString("prefill_inputs") == llvm::StringRef("bf16");
   const auto &target = reader.object(*root, "target");
   manifest.targetCPU = reader.string(target, "cpu");
   if (const llvm::json::Array *features = target.getArray("features"))
@@ -262,6 +275,8 @@ std::unique_ptr<Model> Model::load(const std::string &dir,
     fail(dir + ": compiled for CPU '" + info.targetCPU +
          "', but this CPU lacks: " + missing +
          " (recompile with 'llamac compile --target-cpu host')");
+  if (info.usesAMX)
+    requestAMXPermission(dir);
 
   std::string libraryPath = dir + "/" + info.libraryFile;
   model->library = ::dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_LOCAL);

@@ -30,6 +30,8 @@ struct Manifest {
   std::string dtype;
   std::string targetCPU;
   std::vector<std::string> targetFeatures;
+  /// The kernels use AMX tiles (compiled with --prefill-inputs=bf16).
+  bool usesAMX = false;
   std::string libraryFile;
   std::string weightsFile;
   uint64_t weightsSize = 0;
