@@ -7,7 +7,11 @@
 #include "llvm/Support/Process.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <atomic>
 #include <cstring>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 using namespace llvm;
 
@@ -181,6 +185,29 @@ Expected<std::vector<WeightSlot>> readWeightTable(mlir::ModuleOp module,
   return slots;
 }
 
+namespace {
+/// Fills `slot` of the mapped buffer at `base` from `source`.
+Error packSlot(const WeightSlot &slot, const SafetensorsFile &source,
+               char *base) {
+  const TensorInfo *tensor = source.find(slot.name);
+  if (!tensor)
+    return makeError(source.path() + ": no tensor '" + slot.name +
+                     "' for the compiled graph");
+  if (tensor->numElements() != slot.type.getNumElements())
+    return makeError(source.path() + ": tensor '" + slot.name + "' has " +
+                     Twine(tensor->numElements()) +
+                     " elements, the graph expects " +
+                     Twine(slot.type.getNumElements()));
+  ArrayRef<uint8_t> bytes = source.bytes(*tensor);
+  auto *target = reinterpret_cast<uint8_t *>(base) + slot.offset;
+  if (slot.layout.empty())
+    return convert(bytes.data(), tensor->dtype, target,
+                   slot.type.getElementType(), slot.type.getNumElements(),
+                   slot.name);
+  return packVNNITiles(bytes.data(), *tensor, target, slot, source.path());
+}
+} // namespace
+
 Error packWeights(ArrayRef<WeightSlot> slots, int64_t totalSize,
                   const SafetensorsFile &source, StringRef path,
                   const std::function<void(uint64_t, uint64_t)> &progress) {
@@ -204,30 +231,37 @@ Error packWeights(ArrayRef<WeightSlot> slots, int64_t totalSize,
   uint64_t done = 0, total = 0;
   for (const WeightSlot &slot : slots)
     total += slot.byteSize();
-  for (const WeightSlot &slot : slots) {
-    const TensorInfo *tensor = source.find(slot.name);
-    if (!tensor)
-      return makeError(source.path() + ": no tensor '" + slot.name +
-                       "' for the compiled graph");
-    if (tensor->numElements() != slot.type.getNumElements())
-      return makeError(source.path() + ": tensor '" + slot.name + "' has " +
-                       Twine(tensor->numElements()) +
-                       " elements, the graph expects " +
-                       Twine(slot.type.getNumElements()));
-    ArrayRef<uint8_t> bytes = source.bytes(*tensor);
-    auto *target = reinterpret_cast<uint8_t *>(region.data()) + slot.offset;
-    if (slot.layout.empty()) {
-      if (Error error = convert(bytes.data(), tensor->dtype, target,
-                                slot.type.getElementType(),
-                                slot.type.getNumElements(), slot.name))
-        return error;
-    } else if (Error error = packVNNITiles(bytes.data(), *tensor, target,
-                                           slot, source.path()))
-      return error;
-    done += slot.byteSize();
-    if (progress)
-      progress(done, total);
-  }
+  // One slot at a time per thread: packing is page faults and memory
+  // traffic more than arithmetic, and both cores fault pages in parallel.
+  std::atomic<size_t> next{0};
+  std::mutex mutex; // guards done, firstError and progress calls
+  std::optional<std::string> firstError;
+  auto work = [&] {
+    for (size_t index = next++; index < slots.size(); index = next++) {
+      const WeightSlot &slot = slots[index];
+      Error error = packSlot(slot, source, region.data());
+      std::lock_guard<std::mutex> lock(mutex);
+      if (error) {
+        std::string message = toString(std::move(error));
+        if (!firstError)
+          firstError = message;
+        next = slots.size(); // stop the other workers early
+        return;
+      }
+      done += slot.byteSize();
+      if (progress)
+        progress(done, total);
+    }
+  };
+  unsigned workers = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < workers; ++i)
+    threads.emplace_back(work);
+  work();
+  for (std::thread &thread : threads)
+    thread.join();
+  if (firstError)
+    return makeError(*firstError);
   region.unmap();
   return Error::success();
 }

@@ -216,9 +216,9 @@ BenchResult runBench(Model &model, const BenchOptions &options) {
                                       : "lm_head.weight");
     if (!untiedEmbedding)
       result.decodeBytesPerToken += double(tensor.bytes);
-    if (tensor.shape.size() != 2 || untiedEmbedding)
+    if (!tensor.isMatrix() || untiedEmbedding)
       continue;
-    double flops = 2.0 * double(tensor.shape[0]) * tensor.shape[1];
+    double flops = 2.0 * double(tensor.numElements());
     (output ? result.outputFlops : result.flopsPerToken) += flops;
   }
 

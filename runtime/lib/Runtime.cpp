@@ -146,6 +146,10 @@ Manifest Manifest::read(const std::string &dir) {
       if (const llvm::json::Array *shape = object->getArray("shape"))
         for (const llvm::json::Value &dim : *shape)
           tensor.shape.push_back(dim.getAsInteger().value_or(0));
+      tensor.layout = object->getString("layout").value_or("").str();
+      if (!tensor.layout.empty() && tensor.layout != "vnni16x32")
+        fail(path + ": weight '" + tensor.name + "' has unknown layout '" +
+             tensor.layout + "'");
       if (tensor.offset + tensor.bytes > manifest.weightsSize)
         fail(path + ": weight '" + tensor.name +
              "' lies outside weights.bin");

@@ -50,6 +50,17 @@ struct Manifest {
     uint64_t offset = 0;
     uint64_t bytes = 0;
     std::vector<int64_t> shape;
+    /// Empty, or "vnni16x32": a [out, in] matrix stored as tiles.
+    std::string layout;
+
+    /// A projection matrix (2-D, or tiles of one).
+    bool isMatrix() const { return shape.size() == 2 || !layout.empty(); }
+    int64_t numElements() const {
+      int64_t count = 1;
+      for (int64_t dim : shape)
+        count *= dim;
+      return count;
+    }
   };
   std::vector<Tensor> tensors;
   /// Kernel names, indexed as the profile hook reports them.
