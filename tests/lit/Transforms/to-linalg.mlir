@@ -229,3 +229,54 @@ func.func @attention_decode(%q: tensor<1x4x8xf32>, %k: tensor<1x2x8xf32>, %v: te
       : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<2x2x?x8xf32>
   return %o, %kc1, %vc1 : tensor<1x4x8xf32>, tensor<2x2x?x8xf32>, tensor<2x2x?x8xf32>
 }
+
+// -----
+
+// Tiled weights, matrix product with bf16 inputs: the rows are rounded and
+// laid out as [ceil(M/16), in/32, 16, 32] input tiles (zero past M), the
+// product loops over the tiles (tagged amx_bf16) into a padded result whose
+// first M rows are returned.
+// CHECK-LABEL: func.func @linear_tiled_matmul(
+// CHECK: %[[ROWS:.+]] = tensor.dim %{{.+}}, %c0 : tensor<?x64xf32>
+// CHECK: %[[TILES:.+]] = linalg.generic {{.*}} outs(%{{.+}} : tensor<?x2x16x32xbf16>)
+// CHECK:   arith.cmpi ult, %{{.+}}, %[[ROWS]] : index
+// CHECK:   arith.truncf %{{.+}} : f32 to bf16
+// CHECK: %[[PAIRS:.+]] = tensor.expand_shape %[[TILES]] {{.*}} : tensor<?x2x16x32xbf16> into tensor<?x2x16x16x2xbf16>
+// CHECK: %[[ACC:.+]] = tensor.expand_shape %{{.+}} {{.*}} : tensor<?x48xf32> into tensor<?x16x3x16xf32>
+// CHECK: %[[PRODUCT:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%[[PAIRS]], %{{.+}} : tensor<?x2x16x16x2xbf16>, tensor<3x2x16x16x2xbf16>) outs(%[[ACC]] : tensor<?x16x3x16xf32>) attrs = {llm.micro_kernel = "amx_bf16"}
+// CHECK: %[[PADDED:.+]] = tensor.collapse_shape %[[PRODUCT]]
+// CHECK: tensor.extract_slice %[[PADDED]][0, 0] [%[[ROWS]], 48] [1, 1]
+func.func @linear_tiled_matmul(%x: tensor<?x64xf32>) -> tensor<?x48xf32> {
+  %w = llm.param "w" {layout = "vnni16x32"} : tensor<3x2x16x16x2xbf16>
+  %y = llm.linear %x, %w {input_type = bf16} : tensor<?x64xf32>, tensor<3x2x16x16x2xbf16> -> tensor<?x48xf32>
+  return %y : tensor<?x48xf32>
+}
+
+// -----
+
+// Tiled weights, f32 inputs (decode): loops [m, nb, ni, kb, kr, kp] over
+// the input viewed as [M, in/32, 16, 2], tagged vnni_gemv.
+// CHECK-LABEL: func.func @linear_tiled_rows(
+// CHECK: %[[X:.+]] = tensor.expand_shape %{{.+}} {{.*}} : tensor<1x64xf32> into tensor<1x2x16x2xf32>
+// CHECK: %[[Y:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%[[X]], %{{.+}} : tensor<1x2x16x2xf32>, tensor<3x2x16x16x2xbf16>) outs(%{{.+}} : tensor<1x3x16xf32>) attrs = {llm.micro_kernel = "vnni_gemv"}
+// CHECK: tensor.collapse_shape %[[Y]] {{.*}} : tensor<1x3x16xf32> into tensor<1x48xf32>
+func.func @linear_tiled_rows(%x: tensor<1x64xf32>) -> tensor<1x48xf32> {
+  %w = llm.param "w" {layout = "vnni16x32"} : tensor<3x2x16x16x2xbf16>
+  %y = llm.linear %x, %w : tensor<1x64xf32>, tensor<3x2x16x16x2xbf16> -> tensor<1x48xf32>
+  return %y : tensor<1x48xf32>
+}
+
+// -----
+
+// A tiled embedding table: the gather computes the tile coordinates of
+// [token, column].
+// CHECK-LABEL: func.func @embed_tiled(
+// CHECK: linalg.generic
+// CHECK:   arith.divui
+// CHECK:   arith.remui
+// CHECK:   tensor.extract %{{.+}}[%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}] : tensor<2x2x16x16x2xbf16>
+func.func @embed_tiled(%tokens: tensor<?xi32>) -> tensor<?x64xf32> {
+  %t = llm.param "t" {layout = "vnni16x32"} : tensor<2x2x16x16x2xbf16>
+  %x = llm.embed %t[%tokens] : tensor<2x2x16x16x2xbf16>, tensor<?xi32> -> tensor<?x64xf32>
+  return %x : tensor<?x64xf32>
+}
