@@ -22,6 +22,11 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -513,6 +518,248 @@ struct RopeLowering : OpConversionPattern<llm::RopeOp> {
   }
 };
 
+
+//===----------------------------------------------------------------------===//
+// Prefill attention: one fused kernel with an online softmax
+//===----------------------------------------------------------------------===//
+
+/// Prefill attention as one pass over the keys per (token, KV head): the
+/// query heads of the group are processed together (they share every key
+/// and value load), 16 keys at a time, with a running maximum, sum and
+/// weighted sum (the online softmax of flash attention), and only up to the
+/// token's causal limit, so nothing is materialized per score and half the
+/// products of a square prompt are skipped. Written at buffer level in the
+/// vector dialect: the tasks are an scf.forall over (KV head, token) that
+/// `llm-outline-tasks` hands to the runtime.
+///
+/// `keys` and `values` are the visible history [kv, visible, d] (the new
+/// rows already appended); the keys are first transposed into a
+/// [kv, d, visible rounded up to 16] buffer so that 16 scores are one
+/// vector of FMAs. Lanes past the visible keys are masked to -inf before the
+/// maximum, and value rows past them are never read.
+Value lowerFlashAttention(ConversionPatternRewriter &rewriter, Location loc,
+                          RankedTensorType queryType, Value query, Value keys,
+                          Value values, Value startPos, Value numTokens,
+                          Value visible, int64_t kvHeads, int64_t group,
+                          int64_t headDim, double scale) {
+  OpBuilder &b = rewriter;
+  Type f32 = queryType.getElementType();
+  const int64_t lanes = 16, chunks = headDim / lanes;
+  auto c = [&](int64_t v) {
+    return b.create<arith::ConstantIndexOp>(loc, v).getResult();
+  };
+  auto memrefOf = [&](Value tensor) {
+    auto type = bufferization::getMemRefTypeWithFullyDynamicLayout(
+        cast<TensorType>(tensor.getType()));
+    return b.create<bufferization::ToMemrefOp>(loc, type, tensor, true)
+        .getResult();
+  };
+  // A view of `memref` with a static unit innermost stride, which vector
+  // loads need. Kernel arguments carry dynamic strides; the rows of q, of
+  // the caches and of our own buffers are contiguous by construction, and
+  // an assertion says so at run time.
+  auto unitInnerStride = [&](Value memref) {
+    auto type = cast<MemRefType>(memref.getType());
+    int64_t rank = type.getRank();
+    auto metadata = b.create<memref::ExtractStridedMetadataOp>(loc, memref);
+    Value unit = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                         metadata.getStrides().back(), c(1));
+    b.create<cf::AssertOp>(
+        loc, unit, "llm.attention: rows of q, K and V must be contiguous");
+    SmallVector<int64_t> strides(rank - 1, ShapedType::kDynamic);
+    strides.push_back(1);
+    auto viewType = MemRefType::get(
+        type.getShape(), f32,
+        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides));
+    SmallVector<OpFoldResult> sizes, strideValues;
+    for (int64_t i = 0; i < rank; ++i) {
+      sizes.push_back(metadata.getSizes()[i]);
+      strideValues.push_back(i + 1 < rank ? OpFoldResult(metadata.getStrides()[i])
+                                          : OpFoldResult(b.getIndexAttr(1)));
+    }
+    return b
+        .create<memref::ReinterpretCastOp>(loc, viewType,
+                                           metadata.getBaseBuffer(),
+                                           OpFoldResult(metadata.getOffset()),
+                                           sizes, strideValues)
+        .getResult();
+  };
+
+  Value q = unitInnerStride(memrefOf(query));
+  Value v = unitInnerStride(memrefOf(values));
+  Value k = memrefOf(keys);
+  // Keys transposed to [kv, d, padded visible].
+  Value padded = b.create<arith::MulIOp>(
+      loc,
+      b.create<arith::DivUIOp>(
+          loc, b.create<arith::AddIOp>(loc, visible, c(lanes - 1)), c(lanes)),
+      c(lanes));
+  auto keysTType = MemRefType::get({kvHeads, headDim, ShapedType::kDynamic}, f32);
+  Value keysT = b.create<memref::AllocOp>(loc, keysTType, ValueRange{padded},
+                                          b.getI64IntegerAttr(64));
+  Value keysTVisible = b.create<memref::SubViewOp>(
+      loc, keysT, ArrayRef<OpFoldResult>{c(0), c(0), c(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(kvHeads), b.getIndexAttr(headDim),
+                             visible},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                             b.getIndexAttr(1)});
+  b.create<linalg::TransposeOp>(loc, k, keysTVisible,
+                                ArrayRef<int64_t>{0, 2, 1});
+
+  auto outType = MemRefType::get(queryType.getShape(), f32);
+  Value out = b.create<memref::AllocOp>(loc, outType, ValueRange{numTokens},
+                                        b.getI64IntegerAttr(64));
+
+  // One task per (token, KV head), flattened: llm-outline-tasks takes
+  // one-dimensional task loops.
+  Value taskCount = b.create<arith::MulIOp>(loc, numTokens, c(kvHeads));
+  auto forall = b.create<scf::ForallOp>(loc, ArrayRef<OpFoldResult>{taskCount},
+                                        ValueRange{}, std::nullopt);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forall.getBody());
+    Value task = forall.getInductionVar(0);
+    Value token = b.create<arith::DivUIOp>(loc, task, c(kvHeads));
+    Value head = b.create<arith::RemUIOp>(loc, task, c(kvHeads));
+    auto vecType = VectorType::get({lanes}, f32);
+    Value zeroVec = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(vecType, b.getFloatAttr(f32, 0.0)));
+    Value minusInf = b.create<arith::ConstantOp>(
+        loc, b.getFloatAttr(f32, -std::numeric_limits<double>::infinity()));
+    Value minusInfVec = b.create<vector::BroadcastOp>(loc, vecType, minusInf);
+    Value scaleVec = b.create<vector::BroadcastOp>(
+        loc, vecType,
+        b.create<arith::ConstantOp>(loc, b.getFloatAttr(f32, scale)));
+    Value keyCount = b.create<arith::AddIOp>(
+        loc, b.create<arith::AddIOp>(loc, startPos, token), c(1));
+    Value fullEnd = b.create<arith::MulIOp>(
+        loc, b.create<arith::DivUIOp>(loc, keyCount, c(lanes)), c(lanes));
+    SmallVector<Value> queryHeads;
+    for (int64_t g = 0; g < group; ++g)
+      queryHeads.push_back(b.create<arith::AddIOp>(
+          loc, b.create<arith::MulIOp>(loc, head, c(group)), c(g)));
+
+    // State per query head g: max m, sum l, weighted sum acc[chunks].
+    const int64_t stateSize = 2 + chunks;
+    SmallVector<Value> initial;
+    for (int64_t g = 0; g < group; ++g) {
+      initial.push_back(minusInf);
+      initial.push_back(b.create<arith::ConstantOp>(loc, b.getFloatAttr(f32, 0.0)));
+      for (int64_t j = 0; j < chunks; ++j)
+        initial.push_back(zeroVec);
+    }
+
+    // One block of 16 keys at `first`; `valid` keys of it when given (the
+    // last, partial block), all 16 otherwise.
+    auto block = [&](OpBuilder &b, Value first, Value valid,
+                     ValueRange state) -> SmallVector<Value> {
+      SmallVector<Value> scores(group, zeroVec);
+      for (int64_t d = 0; d < headDim; ++d) {
+        Value keyRow = b.create<vector::LoadOp>(
+            loc, vecType, keysT, ValueRange{head, c(d), first});
+        for (int64_t g = 0; g < group; ++g) {
+          Value qd = b.create<memref::LoadOp>(
+              loc, q, ValueRange{token, queryHeads[g], c(d)});
+          Value splat = b.create<vector::BroadcastOp>(loc, vecType, qd);
+          scores[g] = b.create<vector::FMAOp>(loc, splat, keyRow, scores[g]);
+        }
+      }
+      Value mask;
+      if (valid)
+        mask = b.create<vector::CreateMaskOp>(
+            loc, VectorType::get({lanes}, b.getI1Type()), ValueRange{valid});
+      SmallVector<Value> next;
+      SmallVector<Value> weights(group), rescale(group);
+      for (int64_t g = 0; g < group; ++g) {
+        ValueRange st = state.slice(g * stateSize, stateSize);
+        Value scaled = b.create<arith::MulFOp>(loc, scores[g], scaleVec);
+        if (mask)
+          scaled = b.create<arith::SelectOp>(loc, mask, scaled, minusInfVec);
+        Value blockMax = b.create<vector::ReductionOp>(
+            loc, vector::CombiningKind::MAXIMUMF, scaled);
+        Value newMax = b.create<arith::MaximumFOp>(loc, st[0], blockMax);
+        rescale[g] = b.create<math::ExpOp>(
+            loc, b.create<arith::SubFOp>(loc, st[0], newMax));
+        weights[g] = b.create<math::ExpOp>(
+            loc, b.create<arith::SubFOp>(
+                     loc, scaled,
+                     b.create<vector::BroadcastOp>(loc, vecType, newMax)));
+        Value blockSum = b.create<vector::ReductionOp>(
+            loc, vector::CombiningKind::ADD, weights[g]);
+        Value newSum = b.create<arith::AddFOp>(
+            loc, b.create<arith::MulFOp>(loc, st[1], rescale[g]), blockSum);
+        next.push_back(newMax);
+        next.push_back(newSum);
+        Value rescaleVec = b.create<vector::BroadcastOp>(loc, vecType, rescale[g]);
+        for (int64_t j = 0; j < chunks; ++j)
+          next.push_back(b.create<arith::MulFOp>(loc, st[2 + j], rescaleVec));
+      }
+      // acc += p[i] * V[first + i] for each valid key i.
+      auto accumulate = [&](OpBuilder &b, Value i, ValueRange acc) {
+        SmallVector<Value> updated(acc.begin(), acc.end());
+        Value row = b.create<arith::AddIOp>(loc, first, i);
+        SmallVector<Value> valueChunks;
+        for (int64_t j = 0; j < chunks; ++j)
+          valueChunks.push_back(b.create<vector::LoadOp>(
+              loc, vecType, v, ValueRange{head, row, c(j * lanes)}));
+        for (int64_t g = 0; g < group; ++g) {
+          Value p = b.create<vector::ExtractElementOp>(loc, weights[g], i);
+          Value splat = b.create<vector::BroadcastOp>(loc, vecType, p);
+          for (int64_t j = 0; j < chunks; ++j) {
+            Value &slot = updated[g * stateSize + 2 + j];
+            slot = b.create<vector::FMAOp>(loc, splat, valueChunks[j], slot);
+          }
+        }
+        return updated;
+      };
+      if (!valid) {
+        for (int64_t i = 0; i < lanes; ++i)
+          next = accumulate(b, c(i), next);
+        return next;
+      }
+      auto loop = b.create<scf::ForOp>(
+          loc, c(0), valid, c(1), next,
+          [&](OpBuilder &b, Location, Value i, ValueRange acc) {
+            b.create<scf::YieldOp>(loc, accumulate(b, i, acc));
+          });
+      return SmallVector<Value>(loop.getResults());
+    };
+
+    auto full = b.create<scf::ForOp>(
+        loc, c(0), fullEnd, c(lanes), initial,
+        [&](OpBuilder &b, Location, Value first, ValueRange state) {
+          b.create<scf::YieldOp>(loc, block(b, first, Value(), state));
+        });
+    Value remaining = b.create<arith::SubIOp>(loc, keyCount, fullEnd);
+    Value hasTail = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne,
+                                            remaining, c(0));
+    auto tail = b.create<scf::IfOp>(
+        loc, hasTail,
+        [&](OpBuilder &b, Location) {
+          b.create<scf::YieldOp>(
+              loc, block(b, fullEnd, remaining, full.getResults()));
+        },
+        [&](OpBuilder &b, Location) {
+          b.create<scf::YieldOp>(loc, full.getResults());
+        });
+    for (int64_t g = 0; g < group; ++g) {
+      ValueRange st = tail.getResults().slice(g * stateSize, stateSize);
+      Value inverse = b.create<arith::DivFOp>(
+          loc, b.create<arith::ConstantOp>(loc, b.getFloatAttr(f32, 1.0)),
+          st[1]);
+      Value inverseVec = b.create<vector::BroadcastOp>(loc, vecType, inverse);
+      for (int64_t j = 0; j < chunks; ++j)
+        b.create<vector::StoreOp>(
+            loc, b.create<arith::MulFOp>(loc, st[2 + j], inverseVec), out,
+            ValueRange{token, queryHeads[g], c(j * lanes)});
+    }
+  }
+  // keysT is freed by the buffer deallocation pipeline.
+  return b.create<bufferization::ToTensorOp>(loc, queryType, out,
+                                             /*restrict=*/true,
+                                             /*writable=*/true);
+}
+
 struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -579,6 +826,16 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
     };
     Value keys = history(newKeyCache);
     Value values = history(newValueCache);
+
+    // Prefill (a dynamic number of tokens): the fused kernel.
+    if (queryType.isDynamicDim(0) && headDim % 16 == 0 &&
+        elementType.isF32()) {
+      Value output = lowerFlashAttention(
+          rewriter, loc, queryType, adaptor.getQuery(), keys, values, startPos,
+          numTokensValue, visibleValue, kvHeads, group, headDim, scale);
+      rewriter.replaceOp(op, {output, newKeyCache, newValueCache});
+      return success();
+    }
 
     // 3. Query heads grouped by the KV head they share: [n, kv, g, d].
     auto groupedType = RankedTensorType::get(
@@ -765,7 +1022,10 @@ struct LLMToLinalgPass
     MLIRContext *context = &getContext();
     ConversionTarget target(*context);
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
-                           math::MathDialect, tensor::TensorDialect>();
+                           math::MathDialect, tensor::TensorDialect,
+                           bufferization::BufferizationDialect,
+                           cf::ControlFlowDialect, memref::MemRefDialect,
+                           scf::SCFDialect, vector::VectorDialect>();
     target.addIllegalDialect<llm::LLMDialect>();
     // Weights are bound to the artifact's buffer by llm-lower-entry-abi.
     target.addLegalOp<llm::ParamOp>();

@@ -280,3 +280,35 @@ func.func @embed_tiled(%tokens: tensor<?xi32>) -> tensor<?x64xf32> {
   %x = llm.embed %t[%tokens] : tensor<2x2x16x16x2xbf16>, tensor<?xi32> -> tensor<?x64xf32>
   return %x : tensor<?x64xf32>
 }
+
+// -----
+
+// Prefill attention with head_dim a multiple of 16: one fused kernel. The
+// keys are transposed into a buffer padded to 16 rows; one task per (token,
+// KV head) runs the online softmax over blocks of 16 keys up to the token's
+// causal limit (full blocks, then a masked partial one whose value rows past
+// the limit are never read); both query heads of the group share each load.
+// CHECK-LABEL: func.func @attention_fused(
+// CHECK: tensor.insert_slice
+// CHECK: %[[KT:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<1x16x?xf32>
+// CHECK: linalg.transpose ins(%{{.+}} : memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>) outs(%{{.+}} : memref<1x16x?xf32, strided<[?, ?, 1], offset: ?>>) permutation = [0, 2, 1]
+// CHECK: scf.forall
+// CHECK:   scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(
+// CHECK:     vector.load %[[KT]]
+// CHECK:     vector.fma
+// CHECK:     vector.reduction <maximumf>
+// CHECK:     math.exp {{.*}} : vector<16xf32>
+// CHECK:     vector.reduction <add>
+// CHECK:   scf.if
+// CHECK:     vector.create_mask
+// CHECK:     scf.for
+// CHECK:       vector.extractelement
+// CHECK:   vector.store
+// CHECK: bufferization.to_tensor %{{.+}} restrict writable : memref<?x2x16xf32>
+func.func @attention_fused(%q: tensor<?x2x16xf32>, %k: tensor<?x1x16xf32>, %v: tensor<?x1x16xf32>, %pos: index,
+                           %kc: tensor<1x1x64x16xf32>, %vc: tensor<1x1x64x16xf32>)
+    -> (tensor<?x2x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>) {
+  %o, %kc1, %vc1 = llm.attention %q, %k, %v cache(%kc, %vc) at %pos {layer = 0 : i64, scale = 0.25 : f64}
+      : tensor<?x2x16xf32>, tensor<?x1x16xf32>, tensor<1x1x64x16xf32>
+  return %o, %kc1, %vc1 : tensor<?x2x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>
+}

@@ -92,9 +92,14 @@ def LLMToLinalgPass : Pass<"llm-to-linalg", "mlir::ModuleOp"> {
     `llm-lower-entry-abi`.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::cf::ControlFlowDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",
-                           "::mlir::tensor::TensorDialect"];
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def LLMLowerEntryABIPass : Pass<"llm-lower-entry-abi", "mlir::ModuleOp"> {
