@@ -607,7 +607,10 @@ Value lowerFlashAttention(ConversionPatternRewriter &rewriter, Location loc,
                                 ArrayRef<int64_t>{0, 2, 1});
 
   auto outType = MemRefType::get(queryType.getShape(), f32);
-  Value out = b.create<memref::AllocOp>(loc, outType, ValueRange{numTokens},
+  SmallVector<Value> dynamicSizes;
+  if (queryType.isDynamicDim(0))
+    dynamicSizes.push_back(numTokens);
+  Value out = b.create<memref::AllocOp>(loc, outType, dynamicSizes,
                                         b.getI64IntegerAttr(64));
 
   // One task per (token, KV head), flattened: llm-outline-tasks takes
@@ -827,9 +830,8 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
     Value keys = history(newKeyCache);
     Value values = history(newValueCache);
 
-    // Prefill (a dynamic number of tokens): the fused kernel.
-    if (queryType.isDynamicDim(0) && headDim % 16 == 0 &&
-        elementType.isF32()) {
+    // The fused kernel, for prefill and decode alike.
+    if (headDim % 16 == 0 && elementType.isF32()) {
       Value output = lowerFlashAttention(
           rewriter, loc, queryType, adaptor.getQuery(), keys, values, startPos,
           numTokensValue, visibleValue, kvHeads, group, headDim, scale);
