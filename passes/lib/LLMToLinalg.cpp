@@ -574,37 +574,48 @@ Value lowerFlashAttention(ConversionPatternRewriter &rewriter, Location loc,
     SmallVector<OpFoldResult> sizes, strideValues;
     for (int64_t i = 0; i < rank; ++i) {
       sizes.push_back(metadata.getSizes()[i]);
-      strideValues.push_back(i + 1 < rank ? OpFoldResult(metadata.getStrides()[i])
-                                          : OpFoldResult(b.getIndexAttr(1)));
+      strideValues.push_back(i + 1 < rank
+                                 ? OpFoldResult(metadata.getStrides()[i])
+                                 : OpFoldResult(b.getIndexAttr(1)));
     }
     return b
-        .create<memref::ReinterpretCastOp>(loc, viewType,
-                                           metadata.getBaseBuffer(),
-                                           OpFoldResult(metadata.getOffset()),
-                                           sizes, strideValues)
+        .create<memref::ReinterpretCastOp>(
+            loc, viewType, metadata.getBaseBuffer(),
+            OpFoldResult(metadata.getOffset()), sizes, strideValues)
         .getResult();
   };
 
   Value q = unitInnerStride(memrefOf(query));
   Value v = unitInnerStride(memrefOf(values));
+  // Prefill transposes the keys once ([kv, d, padded visible]) so that 16
+  // scores are one vector of FMAs; a single token (decode) reads the key
+  // rows as they are and reduces each dot product horizontally, which costs
+  // less than transposing the whole history on every step.
+  const bool transposeKeys =
+      queryType.isDynamicDim(0) || queryType.getDimSize(0) > 1;
   Value k = memrefOf(keys);
-  // Keys transposed to [kv, d, padded visible].
-  Value padded = b.create<arith::MulIOp>(
-      loc,
-      b.create<arith::DivUIOp>(
-          loc, b.create<arith::AddIOp>(loc, visible, c(lanes - 1)), c(lanes)),
-      c(lanes));
-  auto keysTType = MemRefType::get({kvHeads, headDim, ShapedType::kDynamic}, f32);
-  Value keysT = b.create<memref::AllocOp>(loc, keysTType, ValueRange{padded},
-                                          b.getI64IntegerAttr(64));
-  Value keysTVisible = b.create<memref::SubViewOp>(
-      loc, keysT, ArrayRef<OpFoldResult>{c(0), c(0), c(0)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(kvHeads), b.getIndexAttr(headDim),
-                             visible},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
-                             b.getIndexAttr(1)});
-  b.create<linalg::TransposeOp>(loc, k, keysTVisible,
-                                ArrayRef<int64_t>{0, 2, 1});
+  Value keysT, keyRows;
+  if (!transposeKeys)
+    keyRows = unitInnerStride(k);
+  else {
+    Value padded = b.create<arith::MulIOp>(
+        loc,
+        b.create<arith::DivUIOp>(
+            loc, b.create<arith::AddIOp>(loc, visible, c(lanes - 1)), c(lanes)),
+        c(lanes));
+    auto keysTType =
+        MemRefType::get({kvHeads, headDim, ShapedType::kDynamic}, f32);
+    keysT = b.create<memref::AllocOp>(loc, keysTType, ValueRange{padded},
+                                      b.getI64IntegerAttr(64));
+    Value keysTVisible = b.create<memref::SubViewOp>(
+        loc, keysT, ArrayRef<OpFoldResult>{c(0), c(0), c(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(kvHeads), b.getIndexAttr(headDim),
+                               visible},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                               b.getIndexAttr(1)});
+    b.create<linalg::TransposeOp>(loc, k, keysTVisible,
+                                  ArrayRef<int64_t>{0, 2, 1});
+  }
 
   auto outType = MemRefType::get(queryType.getShape(), f32);
   SmallVector<Value> dynamicSizes;
@@ -642,12 +653,21 @@ Value lowerFlashAttention(ConversionPatternRewriter &rewriter, Location loc,
       queryHeads.push_back(b.create<arith::AddIOp>(
           loc, b.create<arith::MulIOp>(loc, head, c(group)), c(g)));
 
+    // The queries in registers, for the row-wise scores.
+    SmallVector<SmallVector<Value>> queryChunks(group);
+    if (!transposeKeys)
+      for (int64_t g = 0; g < group; ++g)
+        for (int64_t j = 0; j < chunks; ++j)
+          queryChunks[g].push_back(b.create<vector::LoadOp>(
+              loc, vecType, q, ValueRange{token, queryHeads[g], c(j * lanes)}));
+
     // State per query head g: max m, sum l, weighted sum acc[chunks].
     const int64_t stateSize = 2 + chunks;
     SmallVector<Value> initial;
     for (int64_t g = 0; g < group; ++g) {
       initial.push_back(minusInf);
-      initial.push_back(b.create<arith::ConstantOp>(loc, b.getFloatAttr(f32, 0.0)));
+      initial.push_back(
+          b.create<arith::ConstantOp>(loc, b.getFloatAttr(f32, 0.0)));
       for (int64_t j = 0; j < chunks; ++j)
         initial.push_back(zeroVec);
     }
@@ -657,14 +677,49 @@ Value lowerFlashAttention(ConversionPatternRewriter &rewriter, Location loc,
     auto block = [&](OpBuilder &b, Value first, Value valid,
                      ValueRange state) -> SmallVector<Value> {
       SmallVector<Value> scores(group, zeroVec);
-      for (int64_t d = 0; d < headDim; ++d) {
-        Value keyRow = b.create<vector::LoadOp>(
-            loc, vecType, keysT, ValueRange{head, c(d), first});
-        for (int64_t g = 0; g < group; ++g) {
-          Value qd = b.create<memref::LoadOp>(
-              loc, q, ValueRange{token, queryHeads[g], c(d)});
-          Value splat = b.create<vector::BroadcastOp>(loc, vecType, qd);
-          scores[g] = b.create<vector::FMAOp>(loc, splat, keyRow, scores[g]);
+      if (transposeKeys) {
+        for (int64_t d = 0; d < headDim; ++d) {
+          Value keyRow = b.create<vector::LoadOp>(
+              loc, vecType, keysT, ValueRange{head, c(d), first});
+          for (int64_t g = 0; g < group; ++g) {
+            Value qd = b.create<memref::LoadOp>(
+                loc, q, ValueRange{token, queryHeads[g], c(d)});
+            Value splat = b.create<vector::BroadcastOp>(loc, vecType, qd);
+            scores[g] = b.create<vector::FMAOp>(loc, splat, keyRow, scores[g]);
+          }
+        }
+      } else {
+        // Score i of the block: the dot product of the query with key row
+        // first + i, for the valid keys only.
+        auto score = [&](OpBuilder &b, Value i, ValueRange current) {
+          SmallVector<Value> updated(current.begin(), current.end());
+          Value row = b.create<arith::AddIOp>(loc, first, i);
+          SmallVector<Value> keyChunks;
+          for (int64_t j = 0; j < chunks; ++j)
+            keyChunks.push_back(b.create<vector::LoadOp>(
+                loc, vecType, keyRows, ValueRange{head, row, c(j * lanes)}));
+          for (int64_t g = 0; g < group; ++g) {
+            Value products = zeroVec;
+            for (int64_t j = 0; j < chunks; ++j)
+              products = b.create<vector::FMAOp>(loc, queryChunks[g][j],
+                                                 keyChunks[j], products);
+            Value dot = b.create<vector::ReductionOp>(
+                loc, vector::CombiningKind::ADD, products);
+            updated[g] =
+                b.create<vector::InsertElementOp>(loc, dot, updated[g], i);
+          }
+          return updated;
+        };
+        if (!valid) {
+          for (int64_t i = 0; i < lanes; ++i)
+            scores = score(b, c(i), scores);
+        } else {
+          auto loop = b.create<scf::ForOp>(
+              loc, c(0), valid, c(1), scores,
+              [&](OpBuilder &b, Location, Value i, ValueRange current) {
+                b.create<scf::YieldOp>(loc, score(b, i, current));
+              });
+          scores.assign(loop.getResults().begin(), loop.getResults().end());
         }
       }
       Value mask;
@@ -693,7 +748,8 @@ Value lowerFlashAttention(ConversionPatternRewriter &rewriter, Location loc,
             loc, b.create<arith::MulFOp>(loc, st[1], rescale[g]), blockSum);
         next.push_back(newMax);
         next.push_back(newSum);
-        Value rescaleVec = b.create<vector::BroadcastOp>(loc, vecType, rescale[g]);
+        Value rescaleVec =
+            b.create<vector::BroadcastOp>(loc, vecType, rescale[g]);
         for (int64_t j = 0; j < chunks; ++j)
           next.push_back(b.create<arith::MulFOp>(loc, st[2 + j], rescaleVec));
       }
@@ -734,8 +790,8 @@ Value lowerFlashAttention(ConversionPatternRewriter &rewriter, Location loc,
           b.create<scf::YieldOp>(loc, block(b, first, Value(), state));
         });
     Value remaining = b.create<arith::SubIOp>(loc, keyCount, fullEnd);
-    Value hasTail = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne,
-                                            remaining, c(0));
+    Value hasTail =
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, remaining, c(0));
     auto tail = b.create<scf::IfOp>(
         loc, hasTail,
         [&](OpBuilder &b, Location) {

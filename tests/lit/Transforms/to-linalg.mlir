@@ -312,3 +312,21 @@ func.func @attention_fused(%q: tensor<?x2x16xf32>, %k: tensor<?x1x16xf32>, %v: t
       : tensor<?x2x16xf32>, tensor<?x1x16xf32>, tensor<1x1x64x16xf32>
   return %o, %kc1, %vc1 : tensor<?x2x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>
 }
+
+// -----
+
+// Decode (one token): the same kernel reads key rows as they are, one
+// horizontal sum per score, instead of transposing the history every step.
+// CHECK-LABEL: func.func @attention_fused_decode(
+// CHECK-NOT: linalg.transpose ins(%{{.+}} : memref
+// CHECK: scf.forall
+// CHECK:   vector.reduction <add>
+// CHECK:   vector.insertelement
+// CHECK:   vector.reduction <maximumf>
+func.func @attention_fused_decode(%q: tensor<1x2x16xf32>, %k: tensor<1x1x16xf32>, %v: tensor<1x1x16xf32>, %pos: index,
+                                  %kc: tensor<1x1x64x16xf32>, %vc: tensor<1x1x64x16xf32>)
+    -> (tensor<1x2x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>) {
+  %o, %kc1, %vc1 = llm.attention %q, %k, %v cache(%kc, %vc) at %pos {layer = 0 : i64, scale = 0.25 : f64}
+      : tensor<1x2x16xf32>, tensor<1x1x16xf32>, tensor<1x1x64x16xf32>
+  return %o, %kc1, %vc1 : tensor<1x2x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>
+}
