@@ -209,26 +209,38 @@ struct AMXMatmul {
                                    acc[i][j]);
   }
 
-  /// Loops over 2 x 2 blocks (outputs outer, so a strip of weight tiles
-  /// stays in cache while the input tiles stream), with 1-wide remainders.
+  /// Loops over 2 x 2 blocks with 1-wide remainders: row tiles in chunks
+  /// whose input tiles fit in L2 (about 512 KiB), then output tiles, then
+  /// the rows of the chunk, so a strip of weight tiles stays in L1/L2 while
+  /// the chunk's input tiles are reused from L2 for every strip.
   void emit(OpBuilder &b, Location loc) const {
     IndexMath m{b, loc};
     Value zero = m.c(0), one = m.c(1), two = m.c(2);
-    auto pairsEnd = [&](Value count) {
-      // count - count % 2
+    const int64_t chunkTiles =
+        std::max<int64_t>(2, (512 / std::max<int64_t>(depthTiles, 1)) & ~1);
+    auto pairsEnd = [&](OpBuilder &b, Value begin, Value end) {
+      // end - (end - begin) % 2
+      Value count = b.create<arith::SubIOp>(loc, end, begin);
       return b.create<arith::SubIOp>(
-          loc, count, b.create<arith::RemUIOp>(loc, count, two));
+          loc, end, b.create<arith::RemUIOp>(loc, count, two));
     };
-    Value outPairs = pairsEnd(outTiles);
-    Value rowPairs = pairsEnd(rowTiles);
+    Value outPairs = pairsEnd(b, zero, outTiles);
+    auto chunks = b.create<scf::ForOp>(loc, zero, rowTiles, m.c(chunkTiles));
+    OpBuilder::InsertionGuard chunkGuard(b);
+    b.setInsertionPointToStart(chunks.getBody());
+    Value rowBegin = chunks.getInductionVar();
+    Value rowEnd = b.create<arith::MinUIOp>(
+        loc, b.create<arith::AddIOp>(loc, rowBegin, m.c(chunkTiles)),
+        rowTiles);
+    Value rowPairs = pairsEnd(b, rowBegin, rowEnd);
     auto rowLoops = [&](OpBuilder &b, Value nb, int64_t tn) {
-      auto pairs = b.create<scf::ForOp>(loc, zero, rowPairs, two);
+      auto pairs = b.create<scf::ForOp>(loc, rowBegin, rowPairs, two);
       {
         OpBuilder::InsertionGuard g(b);
         b.setInsertionPointToStart(pairs.getBody());
         emitBlock(b, loc, pairs.getInductionVar(), nb, 2, tn);
       }
-      auto rest = b.create<scf::ForOp>(loc, rowPairs, rowTiles, one);
+      auto rest = b.create<scf::ForOp>(loc, rowPairs, rowEnd, one);
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(rest.getBody());
       emitBlock(b, loc, rest.getInductionVar(), nb, 1, tn);

@@ -278,14 +278,18 @@ TEST_P(AMXKernelTest, MatchesNaiveProduct) {
 }
 
 // Row and output tile counts cover the 2 x 2 blocks and both remainders;
-// depths cover unroll factors 8, 6, 5 (prime) and 1.
+// depths cover unroll factors 8, 6, 5 (prime) and 1, and the deep ones
+// split the rows into L2-sized chunks (4 and 2 tiles) with a partial last
+// chunk.
 INSTANTIATE_TEST_SUITE_P(Shapes, AMXKernelTest,
                          ::testing::Values(Shape{1, 1, 1, 0},
                                            Shape{2, 2, 8, 0},
                                            Shape{3, 5, 6, 0},
                                            Shape{1, 3, 5, 0},
                                            Shape{2, 3, 16, 0},
-                                           Shape{3, 2, 2, 2}));
+                                           Shape{3, 2, 2, 2},
+                                           Shape{5, 3, 128, 0},
+                                           Shape{3, 2, 256, 0}));
 
 class GemvKernelTest : public ::testing::TestWithParam<Shape> {};
 
