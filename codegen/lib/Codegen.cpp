@@ -41,6 +41,10 @@ Error makeError(const Twine &message) {
 }
 } // namespace
 
+bool TargetCPU::hasFeature(StringRef feature) const {
+  return llvm::is_contained(features, feature);
+}
+
 std::string TargetCPU::featureString() const {
   std::string text;
   for (const std::string &feature : features) {

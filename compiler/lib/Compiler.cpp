@@ -10,6 +10,7 @@
 #include "llamac/Runtime/Preflight.h"
 #include "llamac/Runtime/Tokenizer.h"
 #include "llamac/InitAll.h"
+#include "llamac/Transforms/Passes.h"
 #include "llamac/Transforms/Pipelines.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -97,7 +98,7 @@ private:
 };
 
 Error runPipeline(mlir::ModuleOp module,
-                  void (*build)(mlir::OpPassManager &),
+                  function_ref<void(mlir::OpPassManager &)> build,
                   const CompileOptions &options, StringRef stageName) {
   mlir::PassManager pm(module.getContext());
   build(pm);
@@ -148,7 +149,8 @@ json::Value tensorTypeJSON(mlir::RankedTensorType type) {
 }
 
 Error writeManifest(StringRef path, const LlamaConfig &config,
-                    const CompileOptions &options, const TargetCPU &target,
+                    const CompileOptions &options, StringRef prefillInputs,
+                    const TargetCPU &target,
                     ArrayRef<WeightSlot> slots, int64_t weightsSize,
                     StringRef weightsFingerprint,
                     StringRef libraryFingerprint,
@@ -164,6 +166,8 @@ Error writeManifest(StringRef path, const LlamaConfig &config,
     json::Object type = *tensorTypeJSON(slot.type).getAsObject();
     entry["dtype"] = std::move(type["dtype"]);
     entry["shape"] = std::move(type["shape"]);
+    if (!slot.layout.empty())
+      entry["layout"] = slot.layout;
     tensors.push_back(std::move(entry));
   }
   json::Array features;
@@ -181,6 +185,7 @@ Error writeManifest(StringRef path, const LlamaConfig &config,
       {"config", std::move(*configJSON)},
       {"compile",
        json::Object{{"dtype", options.dtype},
+                    {"prefill_inputs", prefillInputs},
                     {"target_cpu", options.targetCPU}}},
       {"target", json::Object{{"triple", target.triple},
                               {"cpu", target.cpu},
@@ -224,6 +229,10 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
 
   if (options.dtype != "bf16" && options.dtype != "f32")
     return makeError("unknown --dtype '" + options.dtype + "' (f32, bf16)");
+  if (options.prefillInputs != "auto" && options.prefillInputs != "bf16" &&
+      options.prefillInputs != "f32")
+    return makeError("unknown --prefill-inputs '" + options.prefillInputs +
+                     "' (auto, bf16, f32)");
 
   timer.start("read checkpoint");
   Expected<Checkpoint> checkpoint = Checkpoint::open(modelDir);
@@ -232,6 +241,19 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
   Expected<TargetCPU> target = resolveTargetCPU(options.targetCPU);
   if (!target)
     return target.takeError();
+  // bf16 prefill inputs mean AMX tiles: the weights must be bf16 and the
+  // target must have the matrix unit.
+  bool targetHasAMX = target->hasFeature("amx-tile") &&
+                      target->hasFeature("amx-bf16");
+  bool roundPrefillInputs =
+      options.prefillInputs == "bf16" ||
+      (options.prefillInputs == "auto" && options.dtype == "bf16" &&
+       targetHasAMX);
+  if (roundPrefillInputs && options.dtype != "bf16")
+    return makeError("--prefill-inputs=bf16 needs --dtype bf16");
+  if (roundPrefillInputs && !targetHasAMX)
+    return makeError("--prefill-inputs=bf16 needs a target CPU with AMX-BF16 "
+                     "(target '" + target->cpu + "' has none)");
   // A broken tokenizer.json is reported before the seconds of codegen.
   std::unique_ptr<runtime::Tokenizer> tokenizer;
   if (options.emit == EmitStage::Artifact &&
@@ -257,6 +279,15 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
       buildLlamaGraph(context, checkpoint->config, graphOptions);
   if (failed(mlir::verify(*module)))
     return makeError("internal error: the llm graph does not verify");
+  if (roundPrefillInputs) {
+    if (Error error = runPipeline(
+            *module,
+            [](mlir::OpPassManager &pm) {
+              pm.addPass(createLLMPackWeightsPass());
+            },
+            options, "0-pack-weights"))
+      return error;
+  }
   if (options.emit == EmitStage::LLM) {
     module->print(os);
     return Error::success();
@@ -389,9 +420,10 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
   }
   timer.start("write manifest");
   if (Error error = writeManifest(staging->file("manifest.json"),
-                                  checkpoint->config, options, *target, *slots,
-                                  weightsSize, *fingerprint, *libraryFingerprint,
-                                  kernels, copied))
+                                  checkpoint->config, options,
+                                  roundPrefillInputs ? "bf16" : "f32", *target,
+                                  *slots, weightsSize, *fingerprint,
+                                  *libraryFingerprint, kernels, copied))
     return error;
   return staging->commit(outputDir, isReplaceableOutput);
 }

@@ -7,7 +7,11 @@
 #include "llvm/Support/Process.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <atomic>
 #include <cstring>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 using namespace llvm;
 
@@ -112,6 +116,42 @@ Error convert(const uint8_t *source, DType from, uint8_t *target,
                    " to " + typeName);
 }
 
+/// Writes the [out, in] matrix `tensor` as vnni16x32 tiles (bf16):
+/// tile [nb, kb] element [kr, ni, kp] = matrix[nb*16 + ni, kb*32 + kr*2 + kp].
+Error packVNNITiles(const uint8_t *source, const TensorInfo &tensor,
+                    uint8_t *target, const WeightSlot &slot,
+                    StringRef sourcePath) {
+  auto shape = slot.type.getShape();
+  if (slot.type.getRank() != 5 || !slot.type.getElementType().isBF16() ||
+      shape[2] != 16 || shape[3] != 16 || shape[4] != 2)
+    return makeError("weight '" + slot.name +
+                     "': layout vnni16x32 needs a bf16 [?, ?, 16, 16, 2] slot");
+  const int64_t rows = shape[0] * 16, columns = shape[1] * 32;
+  if (tensor.shape.size() != 2 || tensor.shape[0] != rows ||
+      tensor.shape[1] != columns)
+    return makeError(sourcePath + ": tensor '" + slot.name +
+                     "' is not the [" + Twine(rows) + ", " + Twine(columns) +
+                     "] matrix its tiles need");
+  // One 16 x 32 block of the matrix at a time: 16 rows read, 1 KiB written.
+  uint16_t row[32];
+  auto *out = reinterpret_cast<uint16_t *>(target);
+  for (int64_t nb = 0; nb < shape[0]; ++nb)
+    for (int64_t kb = 0; kb < shape[1]; ++kb) {
+      uint16_t *tile = out + (nb * shape[1] + kb) * 512;
+      for (int64_t ni = 0; ni < 16; ++ni) {
+        int64_t first = (nb * 16 + ni) * columns + kb * 32;
+        if (tensor.dtype == DType::BF16)
+          std::memcpy(row, source + 2 * first, sizeof(row));
+        else
+          for (int64_t j = 0; j < 32; ++j)
+            row[j] = floatToBF16(loadAsFloat(source, tensor.dtype, first + j));
+        for (int64_t j = 0; j < 32; ++j)
+          tile[(j / 2) * 32 + ni * 2 + j % 2] = row[j];
+      }
+    }
+  return Error::success();
+}
+
 } // namespace
 
 Expected<std::vector<WeightSlot>> readWeightTable(mlir::ModuleOp module,
@@ -132,13 +172,41 @@ Expected<std::vector<WeightSlot>> readWeightTable(mlir::ModuleOp module,
         type ? dyn_cast<mlir::RankedTensorType>(type.getValue()) : nullptr;
     if (!name || !offset || !tensorType)
       return makeError("malformed entry in the llm.weights table");
-    WeightSlot slot{name.str(), offset.getInt(), tensorType};
+    auto layout = dict.getAs<mlir::StringAttr>("layout");
+    WeightSlot slot{name.str(), offset.getInt(), tensorType,
+                    layout ? layout.str() : std::string()};
+    if (!slot.layout.empty() && slot.layout != "vnni16x32")
+      return makeError("weight '" + slot.name + "': unknown layout '" +
+                       slot.layout + "'");
     if (slot.offset < 0 || slot.offset + slot.byteSize() > totalSize)
       return makeError("weight '" + slot.name + "' lies outside the buffer");
     slots.push_back(slot);
   }
   return slots;
 }
+
+namespace {
+/// Fills `slot` of the mapped buffer at `base` from `source`.
+Error packSlot(const WeightSlot &slot, const SafetensorsFile &source,
+               char *base) {
+  const TensorInfo *tensor = source.find(slot.name);
+  if (!tensor)
+    return makeError(source.path() + ": no tensor '" + slot.name +
+                     "' for the compiled graph");
+  if (tensor->numElements() != slot.type.getNumElements())
+    return makeError(source.path() + ": tensor '" + slot.name + "' has " +
+                     Twine(tensor->numElements()) +
+                     " elements, the graph expects " +
+                     Twine(slot.type.getNumElements()));
+  ArrayRef<uint8_t> bytes = source.bytes(*tensor);
+  auto *target = reinterpret_cast<uint8_t *>(base) + slot.offset;
+  if (slot.layout.empty())
+    return convert(bytes.data(), tensor->dtype, target,
+                   slot.type.getElementType(), slot.type.getNumElements(),
+                   slot.name);
+  return packVNNITiles(bytes.data(), *tensor, target, slot, source.path());
+}
+} // namespace
 
 Error packWeights(ArrayRef<WeightSlot> slots, int64_t totalSize,
                   const SafetensorsFile &source, StringRef path,
@@ -163,26 +231,37 @@ Error packWeights(ArrayRef<WeightSlot> slots, int64_t totalSize,
   uint64_t done = 0, total = 0;
   for (const WeightSlot &slot : slots)
     total += slot.byteSize();
-  for (const WeightSlot &slot : slots) {
-    const TensorInfo *tensor = source.find(slot.name);
-    if (!tensor)
-      return makeError(source.path() + ": no tensor '" + slot.name +
-                       "' for the compiled graph");
-    if (tensor->numElements() != slot.type.getNumElements())
-      return makeError(source.path() + ": tensor '" + slot.name + "' has " +
-                       Twine(tensor->numElements()) +
-                       " elements, the graph expects " +
-                       Twine(slot.type.getNumElements()));
-    ArrayRef<uint8_t> bytes = source.bytes(*tensor);
-    auto *target = reinterpret_cast<uint8_t *>(region.data()) + slot.offset;
-    if (Error error = convert(bytes.data(), tensor->dtype, target,
-                              slot.type.getElementType(),
-                              slot.type.getNumElements(), slot.name))
-      return error;
-    done += slot.byteSize();
-    if (progress)
-      progress(done, total);
-  }
+  // One slot at a time per thread: packing is page faults and memory
+  // traffic more than arithmetic, and both cores fault pages in parallel.
+  std::atomic<size_t> next{0};
+  std::mutex mutex; // guards done, firstError and progress calls
+  std::optional<std::string> firstError;
+  auto work = [&] {
+    for (size_t index = next++; index < slots.size(); index = next++) {
+      const WeightSlot &slot = slots[index];
+      Error error = packSlot(slot, source, region.data());
+      std::lock_guard<std::mutex> lock(mutex);
+      if (error) {
+        std::string message = toString(std::move(error));
+        if (!firstError)
+          firstError = message;
+        next = slots.size(); // stop the other workers early
+        return;
+      }
+      done += slot.byteSize();
+      if (progress)
+        progress(done, total);
+    }
+  };
+  unsigned workers = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < workers; ++i)
+    threads.emplace_back(work);
+  work();
+  for (std::thread &thread : threads)
+    thread.join();
+  if (firstError)
+    return makeError(*firstError);
   region.unmap();
   return Error::success();
 }

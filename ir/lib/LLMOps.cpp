@@ -32,6 +32,22 @@ std::string dimToString(int64_t dim) {
 bool isPositiveFinite(double value) { return std::isfinite(value) && value > 0; }
 } // namespace
 
+bool llamac::llm::isVNNITiled(RankedTensorType type) {
+  return type.getRank() == 5 && type.getElementType().isBF16() &&
+         type.getDimSize(2) == kVNNITileDepth / 2 &&
+         type.getDimSize(3) == kVNNITileRows && type.getDimSize(4) == 2;
+}
+
+std::optional<std::pair<int64_t, int64_t>>
+llamac::llm::getWeightMatrixShape(RankedTensorType type) {
+  if (type.getRank() == 2)
+    return std::make_pair(type.getDimSize(0), type.getDimSize(1));
+  if (isVNNITiled(type))
+    return std::make_pair(type.getDimSize(0) * kVNNITileRows,
+                          type.getDimSize(1) * kVNNITileDepth);
+  return std::nullopt;
+}
+
 //===----------------------------------------------------------------------===//
 // ParamOp
 //===----------------------------------------------------------------------===//
@@ -39,6 +55,16 @@ bool isPositiveFinite(double value) { return std::isfinite(value) && value > 0; 
 LogicalResult ParamOp::verify() {
   if (getName().empty())
     return emitOpError("requires a non-empty weight name");
+  std::optional<StringRef> layout = getLayout();
+  if (!layout)
+    return success();
+  if (*layout != kVNNILayout)
+    return emitOpError("unknown layout '") << *layout << "' (expected '"
+                                           << kVNNILayout << "')";
+  if (!isVNNITiled(getResult().getType()))
+    return emitOpError("layout '")
+           << kVNNILayout << "' needs a bf16 result of shape [?, ?, 16, 16, 2], "
+           << "got " << getResult().getType();
   return success();
 }
 
@@ -49,9 +75,12 @@ LogicalResult ParamOp::verify() {
 LogicalResult EmbedOp::verify() {
   auto tableType = getTable().getType();
   auto resultType = getResult().getType();
-  if (tableType.getRank() != 2)
-    return emitOpError("expects a 2-D table [vocab, hidden], got rank ")
-           << tableType.getRank();
+  std::optional<std::pair<int64_t, int64_t>> table =
+      getWeightMatrixShape(tableType);
+  if (!table)
+    return emitOpError("expects a 2-D table [vocab, hidden] or its "
+                       "vnni16x32 tiles, got ")
+           << tableType;
   if (resultType.getRank() != 2)
     return emitOpError("expects a 2-D result [tokens, hidden], got rank ")
            << resultType.getRank();
@@ -60,11 +89,10 @@ LogicalResult EmbedOp::verify() {
     return emitOpError("result has ")
            << dimToString(resultType.getDimSize(0)) << " rows but there are "
            << dimToString(numTokens) << " token ids";
-  if (resultType.getDimSize(1) != tableType.getDimSize(1))
+  if (resultType.getDimSize(1) != table->second)
     return emitOpError("result row size ")
            << dimToString(resultType.getDimSize(1))
-           << " does not match the table's hidden size "
-           << tableType.getDimSize(1);
+           << " does not match the table's hidden size " << table->second;
   return success();
 }
 
@@ -95,14 +123,28 @@ LogicalResult RMSNormOp::verify() {
 // LinearOp
 //===----------------------------------------------------------------------===//
 
+std::pair<int64_t, int64_t> LinearOp::getWeightMatrixShape() {
+  return *llm::getWeightMatrixShape(getWeight().getType());
+}
+
 LogicalResult LinearOp::verify() {
   auto inputType = getInput().getType();
   auto weightType = getWeight().getType();
   auto resultType = getResult().getType();
-  if (weightType.getRank() != 2)
-    return emitOpError("expects a 2-D weight [out_features, in_features], "
-                       "got rank ")
-           << weightType.getRank();
+  std::optional<std::pair<int64_t, int64_t>> matrix =
+      llm::getWeightMatrixShape(weightType);
+  if (!matrix)
+    return emitOpError("expects a 2-D weight [out_features, in_features] "
+                       "or its vnni16x32 tiles, got ")
+           << weightType;
+  if (std::optional<Type> rounded = getInputType()) {
+    auto floatType = dyn_cast<FloatType>(*rounded);
+    if (!floatType || floatType.getWidth() >
+                          inputType.getElementType().getIntOrFloatBitWidth())
+      return emitOpError("input_type must be a float type no wider than the "
+                         "input's, got ")
+             << *rounded;
+  }
   if (inputType.getRank() < 1)
     return emitOpError("expects an input of rank >= 1");
   if (resultType.getRank() != inputType.getRank())
@@ -116,20 +158,20 @@ LogicalResult LinearOp::verify() {
            << inputType.getElementType();
   int64_t rank = inputType.getRank();
   int64_t inFeatures = inputType.getDimSize(rank - 1);
-  if (!dimsCompatible(inFeatures, weightType.getDimSize(1)))
+  if (!dimsCompatible(inFeatures, matrix->second))
     return emitOpError("input has ")
            << dimToString(inFeatures) << " features but the weight expects "
-           << weightType.getDimSize(1) << " (weight is [out, in])";
+           << matrix->second << " (weight is [out, in])";
   for (int64_t i = 0; i + 1 < rank; ++i)
     if (!dimsCompatible(inputType.getDimSize(i), resultType.getDimSize(i)))
       return emitOpError("result dimension ")
              << i << " (" << dimToString(resultType.getDimSize(i))
              << ") differs from the input's ("
              << dimToString(inputType.getDimSize(i)) << ")";
-  if (resultType.getDimSize(rank - 1) != weightType.getDimSize(0))
+  if (resultType.getDimSize(rank - 1) != matrix->first)
     return emitOpError("result has ")
            << dimToString(resultType.getDimSize(rank - 1))
-           << " features but the weight produces " << weightType.getDimSize(0);
+           << " features but the weight produces " << matrix->first;
   return success();
 }
 

@@ -6,6 +6,7 @@
 #include "llamac/Transforms/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/AMX/AMXDialect.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
@@ -28,6 +29,7 @@
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/AMX/AMXToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
@@ -41,7 +43,8 @@ void llamac::registerAllDialects(mlir::DialectRegistry &registry) {
                   mlir::memref::MemRefDialect, mlir::scf::SCFDialect,
                   mlir::bufferization::BufferizationDialect,
                   mlir::affine::AffineDialect, mlir::cf::ControlFlowDialect,
-                  mlir::vector::VectorDialect, mlir::LLVM::LLVMDialect>();
+                  mlir::vector::VectorDialect, mlir::amx::AMXDialect,
+                  mlir::LLVM::LLVMDialect>();
   // Bufferization of the ops our kernels use.
   mlir::arith::registerBufferizableOpInterfaceExternalModels(registry);
   mlir::bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
@@ -54,6 +57,7 @@ void llamac::registerAllDialects(mlir::DialectRegistry &registry) {
   // Translation of the final LLVM dialect module to LLVM IR.
   mlir::registerBuiltinDialectTranslation(registry);
   mlir::registerLLVMDialectTranslation(registry);
+  mlir::registerAMXDialectTranslation(registry);
 }
 
 void llamac::registerAllPasses() {

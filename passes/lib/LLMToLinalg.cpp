@@ -22,6 +22,11 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -106,6 +111,30 @@ Value indexToFloat(OpBuilder &b, Location loc, Value index, Type floatType) {
   return b.create<arith::UIToFPOp>(loc, floatType, asInt);
 }
 
+/// The indices of matrix element [row, column] in `weight`: themselves for a
+/// 2-D weight, the tile coordinates for the vnni16x32 layout.
+SmallVector<Value> matrixElementIndices(OpBuilder &b, Location loc,
+                                        Value weight, Value row,
+                                        Value column) {
+  if (!llm::isVNNITiled(cast<RankedTensorType>(weight.getType())))
+    return {row, column};
+  auto constant = [&](int64_t value) {
+    return b.create<arith::ConstantIndexOp>(loc, value).getResult();
+  };
+  Value rows = constant(llm::kVNNITileRows);
+  Value depth = constant(llm::kVNNITileDepth);
+  Value two = constant(2);
+  Value inTile = b.create<arith::RemUIOp>(loc, column, depth);
+  return {b.create<arith::DivUIOp>(loc, row, rows),
+          b.create<arith::DivUIOp>(loc, column, depth),
+          b.create<arith::DivUIOp>(loc, inTile, two),
+          b.create<arith::RemUIOp>(loc, row, rows),
+          b.create<arith::RemUIOp>(loc, inTile, two)};
+}
+
+/// The tag `llm-lower-micro-kernels` looks for, and its values.
+constexpr llvm::StringLiteral kMicroKernel = "llm.micro_kernel";
+
 //===----------------------------------------------------------------------===//
 // Patterns
 //===----------------------------------------------------------------------===//
@@ -133,8 +162,8 @@ struct EmbedLowering : OpConversionPattern<llm::EmbedOp> {
           Value row = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
                                                    args[0]);
           Value column = b.create<linalg::IndexOp>(loc, 1);
-          Value weight =
-              b.create<tensor::ExtractOp>(loc, table, ValueRange{row, column});
+          Value weight = b.create<tensor::ExtractOp>(
+              loc, table, matrixElementIndices(b, loc, table, row, column));
           b.create<linalg::YieldOp>(
               loc, castFloat(b, loc, weight, elementType));
         });
@@ -205,6 +234,16 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
     auto type = op.getResult().getType();
     if (type.getRank() != 2)
       return rewriter.notifyMatchFailure(op, "expects [tokens, features]");
+    if (llm::isVNNITiled(op.getWeight().getType())) {
+      Value result = op.getInputType()
+                         ? lowerTiledMatmul(op, adaptor, rewriter)
+                         : lowerTiledRows(op, adaptor, rewriter);
+      rewriter.replaceOp(op, result);
+      return success();
+    }
+    if (op.getInputType())
+      return rewriter.notifyMatchFailure(
+          op, "input_type is only implemented with vnni16x32 weights");
     Location loc = op.getLoc();
     SmallVector<OpFoldResult> sizes = {
         tensor::getMixedSize(rewriter, loc, adaptor.getInput(), 0),
@@ -217,6 +256,154 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
         ValueRange{init});
     rewriter.replaceOp(op, matmul.getResults());
     return success();
+  }
+
+  /// Products by tiled weights, one input row at a time (decode's
+  /// matrix-vector products): loops [m, nb, ni, kb, kr, kp] over the input
+  /// as [M, in/32, 16, 2], the weight tiles and the result as [M, out/16,
+  /// 16]; inputs stay f32. Tagged "vnni_gemv".
+  static Value lowerTiledRows(llm::LinearOp op, OpAdaptor adaptor,
+                              ConversionPatternRewriter &rewriter) {
+    Location loc = op.getLoc();
+    MLIRContext *context = rewriter.getContext();
+    auto type = op.getResult().getType();
+    Type elementType = type.getElementType();
+    auto weightType = op.getWeight().getType();
+    int64_t tilesOut = weightType.getDimSize(0), tilesIn = weightType.getDimSize(1);
+    Value input = adaptor.getInput();
+    OpFoldResult rows = tensor::getMixedSize(rewriter, loc, input, 0);
+    int64_t staticRows = type.getDimSize(0);
+    auto inputTiles = RankedTensorType::get(
+        {staticRows, tilesIn, llm::kVNNITileDepth / 2, 2}, elementType);
+    Value input4 = rewriter.create<tensor::ExpandShapeOp>(
+        loc, inputTiles, input, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}},
+        ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(tilesIn),
+                               rewriter.getIndexAttr(llm::kVNNITileDepth / 2),
+                               rewriter.getIndexAttr(2)});
+    Value init = filled(rewriter, loc,
+                        {rows, rewriter.getIndexAttr(tilesOut),
+                         rewriter.getIndexAttr(llm::kVNNITileRows)},
+                        elementType, 0.0);
+    // Loops: m, nb, ni, kb, kr, kp.
+    auto product = rewriter.create<linalg::GenericOp>(
+        loc, init.getType(), ValueRange{input4, adaptor.getWeight()},
+        ValueRange{init},
+        ArrayRef<AffineMap>{dimsMap(context, 6, {0, 3, 4, 5}),
+                            dimsMap(context, 6, {1, 3, 4, 2, 5}),
+                            dimsMap(context, 6, {0, 1, 2})},
+        ArrayRef<IteratorType>{kPar, kPar, kPar, kRed, kRed, kRed},
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value weight = castFloat(b, loc, args[1], elementType);
+          b.create<linalg::YieldOp>(
+              loc, multiplyAccumulate(b, loc, {args[0], weight, args[2]}));
+        });
+    product->setAttr(kMicroKernel, rewriter.getStringAttr("vnni_gemv"));
+    return rewriter.create<tensor::CollapseShapeOp>(
+        loc, type, product.getResult(0),
+        ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+  }
+
+  /// Matrix products by tiled weights with inputs rounded to bf16 (prefill):
+  /// the input rows are rounded and laid out once as [ceil(M/16), in/32,
+  /// 16, 32] tiles (rows past M are zero), multiplied in loops [mb, mi, nb,
+  /// ni, kb, kr, kp] into a [ceil(M/16)*16, out] result (tagged "amx_bf16"),
+  /// whose first M rows are the product.
+  static Value lowerTiledMatmul(llm::LinearOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) {
+    Location loc = op.getLoc();
+    MLIRContext *context = rewriter.getContext();
+    auto type = op.getResult().getType();
+    Type elementType = type.getElementType();
+    Type inputType = *op.getInputType();
+    auto weightType = op.getWeight().getType();
+    int64_t tilesOut = weightType.getDimSize(0), tilesIn = weightType.getDimSize(1);
+    const int64_t tileRows = llm::kVNNITileRows, depth = llm::kVNNITileDepth;
+    Value input = adaptor.getInput();
+    Value rows = rewriter.create<tensor::DimOp>(loc, input, 0);
+    // ceil(rows / 16), as (rows + 15) / 16: arith-to-llvm has no ceildivui.
+    Value rowTiles = rewriter.create<arith::DivUIOp>(
+        loc,
+        rewriter.create<arith::AddIOp>(
+            loc, rows,
+            rewriter.create<arith::ConstantIndexOp>(loc, tileRows - 1)),
+        rewriter.create<arith::ConstantIndexOp>(loc, tileRows));
+    auto index = [&](int64_t value) { return rewriter.getIndexAttr(value); };
+
+    // Rounded input tiles: tiles[mb, kb, mi, j] = bf16(input[mb*16+mi, kb*32+j]).
+    Value tilesInit =
+        empty(rewriter, loc, {rowTiles, index(tilesIn), index(tileRows),
+                              index(depth)},
+              inputType);
+    auto tiles = rewriter.create<linalg::GenericOp>(
+        loc, tilesInit.getType(), ValueRange{}, ValueRange{tilesInit},
+        ArrayRef<AffineMap>{dimsMap(context, 4, {0, 1, 2, 3})},
+        ArrayRef<IteratorType>{kPar, kPar, kPar, kPar},
+        [&](OpBuilder &b, Location loc, ValueRange) {
+          auto at = [&](unsigned dim) {
+            return b.create<linalg::IndexOp>(loc, dim).getResult();
+          };
+          auto scaled = [&](Value tile, int64_t size, Value offset) {
+            Value base = b.create<arith::MulIOp>(
+                loc, tile, b.create<arith::ConstantIndexOp>(loc, size));
+            return b.create<arith::AddIOp>(loc, base, offset).getResult();
+          };
+          Value row = scaled(at(0), tileRows, at(2));
+          Value column = scaled(at(1), depth, at(3));
+          Value inside = b.create<arith::CmpIOp>(
+              loc, arith::CmpIPredicate::ult, row, rows);
+          Value zeroRow = b.create<arith::ConstantIndexOp>(loc, 0);
+          Value safeRow = b.create<arith::SelectOp>(loc, inside, row, zeroRow);
+          Value value = b.create<tensor::ExtractOp>(
+              loc, input, ValueRange{safeRow, column});
+          Value rounded = castFloat(b, loc, value, inputType);
+          Value zero =
+              b.create<arith::ConstantOp>(loc, b.getFloatAttr(inputType, 0.0));
+          b.create<linalg::YieldOp>(
+              loc, b.create<arith::SelectOp>(loc, inside, rounded, zero)
+                       .getResult());
+        });
+    auto pairsType = RankedTensorType::get(
+        {ShapedType::kDynamic, tilesIn, tileRows, depth / 2, 2}, inputType);
+    Value pairs = rewriter.create<tensor::ExpandShapeOp>(
+        loc, pairsType, tiles.getResult(0),
+        ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}},
+        ArrayRef<OpFoldResult>{rowTiles, index(tilesIn), index(tileRows),
+                               index(depth / 2), index(2)});
+
+    Value paddedRows = rewriter.create<arith::MulIOp>(
+        loc, rowTiles, rewriter.create<arith::ConstantIndexOp>(loc, tileRows));
+    int64_t out = tilesOut * tileRows;
+    Value init = filled(rewriter, loc, {paddedRows, index(out)}, elementType,
+                        0.0);
+    auto accType = RankedTensorType::get(
+        {ShapedType::kDynamic, tileRows, tilesOut, tileRows}, elementType);
+    Value acc = rewriter.create<tensor::ExpandShapeOp>(
+        loc, accType, init, ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}},
+        ArrayRef<OpFoldResult>{rowTiles, index(tileRows), index(tilesOut),
+                               index(tileRows)});
+    // Loops: mb, mi, nb, ni, kb, kr, kp.
+    auto product = rewriter.create<linalg::GenericOp>(
+        loc, accType, ValueRange{pairs, adaptor.getWeight()}, ValueRange{acc},
+        ArrayRef<AffineMap>{dimsMap(context, 7, {0, 4, 1, 5, 6}),
+                            dimsMap(context, 7, {2, 4, 5, 3, 6}),
+                            dimsMap(context, 7, {0, 1, 2, 3})},
+        ArrayRef<IteratorType>{kPar, kPar, kPar, kPar, kRed, kRed, kRed},
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value lhs = castFloat(b, loc, args[0], elementType);
+          Value rhs = castFloat(b, loc, args[1], elementType);
+          b.create<linalg::YieldOp>(
+              loc, multiplyAccumulate(b, loc, {lhs, rhs, args[2]}));
+        });
+    product->setAttr(kMicroKernel, rewriter.getStringAttr("amx_bf16"));
+    auto paddedType =
+        RankedTensorType::get({ShapedType::kDynamic, out}, elementType);
+    Value padded = rewriter.create<tensor::CollapseShapeOp>(
+        loc, paddedType, product.getResult(0),
+        ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}});
+    return rewriter.create<tensor::ExtractSliceOp>(
+        loc, type, padded, ArrayRef<OpFoldResult>{index(0), index(0)},
+        ArrayRef<OpFoldResult>{rows, index(out)},
+        ArrayRef<OpFoldResult>{index(1), index(1)});
   }
 };
 
@@ -331,6 +518,307 @@ struct RopeLowering : OpConversionPattern<llm::RopeOp> {
   }
 };
 
+
+//===----------------------------------------------------------------------===//
+// Prefill attention: one fused kernel with an online softmax
+//===----------------------------------------------------------------------===//
+
+/// Prefill attention as one pass over the keys per (token, KV head): the
+/// query heads of the group are processed together (they share every key
+/// and value load), 16 keys at a time, with a running maximum, sum and
+/// weighted sum (the online softmax of flash attention), and only up to the
+/// token's causal limit, so nothing is materialized per score and half the
+/// products of a square prompt are skipped. Written at buffer level in the
+/// vector dialect: the tasks are an scf.forall over (KV head, token) that
+/// `llm-outline-tasks` hands to the runtime.
+///
+/// `keys` and `values` are the visible history [kv, visible, d] (the new
+/// rows already appended); the keys are first transposed into a
+/// [kv, d, visible rounded up to 16] buffer so that 16 scores are one
+/// vector of FMAs. Lanes past the visible keys are masked to -inf before the
+/// maximum, and value rows past them are never read.
+Value lowerFlashAttention(ConversionPatternRewriter &rewriter, Location loc,
+                          RankedTensorType queryType, Value query, Value keys,
+                          Value values, Value startPos, Value numTokens,
+                          Value visible, int64_t kvHeads, int64_t group,
+                          int64_t headDim, double scale) {
+  OpBuilder &b = rewriter;
+  Type f32 = queryType.getElementType();
+  const int64_t lanes = 16, chunks = headDim / lanes;
+  auto c = [&](int64_t v) {
+    return b.create<arith::ConstantIndexOp>(loc, v).getResult();
+  };
+  auto memrefOf = [&](Value tensor) {
+    auto type = bufferization::getMemRefTypeWithFullyDynamicLayout(
+        cast<TensorType>(tensor.getType()));
+    return b.create<bufferization::ToMemrefOp>(loc, type, tensor, true)
+        .getResult();
+  };
+  // A view of `memref` with a static unit innermost stride, which vector
+  // loads need. Kernel arguments carry dynamic strides; the rows of q, of
+  // the caches and of our own buffers are contiguous by construction, and
+  // an assertion says so at run time.
+  auto unitInnerStride = [&](Value memref) {
+    auto type = cast<MemRefType>(memref.getType());
+    int64_t rank = type.getRank();
+    auto metadata = b.create<memref::ExtractStridedMetadataOp>(loc, memref);
+    Value unit = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                         metadata.getStrides().back(), c(1));
+    b.create<cf::AssertOp>(
+        loc, unit, "llm.attention: rows of q, K and V must be contiguous");
+    SmallVector<int64_t> strides(rank - 1, ShapedType::kDynamic);
+    strides.push_back(1);
+    auto viewType = MemRefType::get(
+        type.getShape(), f32,
+        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides));
+    SmallVector<OpFoldResult> sizes, strideValues;
+    for (int64_t i = 0; i < rank; ++i) {
+      sizes.push_back(metadata.getSizes()[i]);
+      strideValues.push_back(i + 1 < rank
+                                 ? OpFoldResult(metadata.getStrides()[i])
+                                 : OpFoldResult(b.getIndexAttr(1)));
+    }
+    return b
+        .create<memref::ReinterpretCastOp>(
+            loc, viewType, metadata.getBaseBuffer(),
+            OpFoldResult(metadata.getOffset()), sizes, strideValues)
+        .getResult();
+  };
+
+  Value q = unitInnerStride(memrefOf(query));
+  Value v = unitInnerStride(memrefOf(values));
+  // Prefill transposes the keys once ([kv, d, padded visible]) so that 16
+  // scores are one vector of FMAs; a single token (decode) reads the key
+  // rows as they are and reduces each dot product horizontally, which costs
+  // less than transposing the whole history on every step.
+  const bool transposeKeys =
+      queryType.isDynamicDim(0) || queryType.getDimSize(0) > 1;
+  Value k = memrefOf(keys);
+  Value keysT, keyRows;
+  if (!transposeKeys)
+    keyRows = unitInnerStride(k);
+  else {
+    Value padded = b.create<arith::MulIOp>(
+        loc,
+        b.create<arith::DivUIOp>(
+            loc, b.create<arith::AddIOp>(loc, visible, c(lanes - 1)), c(lanes)),
+        c(lanes));
+    auto keysTType =
+        MemRefType::get({kvHeads, headDim, ShapedType::kDynamic}, f32);
+    keysT = b.create<memref::AllocOp>(loc, keysTType, ValueRange{padded},
+                                      b.getI64IntegerAttr(64));
+    Value keysTVisible = b.create<memref::SubViewOp>(
+        loc, keysT, ArrayRef<OpFoldResult>{c(0), c(0), c(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(kvHeads), b.getIndexAttr(headDim),
+                               visible},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                               b.getIndexAttr(1)});
+    b.create<linalg::TransposeOp>(loc, k, keysTVisible,
+                                  ArrayRef<int64_t>{0, 2, 1});
+  }
+
+  auto outType = MemRefType::get(queryType.getShape(), f32);
+  SmallVector<Value> dynamicSizes;
+  if (queryType.isDynamicDim(0))
+    dynamicSizes.push_back(numTokens);
+  Value out = b.create<memref::AllocOp>(loc, outType, dynamicSizes,
+                                        b.getI64IntegerAttr(64));
+
+  // One task per (token, KV head), flattened: llm-outline-tasks takes
+  // one-dimensional task loops.
+  Value taskCount = b.create<arith::MulIOp>(loc, numTokens, c(kvHeads));
+  auto forall = b.create<scf::ForallOp>(loc, ArrayRef<OpFoldResult>{taskCount},
+                                        ValueRange{}, std::nullopt);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forall.getBody());
+    Value task = forall.getInductionVar(0);
+    Value token = b.create<arith::DivUIOp>(loc, task, c(kvHeads));
+    Value head = b.create<arith::RemUIOp>(loc, task, c(kvHeads));
+    auto vecType = VectorType::get({lanes}, f32);
+    Value zeroVec = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(vecType, b.getFloatAttr(f32, 0.0)));
+    Value minusInf = b.create<arith::ConstantOp>(
+        loc, b.getFloatAttr(f32, -std::numeric_limits<double>::infinity()));
+    Value minusInfVec = b.create<vector::BroadcastOp>(loc, vecType, minusInf);
+    Value scaleVec = b.create<vector::BroadcastOp>(
+        loc, vecType,
+        b.create<arith::ConstantOp>(loc, b.getFloatAttr(f32, scale)));
+    Value keyCount = b.create<arith::AddIOp>(
+        loc, b.create<arith::AddIOp>(loc, startPos, token), c(1));
+    Value fullEnd = b.create<arith::MulIOp>(
+        loc, b.create<arith::DivUIOp>(loc, keyCount, c(lanes)), c(lanes));
+    SmallVector<Value> queryHeads;
+    for (int64_t g = 0; g < group; ++g)
+      queryHeads.push_back(b.create<arith::AddIOp>(
+          loc, b.create<arith::MulIOp>(loc, head, c(group)), c(g)));
+
+    // The queries in registers, for the row-wise scores.
+    SmallVector<SmallVector<Value>> queryChunks(group);
+    if (!transposeKeys)
+      for (int64_t g = 0; g < group; ++g)
+        for (int64_t j = 0; j < chunks; ++j)
+          queryChunks[g].push_back(b.create<vector::LoadOp>(
+              loc, vecType, q, ValueRange{token, queryHeads[g], c(j * lanes)}));
+
+    // State per query head g: max m, sum l, weighted sum acc[chunks].
+    const int64_t stateSize = 2 + chunks;
+    SmallVector<Value> initial;
+    for (int64_t g = 0; g < group; ++g) {
+      initial.push_back(minusInf);
+      initial.push_back(
+          b.create<arith::ConstantOp>(loc, b.getFloatAttr(f32, 0.0)));
+      for (int64_t j = 0; j < chunks; ++j)
+        initial.push_back(zeroVec);
+    }
+
+    // One block of 16 keys at `first`; `valid` keys of it when given (the
+    // last, partial block), all 16 otherwise.
+    auto block = [&](OpBuilder &b, Value first, Value valid,
+                     ValueRange state) -> SmallVector<Value> {
+      SmallVector<Value> scores(group, zeroVec);
+      if (transposeKeys) {
+        for (int64_t d = 0; d < headDim; ++d) {
+          Value keyRow = b.create<vector::LoadOp>(
+              loc, vecType, keysT, ValueRange{head, c(d), first});
+          for (int64_t g = 0; g < group; ++g) {
+            Value qd = b.create<memref::LoadOp>(
+                loc, q, ValueRange{token, queryHeads[g], c(d)});
+            Value splat = b.create<vector::BroadcastOp>(loc, vecType, qd);
+            scores[g] = b.create<vector::FMAOp>(loc, splat, keyRow, scores[g]);
+          }
+        }
+      } else {
+        // Score i of the block: the dot product of the query with key row
+        // first + i, for the valid keys only.
+        auto score = [&](OpBuilder &b, Value i, ValueRange current) {
+          SmallVector<Value> updated(current.begin(), current.end());
+          Value row = b.create<arith::AddIOp>(loc, first, i);
+          SmallVector<Value> keyChunks;
+          for (int64_t j = 0; j < chunks; ++j)
+            keyChunks.push_back(b.create<vector::LoadOp>(
+                loc, vecType, keyRows, ValueRange{head, row, c(j * lanes)}));
+          for (int64_t g = 0; g < group; ++g) {
+            Value products = zeroVec;
+            for (int64_t j = 0; j < chunks; ++j)
+              products = b.create<vector::FMAOp>(loc, queryChunks[g][j],
+                                                 keyChunks[j], products);
+            Value dot = b.create<vector::ReductionOp>(
+                loc, vector::CombiningKind::ADD, products);
+            updated[g] =
+                b.create<vector::InsertElementOp>(loc, dot, updated[g], i);
+          }
+          return updated;
+        };
+        if (!valid) {
+          for (int64_t i = 0; i < lanes; ++i)
+            scores = score(b, c(i), scores);
+        } else {
+          auto loop = b.create<scf::ForOp>(
+              loc, c(0), valid, c(1), scores,
+              [&](OpBuilder &b, Location, Value i, ValueRange current) {
+                b.create<scf::YieldOp>(loc, score(b, i, current));
+              });
+          scores.assign(loop.getResults().begin(), loop.getResults().end());
+        }
+      }
+      Value mask;
+      if (valid)
+        mask = b.create<vector::CreateMaskOp>(
+            loc, VectorType::get({lanes}, b.getI1Type()), ValueRange{valid});
+      SmallVector<Value> next;
+      SmallVector<Value> weights(group), rescale(group);
+      for (int64_t g = 0; g < group; ++g) {
+        ValueRange st = state.slice(g * stateSize, stateSize);
+        Value scaled = b.create<arith::MulFOp>(loc, scores[g], scaleVec);
+        if (mask)
+          scaled = b.create<arith::SelectOp>(loc, mask, scaled, minusInfVec);
+        Value blockMax = b.create<vector::ReductionOp>(
+            loc, vector::CombiningKind::MAXIMUMF, scaled);
+        Value newMax = b.create<arith::MaximumFOp>(loc, st[0], blockMax);
+        rescale[g] = b.create<math::ExpOp>(
+            loc, b.create<arith::SubFOp>(loc, st[0], newMax));
+        weights[g] = b.create<math::ExpOp>(
+            loc, b.create<arith::SubFOp>(
+                     loc, scaled,
+                     b.create<vector::BroadcastOp>(loc, vecType, newMax)));
+        Value blockSum = b.create<vector::ReductionOp>(
+            loc, vector::CombiningKind::ADD, weights[g]);
+        Value newSum = b.create<arith::AddFOp>(
+            loc, b.create<arith::MulFOp>(loc, st[1], rescale[g]), blockSum);
+        next.push_back(newMax);
+        next.push_back(newSum);
+        Value rescaleVec =
+            b.create<vector::BroadcastOp>(loc, vecType, rescale[g]);
+        for (int64_t j = 0; j < chunks; ++j)
+          next.push_back(b.create<arith::MulFOp>(loc, st[2 + j], rescaleVec));
+      }
+      // acc += p[i] * V[first + i] for each valid key i.
+      auto accumulate = [&](OpBuilder &b, Value i, ValueRange acc) {
+        SmallVector<Value> updated(acc.begin(), acc.end());
+        Value row = b.create<arith::AddIOp>(loc, first, i);
+        SmallVector<Value> valueChunks;
+        for (int64_t j = 0; j < chunks; ++j)
+          valueChunks.push_back(b.create<vector::LoadOp>(
+              loc, vecType, v, ValueRange{head, row, c(j * lanes)}));
+        for (int64_t g = 0; g < group; ++g) {
+          Value p = b.create<vector::ExtractElementOp>(loc, weights[g], i);
+          Value splat = b.create<vector::BroadcastOp>(loc, vecType, p);
+          for (int64_t j = 0; j < chunks; ++j) {
+            Value &slot = updated[g * stateSize + 2 + j];
+            slot = b.create<vector::FMAOp>(loc, splat, valueChunks[j], slot);
+          }
+        }
+        return updated;
+      };
+      if (!valid) {
+        for (int64_t i = 0; i < lanes; ++i)
+          next = accumulate(b, c(i), next);
+        return next;
+      }
+      auto loop = b.create<scf::ForOp>(
+          loc, c(0), valid, c(1), next,
+          [&](OpBuilder &b, Location, Value i, ValueRange acc) {
+            b.create<scf::YieldOp>(loc, accumulate(b, i, acc));
+          });
+      return SmallVector<Value>(loop.getResults());
+    };
+
+    auto full = b.create<scf::ForOp>(
+        loc, c(0), fullEnd, c(lanes), initial,
+        [&](OpBuilder &b, Location, Value first, ValueRange state) {
+          b.create<scf::YieldOp>(loc, block(b, first, Value(), state));
+        });
+    Value remaining = b.create<arith::SubIOp>(loc, keyCount, fullEnd);
+    Value hasTail =
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, remaining, c(0));
+    auto tail = b.create<scf::IfOp>(
+        loc, hasTail,
+        [&](OpBuilder &b, Location) {
+          b.create<scf::YieldOp>(
+              loc, block(b, fullEnd, remaining, full.getResults()));
+        },
+        [&](OpBuilder &b, Location) {
+          b.create<scf::YieldOp>(loc, full.getResults());
+        });
+    for (int64_t g = 0; g < group; ++g) {
+      ValueRange st = tail.getResults().slice(g * stateSize, stateSize);
+      Value inverse = b.create<arith::DivFOp>(
+          loc, b.create<arith::ConstantOp>(loc, b.getFloatAttr(f32, 1.0)),
+          st[1]);
+      Value inverseVec = b.create<vector::BroadcastOp>(loc, vecType, inverse);
+      for (int64_t j = 0; j < chunks; ++j)
+        b.create<vector::StoreOp>(
+            loc, b.create<arith::MulFOp>(loc, st[2 + j], inverseVec), out,
+            ValueRange{token, queryHeads[g], c(j * lanes)});
+    }
+  }
+  // keysT is freed by the buffer deallocation pipeline.
+  return b.create<bufferization::ToTensorOp>(loc, queryType, out,
+                                             /*restrict=*/true,
+                                             /*writable=*/true);
+}
+
 struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -397,6 +885,15 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
     };
     Value keys = history(newKeyCache);
     Value values = history(newValueCache);
+
+    // The fused kernel, for prefill and decode alike.
+    if (headDim % 16 == 0 && elementType.isF32()) {
+      Value output = lowerFlashAttention(
+          rewriter, loc, queryType, adaptor.getQuery(), keys, values, startPos,
+          numTokensValue, visibleValue, kvHeads, group, headDim, scale);
+      rewriter.replaceOp(op, {output, newKeyCache, newValueCache});
+      return success();
+    }
 
     // 3. Query heads grouped by the KV head they share: [n, kv, g, d].
     auto groupedType = RankedTensorType::get(
@@ -583,7 +1080,10 @@ struct LLMToLinalgPass
     MLIRContext *context = &getContext();
     ConversionTarget target(*context);
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
-                           math::MathDialect, tensor::TensorDialect>();
+                           math::MathDialect, tensor::TensorDialect,
+                           bufferization::BufferizationDialect,
+                           cf::ControlFlowDialect, memref::MemRefDialect,
+                           scf::SCFDialect, vector::VectorDialect>();
     target.addIllegalDialect<llm::LLMDialect>();
     // Weights are bound to the artifact's buffer by llm-lower-entry-abi.
     target.addLegalOp<llm::ParamOp>();

@@ -33,6 +33,7 @@ namespace {
 struct WeightSlot {
   RankedTensorType type;
   int64_t offset = 0;
+  StringAttr layout; // null: the checkpoint's own layout
 };
 
 struct LLMLowerEntryABIPass
@@ -60,9 +61,11 @@ struct LLMLowerEntryABIPass
     for (func::FuncOp entry : entries) {
       entry.walk([&](llm::ParamOp param) {
         auto type = param.getResult().getType();
-        auto [it, inserted] = slots.insert({param.getName(), {type, 0}});
+        auto [it, inserted] = slots.insert(
+            {param.getName(), {type, 0, param.getLayoutAttr()}});
         if (!inserted) {
-          if (it->second.type != type) {
+          if (it->second.type != type ||
+              it->second.layout != param.getLayoutAttr()) {
             param.emitOpError("weight '")
                 << param.getName() << "' is used with type " << type
                 << " here and " << it->second.type << " elsewhere";
@@ -80,11 +83,15 @@ struct LLMLowerEntryABIPass
 
     Builder b(module.getContext());
     SmallVector<Attribute> table;
-    for (auto &[name, slot] : slots)
-      table.push_back(b.getDictionaryAttr(
-          {b.getNamedAttr("name", b.getStringAttr(name)),
-           b.getNamedAttr("offset", b.getI64IntegerAttr(slot.offset)),
-           b.getNamedAttr("type", TypeAttr::get(slot.type))}));
+    for (auto &[name, slot] : slots) {
+      SmallVector<NamedAttribute> entry = {
+          b.getNamedAttr("name", b.getStringAttr(name)),
+          b.getNamedAttr("offset", b.getI64IntegerAttr(slot.offset)),
+          b.getNamedAttr("type", TypeAttr::get(slot.type))};
+      if (slot.layout)
+        entry.push_back(b.getNamedAttr("layout", slot.layout));
+      table.push_back(b.getDictionaryAttr(entry));
+    }
     module->setAttr("llm.weights", b.getArrayAttr(table));
     module->setAttr("llm.weights_size", b.getI64IntegerAttr(size));
 

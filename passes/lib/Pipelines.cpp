@@ -67,6 +67,8 @@ void llamac::buildLLMBufferizePipeline(OpPassManager &pm) {
 }
 
 void llamac::buildLLMLowerToLLVMPipeline(OpPassManager &pm) {
+  // Products by tiled weights: AMX tiles and vector code.
+  pm.addPass(createLLMLowerMicroKernelsPass());
   // Reductions accumulate in registers (so LLVM vectorizes them); the other
   // linalg ops become plain loops.
   pm.addPass(createLLMReductionsToLoopsPass());
@@ -78,7 +80,9 @@ void llamac::buildLLMLowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertSCFToCFPass());
-  pm.addPass(createConvertVectorToLLVMPass());
+  ConvertVectorToLLVMPassOptions vectorOptions;
+  vectorOptions.amx = true; // amx.tile_* ops (llm-lower-micro-kernels)
+  pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());

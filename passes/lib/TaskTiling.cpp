@@ -51,10 +51,20 @@ struct LLMChooseTaskTilesPass
                                              : range;
       if (work < minWork)
         return;
+      // A micro-kernel (llm-lower-micro-kernels) works on whole weight
+      // tiles: only the loop over them (the weight's first dimension) may
+      // be split.
+      std::optional<unsigned> onlyLoop;
+      if (op->hasAttr("llm.micro_kernel") && op.getNumDpsInputs() == 2)
+        if (auto dim = dyn_cast<AffineDimExpr>(
+                op.getMatchingIndexingMap(op.getDpsInputOperand(1))
+                    .getResult(0)))
+          onlyLoop = dim.getPosition();
       int64_t best = -1;
       for (auto [index, range] : llvm::enumerate(ranges))
         if (iterators[index] == utils::IteratorType::parallel &&
             !ShapedType::isDynamic(range) && range >= 2 &&
+            (!onlyLoop || *onlyLoop == index) &&
             (best < 0 || range > ranges[best]))
           best = index;
       if (best < 0)

@@ -124,6 +124,43 @@ dotBF16(int64_t iterations) {
   return _mm512_reduce_add_ps(sum);
 }
 
+/// The AMX tile configuration the probe uses: palette 1, every tile 16 rows
+/// of 64 bytes.
+struct TileConfig {
+  uint8_t palette = 1, startRow = 0, reserved[14] = {};
+  uint16_t bytesPerRow[16] = {};
+  uint8_t rows[16] = {};
+};
+
+__attribute__((target("amx-tile,amx-bf16"))) double amxBF16(int64_t iterations) {
+  TileConfig config;
+  for (int i = 0; i < 8; ++i) {
+    config.bytesPerRow[i] = 64;
+    config.rows[i] = 16;
+  }
+  alignas(64) static thread_local uint16_t inputs[2][16 * 32];
+  alignas(64) float result[16 * 16];
+  _tile_loadconfig(&config);
+  // Four independent accumulators (tiles 0-3) of two inputs each (4-7).
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  _tile_loadd(4, inputs[0], 64);
+  _tile_loadd(5, inputs[1], 64);
+  _tile_loadd(6, inputs[0], 64);
+  _tile_loadd(7, inputs[1], 64);
+  for (int64_t n = 0; n < iterations; ++n) {
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  _tile_stored(0, result, 64);
+  _tile_release();
+  return result[0];
+}
+
 volatile double sink;
 
 /// A deterministic prompt of `size` ids spread over the vocabulary.
@@ -203,6 +240,21 @@ Measurement probePeakBF16(int threads, int repetitions) {
   return Measurement::of(samples);
 }
 
+Measurement probePeakAMX(int threads, int repetitions) {
+  // Callers probe only for artifacts that use AMX, whose loading asked the
+  // kernel for the tile state.
+  const int64_t iterations = 2'000'000;
+  // Each tdpbf16ps: 16 x 16 outputs x 32 products x (multiply + add).
+  const double flops = double(iterations) * 4 * 16 * 16 * 32 * 2;
+  std::vector<double> samples;
+  for (int r = 0; r < repetitions; ++r) {
+    double elapsed = timeOnAllThreads(
+        threads, [&](int) { sink = amxBF16(iterations); });
+    samples.push_back(flops * threads / elapsed / 1e9);
+  }
+  return Measurement::of(samples);
+}
+
 BenchResult runBench(Model &model, const BenchOptions &options) {
   const Manifest &info = model.manifest();
   if (options.repetitions < 1)
@@ -216,9 +268,9 @@ BenchResult runBench(Model &model, const BenchOptions &options) {
                                       : "lm_head.weight");
     if (!untiedEmbedding)
       result.decodeBytesPerToken += double(tensor.bytes);
-    if (tensor.shape.size() != 2 || untiedEmbedding)
+    if (!tensor.isMatrix() || untiedEmbedding)
       continue;
-    double flops = 2.0 * double(tensor.shape[0]) * tensor.shape[1];
+    double flops = 2.0 * double(tensor.numElements());
     (output ? result.outputFlops : result.flopsPerToken) += flops;
   }
 

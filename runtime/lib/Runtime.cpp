@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,6 +31,17 @@ namespace llamac::runtime {
 namespace {
 
 [[noreturn]] void fail(const std::string &message) { throw Error(message); }
+
+/// Linux hands out AMX's 8 KiB of tile state only to processes that ask
+/// (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA); without it the first
+/// tile instruction is a SIGILL.
+void requestAMXPermission(const std::string &dir) {
+  constexpr long kArchRequestXCompPerm = 0x1023, kXFeatureXTileData = 18;
+  if (::syscall(SYS_arch_prctl, kArchRequestXCompPerm, kXFeatureXTileData) != 0)
+    fail(dir + ": the model uses AMX tiles but the kernel refused them (" +
+         std::strerror(errno) +
+         "); recompile with 'llamac compile --prefill-inputs=f32'");
+}
 
 /// Typed access to manifest fields with errors that name the field.
 class ManifestReader {
@@ -115,6 +127,7 @@ Manifest Manifest::read(const std::string &dir) {
       manifest.kernels.push_back(kernel.getAsString().value_or("?").str());
   const auto &compile = reader.object(*root, "compile");
   manifest.dtype = reader.string(compile, "dtype");
+  manifest.usesAMX = compile.getString("prefill_inputs") == llvm::StringRef("bf16");
   const auto &target = reader.object(*root, "target");
   manifest.targetCPU = reader.string(target, "cpu");
   if (const llvm::json::Array *features = target.getArray("features"))
@@ -138,6 +151,10 @@ Manifest Manifest::read(const std::string &dir) {
       if (const llvm::json::Array *shape = object->getArray("shape"))
         for (const llvm::json::Value &dim : *shape)
           tensor.shape.push_back(dim.getAsInteger().value_or(0));
+      tensor.layout = object->getString("layout").value_or("").str();
+      if (!tensor.layout.empty() && tensor.layout != "vnni16x32")
+        fail(path + ": weight '" + tensor.name + "' has unknown layout '" +
+             tensor.layout + "'");
       if (tensor.offset + tensor.bytes > manifest.weightsSize)
         fail(path + ": weight '" + tensor.name +
              "' lies outside weights.bin");
@@ -267,6 +284,8 @@ std::unique_ptr<Model> Model::load(const std::string &dir,
     fail(dir + ": compiled for CPU '" + info.targetCPU +
          "', but this CPU lacks: " + missing +
          " (recompile with 'llamac compile --target-cpu host')");
+  if (info.usesAMX)
+    requestAMXPermission(dir);
 
   std::string libraryPath = dir + "/" + info.libraryFile;
   // dlopen of a truncated library dies of SIGBUS; another compile's would

@@ -592,16 +592,22 @@ int runBench(int argc, const char **argv) {
   rt::Measurement bandwidth = rt::probeReadBandwidth(used);
   rt::Measurement peakF32 = rt::probePeakF32(used);
   rt::Measurement peakBF16 = rt::probePeakBF16(used);
-  rt::BenchResult result = rt::runBench(*model, options);
   const rt::Manifest &info = model->manifest();
+  rt::Measurement peakAMX;
+  if (info.usesAMX)
+    peakAMX = rt::probePeakAMX(used);
+  rt::BenchResult result = rt::runBench(*model, options);
   std::optional<rt::KernelProfile> kernelProfile;
   if (profile)
     kernelProfile = rt::profileKernels(*model, options.promptSizes.front());
-  // The highest arithmetic rate the machine offers for the weights' type:
-  // f32 FMA, or for bf16 weights also the bf16 dot product.
+  // The highest arithmetic rate the machine offers for what the kernels
+  // use: f32 FMA; for bf16 weights also the bf16 dot product; AMX tiles
+  // when the artifact multiplies with them.
   double peak = info.dtype == "bf16"
                     ? std::max(peakF32.median, peakBF16.median)
                     : peakF32.median;
+  if (info.usesAMX)
+    peak = std::max(peak, peakAMX.median);
 
   if (json) {
     json::Object pp, tg, ppGflops, tgGbs;
@@ -632,6 +638,7 @@ int runBench(int argc, const char **argv) {
         {"peak_gflop_s", peak},
         {"peak_f32_fma_gflop_s", peakF32.median},
         {"peak_bf16_dot_gflop_s", peakBF16.median},
+        {"peak_amx_bf16_gflop_s", peakAMX.median},
     };
     if (kernelProfile) {
       auto table = [](const std::vector<rt::Model::KernelTime> &times) {
@@ -655,8 +662,11 @@ int runBench(int argc, const char **argv) {
                    artifactDir.c_str(), info.dtype.c_str(),
                    result.decodeBytesPerToken / 1e9, used, int(repetitions));
   outs() << format("machine: read bandwidth %.1f GB/s, f32 FMA peak %.0f "
-                   "GFLOP/s, bf16 dot peak %.0f GFLOP/s\n\n",
+                   "GFLOP/s, bf16 dot peak %.0f GFLOP/s",
                    bandwidth.median, peakF32.median, peakBF16.median);
+  if (info.usesAMX)
+    outs() << format(", AMX bf16 peak %.0f GFLOP/s", peakAMX.median);
+  outs() << "\n\n";
   outs() << "| test   |            tok/s | achieved                          |\n";
   outs() << "|--------|------------------|-----------------------------------|\n";
   for (auto &[size, m] : result.prefill) {

@@ -171,8 +171,14 @@ int runCompile(int argc, char **argv) {
                                  cl::cat(category));
   cl::opt<std::string> dtype("dtype",
                              cl::desc("Weight precision: bf16 (default) or "
-                                      "f32; computation is always f32"),
+                                      "f32; sums are always f32"),
                              cl::init("bf16"), cl::cat(category));
+  cl::opt<std::string> prefillInputs(
+      "prefill-inputs",
+      cl::desc("Precision of the activations entering prefill's matrix "
+               "products: auto (default: bf16 when the weights are bf16 and "
+               "the CPU has AMX-BF16, f32 otherwise), bf16 or f32"),
+      cl::value_desc("auto|bf16|f32"), cl::init("auto"), cl::cat(category));
   cl::opt<std::string> targetCPU(
       "target-cpu",
       cl::desc("CPU to generate code for: host (default: this CPU and its "
@@ -199,6 +205,7 @@ int runCompile(int argc, char **argv) {
 
   llamac::CompileOptions options;
   options.dtype = dtype;
+  options.prefillInputs = prefillInputs;
   options.targetCPU = targetCPU;
   options.dumpIRDir = dumpIRDir;
   options.printTiming = timing;

@@ -28,7 +28,7 @@ func.func @param_integer_weight() {
 
 func.func @embed_table_rank(%t: tensor<?xi32>) {
   %e = llm.param "e" : tensor<16xbf16>
-  // expected-error @+1 {{'llm.embed' op expects a 2-D table [vocab, hidden], got rank 1}}
+  // expected-error @+1 {{'llm.embed' op expects a 2-D table [vocab, hidden] or its vnni16x32 tiles, got 'tensor<16xbf16>'}}
   %x = llm.embed %e[%t] : tensor<16xbf16>, tensor<?xi32> -> tensor<?x8xf32>
   return
 }
@@ -232,6 +232,58 @@ func.func @add_types(%a: tensor<?x8xf32>, %b: tensor<?x4xf32>) {
 func.func @silu_integer(%a: tensor<?x8xi32>) {
   // expected-error @+1 {{must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values}}
   %y = llm.silu %a : tensor<?x8xi32>
+  return
+}
+
+// -----
+
+func.func @param_unknown_layout() {
+  // expected-error @+1 {{'llm.param' op unknown layout 'nchw' (expected 'vnni16x32')}}
+  %w = llm.param "w" {layout = "nchw"} : tensor<4x2x16x16x2xbf16>
+  return
+}
+
+// -----
+
+func.func @param_layout_shape() {
+  // expected-error @+1 {{'llm.param' op layout 'vnni16x32' needs a bf16 result of shape [?, ?, 16, 16, 2], got 'tensor<4x2x16x16x2xf32>'}}
+  %w = llm.param "w" {layout = "vnni16x32"} : tensor<4x2x16x16x2xf32>
+  return
+}
+
+// -----
+
+func.func @linear_tiles_in_features(%x: tensor<?x32xf32>) {
+  %w = llm.param "w" {layout = "vnni16x32"} : tensor<4x2x16x16x2xbf16>
+  // expected-error @+1 {{'llm.linear' op input has 32 features but the weight expects 64 (weight is [out, in])}}
+  %y = llm.linear %x, %w : tensor<?x32xf32>, tensor<4x2x16x16x2xbf16> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @linear_weight_rank(%x: tensor<?x32xf32>) {
+  %w = llm.param "w" : tensor<4x2x16x32xbf16>
+  // expected-error @+1 {{'llm.linear' op expects a 2-D weight [out_features, in_features] or its vnni16x32 tiles, got 'tensor<4x2x16x32xbf16>'}}
+  %y = llm.linear %x, %w : tensor<?x32xf32>, tensor<4x2x16x32xbf16> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @linear_input_type(%x: tensor<?x64xbf16>) {
+  %w = llm.param "w" {layout = "vnni16x32"} : tensor<4x2x16x16x2xbf16>
+  // expected-error @+1 {{'llm.linear' op input_type must be a float type no wider than the input's, got 'f32'}}
+  %y = llm.linear %x, %w {input_type = f32} : tensor<?x64xbf16>, tensor<4x2x16x16x2xbf16> -> tensor<?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @embed_tiles_hidden(%tokens: tensor<?xi32>) {
+  %t = llm.param "t" {layout = "vnni16x32"} : tensor<2x2x16x16x2xbf16>
+  // expected-error @+1 {{'llm.embed' op result row size 32 does not match the table's hidden size 64}}
+  %x = llm.embed %t[%tokens] : tensor<2x2x16x16x2xbf16>, tensor<?xi32> -> tensor<?x32xf32>
   return
 }
 

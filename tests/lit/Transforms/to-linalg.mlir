@@ -229,3 +229,104 @@ func.func @attention_decode(%q: tensor<1x4x8xf32>, %k: tensor<1x2x8xf32>, %v: te
       : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<2x2x?x8xf32>
   return %o, %kc1, %vc1 : tensor<1x4x8xf32>, tensor<2x2x?x8xf32>, tensor<2x2x?x8xf32>
 }
+
+// -----
+
+// Tiled weights, matrix product with bf16 inputs: the rows are rounded and
+// laid out as [ceil(M/16), in/32, 16, 32] input tiles (zero past M), the
+// product loops over the tiles (tagged amx_bf16) into a padded result whose
+// first M rows are returned.
+// CHECK-LABEL: func.func @linear_tiled_matmul(
+// CHECK: %[[ROWS:.+]] = tensor.dim %{{.+}}, %c0 : tensor<?x64xf32>
+// CHECK: %[[TILES:.+]] = linalg.generic {{.*}} outs(%{{.+}} : tensor<?x2x16x32xbf16>)
+// CHECK:   arith.cmpi ult, %{{.+}}, %[[ROWS]] : index
+// CHECK:   arith.truncf %{{.+}} : f32 to bf16
+// CHECK: %[[PAIRS:.+]] = tensor.expand_shape %[[TILES]] {{.*}} : tensor<?x2x16x32xbf16> into tensor<?x2x16x16x2xbf16>
+// CHECK: %[[ACC:.+]] = tensor.expand_shape %{{.+}} {{.*}} : tensor<?x48xf32> into tensor<?x16x3x16xf32>
+// CHECK: %[[PRODUCT:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%[[PAIRS]], %{{.+}} : tensor<?x2x16x16x2xbf16>, tensor<3x2x16x16x2xbf16>) outs(%[[ACC]] : tensor<?x16x3x16xf32>) attrs = {llm.micro_kernel = "amx_bf16"}
+// CHECK: %[[PADDED:.+]] = tensor.collapse_shape %[[PRODUCT]]
+// CHECK: tensor.extract_slice %[[PADDED]][0, 0] [%[[ROWS]], 48] [1, 1]
+func.func @linear_tiled_matmul(%x: tensor<?x64xf32>) -> tensor<?x48xf32> {
+  %w = llm.param "w" {layout = "vnni16x32"} : tensor<3x2x16x16x2xbf16>
+  %y = llm.linear %x, %w {input_type = bf16} : tensor<?x64xf32>, tensor<3x2x16x16x2xbf16> -> tensor<?x48xf32>
+  return %y : tensor<?x48xf32>
+}
+
+// -----
+
+// Tiled weights, f32 inputs (decode): loops [m, nb, ni, kb, kr, kp] over
+// the input viewed as [M, in/32, 16, 2], tagged vnni_gemv.
+// CHECK-LABEL: func.func @linear_tiled_rows(
+// CHECK: %[[X:.+]] = tensor.expand_shape %{{.+}} {{.*}} : tensor<1x64xf32> into tensor<1x2x16x2xf32>
+// CHECK: %[[Y:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%[[X]], %{{.+}} : tensor<1x2x16x2xf32>, tensor<3x2x16x16x2xbf16>) outs(%{{.+}} : tensor<1x3x16xf32>) attrs = {llm.micro_kernel = "vnni_gemv"}
+// CHECK: tensor.collapse_shape %[[Y]] {{.*}} : tensor<1x3x16xf32> into tensor<1x48xf32>
+func.func @linear_tiled_rows(%x: tensor<1x64xf32>) -> tensor<1x48xf32> {
+  %w = llm.param "w" {layout = "vnni16x32"} : tensor<3x2x16x16x2xbf16>
+  %y = llm.linear %x, %w : tensor<1x64xf32>, tensor<3x2x16x16x2xbf16> -> tensor<1x48xf32>
+  return %y : tensor<1x48xf32>
+}
+
+// -----
+
+// A tiled embedding table: the gather computes the tile coordinates of
+// [token, column].
+// CHECK-LABEL: func.func @embed_tiled(
+// CHECK: linalg.generic
+// CHECK:   arith.divui
+// CHECK:   arith.remui
+// CHECK:   tensor.extract %{{.+}}[%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}] : tensor<2x2x16x16x2xbf16>
+func.func @embed_tiled(%tokens: tensor<?xi32>) -> tensor<?x64xf32> {
+  %t = llm.param "t" {layout = "vnni16x32"} : tensor<2x2x16x16x2xbf16>
+  %x = llm.embed %t[%tokens] : tensor<2x2x16x16x2xbf16>, tensor<?xi32> -> tensor<?x64xf32>
+  return %x : tensor<?x64xf32>
+}
+
+// -----
+
+// Prefill attention with head_dim a multiple of 16: one fused kernel. The
+// keys are transposed into a buffer padded to 16 rows; one task per (token,
+// KV head) runs the online softmax over blocks of 16 keys up to the token's
+// causal limit (full blocks, then a masked partial one whose value rows past
+// the limit are never read); both query heads of the group share each load.
+// CHECK-LABEL: func.func @attention_fused(
+// CHECK: tensor.insert_slice
+// CHECK: %[[KT:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<1x16x?xf32>
+// CHECK: linalg.transpose ins(%{{.+}} : memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>) outs(%{{.+}} : memref<1x16x?xf32, strided<[?, ?, 1], offset: ?>>) permutation = [0, 2, 1]
+// CHECK: scf.forall
+// CHECK:   scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(
+// CHECK:     vector.load %[[KT]]
+// CHECK:     vector.fma
+// CHECK:     vector.reduction <maximumf>
+// CHECK:     math.exp {{.*}} : vector<16xf32>
+// CHECK:     vector.reduction <add>
+// CHECK:   scf.if
+// CHECK:     vector.create_mask
+// CHECK:     scf.for
+// CHECK:       vector.extractelement
+// CHECK:   vector.store
+// CHECK: bufferization.to_tensor %{{.+}} restrict writable : memref<?x2x16xf32>
+func.func @attention_fused(%q: tensor<?x2x16xf32>, %k: tensor<?x1x16xf32>, %v: tensor<?x1x16xf32>, %pos: index,
+                           %kc: tensor<1x1x64x16xf32>, %vc: tensor<1x1x64x16xf32>)
+    -> (tensor<?x2x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>) {
+  %o, %kc1, %vc1 = llm.attention %q, %k, %v cache(%kc, %vc) at %pos {layer = 0 : i64, scale = 0.25 : f64}
+      : tensor<?x2x16xf32>, tensor<?x1x16xf32>, tensor<1x1x64x16xf32>
+  return %o, %kc1, %vc1 : tensor<?x2x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>
+}
+
+// -----
+
+// Decode (one token): the same kernel reads key rows as they are, one
+// horizontal sum per score, instead of transposing the history every step.
+// CHECK-LABEL: func.func @attention_fused_decode(
+// CHECK-NOT: linalg.transpose ins(%{{.+}} : memref
+// CHECK: scf.forall
+// CHECK:   vector.reduction <add>
+// CHECK:   vector.insertelement
+// CHECK:   vector.reduction <maximumf>
+func.func @attention_fused_decode(%q: tensor<1x2x16xf32>, %k: tensor<1x1x16xf32>, %v: tensor<1x1x16xf32>, %pos: index,
+                                  %kc: tensor<1x1x64x16xf32>, %vc: tensor<1x1x64x16xf32>)
+    -> (tensor<1x2x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>) {
+  %o, %kc1, %vc1 = llm.attention %q, %k, %v cache(%kc, %vc) at %pos {layer = 0 : i64, scale = 0.25 : f64}
+      : tensor<1x2x16xf32>, tensor<1x1x16xf32>, tensor<1x1x64x16xf32>
+  return %o, %kc1, %vc1 : tensor<1x2x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>
+}

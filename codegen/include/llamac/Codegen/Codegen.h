@@ -34,6 +34,8 @@ struct TargetCPU {
 
   /// "+a,+b,..." as LLVM's TargetMachine takes it.
   std::string featureString() const;
+  /// True when `feature` (an LLVM name such as "amx-bf16") is enabled.
+  bool hasFeature(llvm::StringRef feature) const;
 };
 
 /// The host CPU with the features it actually has (`name` empty or "host"),

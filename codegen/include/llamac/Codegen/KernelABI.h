@@ -15,7 +15,7 @@ extern "C" {
 
 /* Bumped whenever the entry signatures, descriptor layout or weight layout
  * rules change; the runtime refuses artifacts of another version. */
-#define LLAMAC_ABI_VERSION 3
+#define LLAMAC_ABI_VERSION 4 /* 4: vnni16x32 weight tiles, AMX code */
 
 /* A strided memref descriptor as MLIR lays it out: the allocation and the
  * aligned data pointers, an element offset, then sizes and strides. */

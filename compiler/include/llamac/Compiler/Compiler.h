@@ -33,6 +33,11 @@ llvm::Expected<EmitStage> parseEmitStage(llvm::StringRef name);
 struct CompileOptions {
   /// Weight precision in the artifact: "bf16" or "f32".
   std::string dtype = "bf16";
+  /// Activations entering prefill's matrix products: "auto", "bf16" or
+  /// "f32". bf16 stores the projection weights as AMX tiles
+  /// (llm-pack-weights) and needs a target with AMX-BF16; auto picks it
+  /// for bf16 weights on such a target.
+  std::string prefillInputs = "auto";
   /// "host" (this CPU and its features) or an LLVM CPU name.
   std::string targetCPU = "host";
   EmitStage emit = EmitStage::Artifact;

@@ -26,6 +26,9 @@ struct WeightSlot {
   std::string name;
   int64_t offset = 0;
   mlir::RankedTensorType type;
+  /// Empty: the checkpoint's layout; "vnni16x32": the tiles of
+  /// llm.param's `layout` (the checkpoint's [out, in] matrix rearranged).
+  std::string layout;
 
   int64_t byteSize() const {
     return type.getNumElements() * type.getElementTypeBitWidth() / 8;
@@ -39,7 +42,8 @@ llvm::Expected<std::vector<WeightSlot>> readWeightTable(mlir::ModuleOp module,
 
 /// Writes `path` (size rounded up to a page) with every slot filled from the
 /// tensor of the same name in `source`, converted to the slot's element type
-/// (bf16 -> f32 exactly, f32 -> bf16 rounding to nearest even, f16 -> both).
+/// (bf16 -> f32 exactly, f32 -> bf16 rounding to nearest even, f16 -> both)
+/// and rearranged into the slot's layout.
 llvm::Error
 packWeights(llvm::ArrayRef<WeightSlot> slots, int64_t totalSize,
             const SafetensorsFile &source, llvm::StringRef path,

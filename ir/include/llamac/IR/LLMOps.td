@@ -44,14 +44,30 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
     compiler will store it; the bytes themselves are never part of the IR.
     The weight packer resolves the name at compile time.
 
+    With `layout = "vnni16x32"` the checkpoint's `[out, in]` matrix is
+    stored as 16 × 32 tiles for matrix units (`llm-pack-weights`): the
+    result is `[out / 16, in / 32, 16, 16, 2]` (bf16) and element
+    `[nb, kb, kr, ni, kp]` holds checkpoint element
+    `[nb * 16 + ni, kb * 32 + kr * 2 + kp]`. Each `[nb, kb]` tile is 1 KiB
+    of pairs along the input dimension, as AMX's `tdpbf16ps` and
+    AVX512-BF16 read them; the packer applies the layout at compile time.
+
     Example:
 
     ```mlir
     %w = llm.param "model.layers.0.self_attn.q_proj.weight" : tensor<2048x2048xbf16>
+    %p = llm.param "model.layers.0.mlp.down_proj.weight" {layout = "vnni16x32"}
+        : tensor<128x256x16x16x2xbf16>
     ```
   }];
-  let arguments = (ins StrAttr:$name);
+  let arguments = (ins StrAttr:$name, OptionalAttr<StrAttr>:$layout);
   let results = (outs LLM_Weight:$result);
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$type, "::llvm::StringRef":$name), [{
+      build($_builder, $_state, type, $_builder.getStringAttr(name),
+            /*layout=*/nullptr);
+    }]>
+  ];
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
@@ -63,7 +79,8 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
 def LLM_EmbedOp : LLM_Op<"embed", [Pure]> {
   let summary = "embedding lookup: one table row per token id";
   let description = [{
-    Gathers row `tokens[i]` of `table` (`[vocab, hidden]`) for each of the `n`
+    Gathers row `tokens[i]` of `table` (`[vocab, hidden]`, or the same matrix
+    in the `vnni16x32` tile layout of `llm.param`) for each of the `n`
     token ids and converts it to the result element type. A token id outside
     `[0, vocab)` is a runtime error reported by the caller, not undefined
     behaviour in the kernel.
@@ -120,9 +137,15 @@ def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
   let summary = "projection by a weight matrix: input · weightᵀ";
   let description = [{
     `result[..., o] = sum_k input[..., k] * weight[o, k]`: the weight is stored
-    `[out_features, in_features]` as in PyTorch's `nn.Linear` (no bias). The
-    result has the input's leading dimensions and element type, with the last
-    dimension replaced by `out_features`.
+    `[out_features, in_features]` as in PyTorch's `nn.Linear` (no bias), or
+    in the 5-D `vnni16x32` tile layout of `llm.param`. The result has the
+    input's leading dimensions and element type, with the last dimension
+    replaced by `out_features`.
+
+    With `input_type` (a float type no wider than the input's), each input
+    element is first rounded to that type; products and sums stay in the
+    result type. `llm-pack-weights` sets it to bf16 on matrix-matrix
+    products whose weights it packs for AMX tiles.
 
     Example:
 
@@ -131,11 +154,22 @@ def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
         : tensor<?x2048xf32>, tensor<512x2048xbf16> -> tensor<?x512xf32>
     ```
   }];
-  let arguments = (ins LLM_Activation:$input, LLM_Weight:$weight);
+  let arguments = (ins LLM_Activation:$input, LLM_Weight:$weight,
+                       OptionalAttr<TypeAttr>:$input_type);
   let results = (outs LLM_Activation:$result);
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$type, "::mlir::Value":$input,
+                   "::mlir::Value":$weight), [{
+      build($_builder, $_state, type, input, weight, /*input_type=*/nullptr);
+    }]>
+  ];
   let assemblyFormat = [{
     $input `,` $weight attr-dict `:` type($input) `,` type($weight)
     `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    /// The weight's [out_features, in_features], whatever its layout.
+    std::pair<int64_t, int64_t> getWeightMatrixShape();
   }];
   let hasVerifier = 1;
 }

@@ -27,6 +27,38 @@ def LLMOpStatsPass : Pass<"llm-op-stats", "mlir::ModuleOp"> {
   ];
 }
 
+def LLMPackWeightsPass : Pass<"llm-pack-weights", "mlir::ModuleOp"> {
+  let summary = "Store bf16 projection weights as vnni16x32 tiles for AMX "
+                "and round matrix-matrix inputs to bf16";
+  let description = [{
+    A target-dependent layout decision, taken on the graph so that the
+    weight table, the packer and every kernel agree on it: each bf16
+    `llm.param` used only as an `llm.linear` weight or an `llm.embed` table,
+    with `out % 16 == 0` and `in % 32 == 0`, becomes
+    `{layout = "vnni16x32"} : tensor<out/16 x in/32 x 16 x 16 x 2 x bf16>`
+    (1 KiB tiles of input pairs, what AMX's `tdpbf16ps` multiplies). The
+    `llm.linear` ops reading such a weight with more than one row of input
+    (prefill: a dynamic or larger token count) get `input_type = bf16`:
+    matrix units multiply bf16 pairs, so those inputs are rounded to bf16
+    (sums stay f32). Matrix-vector products (decode, one row) keep f32
+    inputs and read the same tiles.
+
+    `llamac compile` runs it when the target CPU has AMX-BF16 and the
+    weights are bf16 (`--prefill-inputs=f32` turns it off).
+
+    Example:
+
+    ```mlir
+    %w = llm.param "w" : tensor<64x64xbf16>
+    %y = llm.linear %x, %w : tensor<?x64xf32>, tensor<64x64xbf16> -> tensor<?x64xf32>
+    // becomes
+    %w = llm.param "w" {layout = "vnni16x32"} : tensor<4x2x16x16x2xbf16>
+    %y = llm.linear %x, %w {input_type = bf16}
+        : tensor<?x64xf32>, tensor<4x2x16x16x2xbf16> -> tensor<?x64xf32>
+    ```
+  }];
+}
+
 def LLMOutlineKernelsPass : Pass<"llm-outline-kernels", "mlir::ModuleOp"> {
   let summary = "Move each llm compute op into a kernel function that all "
                 "identical ops share";
@@ -60,9 +92,14 @@ def LLMToLinalgPass : Pass<"llm-to-linalg", "mlir::ModuleOp"> {
     `llm-lower-entry-abi`.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::cf::ControlFlowDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",
-                           "::mlir::tensor::TensorDialect"];
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def LLMLowerEntryABIPass : Pass<"llm-lower-entry-abi", "mlir::ModuleOp"> {
@@ -192,6 +229,37 @@ def LLMInstrumentKernelsPass : Pass<"llm-instrument-kernels", "mlir::ModuleOp"> 
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::scf::SCFDialect"];
+}
+
+def LLMLowerMicroKernelsPass : Pass<"llm-lower-micro-kernels"> {
+  let summary = "Lower the linalg ops tagged llm.micro_kernel to AMX tiles "
+                "and vector code";
+  let description = [{
+    `llm-to-linalg` lowers a projection by `vnni16x32` weights to a
+    `linalg.generic` whose loops name the tiles (`[mb, mi, nb, ni, kb, kr,
+    kp]` for a matrix product, `[nb, ni, kb, kr, kp]` for a matrix-vector
+    product) and tags it with `llm.micro_kernel`. This pass, on buffers,
+    replaces each tagged op by the code that kernel needs, guarded by a
+    run-time check that the tiles are contiguous (the op itself, untagged, is
+    the fallback):
+
+    - `"amx_bf16"`: 2 × 2 blocks of 16 × 16 f32 accumulator tiles
+      (`amx.tile_load`/`tile_mulf`/`tile_store`), the reduction unrolled
+      `unroll` tiles deep; the accumulators are reloaded once per unrolled
+      step because MLIR 19 cannot carry AMX tiles through loops.
+    - `"vnni_gemv"`: four output tiles at a time, each 64-byte load of
+      weight pairs split into its even and odd bf16 halves (shift and mask,
+      exact) and accumulated with f32 FMAs against the broadcast inputs.
+  }];
+  let options = [
+    Option<"unroll", "unroll", "int64_t", /*default=*/"8",
+           "Reduction tiles per accumulator load/store in the AMX kernel">,
+  ];
+  let dependentDialects = ["::mlir::amx::AMXDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 #endif // LLAMAC_TRANSFORMS_PASSES_TD

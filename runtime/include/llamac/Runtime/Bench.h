@@ -33,6 +33,10 @@ Measurement probeReadBandwidth(int threads, int repetitions = 5);
 /// AVX512_BF16), all threads busy.
 Measurement probePeakF32(int threads, int repetitions = 5);
 Measurement probePeakBF16(int threads, int repetitions = 5);
+/// Peak AMX bf16 tile throughput (`tdpbf16ps`, four independent
+/// accumulator tiles). Only for processes the kernel gave AMX state to (a
+/// model that uses AMX is loaded).
+Measurement probePeakAMX(int threads, int repetitions = 5);
 
 struct BenchOptions {
   std::vector<int64_t> promptSizes = {64, 512};

@@ -30,6 +30,8 @@ struct Manifest {
   std::string dtype;
   std::string targetCPU;
   std::vector<std::string> targetFeatures;
+  /// The kernels use AMX tiles (compiled with --prefill-inputs=bf16).
+  bool usesAMX = false;
   std::string libraryFile;
   /// fileFingerprint() of the library as compiled; empty in older artifacts.
   std::string libraryFingerprint;
@@ -52,6 +54,17 @@ struct Manifest {
     uint64_t offset = 0;
     uint64_t bytes = 0;
     std::vector<int64_t> shape;
+    /// Empty, or "vnni16x32": a [out, in] matrix stored as tiles.
+    std::string layout;
+
+    /// A projection matrix (2-D, or tiles of one).
+    bool isMatrix() const { return shape.size() == 2 || !layout.empty(); }
+    int64_t numElements() const {
+      int64_t count = 1;
+      for (int64_t dim : shape)
+        count *= dim;
+      return count;
+    }
   };
   std::vector<Tensor> tensors;
   /// Kernel names, indexed as the profile hook reports them.

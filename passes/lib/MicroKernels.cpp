@@ -1,0 +1,480 @@
+//===- MicroKernels.cpp - llm-lower-micro-kernels -------------------------===//
+//
+// The code for products by vnni16x32 weights (see LLMOps.td), generated from
+// the AMX and vector dialects. `llm-to-linalg` gives those products loops
+// that name the tiles and a tag; here, on buffers, each tagged op becomes
+//
+//   scf.if (every tile is contiguous) { micro-kernel } else { the op itself }
+//
+// so that the fallback keeps the op's exact semantics for any layout.
+//
+// AMX (tag "amx_bf16"): operands A[mb, kb, mi, kr, kp] (bf16 input tiles),
+// W[nb, kb, kr, ni, kp] (weight tiles) and C[mb, mi, nb, ni] (f32). Each
+// 16 x 32 tile of A or W is 1 KiB contiguous; a C tile is 16 rows of 16
+// floats, `row stride` apart. MLIR 19's AMX lowering computes a tile's row
+// stride from the innermost *size* of the memref it loads from, so every
+// tile is addressed through a memref.reinterpret_cast whose innermost size
+// is that stride.
+//
+// GEMV (tag "vnni_gemv"): operands X[m, kb, kr, kp] (f32 inputs), W as above
+// and Y[m, nb, ni] (f32). One 64-byte load holds 16 outputs x 2 inputs; the
+// even and odd bf16 halves are widened exactly by a shift and a mask.
+//
+//===----------------------------------------------------------------------===//
+#include "llamac/Transforms/Passes.h"
+
+#include "mlir/Dialect/AMX/AMXDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace llamac {
+#define GEN_PASS_DEF_LLMLOWERMICROKERNELSPASS
+#include "llamac/Transforms/Passes.h.inc"
+} // namespace llamac
+
+using namespace mlir;
+
+namespace {
+
+constexpr llvm::StringLiteral kMicroKernel = "llm.micro_kernel";
+constexpr int64_t kTile = 16;     // rows (and f32 columns) of a tile
+constexpr int64_t kDepth = 32;    // bf16 columns of an input/weight tile
+constexpr int64_t kGemvGroup = 4; // weight streams per GEMV iteration
+
+/// Base buffer, offset and strides of a strided memref.
+struct Strided {
+  Value base, offset;
+  SmallVector<Value> strides;
+  SmallVector<Value> sizes;
+
+  static Strided of(OpBuilder &b, Location loc, Value memref) {
+    auto metadata = b.create<memref::ExtractStridedMetadataOp>(loc, memref);
+    Strided s;
+    s.base = metadata.getBaseBuffer();
+    s.offset = metadata.getOffset();
+    s.strides.assign(metadata.getStrides().begin(),
+                     metadata.getStrides().end());
+    s.sizes.assign(metadata.getSizes().begin(), metadata.getSizes().end());
+    return s;
+  }
+};
+
+/// Index arithmetic helpers.
+struct IndexMath {
+  OpBuilder &b;
+  Location loc;
+  Value c(int64_t value) {
+    return b.create<arith::ConstantIndexOp>(loc, value);
+  }
+  Value add(Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y); }
+  Value mul(Value x, Value y) { return b.create<arith::MulIOp>(loc, x, y); }
+  Value eq(Value x, int64_t value) {
+    return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, x, c(value));
+  }
+  Value all(ArrayRef<Value> conditions) {
+    Value result = conditions.front();
+    for (Value condition : conditions.drop_front())
+      result = b.create<arith::AndIOp>(loc, result, condition);
+    return result;
+  }
+  /// offset + sum(index_i * stride_i)
+  Value at(Value offset, ArrayRef<std::pair<Value, Value>> terms) {
+    Value result = offset;
+    for (auto [index, stride] : terms)
+      result = add(result, mul(index, stride));
+    return result;
+  }
+};
+
+/// A `rows x columns` view at `offset` of `base` whose rows are `rowStride`
+/// elements apart (innermost size = row stride, as the AMX lowering wants).
+Value tileView(OpBuilder &b, Location loc, Value base, Value offset,
+               int64_t rows, OpFoldResult rowStride) {
+  Type element = cast<MemRefType>(base.getType()).getElementType();
+  std::optional<int64_t> staticStride = getConstantIntValue(rowStride);
+  int64_t stride = staticStride ? *staticStride : ShapedType::kDynamic;
+  auto type = MemRefType::get(
+      {rows, stride}, element,
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
+                             {stride, 1}));
+  return b.create<memref::ReinterpretCastOp>(
+      loc, type, base, OpFoldResult(offset),
+      ArrayRef<OpFoldResult>{b.getIndexAttr(rows), rowStride},
+      ArrayRef<OpFoldResult>{rowStride, b.getIndexAttr(1)});
+}
+
+/// A 1-D view of `size` contiguous elements at `offset` of `base`.
+Value vectorView(OpBuilder &b, Location loc, Value base, Value offset,
+                 int64_t size) {
+  Type element = cast<MemRefType>(base.getType()).getElementType();
+  auto type = MemRefType::get(
+      {size}, element,
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}));
+  return b.create<memref::ReinterpretCastOp>(
+      loc, type, base, OpFoldResult(offset),
+      ArrayRef<OpFoldResult>{b.getIndexAttr(size)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+}
+
+/// Replaces `op` by `if (contiguous) { build() } else { op untagged }`.
+void guard(OpBuilder &b, linalg::GenericOp op, Value contiguous,
+           function_ref<void(OpBuilder &, Location)> build) {
+  Location loc = op.getLoc();
+  b.setInsertionPoint(op);
+  auto branch = b.create<scf::IfOp>(loc, contiguous, /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(branch.thenBlock());
+    build(b, loc);
+    b.setInsertionPointToStart(branch.elseBlock());
+    Operation *fallback = b.clone(*op);
+    fallback->removeAttr(kMicroKernel);
+  }
+  op.erase();
+}
+
+//===----------------------------------------------------------------------===//
+// AMX
+//===----------------------------------------------------------------------===//
+
+struct AMXMatmul {
+  Strided a, w, c;
+  Value rowTiles, outTiles;
+  int64_t depthTiles, unroll;
+  VectorType inputTile, accTile;
+
+  /// One block of `tm` x `tn` accumulator tiles at (mb, nb).
+  void emitBlock(OpBuilder &b, Location loc, Value mb, Value nb, int64_t tm,
+                 int64_t tn) const {
+    IndexMath m{b, loc};
+    SmallVector<Value> mbs, nbs;
+    for (int64_t i = 0; i < tm; ++i)
+      mbs.push_back(m.add(mb, m.c(i)));
+    for (int64_t j = 0; j < tn; ++j)
+      nbs.push_back(m.add(nb, m.c(j)));
+    OpFoldResult cRowStride = c.strides[1];
+    auto cTile = [&](OpBuilder &b, int64_t i, int64_t j) {
+      Value offset = m.at(c.offset, {{mbs[i], c.strides[0]},
+                                     {nbs[j], c.strides[2]}});
+      return tileView(b, loc, c.base, offset, kTile, cRowStride);
+    };
+    Value zero = m.c(0);
+    auto kLoop = b.create<scf::ForOp>(loc, zero, m.c(depthTiles),
+                                      m.c(unroll));
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(kLoop.getBody());
+    IndexMath k{b, loc};
+    Value kb0 = kLoop.getInductionVar();
+    // The accumulators live in C between unrolled steps (MLIR 19 cannot
+    // carry AMX tiles through scf.for), each loaded and stored once per
+    // `unroll` reduction tiles.
+    SmallVector<SmallVector<Value>> views(tm), acc(tm);
+    for (int64_t i = 0; i < tm; ++i)
+      for (int64_t j = 0; j < tn; ++j) {
+        views[i].push_back(cTile(b, i, j));
+        acc[i].push_back(b.create<amx::TileLoadOp>(
+            loc, accTile, views[i][j], ValueRange{zero, zero}));
+      }
+    for (int64_t u = 0; u < unroll; ++u) {
+      Value kb = k.add(kb0, k.c(u));
+      SmallVector<Value> lhs, rhs;
+      for (int64_t i = 0; i < tm; ++i) {
+        Value offset =
+            k.at(a.offset, {{mbs[i], a.strides[0]}, {kb, a.strides[1]}});
+        Value view = tileView(b, loc, a.base, offset, kTile,
+                              b.getIndexAttr(kDepth));
+        lhs.push_back(b.create<amx::TileLoadOp>(loc, inputTile, view,
+                                                ValueRange{zero, zero}));
+      }
+      for (int64_t j = 0; j < tn; ++j) {
+        Value offset =
+            k.at(w.offset, {{nbs[j], w.strides[0]}, {kb, w.strides[1]}});
+        Value view = tileView(b, loc, w.base, offset, kTile,
+                              b.getIndexAttr(kDepth));
+        rhs.push_back(b.create<amx::TileLoadOp>(loc, inputTile, view,
+                                                ValueRange{zero, zero}));
+      }
+      for (int64_t i = 0; i < tm; ++i)
+        for (int64_t j = 0; j < tn; ++j)
+          acc[i][j] = b.create<amx::TileMulFOp>(loc, accTile, lhs[i], rhs[j],
+                                                acc[i][j]);
+    }
+    for (int64_t i = 0; i < tm; ++i)
+      for (int64_t j = 0; j < tn; ++j)
+        b.create<amx::TileStoreOp>(loc, views[i][j], ValueRange{zero, zero},
+                                   acc[i][j]);
+  }
+
+  /// Loops over 2 x 2 blocks with 1-wide remainders: row tiles in chunks
+  /// whose input tiles fit in L2 (about 512 KiB), then output tiles, then
+  /// the rows of the chunk, so a strip of weight tiles stays in L1/L2 while
+  /// the chunk's input tiles are reused from L2 for every strip.
+  void emit(OpBuilder &b, Location loc) const {
+    IndexMath m{b, loc};
+    Value zero = m.c(0), one = m.c(1), two = m.c(2);
+    const int64_t chunkTiles =
+        std::max<int64_t>(2, (512 / std::max<int64_t>(depthTiles, 1)) & ~1);
+    auto pairsEnd = [&](OpBuilder &b, Value begin, Value end) {
+      // end - (end - begin) % 2
+      Value count = b.create<arith::SubIOp>(loc, end, begin);
+      return b.create<arith::SubIOp>(
+          loc, end, b.create<arith::RemUIOp>(loc, count, two));
+    };
+    Value outPairs = pairsEnd(b, zero, outTiles);
+    auto chunks = b.create<scf::ForOp>(loc, zero, rowTiles, m.c(chunkTiles));
+    OpBuilder::InsertionGuard chunkGuard(b);
+    b.setInsertionPointToStart(chunks.getBody());
+    Value rowBegin = chunks.getInductionVar();
+    Value rowEnd = b.create<arith::MinUIOp>(
+        loc, b.create<arith::AddIOp>(loc, rowBegin, m.c(chunkTiles)),
+        rowTiles);
+    Value rowPairs = pairsEnd(b, rowBegin, rowEnd);
+    auto rowLoops = [&](OpBuilder &b, Value nb, int64_t tn) {
+      auto pairs = b.create<scf::ForOp>(loc, rowBegin, rowPairs, two);
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(pairs.getBody());
+        emitBlock(b, loc, pairs.getInductionVar(), nb, 2, tn);
+      }
+      auto rest = b.create<scf::ForOp>(loc, rowPairs, rowEnd, one);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(rest.getBody());
+      emitBlock(b, loc, rest.getInductionVar(), nb, 1, tn);
+    };
+    auto outLoop = b.create<scf::ForOp>(loc, zero, outPairs, two);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(outLoop.getBody());
+      rowLoops(b, outLoop.getInductionVar(), 2);
+    }
+    auto outRest = b.create<scf::ForOp>(loc, outPairs, outTiles, one);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(outRest.getBody());
+    rowLoops(b, outRest.getInductionVar(), 1);
+  }
+};
+
+LogicalResult lowerAMX(linalg::GenericOp op, int64_t unrollLimit) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != 7 || !op.hasPureBufferSemantics())
+    return op.emitOpError("tagged amx_bf16 but not a bufferized 7-loop "
+                          "product of two tiled operands");
+  Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1],
+        out = op.getDpsInits()[0];
+  auto lhsType = cast<MemRefType>(lhs.getType());
+  auto rhsType = cast<MemRefType>(rhs.getType());
+  auto outType = cast<MemRefType>(out.getType());
+  if (lhsType.getRank() != 5 || rhsType.getRank() != 5 ||
+      outType.getRank() != 4 || !lhsType.getElementType().isBF16() ||
+      !rhsType.getElementType().isBF16() || !outType.getElementType().isF32() ||
+      lhsType.isDynamicDim(1) || lhsType.getShape().take_back(3) !=
+                                     ArrayRef<int64_t>{kTile, kDepth / 2, 2} ||
+      rhsType.getShape().take_back(3) !=
+          ArrayRef<int64_t>{kDepth / 2, kTile, 2} ||
+      outType.getDimSize(1) != kTile || outType.getDimSize(3) != kTile)
+    return op.emitOpError("tagged amx_bf16 but its operands are not bf16 "
+                          "[mb, kb, 16, 16, 2], [nb, kb, 16, 16, 2] tiles and "
+                          "an f32 [mb, 16, nb, 16] result");
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  AMXMatmul kernel;
+  kernel.a = Strided::of(b, loc, lhs);
+  kernel.w = Strided::of(b, loc, rhs);
+  kernel.c = Strided::of(b, loc, out);
+  kernel.rowTiles = kernel.a.sizes[0];
+  kernel.outTiles = kernel.w.sizes[0];
+  kernel.depthTiles = lhsType.getDimSize(1);
+  kernel.unroll = 1;
+  for (int64_t u = std::min<int64_t>(unrollLimit, kernel.depthTiles); u > 1;
+       --u)
+    if (kernel.depthTiles % u == 0) {
+      kernel.unroll = u;
+      break;
+    }
+  kernel.inputTile = VectorType::get({kTile, kDepth}, b.getBF16Type());
+  kernel.accTile = VectorType::get({kTile, kTile}, b.getF32Type());
+  IndexMath m{b, loc};
+  auto tileContiguous = [&](const Strided &s) {
+    return m.all({m.eq(s.strides[2], 2 * kTile), m.eq(s.strides[3], 2),
+                  m.eq(s.strides[4], 1)});
+  };
+  Value contiguous =
+      m.all({tileContiguous(kernel.a), tileContiguous(kernel.w),
+             m.eq(kernel.c.strides[2], kTile), m.eq(kernel.c.strides[3], 1)});
+  guard(b, op, contiguous,
+        [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GEMV
+//===----------------------------------------------------------------------===//
+
+struct VNNIGemv {
+  Strided x, w, y;
+  Value rows, outTiles;
+  int64_t depthTiles;
+
+  /// y[m, nb .. nb+group) += the products of `group` weight tile columns.
+  void emitGroup(OpBuilder &b, Location loc, Value row, Value nb,
+                 int64_t group) const {
+    IndexMath m{b, loc};
+    auto accType = VectorType::get({kTile}, b.getF32Type());
+    auto pairType = VectorType::get({kDepth}, b.getBF16Type());
+    auto wordType = VectorType::get({kTile}, b.getI32Type());
+    Value zero = m.c(0);
+    SmallVector<Value> outViews, init;
+    for (int64_t g = 0; g < group; ++g) {
+      Value offset = m.at(y.offset, {{row, y.strides[0]},
+                                     {m.add(nb, m.c(g)), y.strides[1]}});
+      outViews.push_back(vectorView(b, loc, y.base, offset, kTile));
+      init.push_back(b.create<vector::LoadOp>(loc, accType, outViews.back(),
+                                              ValueRange{zero}));
+    }
+    Value xRow = m.at(x.offset, {{row, x.strides[0]}});
+    auto loop = b.create<scf::ForOp>(loc, zero, m.c(depthTiles), m.c(1), init);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(loop.getBody());
+      IndexMath k{b, loc};
+      Value kb = loop.getInductionVar();
+      SmallVector<Value> acc(loop.getRegionIterArgs().begin(),
+                             loop.getRegionIterArgs().end());
+      SmallVector<Value> tileStarts;
+      for (int64_t g = 0; g < group; ++g)
+        tileStarts.push_back(k.at(w.offset, {{k.add(nb, k.c(g)), w.strides[0]},
+                                             {kb, w.strides[1]}}));
+      Value inputs = vectorView(b, loc, x.base,
+                                k.add(xRow, k.mul(kb, x.strides[1])), kDepth);
+      Value highMask = b.create<arith::ConstantOp>(
+          loc, DenseElementsAttr::get(wordType,
+                                      b.getI32IntegerAttr(int32_t(0xFFFF0000))
+                                          .getValue()));
+      Value sixteen = b.create<arith::ConstantOp>(
+          loc, DenseElementsAttr::get(wordType, b.getI32IntegerAttr(16)
+                                                    .getValue()));
+      for (int64_t kr = 0; kr < kDepth / 2; ++kr) {
+        Value even = b.create<memref::LoadOp>(loc, inputs, k.c(2 * kr));
+        Value odd = b.create<memref::LoadOp>(loc, inputs, k.c(2 * kr + 1));
+        Value evenSplat = b.create<vector::SplatOp>(loc, accType, even);
+        Value oddSplat = b.create<vector::SplatOp>(loc, accType, odd);
+        for (int64_t g = 0; g < group; ++g) {
+          Value view = vectorView(b, loc, w.base,
+                                  k.add(tileStarts[g], k.c(kr * kDepth)),
+                                  kDepth);
+          Value pairs =
+              b.create<vector::LoadOp>(loc, pairType, view, ValueRange{k.c(0)});
+          Value words = b.create<vector::BitCastOp>(loc, wordType, pairs);
+          // bf16 -> f32 is exact: the bf16 bits become the high half.
+          Value low = b.create<vector::BitCastOp>(
+              loc, accType, b.create<arith::ShLIOp>(loc, words, sixteen));
+          Value high = b.create<vector::BitCastOp>(
+              loc, accType, b.create<arith::AndIOp>(loc, words, highMask));
+          acc[g] = b.create<vector::FMAOp>(loc, low, evenSplat, acc[g]);
+          acc[g] = b.create<vector::FMAOp>(loc, high, oddSplat, acc[g]);
+        }
+      }
+      b.create<scf::YieldOp>(loc, acc);
+    }
+    for (int64_t g = 0; g < group; ++g)
+      b.create<vector::StoreOp>(loc, loop.getResult(g), outViews[g],
+                                ValueRange{zero});
+  }
+
+  void emit(OpBuilder &b, Location loc) const {
+    IndexMath m{b, loc};
+    Value zero = m.c(0), one = m.c(1), group = m.c(kGemvGroup);
+    auto rowLoop = b.create<scf::ForOp>(loc, zero, rows, one);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(rowLoop.getBody());
+    Value row = rowLoop.getInductionVar();
+    Value groupsEnd = b.create<arith::SubIOp>(
+        loc, outTiles, b.create<arith::RemUIOp>(loc, outTiles, group));
+    auto groups = b.create<scf::ForOp>(loc, zero, groupsEnd, group);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(groups.getBody());
+      emitGroup(b, loc, row, groups.getInductionVar(), kGemvGroup);
+    }
+    auto rest = b.create<scf::ForOp>(loc, groupsEnd, outTiles, one);
+    b.setInsertionPointToStart(rest.getBody());
+    emitGroup(b, loc, row, rest.getInductionVar(), 1);
+  }
+};
+
+LogicalResult lowerGemv(linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != 6 || !op.hasPureBufferSemantics())
+    return op.emitOpError("tagged vnni_gemv but not a bufferized 6-loop "
+                          "product of inputs and tiled weights");
+  Value input = op.getDpsInputs()[0], weight = op.getDpsInputs()[1],
+        out = op.getDpsInits()[0];
+  auto inputType = cast<MemRefType>(input.getType());
+  auto weightType = cast<MemRefType>(weight.getType());
+  auto outType = cast<MemRefType>(out.getType());
+  if (inputType.getRank() != 4 || weightType.getRank() != 5 ||
+      outType.getRank() != 3 || !inputType.getElementType().isF32() ||
+      !weightType.getElementType().isBF16() ||
+      !outType.getElementType().isF32() || weightType.isDynamicDim(1) ||
+      inputType.getShape().take_back(2) != ArrayRef<int64_t>{kDepth / 2, 2} ||
+      weightType.getShape().take_back(3) !=
+          ArrayRef<int64_t>{kDepth / 2, kTile, 2} ||
+      outType.getDimSize(2) != kTile)
+    return op.emitOpError("tagged vnni_gemv but its operands are not f32 "
+                          "[m, kb, 16, 2] inputs, bf16 [nb, kb, 16, 16, 2] "
+                          "tiles and an f32 [m, nb, 16] result");
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  VNNIGemv kernel;
+  kernel.x = Strided::of(b, loc, input);
+  kernel.w = Strided::of(b, loc, weight);
+  kernel.y = Strided::of(b, loc, out);
+  kernel.rows = kernel.x.sizes[0];
+  kernel.outTiles = kernel.w.sizes[0];
+  kernel.depthTiles = weightType.getDimSize(1);
+  IndexMath m{b, loc};
+  Value contiguous = m.all(
+      {m.eq(kernel.x.strides[1], kDepth), m.eq(kernel.x.strides[2], 2),
+       m.eq(kernel.x.strides[3], 1), m.eq(kernel.w.strides[2], kDepth),
+       m.eq(kernel.w.strides[3], 2), m.eq(kernel.w.strides[4], 1),
+       m.eq(kernel.y.strides[1], kTile), m.eq(kernel.y.strides[2], 1)});
+  guard(b, op, contiguous,
+        [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
+  return success();
+}
+
+struct LLMLowerMicroKernelsPass
+    : public llamac::impl::LLMLowerMicroKernelsPassBase<
+          LLMLowerMicroKernelsPass> {
+  using LLMLowerMicroKernelsPassBase::LLMLowerMicroKernelsPassBase;
+
+  void runOnOperation() override {
+    if (unroll < 1) {
+      getOperation()->emitError("llm-lower-micro-kernels: unroll must be >= 1");
+      return signalPassFailure();
+    }
+    SmallVector<linalg::GenericOp> tagged;
+    getOperation()->walk([&](linalg::GenericOp op) {
+      if (op->hasAttr(kMicroKernel))
+        tagged.push_back(op);
+    });
+    for (linalg::GenericOp op : tagged) {
+      auto kind = op->getAttrOfType<StringAttr>(kMicroKernel);
+      LogicalResult lowered =
+          !kind ? op.emitOpError("llm.micro_kernel must be a string")
+          : kind.getValue() == "amx_bf16" ? lowerAMX(op, unroll)
+          : kind.getValue() == "vnni_gemv"
+              ? lowerGemv(op)
+              : op.emitOpError("unknown llm.micro_kernel '")
+                    << kind.getValue() << "'";
+      if (failed(lowered))
+        return signalPassFailure();
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,90 @@
+//===- PackWeights.cpp - llm-pack-weights ---------------------------------===//
+//
+// Chooses the vnni16x32 tile layout for the bf16 projection weights (see
+// LLMOps.td): the graph is where the choice belongs, because the weight
+// table, the packer, the prefill kernels (AMX) and the decode kernels (FMA
+// on the same tiles) must all agree on it, and a weight is stored once.
+//
+//===----------------------------------------------------------------------===//
+#include "llamac/IR/LLMOps.h"
+#include "llamac/Transforms/Passes.h"
+
+#include "llvm/ADT/MapVector.h"
+
+namespace llamac {
+#define GEN_PASS_DEF_LLMPACKWEIGHTSPASS
+#include "llamac/Transforms/Passes.h.inc"
+} // namespace llamac
+
+using namespace mlir;
+using namespace llamac;
+
+namespace {
+
+/// True when `param` can be stored as vnni16x32 tiles: a bf16 [out, in]
+/// matrix of whole tiles, read only by projections and embedding lookups.
+bool isPackable(llm::ParamOp param) {
+  auto type = param.getResult().getType();
+  if (param.getLayout() || type.getRank() != 2 ||
+      !type.getElementType().isBF16() ||
+      type.getDimSize(0) % llm::kVNNITileRows != 0 ||
+      type.getDimSize(1) % llm::kVNNITileDepth != 0)
+    return false;
+  for (OpOperand &use : param.getResult().getUses()) {
+    auto linear = dyn_cast<llm::LinearOp>(use.getOwner());
+    auto embed = dyn_cast<llm::EmbedOp>(use.getOwner());
+    if (!(linear && use.get() == linear.getWeight()) &&
+        !(embed && use.get() == embed.getTable()))
+      return false;
+  }
+  return true;
+}
+
+/// More than one row of input: a matrix-matrix product.
+bool hasSeveralRows(llm::LinearOp linear) {
+  auto type = linear.getInput().getType();
+  int64_t rows = 1;
+  for (int64_t i = 0; i + 1 < type.getRank(); ++i) {
+    if (type.isDynamicDim(i))
+      return true;
+    rows *= type.getDimSize(i);
+  }
+  return rows > 1;
+}
+
+struct LLMPackWeightsPass
+    : public llamac::impl::LLMPackWeightsPassBase<LLMPackWeightsPass> {
+  void runOnOperation() override {
+    // A weight is packed everywhere or nowhere: the entry functions each
+    // hold their own llm.param of it, and the buffer holds it once.
+    llvm::MapVector<StringRef, SmallVector<llm::ParamOp>> byName;
+    getOperation().walk(
+        [&](llm::ParamOp param) { byName[param.getName()].push_back(param); });
+    OpBuilder b(&getContext());
+    Type bf16 = b.getBF16Type();
+    for (auto &[name, params] : byName) {
+      if (!llvm::all_of(params, isPackable))
+        continue;
+      for (llm::ParamOp param : params) {
+        auto type = param.getResult().getType();
+        auto tiled = RankedTensorType::get(
+            {type.getDimSize(0) / llm::kVNNITileRows,
+             type.getDimSize(1) / llm::kVNNITileDepth,
+             llm::kVNNITileDepth / 2, llm::kVNNITileRows, 2},
+            bf16);
+        b.setInsertionPoint(param);
+        auto packed = b.create<llm::ParamOp>(
+            param.getLoc(), tiled, param.getNameAttr(),
+            b.getStringAttr(llm::kVNNILayout));
+        for (Operation *user : param.getResult().getUsers())
+          if (auto linear = dyn_cast<llm::LinearOp>(user);
+              linear && hasSeveralRows(linear))
+            linear.setInputTypeAttr(TypeAttr::get(bf16));
+        param.getResult().replaceAllUsesWith(packed.getResult());
+        param.erase();
+      }
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,334 @@
+//===- MicroKernelTest.cpp - llm-lower-micro-kernels, run natively --------===//
+//
+// Each tagged product is compiled alone (llm-lower-to-llvm, LLVM O3, a
+// shared library), called with memref descriptors, and compared with a
+// naive product computed here in double precision. Inputs are bf16-exact
+// values, so the kernels must agree to float rounding of the sums: every
+// tile, pair and remainder path is checked exactly, including the
+// fallback taken when the tiles are not contiguous. The accumulator starts
+// non-zero: the ops add to it.
+//
+//===----------------------------------------------------------------------===//
+#include "llamac/Codegen/Codegen.h"
+#include "llamac/InitAll.h"
+#include "llamac/Transforms/Pipelines.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+#include "gtest/gtest.h"
+
+#include <dlfcn.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+template <int Rank> struct Descriptor {
+  void *allocated, *aligned;
+  int64_t offset;
+  int64_t sizes[Rank];
+  int64_t strides[Rank];
+};
+
+uint16_t toBF16(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  return uint16_t(bits >> 16); // values below are bf16-exact
+}
+
+float fromBF16(uint16_t bits) {
+  uint32_t wide = uint32_t(bits) << 16;
+  float value;
+  std::memcpy(&value, &wide, 4);
+  return value;
+}
+
+/// Random bf16-exact values in [-2, 2] with 7 significant bits.
+std::vector<float> randomValues(size_t count, std::mt19937 &rng) {
+  std::uniform_int_distribution<int> mantissa(-127, 127);
+  std::uniform_int_distribution<int> exponent(-6, 1);
+  std::vector<float> values(count);
+  for (float &value : values)
+    value = std::ldexp(float(mantissa(rng)) / 128.0f, exponent(rng));
+  return values;
+}
+
+/// A compiled kernel library, removed with its directory.
+class CompiledKernels {
+public:
+  explicit CompiledKernels(const std::string &source) { build(source); }
+  ~CompiledKernels() {
+    if (handle)
+      ::dlclose(handle);
+    if (!directory.empty())
+      llvm::sys::fs::remove_directories(directory);
+  }
+  void *entry = nullptr;
+
+private:
+  // gtest's ASSERT_* return from a void function, not a constructor.
+  void build(const std::string &source) {
+    llvm::SmallString<128> dir;
+    if (llvm::sys::fs::createUniqueDirectory("llamac-microkernel", dir)) {
+      ADD_FAILURE() << "cannot create a temporary directory";
+      return;
+    }
+    directory = dir.str().str();
+    mlir::DialectRegistry registry;
+    llamac::registerAllDialects(registry);
+    mlir::MLIRContext context(registry);
+    mlir::OwningOpRef<mlir::ModuleOp> module =
+        mlir::parseSourceString<mlir::ModuleOp>(source, &context);
+    ASSERT_TRUE(module) << source;
+    mlir::PassManager pm(&context);
+    llamac::buildLLMLowerToLLVMPipeline(pm);
+    ASSERT_TRUE(mlir::succeeded(pm.run(*module)));
+    llvm::LLVMContext llvmContext;
+    auto target = llamac::resolveTargetCPU("host");
+    ASSERT_TRUE(bool(target)) << llvm::toString(target.takeError());
+    auto llvmModule =
+        llamac::translateToLLVMIR(*module, llvmContext, {"_mlir_ciface_run"});
+    ASSERT_TRUE(bool(llvmModule)) << llvm::toString(llvmModule.takeError());
+    auto machine = llamac::createTargetMachine(*target);
+    ASSERT_TRUE(bool(machine)) << llvm::toString(machine.takeError());
+    llamac::optimizeModule(**llvmModule, **machine);
+    std::string object = directory + "/kernel.o";
+    library = directory + "/kernel.so";
+    {
+      std::error_code ec;
+      llvm::raw_fd_ostream os(object, ec);
+      ASSERT_FALSE(ec) << object << ": " << ec.message();
+      llvm::Error error =
+          llamac::emitCode(**llvmModule, **machine, os, /*assembly=*/false);
+      ASSERT_FALSE(bool(error)) << llvm::toString(std::move(error));
+    }
+    llvm::Error error = llamac::linkSharedLibrary(object, library);
+    ASSERT_FALSE(bool(error)) << llvm::toString(std::move(error));
+    handle = ::dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
+    ASSERT_TRUE(handle) << ::dlerror();
+    entry = ::dlsym(handle, "_mlir_ciface_run");
+    ASSERT_TRUE(entry);
+  }
+
+  std::string directory, library;
+  void *handle = nullptr;
+};
+
+constexpr const char *kBody = R"(
+  ^bb0(%x: ELEM, %y: bf16, %acc: f32):
+    %0 = CAST
+    %1 = arith.extf %y : bf16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.addf %acc, %2 : f32
+    linalg.yield %3 : f32
+  }
+  return
+})";
+
+std::string replaceAll(std::string text, const std::string &from,
+                       const std::string &to) {
+  for (size_t at = text.find(from); at != std::string::npos;
+       at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+  return text;
+}
+
+/// The op llm-to-linalg emits for prefill, on buffers, with `depthTiles`
+/// reduction tiles.
+std::string amxSource(int64_t depthTiles) {
+  std::string kb = std::to_string(depthTiles);
+  std::string source = R"(
+#a = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, kb, mi, kr, kp)>
+#w = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
+#c = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, mi, nb, ni)>
+func.func @run(%A: memref<?xKBx16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>>,
+               %W: memref<?xKBx16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>>,
+               %C: memref<?x16x?x16xf32, strided<[?, ?, ?, ?], offset: ?>>)
+    attributes {llvm.emit_c_interface} {
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+    ins(%A, %W : memref<?xKBx16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>>, memref<?xKBx16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>>)
+    outs(%C : memref<?x16x?x16xf32, strided<[?, ?, ?, ?], offset: ?>>) attrs = {llm.micro_kernel = "amx_bf16"} {)";
+  source += kBody;
+  source = replaceAll(source, "KB", kb);
+  source = replaceAll(source, "ELEM", "bf16");
+  return replaceAll(source, "CAST", "arith.extf %x : bf16 to f32");
+}
+
+/// The op llm-to-linalg emits for decode.
+std::string gemvSource(int64_t depthTiles) {
+  std::string kb = std::to_string(depthTiles);
+  std::string source = R"(
+#x = affine_map<(m, nb, ni, kb, kr, kp) -> (m, kb, kr, kp)>
+#w = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
+#y = affine_map<(m, nb, ni, kb, kr, kp) -> (m, nb, ni)>
+func.func @run(%X: memref<?xKBx16x2xf32, strided<[?, ?, ?, ?], offset: ?>>,
+               %W: memref<?xKBx16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>>,
+               %Y: memref<?x?x16xf32, strided<[?, ?, ?], offset: ?>>)
+    attributes {llvm.emit_c_interface} {
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+    ins(%X, %W : memref<?xKBx16x2xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?xKBx16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>>)
+    outs(%Y : memref<?x?x16xf32, strided<[?, ?, ?], offset: ?>>) attrs = {llm.micro_kernel = "vnni_gemv"} {)";
+  source += kBody;
+  source = replaceAll(source, "KB", kb);
+  source = replaceAll(source, "ELEM", "f32");
+  // %x is already f32: no cast.
+  source = replaceAll(source, "    %0 = CAST\n", "");
+  return replaceAll(source, "arith.mulf %0, %1", "arith.mulf %x, %1");
+}
+
+/// Weight tiles [nb][kb][kr][ni][kp] of an [out, in] matrix, with `pad`
+/// extra elements after each kp pair (pad > 0: not contiguous).
+struct Tiles {
+  std::vector<uint16_t> data;
+  Descriptor<5> descriptor;
+};
+
+Tiles tileWeights(const std::vector<float> &matrix, int64_t outTiles,
+                  int64_t depthTiles, int64_t pad) {
+  const int64_t in = depthTiles * 32, pairStride = 2 + pad;
+  Tiles tiles;
+  const int64_t strides[5] = {depthTiles * 16 * 16 * pairStride,
+                              16 * 16 * pairStride, 16 * pairStride,
+                              pairStride, 1};
+  tiles.data.assign(size_t(outTiles * strides[0]), 0);
+  for (int64_t n = 0; n < outTiles * 16; ++n)
+    for (int64_t k = 0; k < in; ++k)
+      tiles.data[(n / 16) * strides[0] + (k / 32) * strides[1] +
+                 ((k % 32) / 2) * strides[2] + (n % 16) * strides[3] +
+                 (k % 2)] = toBF16(matrix[n * in + k]);
+  tiles.descriptor = {tiles.data.data(), tiles.data.data(), 0,
+                      {outTiles, depthTiles, 16, 16, 2}, {}};
+  std::copy(std::begin(strides), std::end(strides),
+            tiles.descriptor.strides);
+  return tiles;
+}
+
+bool hostHasAMX() {
+  auto features = llvm::sys::getHostCPUFeatures();
+  return features.lookup("amx-tile") && features.lookup("amx-bf16") &&
+         ::syscall(SYS_arch_prctl, 0x1023 /*ARCH_REQ_XCOMP_PERM*/,
+                   18 /*XTILEDATA*/) == 0;
+}
+
+struct Shape {
+  int64_t rows, outTiles, depthTiles, pad;
+};
+
+void PrintTo(const Shape &s, std::ostream *os) {
+  *os << s.rows << "x" << s.outTiles << "x" << s.depthTiles << "/pad"
+      << s.pad;
+}
+
+class AMXKernelTest : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(AMXKernelTest, MatchesNaiveProduct) {
+  if (!hostHasAMX())
+    GTEST_SKIP() << "this CPU (or kernel) offers no AMX-BF16";
+  const Shape shape = GetParam();
+  const int64_t rowTiles = shape.rows, rows = rowTiles * 16;
+  const int64_t out = shape.outTiles * 16, in = shape.depthTiles * 32;
+  std::mt19937 rng(unsigned(rows * 131 + out * 17 + in));
+  std::vector<float> lhs = randomValues(size_t(rows * in), rng);
+  std::vector<float> weights = randomValues(size_t(out * in), rng);
+  std::vector<float> initial = randomValues(size_t(rows * out), rng);
+
+  // Input tiles [mb][kb][mi][kr][kp], as llm-to-linalg lays them out; the
+  // pad (when set) makes the weight tiles non-contiguous.
+  std::vector<uint16_t> lhsTiles(size_t(rows * in));
+  for (int64_t m = 0; m < rows; ++m)
+    for (int64_t k = 0; k < in; ++k)
+      lhsTiles[((m / 16) * shape.depthTiles + k / 32) * 512 + (m % 16) * 32 +
+               k % 32] = toBF16(lhs[m * in + k]);
+  Tiles w = tileWeights(weights, shape.outTiles, shape.depthTiles, shape.pad);
+  std::vector<float> result = initial;
+
+  CompiledKernels kernels(amxSource(shape.depthTiles));
+  ASSERT_TRUE(kernels.entry);
+  Descriptor<5> a{lhsTiles.data(), lhsTiles.data(), 0,
+                  {rowTiles, shape.depthTiles, 16, 16, 2},
+                  {shape.depthTiles * 512, 512, 32, 2, 1}};
+  Descriptor<4> c{result.data(), result.data(), 0,
+                  {rowTiles, 16, shape.outTiles, 16},
+                  {16 * out, out, 16, 1}};
+  using Fn = void (*)(Descriptor<5> *, Descriptor<5> *, Descriptor<4> *);
+  reinterpret_cast<Fn>(kernels.entry)(&a, &w.descriptor, &c);
+
+  for (int64_t m = 0; m < rows; ++m)
+    for (int64_t n = 0; n < out; ++n) {
+      double sum = initial[m * out + n];
+      for (int64_t k = 0; k < in; ++k)
+        sum += double(lhs[m * in + k]) * double(weights[n * in + k]);
+      ASSERT_NEAR(result[m * out + n], sum, 1e-5 * (1 + std::abs(sum)))
+          << "row " << m << ", output " << n;
+    }
+}
+
+// Row and output tile counts cover the 2 x 2 blocks and both remainders;
+// depths cover unroll factors 8, 6, 5 (prime) and 1, and the deep ones
+// split the rows into L2-sized chunks (4 and 2 tiles) with a partial last
+// chunk.
+INSTANTIATE_TEST_SUITE_P(Shapes, AMXKernelTest,
+                         ::testing::Values(Shape{1, 1, 1, 0},
+                                           Shape{2, 2, 8, 0},
+                                           Shape{3, 5, 6, 0},
+                                           Shape{1, 3, 5, 0},
+                                           Shape{2, 3, 16, 0},
+                                           Shape{3, 2, 2, 2},
+                                           Shape{5, 3, 128, 0},
+                                           Shape{3, 2, 256, 0}));
+
+class GemvKernelTest : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(GemvKernelTest, MatchesNaiveProduct) {
+  const Shape shape = GetParam();
+  const int64_t rows = shape.rows;
+  const int64_t out = shape.outTiles * 16, in = shape.depthTiles * 32;
+  std::mt19937 rng(unsigned(rows * 7 + out * 3 + in));
+  std::vector<float> x = randomValues(size_t(rows * in), rng);
+  std::vector<float> weights = randomValues(size_t(out * in), rng);
+  std::vector<float> initial = randomValues(size_t(rows * out), rng);
+  Tiles w = tileWeights(weights, shape.outTiles, shape.depthTiles, shape.pad);
+  std::vector<float> result = initial;
+
+  CompiledKernels kernels(gemvSource(shape.depthTiles));
+  ASSERT_TRUE(kernels.entry);
+  Descriptor<4> xd{x.data(), x.data(), 0, {rows, shape.depthTiles, 16, 2},
+                   {in, 32, 2, 1}};
+  Descriptor<3> yd{result.data(), result.data(), 0,
+                   {rows, shape.outTiles, 16}, {out, 16, 1}};
+  using Fn = void (*)(Descriptor<4> *, Descriptor<5> *, Descriptor<3> *);
+  reinterpret_cast<Fn>(kernels.entry)(&xd, &w.descriptor, &yd);
+
+  for (int64_t m = 0; m < rows; ++m)
+    for (int64_t n = 0; n < out; ++n) {
+      double sum = initial[m * out + n];
+      for (int64_t k = 0; k < in; ++k)
+        sum += double(x[m * in + k]) * double(weights[n * in + k]);
+      ASSERT_NEAR(result[m * out + n], sum, 1e-5 * (1 + std::abs(sum)))
+          << "row " << m << ", output " << n;
+    }
+}
+
+// Output tile counts cover whole groups of four and every remainder.
+INSTANTIATE_TEST_SUITE_P(Shapes, GemvKernelTest,
+                         ::testing::Values(Shape{1, 4, 2, 0},
+                                           Shape{1, 9, 3, 0},
+                                           Shape{3, 6, 1, 0},
+                                           Shape{2, 1, 8, 0},
+                                           Shape{1, 7, 2, 1}));
+
+} // namespace
