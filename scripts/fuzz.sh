@@ -50,6 +50,7 @@ for target in "${targets[@]}"; do
     failed+=("$target")
   fi
 done
+rm -f "$work"/llamac-fuzz-[0-9]*  # the last input each reader was given
 echo "fuzz: $((${#targets[@]} - ${#failed[@]})) passed, ${#failed[@]} failed"
 if ((${#failed[@]})); then
   echo "fuzz: failed: ${failed[*]}"
