@@ -1069,6 +1069,13 @@ Value ElementwiseLowering<llm::MulOp>::compute(OpBuilder &b, Location loc,
 }
 
 template <>
+Value ElementwiseLowering<llm::SiLUMulOp>::compute(OpBuilder &b, Location loc,
+                                                   ValueRange args) {
+  Value activated = ElementwiseLowering<llm::SiLUOp>::compute(b, loc, args[0]);
+  return b.create<arith::MulFOp>(loc, activated, args[1]);
+}
+
+template <>
 Value ElementwiseLowering<llm::AddOp>::compute(OpBuilder &b, Location loc,
                                                ValueRange args) {
   return b.create<arith::AddFOp>(loc, args[0], args[1]);
@@ -1103,5 +1110,6 @@ void llamac::populateLLMToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<EmbedLowering, RMSNormLowering, LinearLowering, RopeLowering,
                AttentionLowering, ElementwiseLowering<llm::SiLUOp>,
                ElementwiseLowering<llm::MulOp>,
+               ElementwiseLowering<llm::SiLUMulOp>,
                ElementwiseLowering<llm::AddOp>>(patterns.getContext());
 }

@@ -301,6 +301,21 @@ def LLM_MulOp : LLM_BinaryOp<"mul", [Commutative]> {
   }];
 }
 
+def LLM_SiLUMulOp : LLM_BinaryOp<"silu_mul"> {
+  let summary = "gated activation of the MLP: silu(lhs) · rhs";
+  let description = [{
+    `result = lhs / (1 + exp(-lhs)) * rhs`, elementwise; no broadcasting.
+    What `llm.mul (llm.silu %gate), %up` computes, as one op so that the
+    gate's activation is never stored (`llm-fuse-elementwise` forms it).
+
+    Example:
+
+    ```mlir
+    %a = llm.silu_mul %g, %u : tensor<?x8192xf32>
+    ```
+  }];
+}
+
 def LLM_AddOp : LLM_BinaryOp<"add", [Commutative]> {
   let summary = "elementwise sum of two tensors of the same type";
   let description = [{
