@@ -227,8 +227,10 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
       timer.print(errs());
   });
 
-  if (options.dtype != "bf16" && options.dtype != "f32")
-    return makeError("unknown --dtype '" + options.dtype + "' (f32, bf16)");
+  const bool quantized = options.dtype == "q8_0" || options.dtype == "q4_0";
+  if (options.dtype != "bf16" && options.dtype != "f32" && !quantized)
+    return makeError("unknown --dtype '" + options.dtype +
+                     "' (f32, bf16, q8_0, q4_0)");
   if (options.prefillInputs != "auto" && options.prefillInputs != "bf16" &&
       options.prefillInputs != "f32")
     return makeError("unknown --prefill-inputs '" + options.prefillInputs +
@@ -274,7 +276,9 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
   if (!options.dumpIRDir.empty())
     context.disableMultithreading(); // module-scope IR dumps need it
   GraphOptions graphOptions;
-  graphOptions.weightType = options.dtype == "f32" ? DType::F32 : DType::BF16;
+  // Quantized artifacts keep their other weights (the norms) in f32.
+  graphOptions.weightType =
+      options.dtype == "bf16" ? DType::BF16 : DType::F32;
   mlir::OwningOpRef<mlir::ModuleOp> module =
       buildLlamaGraph(context, checkpoint->config, graphOptions);
   if (failed(mlir::verify(*module)))
@@ -286,6 +290,18 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
               pm.addPass(createLLMPackWeightsPass());
             },
             options, "0-pack-weights"))
+      return error;
+  }
+  if (quantized) {
+    std::string scheme = options.dtype;
+    if (Error error = runPipeline(
+            *module,
+            [&](mlir::OpPassManager &pm) {
+              LLMQuantizeWeightsPassOptions quantizeOptions;
+              quantizeOptions.scheme = scheme;
+              pm.addPass(createLLMQuantizeWeightsPass(quantizeOptions));
+            },
+            options, "0-quantize-weights"))
       return error;
   }
   if (options.emit == EmitStage::LLM) {

@@ -1,5 +1,6 @@
 //===- WeightPacker.cpp - weights.bin from a checkpoint -------------------===//
 #include "llamac/Compiler/WeightPacker.h"
+#include "llamac/Compiler/Quantize.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/ScopeExit.h"
@@ -152,6 +153,70 @@ Error packVNNITiles(const uint8_t *source, const TensorInfo &tensor,
   return Error::success();
 }
 
+/// Writes the codes or the scales of the Q8_0 / Q4_0 quantization of the
+/// [out, in] matrix `tensor` (blocks of 32 along each row), in the tile
+/// order of the slot's layout (see llm.param): Q8_0 code [nb, kb, kr, ni,
+/// kp], Q4_0 byte [nb, kb, kr, ni] = code(kp 0) | code(kp 1) << 4, scale
+/// [nb, kb, ni] (fp16 bits).
+Error packQuantized(const uint8_t *source, const TensorInfo &tensor,
+                    uint8_t *target, const WeightSlot &slot,
+                    StringRef sourcePath) {
+  StringRef layout = slot.layout;
+  bool q4 = layout.starts_with("q4_0");
+  bool scales = layout.ends_with("_scales");
+  auto shape = slot.type.getShape();
+  bool shapeOk =
+      scales ? slot.type.getRank() == 3 && slot.type.getElementType().isF16() &&
+                   shape[2] == 16
+             : slot.type.getElementType().isInteger(8) &&
+                   slot.type.getRank() == (q4 ? 4 : 5) && shape[2] == 16 &&
+                   shape[3] == 16 && (q4 || shape[4] == 2);
+  if (!shapeOk)
+    return makeError("weight '" + slot.name + "': layout " + layout +
+                     " does not fit its slot type");
+  const int64_t tilesOut = shape[0], tilesIn = shape[1];
+  const int64_t rows = tilesOut * 16, columns = tilesIn * 32;
+  if (tensor.shape.size() != 2 || tensor.shape[0] != rows ||
+      tensor.shape[1] != columns)
+    return makeError(sourcePath + ": tensor '" + slot.name + "' is not the [" +
+                     Twine(rows) + ", " + Twine(columns) +
+                     "] matrix its quantized tiles need");
+  float block[kQuantBlockSize];
+  int8_t codes8[kQuantBlockSize];
+  uint8_t codes4[kQuantBlockSize];
+  for (int64_t row = 0; row < rows; ++row) {
+    int64_t nb = row / 16, ni = row % 16;
+    for (int64_t kb = 0; kb < tilesIn; ++kb) {
+      int64_t first = row * columns + kb * kQuantBlockSize;
+      for (int64_t j = 0; j < kQuantBlockSize; ++j)
+        block[j] = loadAsFloat(source, tensor.dtype, first + j);
+      int64_t tile = nb * tilesIn + kb;
+      uint16_t scale = q4 ? quantizeBlockQ4_0(block, codes4)
+                          : quantizeBlockQ8_0(block, codes8);
+      if (scales) {
+        std::memcpy(target + 2 * (tile * 16 + ni), &scale, 2);
+        continue;
+      }
+      for (int64_t kr = 0; kr < 16; ++kr) {
+        if (q4) {
+          target[(tile * 16 + kr) * 16 + ni] =
+              uint8_t(codes4[2 * kr] | (codes4[2 * kr + 1] << 4));
+        } else {
+          uint8_t *pair = target + (tile * 16 + kr) * 32 + ni * 2;
+          pair[0] = uint8_t(codes8[2 * kr]);
+          pair[1] = uint8_t(codes8[2 * kr + 1]);
+        }
+      }
+    }
+  }
+  return Error::success();
+}
+
+bool isQuantizedLayout(StringRef layout) {
+  return layout == "q8_0x16x32" || layout == "q4_0x16x32" ||
+         layout == "q8_0x16x32_scales" || layout == "q4_0x16x32_scales";
+}
+
 } // namespace
 
 Expected<std::vector<WeightSlot>> readWeightTable(mlir::ModuleOp module,
@@ -175,7 +240,8 @@ Expected<std::vector<WeightSlot>> readWeightTable(mlir::ModuleOp module,
     auto layout = dict.getAs<mlir::StringAttr>("layout");
     WeightSlot slot{name.str(), offset.getInt(), tensorType,
                     layout ? layout.str() : std::string()};
-    if (!slot.layout.empty() && slot.layout != "vnni16x32")
+    if (!slot.layout.empty() && slot.layout != "vnni16x32" &&
+        !isQuantizedLayout(slot.layout))
       return makeError("weight '" + slot.name + "': unknown layout '" +
                        slot.layout + "'");
     if (slot.offset < 0 || slot.offset + slot.byteSize() > totalSize)
@@ -193,13 +259,15 @@ Error packSlot(const WeightSlot &slot, const SafetensorsFile &source,
   if (!tensor)
     return makeError(source.path() + ": no tensor '" + slot.name +
                      "' for the compiled graph");
+  ArrayRef<uint8_t> bytes = source.bytes(*tensor);
+  auto *target = reinterpret_cast<uint8_t *>(base) + slot.offset;
+  if (isQuantizedLayout(slot.layout))
+    return packQuantized(bytes.data(), *tensor, target, slot, source.path());
   if (tensor->numElements() != slot.type.getNumElements())
     return makeError(source.path() + ": tensor '" + slot.name + "' has " +
                      Twine(tensor->numElements()) +
                      " elements, the graph expects " +
                      Twine(slot.type.getNumElements()));
-  ArrayRef<uint8_t> bytes = source.bytes(*tensor);
-  auto *target = reinterpret_cast<uint8_t *>(base) + slot.offset;
   if (slot.layout.empty())
     return convert(bytes.data(), tensor->dtype, target,
                    slot.type.getElementType(), slot.type.getNumElements(),

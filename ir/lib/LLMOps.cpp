@@ -30,6 +30,28 @@ std::string dimToString(int64_t dim) {
 }
 
 bool isPositiveFinite(double value) { return std::isfinite(value) && value > 0; }
+
+/// Checks that `scales` is present exactly when `weight` holds quantized
+/// codes, and that it has their [nb, kb, 16] shape.
+LogicalResult verifyScales(Operation *op, RankedTensorType weight,
+                           Value scales) {
+  bool quantized =
+      llamac::llm::getQuantScheme(weight) != llamac::llm::QuantScheme::None;
+  if (!quantized && scales)
+    return op->emitOpError("has scales but its weight ")
+           << weight << " holds no quantized codes";
+  if (quantized && !scales)
+    return op->emitOpError("has quantized codes ")
+           << weight << " but no scales";
+  if (quantized) {
+    auto expected = llamac::llm::getQuantScalesType(weight);
+    if (scales.getType() != expected)
+      return op->emitOpError("scales must be ")
+             << expected << " for codes " << weight << ", got "
+             << scales.getType();
+  }
+  return success();
+}
 } // namespace
 
 bool llamac::llm::isVNNITiled(RankedTensorType type) {
@@ -38,11 +60,65 @@ bool llamac::llm::isVNNITiled(RankedTensorType type) {
          type.getDimSize(3) == kVNNITileRows && type.getDimSize(4) == 2;
 }
 
+QuantScheme llamac::llm::getQuantScheme(RankedTensorType type) {
+  if (!type.getElementType().isInteger(8) || type.getRank() < 4 ||
+      type.getDimSize(2) != kVNNITileDepth / 2 ||
+      type.getDimSize(3) != kVNNITileRows)
+    return QuantScheme::None;
+  if (type.getRank() == 5 && type.getDimSize(4) == 2)
+    return QuantScheme::Q8_0;
+  if (type.getRank() == 4)
+    return QuantScheme::Q4_0;
+  return QuantScheme::None;
+}
+
+RankedTensorType llamac::llm::getQuantScalesType(RankedTensorType codes) {
+  return RankedTensorType::get(
+      {codes.getDimSize(0), codes.getDimSize(1), kVNNITileRows},
+      Float16Type::get(codes.getContext()));
+}
+
+StringRef llamac::llm::getQuantLayout(QuantScheme scheme) {
+  switch (scheme) {
+  case QuantScheme::Q8_0:
+    return kQ8Layout;
+  case QuantScheme::Q4_0:
+    return kQ4Layout;
+  case QuantScheme::None:
+    break;
+  }
+  return "";
+}
+
+StringRef llamac::llm::getQuantScalesLayout(QuantScheme scheme) {
+  switch (scheme) {
+  case QuantScheme::Q8_0:
+    return kQ8ScalesLayout;
+  case QuantScheme::Q4_0:
+    return kQ4ScalesLayout;
+  case QuantScheme::None:
+    break;
+  }
+  return "";
+}
+
+StringRef llamac::llm::stringifyQuantScheme(QuantScheme scheme) {
+  switch (scheme) {
+  case QuantScheme::Q8_0:
+    return "q8_0";
+  case QuantScheme::Q4_0:
+    return "q4_0";
+  case QuantScheme::None:
+    break;
+  }
+  return "none";
+}
+
 std::optional<std::pair<int64_t, int64_t>>
 llamac::llm::getWeightMatrixShape(RankedTensorType type) {
-  if (type.getRank() == 2)
+  if (type.getRank() == 2 && !type.getElementType().isInteger(8))
     return std::make_pair(type.getDimSize(0), type.getDimSize(1));
-  if (isVNNITiled(type))
+  if (isVNNITiled(type) || getQuantScheme(type) != QuantScheme::None)
     return std::make_pair(type.getDimSize(0) * kVNNITileRows,
                           type.getDimSize(1) * kVNNITileDepth);
   return std::nullopt;
@@ -55,12 +131,37 @@ llamac::llm::getWeightMatrixShape(RankedTensorType type) {
 LogicalResult ParamOp::verify() {
   if (getName().empty())
     return emitOpError("requires a non-empty weight name");
+  auto type = getResult().getType();
   std::optional<StringRef> layout = getLayout();
-  if (!layout)
+  if (!layout) {
+    if (type.getElementType().isInteger(8))
+      return emitOpError("i8 weights need a quantized layout ('")
+             << kQ8Layout << "' or '" << kQ4Layout << "')";
     return success();
+  }
+  for (QuantScheme scheme : {QuantScheme::Q8_0, QuantScheme::Q4_0}) {
+    if (*layout == getQuantLayout(scheme)) {
+      if (getQuantScheme(type) != scheme)
+        return emitOpError("layout '")
+               << *layout << "' needs an i8 result of shape "
+               << (scheme == QuantScheme::Q8_0 ? "[?, ?, 16, 16, 2]"
+                                               : "[?, ?, 16, 16]")
+               << ", got " << type;
+      return success();
+    }
+    if (*layout == getQuantScalesLayout(scheme)) {
+      if (type.getRank() != 3 || !type.getElementType().isF16() ||
+          type.getDimSize(2) != kVNNITileRows)
+        return emitOpError("layout '")
+               << *layout << "' needs an f16 result of shape [?, ?, 16], got "
+               << type;
+      return success();
+    }
+  }
   if (*layout != kVNNILayout)
-    return emitOpError("unknown layout '") << *layout << "' (expected '"
-                                           << kVNNILayout << "')";
+    return emitOpError("unknown layout '")
+           << *layout << "' (expected '" << kVNNILayout << "', '" << kQ8Layout
+           << "', '" << kQ4Layout << "' or their '_scales')";
   if (!isVNNITiled(getResult().getType()))
     return emitOpError("layout '")
            << kVNNILayout << "' needs a bf16 result of shape [?, ?, 16, 16, 2], "
@@ -81,6 +182,8 @@ LogicalResult EmbedOp::verify() {
     return emitOpError("expects a 2-D table [vocab, hidden] or its "
                        "vnni16x32 tiles, got ")
            << tableType;
+  if (failed(verifyScales(*this, tableType, getScales())))
+    return failure();
   if (resultType.getRank() != 2)
     return emitOpError("expects a 2-D result [tokens, hidden], got rank ")
            << resultType.getRank();
@@ -137,6 +240,10 @@ LogicalResult LinearOp::verify() {
     return emitOpError("expects a 2-D weight [out_features, in_features] "
                        "or its vnni16x32 tiles, got ")
            << weightType;
+  if (failed(verifyScales(*this, weightType, getScales())))
+    return failure();
+  if (getScales() && getInputType())
+    return emitOpError("input_type is not supported with quantized weights");
   if (std::optional<Type> rounded = getInputType()) {
     auto floatType = dyn_cast<FloatType>(*rounded);
     if (!floatType || floatType.getWidth() >

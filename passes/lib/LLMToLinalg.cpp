@@ -113,11 +113,20 @@ Value indexToFloat(OpBuilder &b, Location loc, Value index, Type floatType) {
 
 /// The indices of matrix element [row, column] in `weight`: themselves for a
 /// 2-D weight, the tile coordinates for the vnni16x32 layout.
+SmallVector<Value> tiledIndices(OpBuilder &b, Location loc, Value row,
+                                Value column);
 SmallVector<Value> matrixElementIndices(OpBuilder &b, Location loc,
                                         Value weight, Value row,
                                         Value column) {
   if (!llm::isVNNITiled(cast<RankedTensorType>(weight.getType())))
     return {row, column};
+  return tiledIndices(b, loc, row, column);
+}
+
+/// [nb, kb, kr, ni, kp] of matrix element [row, column] in the vnni16x32
+/// tile order.
+SmallVector<Value> tiledIndices(OpBuilder &b, Location loc, Value row,
+                                Value column) {
   auto constant = [&](int64_t value) {
     return b.create<arith::ConstantIndexOp>(loc, value).getResult();
   };
@@ -130,6 +139,31 @@ SmallVector<Value> matrixElementIndices(OpBuilder &b, Location loc,
           b.create<arith::DivUIOp>(loc, inTile, two),
           b.create<arith::RemUIOp>(loc, row, rows),
           b.create<arith::RemUIOp>(loc, inTile, two)};
+}
+
+/// The f32 value of quantized weight code `code` (i8, the element of the
+/// codes tensor) whose scale is `scale` (f16): q * d for Q8_0, (q - 8) * d
+/// for Q4_0 where `pairIndex` (kp, an index) picks the nibble. Exact: a code
+/// has at most 8 significant bits and an f16 scale 11.
+Value dequantize(OpBuilder &b, Location loc, llm::QuantScheme scheme,
+                 Value code, Value scale, Value pairIndex, Type floatType) {
+  Value q;
+  if (scheme == llm::QuantScheme::Q8_0) {
+    q = b.create<arith::SIToFPOp>(loc, floatType, code);
+  } else {
+    Type i32 = b.getI32Type();
+    Value byte = b.create<arith::ExtUIOp>(loc, i32, code);
+    Value shift = b.create<arith::MulIOp>(
+        loc, b.create<arith::IndexCastOp>(loc, i32, pairIndex),
+        b.create<arith::ConstantIntOp>(loc, 4, i32));
+    Value nibble = b.create<arith::AndIOp>(
+        loc, b.create<arith::ShRUIOp>(loc, byte, shift),
+        b.create<arith::ConstantIntOp>(loc, 15, i32));
+    Value centered = b.create<arith::SubIOp>(
+        loc, nibble, b.create<arith::ConstantIntOp>(loc, 8, i32));
+    q = b.create<arith::SIToFPOp>(loc, floatType, centered);
+  }
+  return b.create<arith::MulFOp>(loc, q, castFloat(b, loc, scale, floatType));
 }
 
 /// The tag `llm-lower-micro-kernels` looks for, and its values.
@@ -162,10 +196,27 @@ struct EmbedLowering : OpConversionPattern<llm::EmbedOp> {
           Value row = b.create<arith::IndexCastOp>(loc, b.getIndexType(),
                                                    args[0]);
           Value column = b.create<linalg::IndexOp>(loc, 1);
-          Value weight = b.create<tensor::ExtractOp>(
-              loc, table, matrixElementIndices(b, loc, table, row, column));
+          auto tableType = cast<RankedTensorType>(table.getType());
+          llm::QuantScheme scheme = llm::getQuantScheme(tableType);
+          if (scheme == llm::QuantScheme::None) {
+            Value weight = b.create<tensor::ExtractOp>(
+                loc, table, matrixElementIndices(b, loc, table, row, column));
+            b.create<linalg::YieldOp>(
+                loc, castFloat(b, loc, weight, elementType));
+            return;
+          }
+          // Codes share the vnni16x32 tile order (Q4_0 without the pair
+          // dimension, which picks the nibble); scales are [nb, kb, ni].
+          SmallVector<Value> at = tiledIndices(b, loc, row, column);
+          Value pairIndex = at.back();
+          if (scheme == llm::QuantScheme::Q4_0)
+            at.pop_back();
+          Value code = b.create<tensor::ExtractOp>(loc, table, at);
+          Value scale = b.create<tensor::ExtractOp>(
+              loc, adaptor.getScales(), ValueRange{at[0], at[1], at[3]});
           b.create<linalg::YieldOp>(
-              loc, castFloat(b, loc, weight, elementType));
+              loc, dequantize(b, loc, scheme, code, scale, pairIndex,
+                              elementType));
         });
     rewriter.replaceOp(op, generic.getResults());
     return success();
@@ -234,6 +285,11 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
     auto type = op.getResult().getType();
     if (type.getRank() != 2)
       return rewriter.notifyMatchFailure(op, "expects [tokens, features]");
+    if (llm::getQuantScheme(op.getWeight().getType()) !=
+        llm::QuantScheme::None) {
+      rewriter.replaceOp(op, lowerQuantizedRows(op, adaptor, rewriter));
+      return success();
+    }
     if (llm::isVNNITiled(op.getWeight().getType())) {
       Value result = op.getInputType()
                          ? lowerTiledMatmul(op, adaptor, rewriter)
@@ -298,6 +354,62 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
               loc, multiplyAccumulate(b, loc, {args[0], weight, args[2]}));
         });
     product->setAttr(kMicroKernel, rewriter.getStringAttr("vnni_gemv"));
+    return rewriter.create<tensor::CollapseShapeOp>(
+        loc, type, product.getResult(0),
+        ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+  }
+
+  /// Products by quantized weights, one input row at a time (decode, and
+  /// prefill for now): loops [m, nb, ni, kb, kr, kp] as in lowerTiledRows,
+  /// with the scales [nb, kb, ni] as a third operand and the weight
+  /// dequantized in the body (Q4_0's codes have no kp dimension: the loop
+  /// picks the nibble). Tagged "q8_0_gemv" / "q4_0_gemv".
+  static Value lowerQuantizedRows(llm::LinearOp op, OpAdaptor adaptor,
+                                  ConversionPatternRewriter &rewriter) {
+    Location loc = op.getLoc();
+    MLIRContext *context = rewriter.getContext();
+    auto type = op.getResult().getType();
+    Type elementType = type.getElementType();
+    auto weightType = op.getWeight().getType();
+    llm::QuantScheme scheme = llm::getQuantScheme(weightType);
+    int64_t tilesOut = weightType.getDimSize(0), tilesIn = weightType.getDimSize(1);
+    Value input = adaptor.getInput();
+    OpFoldResult rows = tensor::getMixedSize(rewriter, loc, input, 0);
+    auto inputTiles = RankedTensorType::get(
+        {type.getDimSize(0), tilesIn, llm::kVNNITileDepth / 2, 2}, elementType);
+    Value input4 = rewriter.create<tensor::ExpandShapeOp>(
+        loc, inputTiles, input, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}},
+        ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(tilesIn),
+                               rewriter.getIndexAttr(llm::kVNNITileDepth / 2),
+                               rewriter.getIndexAttr(2)});
+    Value init = filled(rewriter, loc,
+                        {rows, rewriter.getIndexAttr(tilesOut),
+                         rewriter.getIndexAttr(llm::kVNNITileRows)},
+                        elementType, 0.0);
+    AffineMap codesMap = scheme == llm::QuantScheme::Q8_0
+                             ? dimsMap(context, 6, {1, 3, 4, 2, 5})
+                             : dimsMap(context, 6, {1, 3, 4, 2});
+    // Loops: m, nb, ni, kb, kr, kp.
+    auto product = rewriter.create<linalg::GenericOp>(
+        loc, init.getType(),
+        ValueRange{input4, adaptor.getWeight(), adaptor.getScales()},
+        ValueRange{init},
+        ArrayRef<AffineMap>{dimsMap(context, 6, {0, 3, 4, 5}), codesMap,
+                            dimsMap(context, 6, {1, 3, 2}),
+                            dimsMap(context, 6, {0, 1, 2})},
+        ArrayRef<IteratorType>{kPar, kPar, kPar, kRed, kRed, kRed},
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value pairIndex = scheme == llm::QuantScheme::Q4_0
+                                ? b.create<linalg::IndexOp>(loc, 5).getResult()
+                                : Value();
+          Value weight = dequantize(b, loc, scheme, args[1], args[2],
+                                    pairIndex, elementType);
+          b.create<linalg::YieldOp>(
+              loc, multiplyAccumulate(b, loc, {args[0], weight, args[3]}));
+        });
+    product->setAttr(kMicroKernel,
+                     rewriter.getStringAttr(
+                         (llm::stringifyQuantScheme(scheme) + "_gemv").str()));
     return rewriter.create<tensor::CollapseShapeOp>(
         loc, type, product.getResult(0),
         ArrayRef<ReassociationIndices>{{0}, {1, 2}});
@@ -1069,6 +1181,13 @@ Value ElementwiseLowering<llm::MulOp>::compute(OpBuilder &b, Location loc,
 }
 
 template <>
+Value ElementwiseLowering<llm::SiLUMulOp>::compute(OpBuilder &b, Location loc,
+                                                   ValueRange args) {
+  Value activated = ElementwiseLowering<llm::SiLUOp>::compute(b, loc, args[0]);
+  return b.create<arith::MulFOp>(loc, activated, args[1]);
+}
+
+template <>
 Value ElementwiseLowering<llm::AddOp>::compute(OpBuilder &b, Location loc,
                                                ValueRange args) {
   return b.create<arith::AddFOp>(loc, args[0], args[1]);
@@ -1103,5 +1222,6 @@ void llamac::populateLLMToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<EmbedLowering, RMSNormLowering, LinearLowering, RopeLowering,
                AttentionLowering, ElementwiseLowering<llm::SiLUOp>,
                ElementwiseLowering<llm::MulOp>,
+               ElementwiseLowering<llm::SiLUMulOp>,
                ElementwiseLowering<llm::AddOp>>(patterns.getContext());
 }

@@ -36,6 +36,12 @@ struct WeightSlot {
   StringAttr layout; // null: the checkpoint's own layout
 };
 
+/// A slot is identified by the weight's name and layout.
+using SlotKey = std::pair<StringRef, StringRef>;
+SlotKey keyOf(llm::ParamOp param) {
+  return {param.getName(), param.getLayout().value_or("")};
+}
+
 struct LLMLowerEntryABIPass
     : public llamac::impl::LLMLowerEntryABIPassBase<LLMLowerEntryABIPass> {
   using LLMLowerEntryABIPassBase::LLMLowerEntryABIPassBase;
@@ -54,18 +60,18 @@ struct LLMLowerEntryABIPass
       if (!function->hasAttr("llm.kernel") && !function.isExternal())
         entries.push_back(function);
 
-    // One slot per weight name, in order of first use.
-    llvm::MapVector<StringRef, WeightSlot> slots;
+    // One slot per weight name and layout (a quantized weight has two:
+    // codes and scales), in order of first use.
+    llvm::MapVector<SlotKey, WeightSlot> slots;
     int64_t size = 0;
     bool failedLayout = false;
     for (func::FuncOp entry : entries) {
       entry.walk([&](llm::ParamOp param) {
         auto type = param.getResult().getType();
         auto [it, inserted] = slots.insert(
-            {param.getName(), {type, 0, param.getLayoutAttr()}});
+            {keyOf(param), {type, 0, param.getLayoutAttr()}});
         if (!inserted) {
-          if (it->second.type != type ||
-              it->second.layout != param.getLayoutAttr()) {
+          if (it->second.type != type) {
             param.emitOpError("weight '")
                 << param.getName() << "' is used with type " << type
                 << " here and " << it->second.type << " elsewhere";
@@ -83,9 +89,9 @@ struct LLMLowerEntryABIPass
 
     Builder b(module.getContext());
     SmallVector<Attribute> table;
-    for (auto &[name, slot] : slots) {
+    for (auto &[key, slot] : slots) {
       SmallVector<NamedAttribute> entry = {
-          b.getNamedAttr("name", b.getStringAttr(name)),
+          b.getNamedAttr("name", b.getStringAttr(key.first)),
           b.getNamedAttr("offset", b.getI64IntegerAttr(slot.offset)),
           b.getNamedAttr("type", TypeAttr::get(slot.type))};
       if (slot.layout)
@@ -102,7 +108,7 @@ struct LLMLowerEntryABIPass
 
   LogicalResult
   lowerEntry(func::FuncOp entry,
-             const llvm::MapVector<StringRef, WeightSlot> &slots) {
+             const llvm::MapVector<SlotKey, WeightSlot> &slots) {
     MLIRContext *context = entry.getContext();
     OpBuilder b(context);
     auto returnOp = cast<func::ReturnOp>(entry.getBody().back().getTerminator());
@@ -131,7 +137,7 @@ struct LLMLowerEntryABIPass
     entry.walk([&](llm::ParamOp param) { params.push_back(param); });
     for (llm::ParamOp param : params) {
       b.setInsertionPoint(param);
-      const WeightSlot &slot = slots.lookup(param.getName());
+      const WeightSlot &slot = slots.lookup(keyOf(param));
       Location loc = param.getLoc();
       Value offset = b.create<arith::ConstantIndexOp>(loc, slot.offset);
       auto viewType =

@@ -20,6 +20,10 @@
 // and Y[m, nb, ni] (f32). One 64-byte load holds 16 outputs x 2 inputs; the
 // even and odd bf16 halves are widened exactly by a shift and a mask.
 //
+// Quantized GEMV (tags "q8_0_gemv", "q4_0_gemv"): the same loops over int8
+// or 4-bit codes, dequantized in registers, with f16 block scales (see
+// QuantGemv below).
+//
 //===----------------------------------------------------------------------===//
 #include "llamac/Transforms/Passes.h"
 
@@ -447,6 +451,212 @@ LogicalResult lowerGemv(linalg::GenericOp op) {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Quantized GEMV
+//===----------------------------------------------------------------------===//
+
+/// Tags "q8_0_gemv" / "q4_0_gemv": operands X[m, kb, kr, kp] (f32), codes
+/// Q[nb, kb, kr, ni, kp] (i8, Q8_0) or Q[nb, kb, kr, ni] (two 4-bit codes a
+/// byte, Q4_0), scales S[nb, kb, ni] (f16) and Y[m, nb, ni] (f32). Per
+/// 32-input block, the codes are widened in registers (Q8_0: one 32-byte
+/// load is 16 outputs x 2 inputs, split into even and odd codes by 16-bit
+/// shifts; Q4_0: one 16-byte load, split by nibble masks), multiplied by
+/// the inputs into a block sum, and the block sum is scaled by the 16
+/// scales of the block: y += d * sum_k x_k * q_k.
+struct QuantGemv {
+  bool q4;
+  Strided x, w, s, y;
+  Value rows, outTiles;
+  int64_t depthTiles;
+
+  /// The even and odd codes (as f32) of pair row `kr` of tile `tileStart`.
+  std::pair<Value, Value> loadCodes(OpBuilder &b, Location loc,
+                                    Value tileStart, int64_t kr) const {
+    IndexMath k{b, loc};
+    auto f32s = VectorType::get({kTile}, b.getF32Type());
+    auto splat = [&](Type type, int64_t value) -> Value {
+      return b.create<arith::ConstantOp>(
+          loc, DenseElementsAttr::get(cast<ShapedType>(type),
+                                      IntegerAttr::get(cast<VectorType>(type)
+                                                           .getElementType(),
+                                                       value)));
+    };
+    if (!q4) {
+      auto bytes = VectorType::get({2 * kTile}, b.getI8Type());
+      auto halves = VectorType::get({kTile}, b.getI16Type());
+      Value view = vectorView(b, loc, w.base,
+                              k.add(tileStart, k.c(kr * 2 * kTile)), 2 * kTile);
+      Value codes = b.create<vector::LoadOp>(loc, bytes, view, ValueRange{k.c(0)});
+      Value words = b.create<vector::BitCastOp>(loc, halves, codes);
+      Value eight = splat(halves, 8);
+      // Little endian: the even code is the low byte of each 16-bit word.
+      Value even = b.create<arith::ShRSIOp>(
+          loc, b.create<arith::ShLIOp>(loc, words, eight), eight);
+      Value odd = b.create<arith::ShRSIOp>(loc, words, eight);
+      return {b.create<arith::SIToFPOp>(loc, f32s, even),
+              b.create<arith::SIToFPOp>(loc, f32s, odd)};
+    }
+    auto bytes = VectorType::get({kTile}, b.getI8Type());
+    auto words = VectorType::get({kTile}, b.getI32Type());
+    Value view = vectorView(b, loc, w.base, k.add(tileStart, k.c(kr * kTile)),
+                            kTile);
+    Value codes = b.create<arith::ExtUIOp>(
+        loc, words,
+        b.create<vector::LoadOp>(loc, bytes, view, ValueRange{k.c(0)}));
+    Value eight = splat(words, 8);
+    Value low = b.create<arith::SubIOp>(
+        loc, b.create<arith::AndIOp>(loc, codes, splat(words, 15)), eight);
+    Value high = b.create<arith::SubIOp>(
+        loc, b.create<arith::ShRUIOp>(loc, codes, splat(words, 4)), eight);
+    return {b.create<arith::SIToFPOp>(loc, f32s, low),
+            b.create<arith::SIToFPOp>(loc, f32s, high)};
+  }
+
+  /// y[m, nb .. nb+group) += the products of `group` weight tile columns.
+  void emitGroup(OpBuilder &b, Location loc, Value row, Value nb,
+                 int64_t group) const {
+    IndexMath m{b, loc};
+    auto accType = VectorType::get({kTile}, b.getF32Type());
+    auto scaleType = VectorType::get({kTile}, b.getF16Type());
+    Value zero = m.c(0);
+    SmallVector<Value> outViews, init;
+    for (int64_t g = 0; g < group; ++g) {
+      Value offset = m.at(y.offset, {{row, y.strides[0]},
+                                     {m.add(nb, m.c(g)), y.strides[1]}});
+      outViews.push_back(vectorView(b, loc, y.base, offset, kTile));
+      init.push_back(b.create<vector::LoadOp>(loc, accType, outViews.back(),
+                                              ValueRange{zero}));
+    }
+    Value xRow = m.at(x.offset, {{row, x.strides[0]}});
+    auto loop = b.create<scf::ForOp>(loc, zero, m.c(depthTiles), m.c(1), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      IndexMath k{b, loc};
+      Value kb = loop.getInductionVar();
+      SmallVector<Value> acc(loop.getRegionIterArgs().begin(),
+                             loop.getRegionIterArgs().end());
+      SmallVector<Value> tileStarts, sums;
+      Value zeros = b.create<arith::ConstantOp>(
+          loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
+      for (int64_t g = 0; g < group; ++g) {
+        tileStarts.push_back(k.at(w.offset, {{k.add(nb, k.c(g)), w.strides[0]},
+                                             {kb, w.strides[1]}}));
+        sums.push_back(zeros);
+      }
+      Value inputs = vectorView(b, loc, x.base,
+                                k.add(xRow, k.mul(kb, x.strides[1])), kDepth);
+      for (int64_t kr = 0; kr < kDepth / 2; ++kr) {
+        Value even = b.create<memref::LoadOp>(loc, inputs, k.c(2 * kr));
+        Value odd = b.create<memref::LoadOp>(loc, inputs, k.c(2 * kr + 1));
+        Value evenSplat = b.create<vector::SplatOp>(loc, accType, even);
+        Value oddSplat = b.create<vector::SplatOp>(loc, accType, odd);
+        for (int64_t g = 0; g < group; ++g) {
+          auto [evenCodes, oddCodes] = loadCodes(b, loc, tileStarts[g], kr);
+          sums[g] = b.create<vector::FMAOp>(loc, evenCodes, evenSplat, sums[g]);
+          sums[g] = b.create<vector::FMAOp>(loc, oddCodes, oddSplat, sums[g]);
+        }
+      }
+      for (int64_t g = 0; g < group; ++g) {
+        Value scaleView = vectorView(
+            b, loc, s.base,
+            k.at(s.offset, {{k.add(nb, k.c(g)), s.strides[0]},
+                            {kb, s.strides[1]}}),
+            kTile);
+        Value scales = b.create<arith::ExtFOp>(
+            loc, accType,
+            b.create<vector::LoadOp>(loc, scaleType, scaleView,
+                                     ValueRange{k.c(0)})
+                .getResult());
+        acc[g] = b.create<vector::FMAOp>(loc, sums[g], scales, acc[g]);
+      }
+      b.create<scf::YieldOp>(loc, acc);
+    }
+    for (int64_t g = 0; g < group; ++g)
+      b.create<vector::StoreOp>(loc, loop.getResult(g), outViews[g],
+                                ValueRange{zero});
+  }
+
+  void emit(OpBuilder &b, Location loc) const {
+    IndexMath m{b, loc};
+    Value zero = m.c(0), one = m.c(1), group = m.c(kGemvGroup);
+    auto rowLoop = b.create<scf::ForOp>(loc, zero, rows, one);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(rowLoop.getBody());
+    Value row = rowLoop.getInductionVar();
+    Value groupsEnd = b.create<arith::SubIOp>(
+        loc, outTiles, b.create<arith::RemUIOp>(loc, outTiles, group));
+    auto groups = b.create<scf::ForOp>(loc, zero, groupsEnd, group);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(groups.getBody());
+      emitGroup(b, loc, row, groups.getInductionVar(), kGemvGroup);
+    }
+    auto rest = b.create<scf::ForOp>(loc, groupsEnd, outTiles, one);
+    b.setInsertionPointToStart(rest.getBody());
+    emitGroup(b, loc, row, rest.getInductionVar(), 1);
+  }
+};
+
+LogicalResult lowerQuantGemv(linalg::GenericOp op, bool q4) {
+  StringRef tag = q4 ? "q4_0_gemv" : "q8_0_gemv";
+  if (op.getNumDpsInputs() != 3 || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != 6 || !op.hasPureBufferSemantics())
+    return op.emitOpError("tagged ")
+           << tag << " but not a bufferized 6-loop product of inputs, "
+           << "quantized codes and scales";
+  Value input = op.getDpsInputs()[0], codes = op.getDpsInputs()[1],
+        scales = op.getDpsInputs()[2], out = op.getDpsInits()[0];
+  auto inputType = cast<MemRefType>(input.getType());
+  auto codesType = cast<MemRefType>(codes.getType());
+  auto scalesType = cast<MemRefType>(scales.getType());
+  auto outType = cast<MemRefType>(out.getType());
+  SmallVector<int64_t> codesTail = {kDepth / 2, kTile};
+  if (!q4)
+    codesTail.push_back(2);
+  if (inputType.getRank() != 4 || outType.getRank() != 3 ||
+      scalesType.getRank() != 3 ||
+      codesType.getRank() != int64_t(codesTail.size()) + 2 ||
+      !inputType.getElementType().isF32() ||
+      !codesType.getElementType().isInteger(8) ||
+      !scalesType.getElementType().isF16() ||
+      !outType.getElementType().isF32() || codesType.isDynamicDim(1) ||
+      inputType.getShape().take_back(2) != ArrayRef<int64_t>{kDepth / 2, 2} ||
+      codesType.getShape().drop_front(2) != ArrayRef<int64_t>(codesTail) ||
+      scalesType.getDimSize(2) != kTile || outType.getDimSize(2) != kTile)
+    return op.emitOpError("tagged ")
+           << tag << " but its operands are not f32 [m, kb, 16, 2] inputs, "
+           << (q4 ? "i8 [nb, kb, 16, 16]" : "i8 [nb, kb, 16, 16, 2]")
+           << " codes, f16 [nb, kb, 16] scales and an f32 [m, nb, 16] result";
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  QuantGemv kernel;
+  kernel.q4 = q4;
+  kernel.x = Strided::of(b, loc, input);
+  kernel.w = Strided::of(b, loc, codes);
+  kernel.s = Strided::of(b, loc, scales);
+  kernel.y = Strided::of(b, loc, out);
+  kernel.rows = kernel.x.sizes[0];
+  kernel.outTiles = kernel.w.sizes[0];
+  kernel.depthTiles = codesType.getDimSize(1);
+  IndexMath m{b, loc};
+  SmallVector<Value> conditions = {
+      m.eq(kernel.x.strides[1], kDepth), m.eq(kernel.x.strides[2], 2),
+      m.eq(kernel.x.strides[3], 1),      m.eq(kernel.s.strides[2], 1),
+      m.eq(kernel.y.strides[1], kTile),  m.eq(kernel.y.strides[2], 1)};
+  if (q4) {
+    conditions.push_back(m.eq(kernel.w.strides[2], kTile));
+    conditions.push_back(m.eq(kernel.w.strides[3], 1));
+  } else {
+    conditions.push_back(m.eq(kernel.w.strides[2], kDepth));
+    conditions.push_back(m.eq(kernel.w.strides[3], 2));
+    conditions.push_back(m.eq(kernel.w.strides[4], 1));
+  }
+  guard(b, op, m.all(conditions),
+        [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
+  return success();
+}
+
 struct LLMLowerMicroKernelsPass
     : public llamac::impl::LLMLowerMicroKernelsPassBase<
           LLMLowerMicroKernelsPass> {
@@ -467,8 +677,10 @@ struct LLMLowerMicroKernelsPass
       LogicalResult lowered =
           !kind ? op.emitOpError("llm.micro_kernel must be a string")
           : kind.getValue() == "amx_bf16" ? lowerAMX(op, unroll)
-          : kind.getValue() == "vnni_gemv"
-              ? lowerGemv(op)
+          : kind.getValue() == "vnni_gemv" ? lowerGemv(op)
+          : kind.getValue() == "q8_0_gemv" ? lowerQuantGemv(op, /*q4=*/false)
+          : kind.getValue() == "q4_0_gemv"
+              ? lowerQuantGemv(op, /*q4=*/true)
               : op.emitOpError("unknown llm.micro_kernel '")
                     << kind.getValue() << "'";
       if (failed(lowered))

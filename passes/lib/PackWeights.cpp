@@ -33,8 +33,10 @@ bool isPackable(llm::ParamOp param) {
   for (OpOperand &use : param.getResult().getUses()) {
     auto linear = dyn_cast<llm::LinearOp>(use.getOwner());
     auto embed = dyn_cast<llm::EmbedOp>(use.getOwner());
-    if (!(linear && use.get() == linear.getWeight()) &&
-        !(embed && use.get() == embed.getTable()))
+    // By operand, not by value: a weight that is also some op's input
+    // (however odd) must stay a plain matrix.
+    if (!(linear && &use == &linear.getWeightMutable()) &&
+        !(embed && &use == &embed.getTableMutable()))
       return false;
   }
   return true;

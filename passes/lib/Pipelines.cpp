@@ -25,6 +25,8 @@
 using namespace mlir;
 
 void llamac::buildLLMToLinalgPipeline(OpPassManager &pm) {
+  // Graph-level fusion first: fewer, larger kernels.
+  pm.addPass(createLLMFuseElementwisePass());
   // One kernel per distinct op, so code size does not grow with layers.
   pm.addPass(createLLMOutlineKernelsPass());
   // Weights become views of the runtime's buffer; logits a caller output.

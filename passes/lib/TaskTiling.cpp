@@ -55,7 +55,7 @@ struct LLMChooseTaskTilesPass
       // tiles: only the loop over them (the weight's first dimension) may
       // be split.
       std::optional<unsigned> onlyLoop;
-      if (op->hasAttr("llm.micro_kernel") && op.getNumDpsInputs() == 2)
+      if (op->hasAttr("llm.micro_kernel") && op.getNumDpsInputs() >= 2)
         if (auto dim = dyn_cast<AffineDimExpr>(
                 op.getMatchingIndexingMap(op.getDpsInputOperand(1))
                     .getResult(0)))

@@ -270,7 +270,7 @@ BenchResult runBench(Model &model, const BenchOptions &options) {
       result.decodeBytesPerToken += double(tensor.bytes);
     if (!tensor.isMatrix() || untiedEmbedding)
       continue;
-    double flops = 2.0 * double(tensor.numElements());
+    double flops = 2.0 * double(tensor.matrixElements());
     (output ? result.outputFlops : result.flopsPerToken) += flops;
   }
 

@@ -152,7 +152,10 @@ Manifest Manifest::read(const std::string &dir) {
         for (const llvm::json::Value &dim : *shape)
           tensor.shape.push_back(dim.getAsInteger().value_or(0));
       tensor.layout = object->getString("layout").value_or("").str();
-      if (!tensor.layout.empty() && tensor.layout != "vnni16x32")
+      if (!tensor.layout.empty() && tensor.layout != "vnni16x32" &&
+          tensor.layout != "q8_0x16x32" && tensor.layout != "q4_0x16x32" &&
+          tensor.layout != "q8_0x16x32_scales" &&
+          tensor.layout != "q4_0x16x32_scales")
         fail(path + ": weight '" + tensor.name + "' has unknown layout '" +
              tensor.layout + "'");
       if (tensor.offset + tensor.bytes > manifest.weightsSize)

@@ -331,4 +331,163 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GemvKernelTest,
                                            Shape{2, 1, 8, 0},
                                            Shape{1, 7, 2, 1}));
 
+//===----------------------------------------------------------------------===//
+// Quantized GEMV (q8_0_gemv, q4_0_gemv)
+//===----------------------------------------------------------------------===//
+
+/// The op llm-to-linalg emits for products by quantized weights: the body
+/// dequantizes (q * d, or (q - 8) * d with the nibble picked by kp).
+std::string quantGemvSource(bool q4, int64_t depthTiles) {
+  std::string source = R"(
+#x = affine_map<(m, nb, ni, kb, kr, kp) -> (m, kb, kr, kp)>
+#q = affine_map<(m, nb, ni, kb, kr, kp) -> QMAP>
+#s = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
+#y = affine_map<(m, nb, ni, kb, kr, kp) -> (m, nb, ni)>
+func.func @run(%X: memref<?xKBx16x2xf32, strided<[?, ?, ?, ?], offset: ?>>,
+               %Q: memref<?xKBxQTYPE, STRIDES>,
+               %S: memref<?xKBx16xf16, strided<[?, ?, ?], offset: ?>>,
+               %Y: memref<?x?x16xf32, strided<[?, ?, ?], offset: ?>>)
+    attributes {llvm.emit_c_interface} {
+  linalg.generic {indexing_maps = [#x, #q, #s, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+    ins(%X, %Q, %S : memref<?xKBx16x2xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?xKBxQTYPE, STRIDES>, memref<?xKBx16xf16, strided<[?, ?, ?], offset: ?>>)
+    outs(%Y : memref<?x?x16xf32, strided<[?, ?, ?], offset: ?>>) attrs = {llm.micro_kernel = "TAG"} {
+  ^bb0(%x: f32, %q: i8, %d: f16, %acc: f32):
+CODE
+    %w = arith.mulf %qf, %df : f32
+    %p = arith.mulf %x, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+})";
+  std::string code = q4 ? R"(    %kp = linalg.index 5 : index
+    %b = arith.extui %q : i8 to i32
+    %k = arith.index_cast %kp : index to i32
+    %c4 = arith.constant 4 : i32
+    %sh = arith.muli %k, %c4 : i32
+    %n = arith.shrui %b, %sh : i32
+    %c15 = arith.constant 15 : i32
+    %m = arith.andi %n, %c15 : i32
+    %c8 = arith.constant 8 : i32
+    %c = arith.subi %m, %c8 : i32
+    %qf = arith.sitofp %c : i32 to f32
+    %df = arith.extf %d : f16 to f32)"
+                         : R"(    %qf = arith.sitofp %q : i8 to f32
+    %df = arith.extf %d : f16 to f32)";
+  source = replaceAll(source, "CODE", code);
+  source = replaceAll(source, "QMAP",
+                      q4 ? "(nb, kb, kr, ni)" : "(nb, kb, kr, ni, kp)");
+  source = replaceAll(source, "QTYPE", q4 ? "16x16xi8" : "16x16x2xi8");
+  source = replaceAll(source, "STRIDES",
+                      q4 ? "strided<[?, ?, ?, ?], offset: ?>"
+                         : "strided<[?, ?, ?, ?, ?], offset: ?>");
+  source = replaceAll(source, "TAG", q4 ? "q4_0_gemv" : "q8_0_gemv");
+  return replaceAll(source, "KB", std::to_string(depthTiles));
+}
+
+struct QuantShape {
+  bool q4;
+  int64_t rows, outTiles, depthTiles, pad;
+};
+
+void PrintTo(const QuantShape &s, std::ostream *os) {
+  *os << (s.q4 ? "q4_0 " : "q8_0 ") << s.rows << "x" << s.outTiles << "x"
+      << s.depthTiles << "/pad" << s.pad;
+}
+
+class QuantGemvKernelTest : public ::testing::TestWithParam<QuantShape> {};
+
+// Small integers and power-of-two scales: every product and sum is exact
+// in f32, so the kernel must match the naive product exactly whatever its
+// order of summation.
+TEST_P(QuantGemvKernelTest, MatchesNaiveProductExactly) {
+  const QuantShape shape = GetParam();
+  const int64_t rows = shape.rows, outTiles = shape.outTiles,
+                depthTiles = shape.depthTiles;
+  const int64_t out = outTiles * 16, in = depthTiles * 32;
+  std::mt19937 rng(unsigned(rows * 11 + out * 5 + in + shape.q4));
+  std::uniform_int_distribution<int> small(-8, 8);
+  std::uniform_int_distribution<int> code(shape.q4 ? 0 : -127,
+                                          shape.q4 ? 15 : 127);
+  std::uniform_int_distribution<int> exponent(-4, 3);
+  std::vector<float> x(size_t(rows * in)), initial(size_t(rows * out));
+  for (float &v : x)
+    v = float(small(rng));
+  for (float &v : initial)
+    v = float(small(rng));
+  // codes[n][k] (the stored code) and scale exponents[n][kb].
+  std::vector<int> codes(size_t(out * in)), exponents(size_t(out * depthTiles));
+  for (int &c : codes)
+    c = code(rng);
+  for (int &e : exponents)
+    e = exponent(rng);
+
+  // Codes in tile order, with `pad` unused bytes after each stored unit
+  // (a kp pair for Q8_0, a byte for Q4_0): pad > 0 is not contiguous.
+  const int64_t unit = shape.q4 ? 1 : 2, unitStride = unit + shape.pad;
+  const int64_t krStride = 16 * unitStride, kbStride = 16 * krStride,
+                nbStride = depthTiles * kbStride;
+  std::vector<int8_t> q(size_t(outTiles * nbStride), 0);
+  for (int64_t n = 0; n < out; ++n)
+    for (int64_t k = 0; k < in; ++k) {
+      int64_t at = (n / 16) * nbStride + (k / 32) * kbStride +
+                   ((k % 32) / 2) * krStride + (n % 16) * unitStride;
+      int c = codes[n * in + k];
+      if (shape.q4)
+        q[at] = int8_t(uint8_t(q[at]) | uint8_t(c << (4 * (k % 2))));
+      else
+        q[at + k % 2] = int8_t(c);
+    }
+  std::vector<uint16_t> scales(size_t(out * depthTiles));
+  for (int64_t n = 0; n < out; ++n)
+    for (int64_t kb = 0; kb < depthTiles; ++kb)
+      scales[((n / 16) * depthTiles + kb) * 16 + n % 16] =
+          uint16_t((exponents[n * depthTiles + kb] + 15) << 10); // 2^e
+  std::vector<float> result = initial;
+
+  CompiledKernels kernels(quantGemvSource(shape.q4, depthTiles));
+  ASSERT_TRUE(kernels.entry);
+  Descriptor<4> xd{x.data(), x.data(), 0, {rows, depthTiles, 16, 2},
+                   {in, 32, 2, 1}};
+  Descriptor<3> sd{scales.data(), scales.data(), 0, {outTiles, depthTiles, 16},
+                   {depthTiles * 16, 16, 1}};
+  Descriptor<3> yd{result.data(), result.data(), 0, {rows, outTiles, 16},
+                   {out, 16, 1}};
+  if (shape.q4) {
+    Descriptor<4> qd{q.data(), q.data(), 0, {outTiles, depthTiles, 16, 16},
+                     {nbStride, kbStride, krStride, unitStride}};
+    using Fn = void (*)(Descriptor<4> *, Descriptor<4> *, Descriptor<3> *,
+                        Descriptor<3> *);
+    reinterpret_cast<Fn>(kernels.entry)(&xd, &qd, &sd, &yd);
+  } else {
+    Descriptor<5> qd{q.data(), q.data(), 0, {outTiles, depthTiles, 16, 16, 2},
+                     {nbStride, kbStride, krStride, unitStride, 1}};
+    using Fn = void (*)(Descriptor<4> *, Descriptor<5> *, Descriptor<3> *,
+                        Descriptor<3> *);
+    reinterpret_cast<Fn>(kernels.entry)(&xd, &qd, &sd, &yd);
+  }
+
+  for (int64_t m = 0; m < rows; ++m)
+    for (int64_t n = 0; n < out; ++n) {
+      double sum = initial[m * out + n];
+      for (int64_t k = 0; k < in; ++k) {
+        int value = codes[n * in + k] - (shape.q4 ? 8 : 0);
+        sum += double(x[m * in + k]) * value *
+               std::ldexp(1.0, exponents[n * depthTiles + k / 32]);
+      }
+      ASSERT_EQ(double(result[m * out + n]), sum)
+          << "row " << m << ", output " << n;
+    }
+}
+
+// Both schemes; output tile counts cover whole groups of four and every
+// remainder; pad > 0 takes the fallback.
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, QuantGemvKernelTest,
+    ::testing::Values(QuantShape{false, 1, 4, 2, 0}, QuantShape{false, 1, 9, 3, 0},
+                      QuantShape{false, 3, 6, 1, 0}, QuantShape{false, 2, 1, 8, 0},
+                      QuantShape{false, 1, 7, 2, 1}, QuantShape{true, 1, 4, 2, 0},
+                      QuantShape{true, 1, 9, 3, 0}, QuantShape{true, 3, 6, 1, 0},
+                      QuantShape{true, 2, 1, 8, 0}, QuantShape{true, 1, 7, 2, 1}));
+
 } // namespace

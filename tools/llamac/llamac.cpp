@@ -170,8 +170,10 @@ int runCompile(int argc, char **argv) {
                                  cl::value_desc("dir"), cl::init(""),
                                  cl::cat(category));
   cl::opt<std::string> dtype("dtype",
-                             cl::desc("Weight precision: bf16 (default) or "
-                                      "f32; sums are always f32"),
+                             cl::desc("Weight precision: bf16 (default), "
+                                      "f32, or q8_0 / q4_0 (matrices "
+                                      "block-quantized, llama.cpp's rules); "
+                                      "activations and sums are always f32"),
                              cl::init("bf16"), cl::cat(category));
   cl::opt<std::string> prefillInputs(
       "prefill-inputs",

@@ -19,7 +19,7 @@ func.func @param_dynamic_shape() {
 // -----
 
 func.func @param_integer_weight() {
-  // expected-error @+1 {{must be statically shaped tensor of 32-bit float or 16-bit float or bfloat16 type values}}
+  // expected-error @+1 {{'llm.param' op i8 weights need a quantized layout ('q8_0x16x32' or 'q4_0x16x32')}}
   %w = llm.param "w" : tensor<4xi8>
   return
 }
@@ -238,7 +238,7 @@ func.func @silu_integer(%a: tensor<?x8xi32>) {
 // -----
 
 func.func @param_unknown_layout() {
-  // expected-error @+1 {{'llm.param' op unknown layout 'nchw' (expected 'vnni16x32')}}
+  // expected-error @+1 {{'llm.param' op unknown layout 'nchw' (expected 'vnni16x32', 'q8_0x16x32', 'q4_0x16x32' or their '_scales')}}
   %w = llm.param "w" {layout = "nchw"} : tensor<4x2x16x16x2xbf16>
   return
 }
@@ -284,6 +284,86 @@ func.func @embed_tiles_hidden(%tokens: tensor<?xi32>) {
   %t = llm.param "t" {layout = "vnni16x32"} : tensor<2x2x16x16x2xbf16>
   // expected-error @+1 {{'llm.embed' op result row size 32 does not match the table's hidden size 64}}
   %x = llm.embed %t[%tokens] : tensor<2x2x16x16x2xbf16>, tensor<?xi32> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @param_integer_weight_type() {
+  // expected-error @+1 {{must be statically shaped tensor of 32-bit float or 16-bit float or bfloat16 type or 8-bit signless integer values}}
+  %w = llm.param "w" : tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @param_q8_shape() {
+  // expected-error @+1 {{'llm.param' op layout 'q8_0x16x32' needs an i8 result of shape [?, ?, 16, 16, 2], got 'tensor<2x2x16x16xi8>'}}
+  %w = llm.param "w" {layout = "q8_0x16x32"} : tensor<2x2x16x16xi8>
+  return
+}
+
+// -----
+
+func.func @param_q4_shape() {
+  // expected-error @+1 {{'llm.param' op layout 'q4_0x16x32' needs an i8 result of shape [?, ?, 16, 16], got 'tensor<2x2x16x16x2xi8>'}}
+  %w = llm.param "w" {layout = "q4_0x16x32"} : tensor<2x2x16x16x2xi8>
+  return
+}
+
+// -----
+
+func.func @param_scales_shape() {
+  // expected-error @+1 {{'llm.param' op layout 'q8_0x16x32_scales' needs an f16 result of shape [?, ?, 16], got 'tensor<2x2x16xbf16>'}}
+  %s = llm.param "w" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xbf16>
+  return
+}
+
+// -----
+
+func.func @linear_codes_without_scales(%x: tensor<?x64xf32>) {
+  %w = llm.param "w" {layout = "q8_0x16x32"} : tensor<2x2x16x16x2xi8>
+  // expected-error @+1 {{'llm.linear' op has quantized codes 'tensor<2x2x16x16x2xi8>' but no scales}}
+  %y = llm.linear %x, %w : tensor<?x64xf32>, tensor<2x2x16x16x2xi8> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_scales_without_codes(%x: tensor<?x64xf32>) {
+  %w = llm.param "w" : tensor<32x64xf32>
+  %s = llm.param "w" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xf16>
+  // expected-error @+1 {{'llm.linear' op has scales but its weight 'tensor<32x64xf32>' holds no quantized codes}}
+  %y = llm.linear %x, %w scales(%s : tensor<2x2x16xf16>) : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_scales_shape(%x: tensor<?x64xf32>) {
+  %w = llm.param "w" {layout = "q4_0x16x32"} : tensor<2x2x16x16xi8>
+  %s = llm.param "w" {layout = "q4_0x16x32_scales"} : tensor<2x1x16xf16>
+  // expected-error @+1 {{'llm.linear' op scales must be 'tensor<2x2x16xf16>' for codes 'tensor<2x2x16x16xi8>', got 'tensor<2x1x16xf16>'}}
+  %y = llm.linear %x, %w scales(%s : tensor<2x1x16xf16>) : tensor<?x64xf32>, tensor<2x2x16x16xi8> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_quantized_input_type(%x: tensor<?x64xf32>) {
+  %w = llm.param "w" {layout = "q8_0x16x32"} : tensor<2x2x16x16x2xi8>
+  %s = llm.param "w" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xf16>
+  // expected-error @+1 {{'llm.linear' op input_type is not supported with quantized weights}}
+  %y = llm.linear %x, %w scales(%s : tensor<2x2x16xf16>) {input_type = bf16} : tensor<?x64xf32>, tensor<2x2x16x16x2xi8> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @embed_codes_without_scales(%t: tensor<?xi32>) {
+  %w = llm.param "w" {layout = "q4_0x16x32"} : tensor<2x2x16x16xi8>
+  // expected-error @+1 {{'llm.embed' op has quantized codes 'tensor<2x2x16x16xi8>' but no scales}}
+  %x = llm.embed %w[%t] : tensor<2x2x16x16xi8>, tensor<?xi32> -> tensor<?x64xf32>
   return
 }
 
@@ -356,7 +436,7 @@ func.func @rope_scaling_not_llama3(%x: tensor<?x4x8xf32>, %p: index) {
 // -----
 
 func.func @linear_one_operand(%x: tensor<?x8xf32>) {
-  // expected-error @+1 {{'llm.linear' op expected 2 operands, but found 1}}
+  // expected-error @+1 {{'llm.linear' op expected 2 or more operands, but found 1}}
   %y = "llm.linear"(%x) : (tensor<?x8xf32>) -> tensor<?x4xf32>
   return
 }

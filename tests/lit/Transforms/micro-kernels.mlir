@@ -92,3 +92,123 @@ func.func @misshaped(%x: memref<16xf32>) {
   }
   return
 }
+
+// -----
+
+#x = affine_map<(m, nb, ni, kb, kr, kp) -> (m, kb, kr, kp)>
+#q = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
+#s = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
+#y = affine_map<(m, nb, ni, kb, kr, kp) -> (m, nb, ni)>
+// Q8_0: four weight streams per group; each 32-byte load of codes splits
+// into the even (shifted up and back) and odd (shifted) signed bytes of its
+// 16-bit words, widened to f32; a block's sums are scaled by its 16 f16
+// scales once per 32 inputs.
+// CHECK-LABEL: func.func @q8_gemv(
+// CHECK: scf.if
+// CHECK: scf.for %{{.+}} iter_args(%{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: %[[CODES:.+]] = vector.load %{{.+}} : memref<32xi8, strided<[1], offset: ?>>, vector<32xi8>
+// CHECK: %[[WORDS:.+]] = vector.bitcast %[[CODES]] : vector<32xi8> to vector<16xi16>
+// CHECK: %[[UP:.+]] = arith.shli %[[WORDS]]
+// CHECK: %[[EVEN:.+]] = arith.shrsi %[[UP]]
+// CHECK: %[[ODD:.+]] = arith.shrsi %[[WORDS]]
+// CHECK: arith.sitofp %[[EVEN]] : vector<16xi16> to vector<16xf32>
+// CHECK: arith.sitofp %[[ODD]] : vector<16xi16> to vector<16xf32>
+// CHECK: vector.fma
+// CHECK: %[[SCALES:.+]] = vector.load %{{.+}} : memref<16xf16, strided<[1], offset: ?>>, vector<16xf16>
+// CHECK: %[[WIDE:.+]] = arith.extf %[[SCALES]] : vector<16xf16> to vector<16xf32>
+// CHECK: vector.fma %{{.+}}, %[[WIDE]], %{{.+}} : vector<16xf32>
+// CHECK: } else {
+// CHECK:   linalg.generic
+// CHECK-NOT: llm.micro_kernel
+// CHECK: }
+func.func @q8_gemv(%X: memref<?x4x16x2xf32>, %Q: memref<8x4x16x16x2xi8>, %S: memref<8x4x16xf16>, %Y: memref<?x8x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #q, #s, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%X, %Q, %S : memref<?x4x16x2xf32>, memref<8x4x16x16x2xi8>, memref<8x4x16xf16>)
+      outs(%Y : memref<?x8x16xf32>) attrs = {llm.micro_kernel = "q8_0_gemv"} {
+  ^bb0(%x: f32, %q: i8, %d: f16, %acc: f32):
+    %0 = arith.sitofp %q : i8 to f32
+    %1 = arith.extf %d : f16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.mulf %x, %2 : f32
+    %4 = arith.addf %acc, %3 : f32
+    linalg.yield %4 : f32
+  }
+  return
+}
+
+// -----
+
+#x = affine_map<(m, nb, ni, kb, kr, kp) -> (m, kb, kr, kp)>
+#q = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni)>
+#s = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
+#y = affine_map<(m, nb, ni, kb, kr, kp) -> (m, nb, ni)>
+// Q4_0: one 16-byte load per pair row, low and high nibbles minus 8.
+// CHECK-LABEL: func.func @q4_gemv(
+// CHECK: scf.if
+// CHECK: %[[BYTES:.+]] = vector.load %{{.+}} : memref<16xi8, strided<[1], offset: ?>>, vector<16xi8>
+// CHECK: %[[WIDE:.+]] = arith.extui %[[BYTES]] : vector<16xi8> to vector<16xi32>
+// CHECK: %[[LOW:.+]] = arith.andi %[[WIDE]]
+// CHECK: arith.subi %[[LOW]]
+// CHECK: %[[HIGH:.+]] = arith.shrui %[[WIDE]]
+// CHECK: arith.subi %[[HIGH]]
+// CHECK: vector.fma
+// CHECK: arith.extf %{{.+}} : vector<16xf16> to vector<16xf32>
+// CHECK: } else {
+// CHECK:   linalg.generic
+func.func @q4_gemv(%X: memref<1x4x16x2xf32>, %Q: memref<3x4x16x16xi8>, %S: memref<3x4x16xf16>, %Y: memref<1x3x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #q, #s, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%X, %Q, %S : memref<1x4x16x2xf32>, memref<3x4x16x16xi8>, memref<3x4x16xf16>)
+      outs(%Y : memref<1x3x16xf32>) attrs = {llm.micro_kernel = "q4_0_gemv"} {
+  ^bb0(%x: f32, %q: i8, %d: f16, %acc: f32):
+    %kp = linalg.index 5 : index
+    %b = arith.extui %q : i8 to i32
+    %k = arith.index_cast %kp : index to i32
+    %c4 = arith.constant 4 : i32
+    %sh = arith.muli %k, %c4 : i32
+    %n = arith.shrui %b, %sh : i32
+    %c15 = arith.constant 15 : i32
+    %m = arith.andi %n, %c15 : i32
+    %c8 = arith.constant 8 : i32
+    %c = arith.subi %m, %c8 : i32
+    %0 = arith.sitofp %c : i32 to f32
+    %1 = arith.extf %d : f16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.mulf %x, %2 : f32
+    %4 = arith.addf %acc, %3 : f32
+    linalg.yield %4 : f32
+  }
+  return
+}
+
+// -----
+
+#m = affine_map<(i) -> (i)>
+func.func @q8_misshaped(%x: memref<16xf32>) {
+  // expected-error @+1 {{'linalg.generic' op tagged q8_0_gemv but not a bufferized 6-loop product of inputs, quantized codes and scales}}
+  linalg.generic {indexing_maps = [#m], iterator_types = ["parallel"]}
+      outs(%x : memref<16xf32>) attrs = {llm.micro_kernel = "q8_0_gemv"} {
+  ^bb0(%acc: f32):
+    linalg.yield %acc : f32
+  }
+  return
+}
+
+// -----
+
+#x = affine_map<(m, nb, ni, kb, kr, kp) -> (m, kb, kr, kp)>
+#q = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
+#s = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
+#y = affine_map<(m, nb, ni, kb, kr, kp) -> (m, nb, ni)>
+func.func @q4_wrong_codes(%X: memref<1x4x16x2xf32>, %Q: memref<8x4x16x16x2xi8>, %S: memref<8x4x16xf16>, %Y: memref<1x8x16xf32>) {
+  // expected-error @+1 {{'linalg.generic' op tagged q4_0_gemv but its operands are not f32 [m, kb, 16, 2] inputs, i8 [nb, kb, 16, 16] codes, f16 [nb, kb, 16] scales and an f32 [m, nb, 16] result}}
+  linalg.generic {indexing_maps = [#x, #q, #s, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%X, %Q, %S : memref<1x4x16x2xf32>, memref<8x4x16x16x2xi8>, memref<8x4x16xf16>)
+      outs(%Y : memref<1x8x16xf32>) attrs = {llm.micro_kernel = "q4_0_gemv"} {
+  ^bb0(%x: f32, %q: i8, %d: f16, %acc: f32):
+    %0 = arith.sitofp %q : i8 to f32
+    %3 = arith.mulf %x, %0 : f32
+    %4 = arith.addf %acc, %3 : f32
+    linalg.yield %4 : f32
+  }
+  return
+}

@@ -67,3 +67,15 @@ func.func @other_use() -> tensor<64x64xbf16> {
   %w = llm.param "shared" : tensor<64x64xbf16>
   return %w : tensor<64x64xbf16>
 }
+
+// -----
+
+// A matrix that is also a projection's input stays a plain matrix.
+// CHECK-LABEL: func.func @weight_as_input(
+// CHECK: llm.param "square" : tensor<64x64xbf16>
+// CHECK-NOT: layout
+func.func @weight_as_input() -> tensor<64x64xbf16> {
+  %w = llm.param "square" : tensor<64x64xbf16>
+  %y = llm.linear %w, %w : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xbf16>
+  return %y : tensor<64x64xbf16>
+}

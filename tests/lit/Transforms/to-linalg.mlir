@@ -283,6 +283,80 @@ func.func @embed_tiled(%tokens: tensor<?xi32>) -> tensor<?x64xf32> {
 
 // -----
 
+// Quantized projection (Q8_0): one generic over [m, nb, ni, kb, kr, kp]
+// reading inputs, codes and scales, whose body dequantizes exactly
+// (q * d in f32) before the multiply-add; tagged for the Q8_0 GEMV kernel.
+// CHECK-LABEL: func.func @linear_q8(
+// CHECK: %[[C:.+]] = llm.param "w" {layout = "q8_0x16x32"} : tensor<2x2x16x16x2xi8>
+// CHECK: %[[S:.+]] = llm.param "w" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xf16>
+// CHECK: %[[X:.+]] = tensor.expand_shape %{{.+}} {{\[}}[0], [1, 2, 3]] output_shape [%{{.+}}, 2, 16, 2] : tensor<?x64xf32> into tensor<?x2x16x2xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[MX:.+]], #[[MQ:.+]], #[[MS:.+]], #[[MY:.+]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%[[X]], %[[C]], %[[S]] : tensor<?x2x16x2xf32>, tensor<2x2x16x16x2xi8>, tensor<2x2x16xf16>)
+// CHECK-SAME: attrs = {llm.micro_kernel = "q8_0_gemv"}
+// CHECK: ^bb0(%[[IN:.+]]: f32, %[[Q:.+]]: i8, %[[D:.+]]: f16, %[[ACC:.+]]: f32):
+// CHECK: %[[QF:.+]] = arith.sitofp %[[Q]] : i8 to f32
+// CHECK: %[[DF:.+]] = arith.extf %[[D]] : f16 to f32
+// CHECK: %[[W:.+]] = arith.mulf %[[QF]], %[[DF]] : f32
+// CHECK: %[[P:.+]] = arith.mulf %[[IN]], %[[W]] : f32
+// CHECK: arith.addf %[[ACC]], %[[P]] : f32
+// CHECK: tensor.collapse_shape
+func.func @linear_q8(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {
+  %c = llm.param "w" {layout = "q8_0x16x32"} : tensor<2x2x16x16x2xi8>
+  %s = llm.param "w" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xf16>
+  %y = llm.linear %x, %c scales(%s : tensor<2x2x16xf16>) : tensor<?x64xf32>, tensor<2x2x16x16x2xi8> -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// -----
+
+// Q4_0: codes [nb, kb, kr, ni] (no kp dimension): the body picks the
+// nibble with the kp loop index, (byte >> 4 kp) & 15, and subtracts 8.
+// CHECK-DAG: #[[MQ4:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, d3, d4, d2)>
+// CHECK-LABEL: func.func @linear_q4(
+// CHECK: linalg.generic {indexing_maps = [#{{.+}}, #[[MQ4]], #{{.+}}, #{{.+}}]
+// CHECK-SAME: attrs = {llm.micro_kernel = "q4_0_gemv"}
+// CHECK: ^bb0(%{{.+}}: f32, %[[Q:.+]]: i8, %[[D:.+]]: f16, %{{.+}}: f32):
+// CHECK: %[[KP:.+]] = linalg.index 5 : index
+// CHECK: %[[BYTE:.+]] = arith.extui %[[Q]] : i8 to i32
+// CHECK: %[[SHIFT:.+]] = arith.muli
+// CHECK: %[[SH:.+]] = arith.shrui %[[BYTE]], %[[SHIFT]] : i32
+// CHECK: %[[NIB:.+]] = arith.andi %[[SH]]
+// CHECK: %[[CODE:.+]] = arith.subi %[[NIB]]
+// CHECK: arith.sitofp %[[CODE]] : i32 to f32
+func.func @linear_q4(%x: tensor<1x64xf32>) -> tensor<1x32xf32> {
+  %c = llm.param "w" {layout = "q4_0x16x32"} : tensor<2x2x16x16xi8>
+  %s = llm.param "w" {layout = "q4_0x16x32_scales"} : tensor<2x2x16xf16>
+  %y = llm.linear %x, %c scales(%s : tensor<2x2x16xf16>) : tensor<1x64xf32>, tensor<2x2x16x16xi8> -> tensor<1x32xf32>
+  return %y : tensor<1x32xf32>
+}
+
+// -----
+
+// Quantized embedding: the row read is dequantized, code at the tile
+// coordinates of [token, column], scale at [nb, kb, ni].
+// CHECK-LABEL: func.func @embed_q8(
+// CHECK: %[[C:.+]] = llm.param "e" {layout = "q8_0x16x32"} : tensor<2x2x16x16x2xi8>
+// CHECK: %[[S:.+]] = llm.param "e" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xf16>
+// CHECK: linalg.generic
+// CHECK: %[[NB:.+]] = arith.divui %{{.+}}, %c16
+// CHECK: %[[KB:.+]] = arith.divui %{{.+}}, %c32
+// CHECK: %[[KR:.+]] = arith.divui
+// CHECK: %[[NI:.+]] = arith.remui %{{.+}}, %c16
+// CHECK: %[[KP:.+]] = arith.remui
+// CHECK: %[[Q:.+]] = tensor.extract %[[C]][%[[NB]], %[[KB]], %[[KR]], %[[NI]], %[[KP]]] : tensor<2x2x16x16x2xi8>
+// CHECK: %[[D:.+]] = tensor.extract %[[S]][%[[NB]], %[[KB]], %[[NI]]] : tensor<2x2x16xf16>
+// CHECK: %[[QF:.+]] = arith.sitofp %[[Q]] : i8 to f32
+// CHECK: %[[DF:.+]] = arith.extf %[[D]] : f16 to f32
+// CHECK: %[[V:.+]] = arith.mulf %[[QF]], %[[DF]] : f32
+// CHECK: linalg.yield %[[V]] : f32
+func.func @embed_q8(%t: tensor<?xi32>) -> tensor<?x64xf32> {
+  %c = llm.param "e" {layout = "q8_0x16x32"} : tensor<2x2x16x16x2xi8>
+  %s = llm.param "e" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xf16>
+  %x = llm.embed %c[%t] scales(%s : tensor<2x2x16xf16>) : tensor<2x2x16x16x2xi8>, tensor<?xi32> -> tensor<?x64xf32>
+  return %x : tensor<?x64xf32>
+}
+
+// -----
+
 // Prefill attention with head_dim a multiple of 16: one fused kernel. The
 // keys are transposed into a buffer padded to 16 rows; one task per (token,
 // KV head) runs the online softmax over blocks of 16 keys up to the token's

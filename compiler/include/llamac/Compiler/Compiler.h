@@ -31,7 +31,9 @@ enum class EmitStage { Artifact, LLM, Linalg, LLVMDialect, LLVMIR, Assembly };
 llvm::Expected<EmitStage> parseEmitStage(llvm::StringRef name);
 
 struct CompileOptions {
-  /// Weight precision in the artifact: "bf16" or "f32".
+  /// Weight precision in the artifact: "bf16", "f32", or "q8_0" / "q4_0"
+  /// (projection and embedding matrices block-quantized, llm-quantize-weights;
+  /// other weights f32).
   std::string dtype = "bf16";
   /// Activations entering prefill's matrix products: "auto", "bf16" or
   /// "f32". bf16 stores the projection weights as AMX tiles

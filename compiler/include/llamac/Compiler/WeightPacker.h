@@ -27,7 +27,9 @@ struct WeightSlot {
   int64_t offset = 0;
   mlir::RankedTensorType type;
   /// Empty: the checkpoint's layout; "vnni16x32": the tiles of
-  /// llm.param's `layout` (the checkpoint's [out, in] matrix rearranged).
+  /// llm.param's `layout` (the checkpoint's [out, in] matrix rearranged);
+  /// "q8_0x16x32", "q4_0x16x32" and their "_scales": the codes or the
+  /// scales of the matrix quantized (see llm.param and Quantize.h).
   std::string layout;
 
   int64_t byteSize() const {

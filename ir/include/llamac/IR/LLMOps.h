@@ -21,13 +21,36 @@ inline constexpr int64_t kVNNITileRows = 16;   // outputs per tile
 inline constexpr int64_t kVNNITileDepth = 32;  // inputs per tile
 
 /// [rows, columns] of a weight matrix stored as `type`: its shape when 2-D,
-/// the unpacked matrix when `type` is in the vnni16x32 layout, nothing
-/// otherwise.
+/// the unpacked matrix when `type` is in the vnni16x32 layout or holds
+/// quantized codes, nothing otherwise.
 std::optional<std::pair<int64_t, int64_t>>
 getWeightMatrixShape(mlir::RankedTensorType type);
 
 /// True for bf16 tensors shaped [?, ?, 16, 16, 2] (the vnni16x32 layout).
 bool isVNNITiled(mlir::RankedTensorType type);
+
+/// Block quantization of a weight matrix (see llm.param): blocks of 32
+/// inputs, one f16 scale per block and output row.
+enum class QuantScheme { None, Q8_0, Q4_0 };
+inline constexpr llvm::StringLiteral kQ8Layout = "q8_0x16x32";
+inline constexpr llvm::StringLiteral kQ4Layout = "q4_0x16x32";
+inline constexpr llvm::StringLiteral kQ8ScalesLayout = "q8_0x16x32_scales";
+inline constexpr llvm::StringLiteral kQ4ScalesLayout = "q4_0x16x32_scales";
+inline constexpr int64_t kQuantBlock = 32; // inputs per scale
+
+/// The scheme whose codes `type` holds: i8 [?, ?, 16, 16, 2] is Q8_0, i8
+/// [?, ?, 16, 16] (two 4-bit codes a byte) Q4_0, anything else None.
+QuantScheme getQuantScheme(mlir::RankedTensorType type);
+
+/// The scales type that goes with quantized `codes`: f16 [nb, kb, 16].
+mlir::RankedTensorType getQuantScalesType(mlir::RankedTensorType codes);
+
+/// The codes and scales layout names of `scheme` ("" for None).
+llvm::StringRef getQuantLayout(QuantScheme scheme);
+llvm::StringRef getQuantScalesLayout(QuantScheme scheme);
+
+/// "q8_0" / "q4_0" / "none".
+llvm::StringRef stringifyQuantScheme(QuantScheme scheme);
 } // namespace llamac::llm
 
 #define GET_OP_CLASSES

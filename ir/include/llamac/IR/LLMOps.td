@@ -26,6 +26,10 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 def LLM_FloatElement : AnyTypeOf<[F32, F16, BF16]>;
 def LLM_Activation : RankedTensorOf<[F32, F16, BF16]>;
 def LLM_Weight : StaticShapeTensorOf<[F32, F16, BF16]>;
+// A weight as stored: float, or the int8 codes of a quantized matrix.
+def LLM_StoredWeight : StaticShapeTensorOf<[F32, F16, BF16, I8]>;
+// The f16 block scales of a quantized matrix.
+def LLM_Scales : StaticShapeTensorOf<[F16]>;
 def LLM_TokenIds : 1DTensorOf<[I32, I64]>;
 def LLM_KVCache : 4DTensorOf<[F32, F16, BF16]>;
 
@@ -52,16 +56,36 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
     of pairs along the input dimension, as AMX's `tdpbf16ps` and
     AVX512-BF16 read them; the packer applies the layout at compile time.
 
+    Quantized matrices (`llm-quantize-weights`, blocks of 32 along the input
+    dimension, one f16 scale per block, llama.cpp's Q8_0 / Q4_0 numerics)
+    are two params of the same name, codes and scales, both in the tile
+    order of `vnni16x32`:
+    - `layout = "q8_0x16x32"`: i8 `[out / 16, in / 32, 16, 16, 2]`, element
+      `[nb, kb, kr, ni, kp]` = code of checkpoint element
+      `[nb * 16 + ni, kb * 32 + kr * 2 + kp]`, a signed code `q`;
+    - `layout = "q4_0x16x32"`: i8 `[out / 16, in / 32, 16, 16]`, byte
+      `[nb, kb, kr, ni]` holds the codes of elements `kp = 0` (low nibble)
+      and `kp = 1` (high nibble) of the same pair, each an unsigned 4-bit
+      `q` standing for `q - 8`;
+    - `layout = "q8_0x16x32_scales"` / `"q4_0x16x32_scales"`: f16
+      `[out / 16, in / 32, 16]`, element `[nb, kb, ni]` = the scale `d` of
+      row `nb * 16 + ni`, input block `kb`.
+    The weight's value is `q * d` (Q8_0) or `(q - 8) * d` (Q4_0), exact in
+    f32. Each `[nb, kb]` tile is 1 KiB (Q8_0) or 512 bytes (Q4_0) of codes
+    plus 32 bytes of scales.
+
     Example:
 
     ```mlir
     %w = llm.param "model.layers.0.self_attn.q_proj.weight" : tensor<2048x2048xbf16>
+    %c = llm.param "lm_head.weight" {layout = "q4_0x16x32"} : tensor<64x8x16x16xi8>
+    %s = llm.param "lm_head.weight" {layout = "q4_0x16x32_scales"} : tensor<64x8x16xf16>
     %p = llm.param "model.layers.0.mlp.down_proj.weight" {layout = "vnni16x32"}
         : tensor<128x256x16x16x2xbf16>
     ```
   }];
   let arguments = (ins StrAttr:$name, OptionalAttr<StrAttr>:$layout);
-  let results = (outs LLM_Weight:$result);
+  let results = (outs LLM_StoredWeight:$result);
   let builders = [
     OpBuilder<(ins "::mlir::Type":$type, "::llvm::StringRef":$name), [{
       build($_builder, $_state, type, $_builder.getStringAttr(name),
@@ -85,18 +109,31 @@ def LLM_EmbedOp : LLM_Op<"embed", [Pure]> {
     `[0, vocab)` is a runtime error reported by the caller, not undefined
     behaviour in the kernel.
 
+    A quantized table (i8 codes in the `q8_0x16x32` or `q4_0x16x32` layout
+    of `llm.param`) comes with its f16 `scales`; the row read is
+    dequantized (`q * d`, or `(q - 8) * d`).
+
     Example:
 
     ```mlir
     %x = llm.embed %table[%tokens]
         : tensor<128256x2048xbf16>, tensor<?xi32> -> tensor<?x2048xf32>
+    %y = llm.embed %codes[%tokens] scales(%s : tensor<64x8x16xf16>)
+        : tensor<64x8x16x16x2xi8>, tensor<?xi32> -> tensor<?x256xf32>
     ```
   }];
-  let arguments = (ins LLM_Weight:$table, LLM_TokenIds:$tokens);
+  let arguments = (ins LLM_StoredWeight:$table, LLM_TokenIds:$tokens,
+                       Optional<LLM_Scales>:$scales);
   let results = (outs LLM_Activation:$result);
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$type, "::mlir::Value":$table,
+                   "::mlir::Value":$tokens), [{
+      build($_builder, $_state, type, table, tokens, /*scales=*/::mlir::Value());
+    }]>
+  ];
   let assemblyFormat = [{
-    $table `[` $tokens `]` attr-dict `:` type($table) `,` type($tokens)
-    `->` type($result)
+    $table `[` $tokens `]` (`scales` `(` $scales^ `:` type($scales) `)`)?
+    attr-dict `:` type($table) `,` type($tokens) `->` type($result)
   }];
   let hasVerifier = 1;
 }
@@ -147,25 +184,34 @@ def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
     result type. `llm-pack-weights` sets it to bf16 on matrix-matrix
     products whose weights it packs for AMX tiles.
 
+    A quantized weight (i8 codes in the `q8_0x16x32` or `q4_0x16x32` layout
+    of `llm.param`) comes with its f16 `scales` (`[out/16, in/32, 16]`); the
+    product is by the dequantized matrix (`q * d`, or `(q - 8) * d`, exact
+    in f32), with f32 inputs.
+
     Example:
 
     ```mlir
     %y = llm.linear %x, %w
         : tensor<?x2048xf32>, tensor<512x2048xbf16> -> tensor<?x512xf32>
+    %z = llm.linear %x, %codes scales(%s : tensor<32x64x16xf16>)
+        : tensor<?x2048xf32>, tensor<32x64x16x16x2xi8> -> tensor<?x512xf32>
     ```
   }];
-  let arguments = (ins LLM_Activation:$input, LLM_Weight:$weight,
+  let arguments = (ins LLM_Activation:$input, LLM_StoredWeight:$weight,
+                       Optional<LLM_Scales>:$scales,
                        OptionalAttr<TypeAttr>:$input_type);
   let results = (outs LLM_Activation:$result);
   let builders = [
     OpBuilder<(ins "::mlir::Type":$type, "::mlir::Value":$input,
                    "::mlir::Value":$weight), [{
-      build($_builder, $_state, type, input, weight, /*input_type=*/nullptr);
+      build($_builder, $_state, type, input, weight, /*scales=*/::mlir::Value(),
+            /*input_type=*/nullptr);
     }]>
   ];
   let assemblyFormat = [{
-    $input `,` $weight attr-dict `:` type($input) `,` type($weight)
-    `->` type($result)
+    $input `,` $weight (`scales` `(` $scales^ `:` type($scales) `)`)?
+    attr-dict `:` type($input) `,` type($weight) `->` type($result)
   }];
   let extraClassDeclaration = [{
     /// The weight's [out_features, in_features], whatever its layout.
@@ -297,6 +343,21 @@ def LLM_MulOp : LLM_BinaryOp<"mul", [Commutative]> {
 
     ```mlir
     %m = llm.mul %s, %u : tensor<?x8192xf32>
+    ```
+  }];
+}
+
+def LLM_SiLUMulOp : LLM_BinaryOp<"silu_mul"> {
+  let summary = "gated activation of the MLP: silu(lhs) · rhs";
+  let description = [{
+    `result = lhs / (1 + exp(-lhs)) * rhs`, elementwise; no broadcasting.
+    What `llm.mul (llm.silu %gate), %up` computes, as one op so that the
+    gate's activation is never stored (`llm-fuse-elementwise` forms it).
+
+    Example:
+
+    ```mlir
+    %a = llm.silu_mul %g, %u : tensor<?x8192xf32>
     ```
   }];
 }

@@ -59,6 +59,56 @@ def LLMPackWeightsPass : Pass<"llm-pack-weights", "mlir::ModuleOp"> {
   }];
 }
 
+def LLMFuseElementwisePass : Pass<"llm-fuse-elementwise", "mlir::ModuleOp"> {
+  let summary = "Fuse elementwise llm ops into their consumer";
+  let description = [{
+    Graph-level fusion, so that one kernel computes what two would have
+    stored and reloaded: `llm.mul` of an `llm.silu` (used only there) and
+    another tensor becomes `llm.silu_mul` — the MLP's gated activation, whose
+    two inputs are [tokens, intermediate] tensors (16 MB each for a 512-token
+    prompt of the 1B model).
+
+    Example:
+
+    ```mlir
+    %s = llm.silu %g : tensor<?x8192xf32>
+    %m = llm.mul %s, %u : tensor<?x8192xf32>
+    // becomes
+    %m = llm.silu_mul %g, %u : tensor<?x8192xf32>
+    ```
+  }];
+}
+
+def LLMQuantizeWeightsPass : Pass<"llm-quantize-weights", "mlir::ModuleOp"> {
+  let summary = "Store projection and embedding matrices as Q8_0 / Q4_0 "
+                "block-quantized codes with f16 scales";
+  let description = [{
+    Each float `llm.param` used only as an `llm.linear` weight or an
+    `llm.embed` table, 2-D with `out % 16 == 0` and `in % 32 == 0`, becomes
+    two params of the same name (see `llm.param`): codes in the
+    `q8_0x16x32` / `q4_0x16x32` layout and their `_scales`, and its users
+    take the scales as their `scales` operand. The packer quantizes the
+    checkpoint (blocks of 32 inputs, llama.cpp's reference Q8_0 / Q4_0
+    rules) once, at compile time. Other weights keep their type.
+
+    Example (`scheme=q8_0`):
+
+    ```mlir
+    %w = llm.param "w" : tensor<64x64xf32>
+    %y = llm.linear %x, %w : tensor<?x64xf32>, tensor<64x64xf32> -> tensor<?x64xf32>
+    // becomes
+    %c = llm.param "w" {layout = "q8_0x16x32"} : tensor<4x2x16x16x2xi8>
+    %s = llm.param "w" {layout = "q8_0x16x32_scales"} : tensor<4x2x16xf16>
+    %y = llm.linear %x, %c scales(%s : tensor<4x2x16xf16>)
+        : tensor<?x64xf32>, tensor<4x2x16x16x2xi8> -> tensor<?x64xf32>
+    ```
+  }];
+  let options = [
+    Option<"scheme", "scheme", "std::string", /*default=*/"\"q8_0\"",
+           "q8_0 (int8 codes) or q4_0 (4-bit codes)">,
+  ];
+}
+
 def LLMOutlineKernelsPass : Pass<"llm-outline-kernels", "mlir::ModuleOp"> {
   let summary = "Move each llm compute op into a kernel function that all "
                 "identical ops share";

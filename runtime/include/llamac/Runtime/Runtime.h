@@ -54,11 +54,25 @@ struct Manifest {
     uint64_t offset = 0;
     uint64_t bytes = 0;
     std::vector<int64_t> shape;
-    /// Empty, or "vnni16x32": a [out, in] matrix stored as tiles.
+    /// Empty, or "vnni16x32": a [out, in] matrix stored as tiles;
+    /// "q8_0x16x32" / "q4_0x16x32": the quantized codes of one (its
+    /// "_scales" entry has the same name and the layout with "_scales").
     std::string layout;
 
-    /// A projection matrix (2-D, or tiles of one).
-    bool isMatrix() const { return shape.size() == 2 || !layout.empty(); }
+    /// The f16 block scales of a quantized matrix.
+    bool isScales() const {
+      return layout.size() > 7 &&
+             layout.compare(layout.size() - 7, 7, "_scales") == 0;
+    }
+    /// A projection matrix (2-D, tiles of one, or its quantized codes).
+    bool isMatrix() const {
+      return (shape.size() == 2 || !layout.empty()) && !isScales();
+    }
+    /// Elements of the [out, in] matrix this entry stores (two 4-bit
+    /// codes per byte for q4_0).
+    int64_t matrixElements() const {
+      return layout == "q4_0x16x32" ? 2 * numElements() : numElements();
+    }
     int64_t numElements() const {
       int64_t count = 1;
       for (int64_t dim : shape)
