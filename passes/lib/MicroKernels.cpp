@@ -318,6 +318,33 @@ LogicalResult lowerAMX(linalg::GenericOp op, int64_t unrollLimit) {
 // GEMV
 //===----------------------------------------------------------------------===//
 
+/// The loops every GEMV kernel runs: each input row, its output tiles in
+/// groups of kGemvGroup (one weight stream each), then the remaining tiles
+/// one at a time. `emitGroup` generates the body for a group of the given
+/// size starting at output tile `nb`.
+void emitRowsInGroups(
+    OpBuilder &b, Location loc, Value rows, Value outTiles,
+    function_ref<void(OpBuilder &, Value row, Value nb, int64_t group)>
+        emitGroup) {
+  IndexMath m{b, loc};
+  Value zero = m.c(0), one = m.c(1), group = m.c(kGemvGroup);
+  auto rowLoop = b.create<scf::ForOp>(loc, zero, rows, one);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(rowLoop.getBody());
+  Value row = rowLoop.getInductionVar();
+  Value groupsEnd = b.create<arith::SubIOp>(
+      loc, outTiles, b.create<arith::RemUIOp>(loc, outTiles, group));
+  auto groups = b.create<scf::ForOp>(loc, zero, groupsEnd, group);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(groups.getBody());
+    emitGroup(b, row, groups.getInductionVar(), kGemvGroup);
+  }
+  auto rest = b.create<scf::ForOp>(loc, groupsEnd, outTiles, one);
+  b.setInsertionPointToStart(rest.getBody());
+  emitGroup(b, row, rest.getInductionVar(), 1);
+}
+
 struct VNNIGemv {
   Strided x, w, y;
   Value rows, outTiles;
@@ -390,23 +417,10 @@ struct VNNIGemv {
   }
 
   void emit(OpBuilder &b, Location loc) const {
-    IndexMath m{b, loc};
-    Value zero = m.c(0), one = m.c(1), group = m.c(kGemvGroup);
-    auto rowLoop = b.create<scf::ForOp>(loc, zero, rows, one);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(rowLoop.getBody());
-    Value row = rowLoop.getInductionVar();
-    Value groupsEnd = b.create<arith::SubIOp>(
-        loc, outTiles, b.create<arith::RemUIOp>(loc, outTiles, group));
-    auto groups = b.create<scf::ForOp>(loc, zero, groupsEnd, group);
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(groups.getBody());
-      emitGroup(b, loc, row, groups.getInductionVar(), kGemvGroup);
-    }
-    auto rest = b.create<scf::ForOp>(loc, groupsEnd, outTiles, one);
-    b.setInsertionPointToStart(rest.getBody());
-    emitGroup(b, loc, row, rest.getInductionVar(), 1);
+    emitRowsInGroups(b, loc, rows, outTiles,
+                     [&](OpBuilder &b, Value row, Value nb, int64_t group) {
+                       emitGroup(b, loc, row, nb, group);
+                     });
   }
 };
 
@@ -578,23 +592,10 @@ struct QuantGemv {
   }
 
   void emit(OpBuilder &b, Location loc) const {
-    IndexMath m{b, loc};
-    Value zero = m.c(0), one = m.c(1), group = m.c(kGemvGroup);
-    auto rowLoop = b.create<scf::ForOp>(loc, zero, rows, one);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(rowLoop.getBody());
-    Value row = rowLoop.getInductionVar();
-    Value groupsEnd = b.create<arith::SubIOp>(
-        loc, outTiles, b.create<arith::RemUIOp>(loc, outTiles, group));
-    auto groups = b.create<scf::ForOp>(loc, zero, groupsEnd, group);
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(groups.getBody());
-      emitGroup(b, loc, row, groups.getInductionVar(), kGemvGroup);
-    }
-    auto rest = b.create<scf::ForOp>(loc, groupsEnd, outTiles, one);
-    b.setInsertionPointToStart(rest.getBody());
-    emitGroup(b, loc, row, rest.getInductionVar(), 1);
+    emitRowsInGroups(b, loc, rows, outTiles,
+                     [&](OpBuilder &b, Value row, Value nb, int64_t group) {
+                       emitGroup(b, loc, row, nb, group);
+                     });
   }
 };
 
