@@ -243,16 +243,17 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
   Expected<TargetCPU> target = resolveTargetCPU(options.targetCPU);
   if (!target)
     return target.takeError();
-  // bf16 prefill inputs mean AMX tiles: the weights must be bf16 and the
-  // target must have the matrix unit.
+  // bf16 prefill inputs mean AMX tiles: the weights must be bf16 (or
+  // quantized, then dequantized to bf16 tiles) and the target must have the
+  // matrix unit.
   bool targetHasAMX = target->hasFeature("amx-tile") &&
                       target->hasFeature("amx-bf16");
   bool roundPrefillInputs =
       options.prefillInputs == "bf16" ||
-      (options.prefillInputs == "auto" && options.dtype == "bf16" &&
-       targetHasAMX);
-  if (roundPrefillInputs && options.dtype != "bf16")
-    return makeError("--prefill-inputs=bf16 needs --dtype bf16");
+      (options.prefillInputs == "auto" &&
+       (options.dtype == "bf16" || quantized) && targetHasAMX);
+  if (roundPrefillInputs && options.dtype == "f32")
+    return makeError("--prefill-inputs=bf16 needs --dtype bf16, q8_0 or q4_0");
   if (roundPrefillInputs && !targetHasAMX)
     return makeError("--prefill-inputs=bf16 needs a target CPU with AMX-BF16 "
                      "(target '" + target->cpu + "' has none)");
@@ -283,7 +284,7 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
       buildLlamaGraph(context, checkpoint->config, graphOptions);
   if (failed(mlir::verify(*module)))
     return makeError("internal error: the llm graph does not verify");
-  if (roundPrefillInputs) {
+  if (roundPrefillInputs && !quantized) {
     if (Error error = runPipeline(
             *module,
             [](mlir::OpPassManager &pm) {
@@ -299,6 +300,8 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
             [&](mlir::OpPassManager &pm) {
               LLMQuantizeWeightsPassOptions quantizeOptions;
               quantizeOptions.scheme = scheme;
+              if (roundPrefillInputs)
+                quantizeOptions.matrixInputType = "bf16";
               pm.addPass(createLLMQuantizeWeightsPass(quantizeOptions));
             },
             options, "0-quantize-weights"))

@@ -114,6 +114,16 @@ StringRef llamac::llm::stringifyQuantScheme(QuantScheme scheme) {
   return "none";
 }
 
+bool llamac::llm::hasSeveralRows(RankedTensorType type) {
+  int64_t rows = 1;
+  for (int64_t i = 0; i + 1 < type.getRank(); ++i) {
+    if (type.isDynamicDim(i))
+      return true;
+    rows *= type.getDimSize(i);
+  }
+  return rows > 1;
+}
+
 std::optional<std::pair<int64_t, int64_t>>
 llamac::llm::getWeightMatrixShape(RankedTensorType type) {
   if (type.getRank() == 2 && !type.getElementType().isInteger(8))
@@ -242,8 +252,6 @@ LogicalResult LinearOp::verify() {
            << weightType;
   if (failed(verifyScales(*this, weightType, getScales())))
     return failure();
-  if (getScales() && getInputType())
-    return emitOpError("input_type is not supported with quantized weights");
   if (std::optional<Type> rounded = getInputType()) {
     auto floatType = dyn_cast<FloatType>(*rounded);
     if (!floatType || floatType.getWidth() >

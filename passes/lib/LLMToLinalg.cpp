@@ -287,7 +287,9 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
       return rewriter.notifyMatchFailure(op, "expects [tokens, features]");
     if (llm::getQuantScheme(op.getWeight().getType()) !=
         llm::QuantScheme::None) {
-      rewriter.replaceOp(op, lowerQuantizedRows(op, adaptor, rewriter));
+      rewriter.replaceOp(op, op.getInputType()
+                                 ? lowerTiledMatmul(op, adaptor, rewriter)
+                                 : lowerQuantizedRows(op, adaptor, rewriter));
       return success();
     }
     if (llm::isVNNITiled(op.getWeight().getType())) {
@@ -360,7 +362,7 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
   }
 
   /// Products by quantized weights, one input row at a time (decode, and
-  /// prefill for now): loops [m, nb, ni, kb, kr, kp] as in lowerTiledRows,
+  /// prefill without input_type): loops [m, nb, ni, kb, kr, kp] as in lowerTiledRows,
   /// with the scales [nb, kb, ni] as a third operand and the weight
   /// dequantized in the body (Q4_0's codes have no kp dimension: the loop
   /// picks the nibble). Tagged "q8_0_gemv" / "q4_0_gemv".
@@ -420,6 +422,10 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
   /// 16, 32] tiles (rows past M are zero), multiplied in loops [mb, mi, nb,
   /// ni, kb, kr, kp] into a [ceil(M/16)*16, out] result (tagged "amx_bf16"),
   /// whose first M rows are the product.
+  ///
+  /// Quantized weights (codes and scales) take the same loops, the scales
+  /// indexed [nb, kb, ni], each weight dequantized and rounded to the input
+  /// type in the body; tagged "amx_q8_0" / "amx_q4_0".
   static Value lowerTiledMatmul(llm::LinearOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) {
     Location loc = op.getLoc();
@@ -494,19 +500,42 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
         ArrayRef<OpFoldResult>{rowTiles, index(tileRows), index(tilesOut),
                                index(tileRows)});
     // Loops: mb, mi, nb, ni, kb, kr, kp.
+    llm::QuantScheme scheme = llm::getQuantScheme(weightType);
+    SmallVector<Value> operands = {pairs, adaptor.getWeight()};
+    SmallVector<AffineMap> maps = {dimsMap(context, 7, {0, 4, 1, 5, 6}),
+                                   dimsMap(context, 7, {2, 4, 5, 3, 6})};
+    if (scheme != llm::QuantScheme::None) {
+      if (scheme == llm::QuantScheme::Q4_0) // no kp: two codes a byte
+        maps.back() = dimsMap(context, 7, {2, 4, 5, 3});
+      operands.push_back(adaptor.getScales());
+      maps.push_back(dimsMap(context, 7, {2, 4, 3}));
+    }
+    maps.push_back(dimsMap(context, 7, {0, 1, 2, 3}));
+    SmallVector<IteratorType> iterators = {kPar, kPar, kPar, kPar,
+                                           kRed, kRed, kRed};
     auto product = rewriter.create<linalg::GenericOp>(
-        loc, accType, ValueRange{pairs, adaptor.getWeight()}, ValueRange{acc},
-        ArrayRef<AffineMap>{dimsMap(context, 7, {0, 4, 1, 5, 6}),
-                            dimsMap(context, 7, {2, 4, 5, 3, 6}),
-                            dimsMap(context, 7, {0, 1, 2, 3})},
-        ArrayRef<IteratorType>{kPar, kPar, kPar, kPar, kRed, kRed, kRed},
+        loc, accType, operands, ValueRange{acc}, maps, iterators,
         [&](OpBuilder &b, Location loc, ValueRange args) {
           Value lhs = castFloat(b, loc, args[0], elementType);
-          Value rhs = castFloat(b, loc, args[1], elementType);
+          Value rhs;
+          if (scheme == llm::QuantScheme::None) {
+            rhs = castFloat(b, loc, args[1], elementType);
+          } else {
+            Value pairIndex = b.create<linalg::IndexOp>(loc, 6);
+            Value exact = dequantize(b, loc, scheme, args[1], args[2],
+                                     pairIndex, elementType);
+            rhs = castFloat(b, loc, castFloat(b, loc, exact, inputType),
+                            elementType);
+          }
           b.create<linalg::YieldOp>(
-              loc, multiplyAccumulate(b, loc, {lhs, rhs, args[2]}));
+              loc, multiplyAccumulate(b, loc, {lhs, rhs, args.back()}));
         });
-    product->setAttr(kMicroKernel, rewriter.getStringAttr("amx_bf16"));
+    product->setAttr(
+        kMicroKernel,
+        rewriter.getStringAttr(
+            scheme == llm::QuantScheme::None
+                ? std::string("amx_bf16")
+                : ("amx_" + llm::stringifyQuantScheme(scheme)).str()));
     auto paddedType =
         RankedTensorType::get({ShapedType::kDynamic, out}, elementType);
     Value padded = rewriter.create<tensor::CollapseShapeOp>(

@@ -24,6 +24,10 @@
 // or 4-bit codes, dequantized in registers, with f16 block scales (see
 // QuantGemv below).
 //
+// AMX on quantized weights (tags "amx_q8_0", "amx_q4_0"): operands as for
+// "amx_bf16" with codes and scales in place of W; panels of weight tiles are
+// dequantized and rounded to bf16 into a buffer, then multiplied as above.
+//
 //===----------------------------------------------------------------------===//
 #include "llamac/Transforms/Passes.h"
 
@@ -310,6 +314,216 @@ LogicalResult lowerAMX(linalg::GenericOp op, int64_t unrollLimit) {
       m.all({tileContiguous(kernel.a), tileContiguous(kernel.w),
              m.eq(kernel.c.strides[2], kTile), m.eq(kernel.c.strides[3], 1)});
   guard(b, op, contiguous,
+        [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// AMX on quantized weights
+//===----------------------------------------------------------------------===//
+
+/// Weight tiles dequantized per panel into a bf16 buffer, then the AMX
+/// kernel above on that buffer: a panel of `panelTiles` output tiles (all of
+/// the reduction) is dequantized once and reused by every input row, so the
+/// dequantization costs one pass over the codes per product, and the codes
+/// (half or a quarter of bf16's bytes) are what is read from memory.
+struct AMXQuantMatmul {
+  bool q4;
+  Strided a, codes, scales, c;
+  Value rowTiles, outTiles;
+  int64_t depthTiles, unroll, panelTiles;
+
+  /// scratch[t, kb] = bf16(dequantized codes tile [nb, kb]) for every kb.
+  void emitDequantize(OpBuilder &b, Location loc, Value nb, Value scratch,
+                      Value t) const {
+    IndexMath m{b, loc};
+    auto f32x16 = VectorType::get({kTile}, b.getF32Type());
+    auto f32x32 = VectorType::get({2 * kTile}, b.getF32Type());
+    auto bf16x32 = VectorType::get({2 * kTile}, b.getBF16Type());
+    auto splat = [&](VectorType type, int64_t value) -> Value {
+      return b.create<arith::ConstantOp>(
+          loc, DenseElementsAttr::get(
+                   type, IntegerAttr::get(type.getElementType(), value)));
+    };
+    auto loop = b.create<scf::ForOp>(loc, m.c(0), m.c(depthTiles), m.c(1));
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(loop.getBody());
+    IndexMath k{b, loc};
+    Value kb = loop.getInductionVar();
+    Value tileStart = k.at(codes.offset, {{nb, codes.strides[0]},
+                                          {kb, codes.strides[1]}});
+    Value scaleView = vectorView(
+        b, loc, scales.base,
+        k.at(scales.offset, {{nb, scales.strides[0]}, {kb, scales.strides[1]}}),
+        kTile);
+    Value blockScales = b.create<arith::ExtFOp>(
+        loc, f32x16,
+        b.create<vector::LoadOp>(loc, VectorType::get({kTile}, b.getF16Type()),
+                                 scaleView, ValueRange{k.c(0)})
+            .getResult());
+    // Lane 2*ni + kp of a pair row belongs to output ni.
+    SmallVector<int64_t> duplicate, interleave;
+    for (int64_t ni = 0; ni < kTile; ++ni) {
+      duplicate.append({ni, ni});
+      interleave.append({ni, kTile + ni});
+    }
+    Value pairScales =
+        b.create<vector::ShuffleOp>(loc, blockScales, blockScales, duplicate);
+    Value outStart = k.mul(k.add(k.mul(t, k.c(depthTiles)), kb),
+                           k.c(kTile * kDepth));
+    for (int64_t kr = 0; kr < kDepth / 2; ++kr) {
+      Value weights;
+      if (!q4) {
+        Value view = vectorView(b, loc, codes.base,
+                                k.add(tileStart, k.c(kr * 2 * kTile)),
+                                2 * kTile);
+        Value bytes = b.create<vector::LoadOp>(
+            loc, VectorType::get({2 * kTile}, b.getI8Type()), view,
+            ValueRange{k.c(0)});
+        weights = b.create<arith::MulFOp>(
+            loc, b.create<arith::SIToFPOp>(loc, f32x32, bytes), pairScales);
+      } else {
+        auto words = VectorType::get({kTile}, b.getI32Type());
+        Value view = vectorView(b, loc, codes.base,
+                                k.add(tileStart, k.c(kr * kTile)), kTile);
+        Value packed = b.create<arith::ExtUIOp>(
+            loc, words,
+            b.create<vector::LoadOp>(loc,
+                                     VectorType::get({kTile}, b.getI8Type()),
+                                     view, ValueRange{k.c(0)}));
+        Value eight = splat(words, 8);
+        Value low = b.create<arith::SubIOp>(
+            loc, b.create<arith::AndIOp>(loc, packed, splat(words, 15)), eight);
+        Value high = b.create<arith::SubIOp>(
+            loc, b.create<arith::ShRUIOp>(loc, packed, splat(words, 4)), eight);
+        Value lowWeights = b.create<arith::MulFOp>(
+            loc, b.create<arith::SIToFPOp>(loc, f32x16, low), blockScales);
+        Value highWeights = b.create<arith::MulFOp>(
+            loc, b.create<arith::SIToFPOp>(loc, f32x16, high), blockScales);
+        weights = b.create<vector::ShuffleOp>(loc, lowWeights, highWeights,
+                                              interleave);
+      }
+      Value rounded = b.create<arith::TruncFOp>(loc, bf16x32, weights);
+      Value out = vectorView(b, loc, scratch,
+                             k.add(outStart, k.c(kr * 2 * kTile)), 2 * kTile);
+      b.create<vector::StoreOp>(loc, rounded, out, ValueRange{k.c(0)});
+    }
+  }
+
+  void emit(OpBuilder &b, Location loc) const {
+    IndexMath m{b, loc};
+    auto scratchType = MemRefType::get(
+        {panelTiles * depthTiles * kTile * kDepth}, b.getBF16Type());
+    Value scratch = b.create<memref::AllocOp>(loc, scratchType,
+                                              b.getI64IntegerAttr(64));
+    auto panels = b.create<scf::ForOp>(loc, m.c(0), outTiles, m.c(panelTiles));
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(panels.getBody());
+      IndexMath p{b, loc};
+      Value nb0 = panels.getInductionVar();
+      Value count = b.create<arith::MinUIOp>(
+          loc, p.c(panelTiles), b.create<arith::SubIOp>(loc, outTiles, nb0));
+      auto tiles = b.create<scf::ForOp>(loc, p.c(0), count, p.c(1));
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(tiles.getBody());
+        Value t = tiles.getInductionVar();
+        emitDequantize(b, loc, b.create<arith::AddIOp>(loc, nb0, t), scratch,
+                       t);
+      }
+      AMXMatmul kernel;
+      kernel.a = a;
+      kernel.w = Strided::of(b, loc, scratch);
+      kernel.w.strides = {p.c(depthTiles * kTile * kDepth),
+                          p.c(kTile * kDepth)};
+      kernel.c = c;
+      kernel.c.offset = p.at(c.offset, {{nb0, c.strides[2]}});
+      kernel.rowTiles = rowTiles;
+      kernel.outTiles = count;
+      kernel.depthTiles = depthTiles;
+      kernel.unroll = unroll;
+      kernel.inputTile = VectorType::get({kTile, kDepth}, b.getBF16Type());
+      kernel.accTile = VectorType::get({kTile, kTile}, b.getF32Type());
+      kernel.emit(b, loc);
+    }
+    b.create<memref::DeallocOp>(loc, scratch);
+  }
+};
+
+LogicalResult lowerAMXQuant(linalg::GenericOp op, bool q4,
+                            int64_t unrollLimit) {
+  StringRef tag = q4 ? "amx_q4_0" : "amx_q8_0";
+  if (op.getNumDpsInputs() != 3 || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != 7 || !op.hasPureBufferSemantics())
+    return op.emitOpError("tagged ")
+           << tag << " but not a bufferized 7-loop product of input tiles, "
+           << "quantized codes and scales";
+  Value lhs = op.getDpsInputs()[0], codes = op.getDpsInputs()[1],
+        scales = op.getDpsInputs()[2], out = op.getDpsInits()[0];
+  auto lhsType = cast<MemRefType>(lhs.getType());
+  auto codesType = cast<MemRefType>(codes.getType());
+  auto scalesType = cast<MemRefType>(scales.getType());
+  auto outType = cast<MemRefType>(out.getType());
+  SmallVector<int64_t> codesTail = {kDepth / 2, kTile};
+  if (!q4)
+    codesTail.push_back(2);
+  if (lhsType.getRank() != 5 || outType.getRank() != 4 ||
+      scalesType.getRank() != 3 ||
+      codesType.getRank() != int64_t(codesTail.size()) + 2 ||
+      !lhsType.getElementType().isBF16() ||
+      !codesType.getElementType().isInteger(8) ||
+      !scalesType.getElementType().isF16() ||
+      !outType.getElementType().isF32() || lhsType.isDynamicDim(1) ||
+      codesType.getDimSize(1) != lhsType.getDimSize(1) ||
+      lhsType.getShape().take_back(3) !=
+          ArrayRef<int64_t>{kTile, kDepth / 2, 2} ||
+      codesType.getShape().drop_front(2) != ArrayRef<int64_t>(codesTail) ||
+      scalesType.getDimSize(2) != kTile || outType.getDimSize(1) != kTile ||
+      outType.getDimSize(3) != kTile)
+    return op.emitOpError("tagged ")
+           << tag << " but its operands are not bf16 [mb, kb, 16, 16, 2] "
+           << "tiles, " << (q4 ? "i8 [nb, kb, 16, 16]" : "i8 [nb, kb, 16, 16, 2]")
+           << " codes, f16 [nb, kb, 16] scales and an f32 [mb, 16, nb, 16] "
+           << "result";
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  AMXQuantMatmul kernel;
+  kernel.q4 = q4;
+  kernel.a = Strided::of(b, loc, lhs);
+  kernel.codes = Strided::of(b, loc, codes);
+  kernel.scales = Strided::of(b, loc, scales);
+  kernel.c = Strided::of(b, loc, out);
+  kernel.rowTiles = kernel.a.sizes[0];
+  kernel.outTiles = kernel.codes.sizes[0];
+  kernel.depthTiles = lhsType.getDimSize(1);
+  kernel.unroll = 1;
+  for (int64_t u = std::min<int64_t>(unrollLimit, kernel.depthTiles); u > 1;
+       --u)
+    if (kernel.depthTiles % u == 0) {
+      kernel.unroll = u;
+      break;
+    }
+  // About 512 KiB of bf16 tiles per panel (a tile is 1 KiB), an even
+  // number of output tiles so the AMX kernel's 2 x 2 blocks cover it.
+  kernel.panelTiles =
+      std::max<int64_t>(2, (512 / std::max<int64_t>(kernel.depthTiles, 1)) & ~1);
+  if (!codesType.isDynamicDim(0)) // no larger than the weight
+    kernel.panelTiles = std::min(kernel.panelTiles, codesType.getDimSize(0));
+  IndexMath m{b, loc};
+  SmallVector<Value> conditions = {
+      m.eq(kernel.a.strides[2], 2 * kTile), m.eq(kernel.a.strides[3], 2),
+      m.eq(kernel.a.strides[4], 1),         m.eq(kernel.scales.strides[2], 1),
+      m.eq(kernel.c.strides[2], kTile),     m.eq(kernel.c.strides[3], 1)};
+  if (q4) {
+    conditions.push_back(m.eq(kernel.codes.strides[2], kTile));
+    conditions.push_back(m.eq(kernel.codes.strides[3], 1));
+  } else {
+    conditions.push_back(m.eq(kernel.codes.strides[2], kDepth));
+    conditions.push_back(m.eq(kernel.codes.strides[3], 2));
+    conditions.push_back(m.eq(kernel.codes.strides[4], 1));
+  }
+  guard(b, op, m.all(conditions),
         [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
   return success();
 }
@@ -678,6 +892,10 @@ struct LLMLowerMicroKernelsPass
       LogicalResult lowered =
           !kind ? op.emitOpError("llm.micro_kernel must be a string")
           : kind.getValue() == "amx_bf16" ? lowerAMX(op, unroll)
+          : kind.getValue() == "amx_q8_0"
+              ? lowerAMXQuant(op, /*q4=*/false, unroll)
+          : kind.getValue() == "amx_q4_0"
+              ? lowerAMXQuant(op, /*q4=*/true, unroll)
           : kind.getValue() == "vnni_gemv" ? lowerGemv(op)
           : kind.getValue() == "q8_0_gemv" ? lowerQuantGemv(op, /*q4=*/false)
           : kind.getValue() == "q4_0_gemv"

@@ -42,18 +42,6 @@ bool isPackable(llm::ParamOp param) {
   return true;
 }
 
-/// More than one row of input: a matrix-matrix product.
-bool hasSeveralRows(llm::LinearOp linear) {
-  auto type = linear.getInput().getType();
-  int64_t rows = 1;
-  for (int64_t i = 0; i + 1 < type.getRank(); ++i) {
-    if (type.isDynamicDim(i))
-      return true;
-    rows *= type.getDimSize(i);
-  }
-  return rows > 1;
-}
-
 struct LLMPackWeightsPass
     : public llamac::impl::LLMPackWeightsPassBase<LLMPackWeightsPass> {
   void runOnOperation() override {
@@ -80,7 +68,7 @@ struct LLMPackWeightsPass
             b.getStringAttr(llm::kVNNILayout));
         for (Operation *user : param.getResult().getUsers())
           if (auto linear = dyn_cast<llm::LinearOp>(user);
-              linear && hasSeveralRows(linear))
+              linear && llm::hasSeveralRows(linear.getInput().getType()))
             linear.setInputTypeAttr(TypeAttr::get(bf16));
         param.getResult().replaceAllUsesWith(packed.getResult());
         param.erase();

@@ -55,6 +55,12 @@ struct LLMQuantizeWeightsPass
           << scheme << "' (q8_0, q4_0)";
       return signalPassFailure();
     }
+    if (!matrixInputType.empty() && matrixInputType != "bf16") {
+      getOperation().emitError(
+          "llm-quantize-weights: unknown matrix-input-type '")
+          << matrixInputType << "' (bf16)";
+      return signalPassFailure();
+    }
     // A weight is quantized everywhere or nowhere: it is stored once.
     llvm::MapVector<StringRef, SmallVector<llm::ParamOp>> byName;
     getOperation().walk(
@@ -85,9 +91,12 @@ struct LLMQuantizeWeightsPass
              llvm::make_early_inc_range(param.getResult().getUses())) {
           Operation *user = use.getOwner();
           use.set(codes.getResult());
-          if (auto linear = dyn_cast<llm::LinearOp>(user))
+          if (auto linear = dyn_cast<llm::LinearOp>(user)) {
             linear.getScalesMutable().assign(scales.getResult());
-          else
+            if (!matrixInputType.empty() &&
+                llm::hasSeveralRows(linear.getInput().getType()))
+              linear.setInputTypeAttr(TypeAttr::get(b.getBF16Type()));
+          } else
             cast<llm::EmbedOp>(user).getScalesMutable().assign(
                 scales.getResult());
         }

@@ -50,7 +50,22 @@ def main():
     parser.add_argument("--threads", default="2")
     parser.add_argument("--scheme", choices=["q8_0", "q4_0"],
                         help="quantized golden dir: check this scheme's cases")
+    parser.add_argument("--prefill-inputs", choices=["auto", "bf16", "f32"],
+                        help="llamac compile --prefill-inputs (default: f32 "
+                             "with --scheme, the exact path the 1e-4 bound is "
+                             "for; llamac's default otherwise)")
+    parser.add_argument("--atol", type=float,
+                        help="bound on max |logit diff| instead of the golden "
+                             "one (for the documented approximate modes)")
+    parser.add_argument("--skip-without-amx", action="store_true",
+                        help="exit 77 (skipped) when this CPU has no AMX-BF16")
     args = parser.parse_args()
+    if args.skip_without_amx:
+        flags = open("/proc/cpuinfo").read().split()
+        if "amx_bf16" not in flags or "amx_tile" not in flags:
+            print("skipped: this CPU has no AMX-BF16")
+            sys.exit(77)
+    prefill_inputs = args.prefill_inputs or ("f32" if args.scheme else None)
 
     cases = json.load(open(os.path.join(args.golden, "cases.json")))
     vocab = cases["vocab_size"]
@@ -71,11 +86,16 @@ def main():
     else:
         atol = cases["recommended_tolerance_float32"]["atol"]
         case_list = cases["cases"]
+    if args.atol is not None:
+        atol = args.atol
     worst = 0.0
     with tempfile.TemporaryDirectory() as work:
         artifact = os.path.join(work, "artifact")
-        subprocess.run([args.llamac, "compile", checkpoint, "--dtype", dtype,
-                        "-o", artifact], check=True)
+        compile_command = [args.llamac, "compile", checkpoint, "--dtype", dtype,
+                           "-o", artifact]
+        if prefill_inputs:
+            compile_command += ["--prefill-inputs", prefill_inputs]
+        subprocess.run(compile_command, check=True)
         for case in case_list:
             name, tokens = case["name"], case["tokens"]
             reference = read_rows(os.path.join(args.golden, case["logits"]["file"]), vocab)
@@ -119,6 +139,8 @@ def main():
                     raise SystemExit(f"{name}: row {r}: argmax {argmax(got)} != {argmax(want)}")
             print(f"{name}: {len(rows)} rows ok")
     label = os.path.basename(args.golden.rstrip('/')) + (f" {args.scheme}" if args.scheme else "")
+    if prefill_inputs:
+        label += f" (--prefill-inputs {prefill_inputs})"
     print(f"{label}: all cases pass, max |logit diff| {worst:.3g} (atol {atol})")
 
 

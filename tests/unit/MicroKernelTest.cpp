@@ -395,6 +395,44 @@ void PrintTo(const QuantShape &s, std::ostream *os) {
       << s.depthTiles << "/pad" << s.pad;
 }
 
+/// Quantized weights in the kernels' tile order: codes [nb][kb][kr][ni][kp]
+/// (Q4_0: [nb][kb][kr][ni], kp in the nibbles) with `pad` unused bytes after
+/// each stored unit (a kp pair for Q8_0, a byte for Q4_0; pad > 0 is not
+/// contiguous), and f16 scales [nb][kb][ni].
+struct QuantTiles {
+  std::vector<int8_t> codes;
+  std::vector<uint16_t> scales;
+  int64_t nbStride, kbStride, krStride, unitStride;
+
+  /// `codes[n * in + k]` are the stored codes (Q4_0: 0..15), `scaleBits[n *
+  /// depthTiles + kb]` the f16 scales.
+  QuantTiles(bool q4, const std::vector<int> &matrixCodes,
+             const std::vector<uint16_t> &scaleBits, int64_t outTiles,
+             int64_t depthTiles, int64_t pad) {
+    const int64_t out = outTiles * 16, in = depthTiles * 32;
+    unitStride = (q4 ? 1 : 2) + pad;
+    krStride = 16 * unitStride;
+    kbStride = 16 * krStride;
+    nbStride = depthTiles * kbStride;
+    codes.assign(size_t(outTiles * nbStride), 0);
+    for (int64_t n = 0; n < out; ++n)
+      for (int64_t k = 0; k < in; ++k) {
+        int64_t at = (n / 16) * nbStride + (k / 32) * kbStride +
+                     ((k % 32) / 2) * krStride + (n % 16) * unitStride;
+        int c = matrixCodes[n * in + k];
+        if (q4)
+          codes[at] = int8_t(uint8_t(codes[at]) | uint8_t(c << (4 * (k % 2))));
+        else
+          codes[at + k % 2] = int8_t(c);
+      }
+    scales.assign(size_t(out * depthTiles), 0);
+    for (int64_t n = 0; n < out; ++n)
+      for (int64_t kb = 0; kb < depthTiles; ++kb)
+        scales[((n / 16) * depthTiles + kb) * 16 + n % 16] =
+            scaleBits[n * depthTiles + kb];
+  }
+};
+
 class QuantGemvKernelTest : public ::testing::TestWithParam<QuantShape> {};
 
 // Small integers and power-of-two scales: every product and sum is exact
@@ -422,27 +460,14 @@ TEST_P(QuantGemvKernelTest, MatchesNaiveProductExactly) {
   for (int &e : exponents)
     e = exponent(rng);
 
-  // Codes in tile order, with `pad` unused bytes after each stored unit
-  // (a kp pair for Q8_0, a byte for Q4_0): pad > 0 is not contiguous.
-  const int64_t unit = shape.q4 ? 1 : 2, unitStride = unit + shape.pad;
-  const int64_t krStride = 16 * unitStride, kbStride = 16 * krStride,
-                nbStride = depthTiles * kbStride;
-  std::vector<int8_t> q(size_t(outTiles * nbStride), 0);
-  for (int64_t n = 0; n < out; ++n)
-    for (int64_t k = 0; k < in; ++k) {
-      int64_t at = (n / 16) * nbStride + (k / 32) * kbStride +
-                   ((k % 32) / 2) * krStride + (n % 16) * unitStride;
-      int c = codes[n * in + k];
-      if (shape.q4)
-        q[at] = int8_t(uint8_t(q[at]) | uint8_t(c << (4 * (k % 2))));
-      else
-        q[at + k % 2] = int8_t(c);
-    }
-  std::vector<uint16_t> scales(size_t(out * depthTiles));
-  for (int64_t n = 0; n < out; ++n)
-    for (int64_t kb = 0; kb < depthTiles; ++kb)
-      scales[((n / 16) * depthTiles + kb) * 16 + n % 16] =
-          uint16_t((exponents[n * depthTiles + kb] + 15) << 10); // 2^e
+  std::vector<uint16_t> scaleBits(exponents.size());
+  for (size_t i = 0; i < exponents.size(); ++i)
+    scaleBits[i] = uint16_t((exponents[i] + 15) << 10); // 2^e
+  QuantTiles tiles(shape.q4, codes, scaleBits, outTiles, depthTiles, shape.pad);
+  std::vector<int8_t> &q = tiles.codes;
+  std::vector<uint16_t> &scales = tiles.scales;
+  const int64_t nbStride = tiles.nbStride, kbStride = tiles.kbStride,
+                krStride = tiles.krStride, unitStride = tiles.unitStride;
   std::vector<float> result = initial;
 
   CompiledKernels kernels(quantGemvSource(shape.q4, depthTiles));
@@ -489,5 +514,168 @@ INSTANTIATE_TEST_SUITE_P(
                       QuantShape{false, 1, 7, 2, 1}, QuantShape{true, 1, 4, 2, 0},
                       QuantShape{true, 1, 9, 3, 0}, QuantShape{true, 3, 6, 1, 0},
                       QuantShape{true, 2, 1, 8, 0}, QuantShape{true, 1, 7, 2, 1}));
+
+//===----------------------------------------------------------------------===//
+// AMX on quantized weights (amx_q8_0, amx_q4_0)
+//===----------------------------------------------------------------------===//
+
+/// The op llm-to-linalg emits for prefill products by quantized weights with
+/// bf16 inputs: the body dequantizes and rounds the weight to bf16.
+std::string quantAMXSource(bool q4, int64_t depthTiles) {
+  std::string source = R"(
+#a = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, kb, mi, kr, kp)>
+#q = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> QMAP>
+#s = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
+#c = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, mi, nb, ni)>
+func.func @run(%A: memref<?xKBx16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>>,
+               %Q: memref<?xKBxQTYPE, STRIDES>,
+               %S: memref<?xKBx16xf16, strided<[?, ?, ?], offset: ?>>,
+               %C: memref<?x16x?x16xf32, strided<[?, ?, ?, ?], offset: ?>>)
+    attributes {llvm.emit_c_interface} {
+  linalg.generic {indexing_maps = [#a, #q, #s, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+    ins(%A, %Q, %S : memref<?xKBx16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>>, memref<?xKBxQTYPE, STRIDES>, memref<?xKBx16xf16, strided<[?, ?, ?], offset: ?>>)
+    outs(%C : memref<?x16x?x16xf32, strided<[?, ?, ?, ?], offset: ?>>) attrs = {llm.micro_kernel = "TAG"} {
+  ^bb0(%a: bf16, %q: i8, %d: f16, %acc: f32):
+CODE
+    %w = arith.mulf %qf, %df : f32
+    %wb = arith.truncf %w : f32 to bf16
+    %we = arith.extf %wb : bf16 to f32
+    %af = arith.extf %a : bf16 to f32
+    %p = arith.mulf %af, %we : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+})";
+  std::string code = q4 ? R"(    %kp = linalg.index 6 : index
+    %b = arith.extui %q : i8 to i32
+    %k = arith.index_cast %kp : index to i32
+    %c4 = arith.constant 4 : i32
+    %sh = arith.muli %k, %c4 : i32
+    %n = arith.shrui %b, %sh : i32
+    %c15 = arith.constant 15 : i32
+    %m = arith.andi %n, %c15 : i32
+    %c8 = arith.constant 8 : i32
+    %c = arith.subi %m, %c8 : i32
+    %qf = arith.sitofp %c : i32 to f32
+    %df = arith.extf %d : f16 to f32)"
+                         : R"(    %qf = arith.sitofp %q : i8 to f32
+    %df = arith.extf %d : f16 to f32)";
+  source = replaceAll(source, "CODE", code);
+  source = replaceAll(source, "QMAP",
+                      q4 ? "(nb, kb, kr, ni)" : "(nb, kb, kr, ni, kp)");
+  source = replaceAll(source, "QTYPE", q4 ? "16x16xi8" : "16x16x2xi8");
+  source = replaceAll(source, "STRIDES",
+                      q4 ? "strided<[?, ?, ?, ?], offset: ?>"
+                         : "strided<[?, ?, ?, ?, ?], offset: ?>");
+  source = replaceAll(source, "TAG", q4 ? "amx_q4_0" : "amx_q8_0");
+  return replaceAll(source, "KB", std::to_string(depthTiles));
+}
+
+/// float -> bf16 -> float, rounding to nearest even (finite values).
+double roundedToBF16(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  bits += 0x7FFF + ((bits >> 16) & 1);
+  return fromBF16(uint16_t(bits >> 16));
+}
+
+class AMXQuantKernelTest : public ::testing::TestWithParam<QuantShape> {};
+
+// Random f16 scales (full mantissas): the dequantized weight q * d needs
+// more than bf16's 8 bits, so the kernel must round it (to nearest even)
+// exactly where the op says; then sums of exact bf16 products in f32.
+TEST_P(AMXQuantKernelTest, MatchesNaiveProductOfRoundedWeights) {
+  if (!hostHasAMX())
+    GTEST_SKIP() << "this CPU (or kernel) offers no AMX-BF16";
+  const QuantShape shape = GetParam();
+  const int64_t rowTiles = shape.rows, rows = rowTiles * 16;
+  const int64_t outTiles = shape.outTiles, depthTiles = shape.depthTiles;
+  const int64_t out = outTiles * 16, in = depthTiles * 32;
+  std::mt19937 rng(unsigned(rows * 13 + out * 7 + in + shape.q4));
+  std::vector<float> lhs = randomValues(size_t(rows * in), rng);
+  std::vector<float> initial = randomValues(size_t(rows * out), rng);
+  std::uniform_int_distribution<int> code(shape.q4 ? 0 : -127,
+                                          shape.q4 ? 15 : 127);
+  std::uniform_int_distribution<int> mantissa(0, 1023), exponent(9, 16);
+  std::vector<int> codes(size_t(out * in));
+  for (int &c : codes)
+    c = code(rng);
+  std::vector<uint16_t> scaleBits(size_t(out * depthTiles));
+  std::vector<float> scaleValues(scaleBits.size());
+  for (size_t i = 0; i < scaleBits.size(); ++i) {
+    int e = exponent(rng), f = mantissa(rng);
+    scaleBits[i] = uint16_t((e << 10) | f);
+    scaleValues[i] = std::ldexp(1.0f + float(f) / 1024.0f, e - 15);
+  }
+  QuantTiles tiles(shape.q4, codes, scaleBits, outTiles, depthTiles, shape.pad);
+
+  std::vector<uint16_t> lhsTiles(size_t(rows * in));
+  for (int64_t m = 0; m < rows; ++m)
+    for (int64_t k = 0; k < in; ++k)
+      lhsTiles[((m / 16) * depthTiles + k / 32) * 512 + (m % 16) * 32 +
+               k % 32] = toBF16(lhs[m * in + k]);
+  std::vector<float> result = initial;
+
+  CompiledKernels kernels(quantAMXSource(shape.q4, depthTiles));
+  ASSERT_TRUE(kernels.entry);
+  Descriptor<5> a{lhsTiles.data(), lhsTiles.data(), 0,
+                  {rowTiles, depthTiles, 16, 16, 2},
+                  {depthTiles * 512, 512, 32, 2, 1}};
+  Descriptor<3> sd{tiles.scales.data(), tiles.scales.data(), 0,
+                   {outTiles, depthTiles, 16}, {depthTiles * 16, 16, 1}};
+  Descriptor<4> c{result.data(), result.data(), 0,
+                  {rowTiles, 16, outTiles, 16}, {16 * out, out, 16, 1}};
+  if (shape.q4) {
+    Descriptor<4> qd{tiles.codes.data(), tiles.codes.data(), 0,
+                     {outTiles, depthTiles, 16, 16},
+                     {tiles.nbStride, tiles.kbStride, tiles.krStride,
+                      tiles.unitStride}};
+    using Fn = void (*)(Descriptor<5> *, Descriptor<4> *, Descriptor<3> *,
+                        Descriptor<4> *);
+    reinterpret_cast<Fn>(kernels.entry)(&a, &qd, &sd, &c);
+  } else {
+    Descriptor<5> qd{tiles.codes.data(), tiles.codes.data(), 0,
+                     {outTiles, depthTiles, 16, 16, 2},
+                     {tiles.nbStride, tiles.kbStride, tiles.krStride,
+                      tiles.unitStride, 1}};
+    using Fn = void (*)(Descriptor<5> *, Descriptor<5> *, Descriptor<3> *,
+                        Descriptor<4> *);
+    reinterpret_cast<Fn>(kernels.entry)(&a, &qd, &sd, &c);
+  }
+
+  std::vector<double> weights(size_t(out * in));
+  for (int64_t n = 0; n < out; ++n)
+    for (int64_t k = 0; k < in; ++k) {
+      int value = codes[n * in + k] - (shape.q4 ? 8 : 0);
+      weights[n * in + k] =
+          roundedToBF16(float(value) * scaleValues[n * depthTiles + k / 32]);
+    }
+  // The weights reach hundreds, so sums cancel: f32 summation error is
+  // bounded by the sum of the terms' magnitudes. Skipping the rounding of
+  // the weights (2^-9 relative per term) exceeds the bound by far.
+  for (int64_t m = 0; m < rows; ++m)
+    for (int64_t n = 0; n < out; ++n) {
+      double sum = initial[m * out + n], magnitude = std::abs(sum);
+      for (int64_t k = 0; k < in; ++k) {
+        double term = double(lhs[m * in + k]) * weights[n * in + k];
+        sum += term;
+        magnitude += std::abs(term);
+      }
+      ASSERT_NEAR(result[m * out + n], sum, 1e-6 + 2e-6 * magnitude)
+          << "row " << m << ", output " << n;
+    }
+}
+
+// Both schemes; row and output tiles cover the 2 x 2 blocks and their
+// remainders; depths 128 and 256 split the outputs into panels of 4 and 2
+// tiles with a partial last panel; pad > 0 takes the fallback.
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, AMXQuantKernelTest,
+    ::testing::Values(QuantShape{false, 1, 1, 1, 0}, QuantShape{false, 3, 5, 6, 0},
+                      QuantShape{false, 2, 5, 128, 0}, QuantShape{false, 3, 3, 256, 0},
+                      QuantShape{false, 2, 3, 2, 1}, QuantShape{true, 1, 1, 1, 0},
+                      QuantShape{true, 3, 5, 6, 0}, QuantShape{true, 2, 5, 128, 0},
+                      QuantShape{true, 3, 3, 256, 0}, QuantShape{true, 2, 3, 2, 1}));
 
 } // namespace

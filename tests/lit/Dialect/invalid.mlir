@@ -350,16 +350,6 @@ func.func @linear_scales_shape(%x: tensor<?x64xf32>) {
 
 // -----
 
-func.func @linear_quantized_input_type(%x: tensor<?x64xf32>) {
-  %w = llm.param "w" {layout = "q8_0x16x32"} : tensor<2x2x16x16x2xi8>
-  %s = llm.param "w" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xf16>
-  // expected-error @+1 {{'llm.linear' op input_type is not supported with quantized weights}}
-  %y = llm.linear %x, %w scales(%s : tensor<2x2x16xf16>) {input_type = bf16} : tensor<?x64xf32>, tensor<2x2x16x16x2xi8> -> tensor<?x32xf32>
-  return
-}
-
-// -----
-
 func.func @embed_codes_without_scales(%t: tensor<?xi32>) {
   %w = llm.param "w" {layout = "q4_0x16x32"} : tensor<2x2x16x16xi8>
   // expected-error @+1 {{'llm.embed' op has quantized codes 'tensor<2x2x16x16xi8>' but no scales}}

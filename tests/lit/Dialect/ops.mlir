@@ -64,6 +64,7 @@ func.func @decode_shapes(%tokens: tensor<1xi64>) -> tensor<1x8xf32> {
 // CHECK: llm.linear %{{.+}}, %[[C]] scales(%[[S]] : tensor<2x2x16xf16>) : tensor<?x64xf32>, tensor<2x2x16x16x2xi8> -> tensor<?x32xf32>
 // CHECK: llm.embed %[[C]][%{{.+}}] scales(%[[S]] : tensor<2x2x16xf16>) : tensor<2x2x16x16x2xi8>, tensor<?xi32> -> tensor<?x64xf32>
 // CHECK: llm.param "v" {layout = "q4_0x16x32"} : tensor<2x2x16x16xi8>
+// CHECK: llm.linear %{{.+}}, %{{.+}} scales(%{{.+}} : tensor<2x2x16xf16>) {input_type = bf16} : tensor<?x64xf32>, tensor<2x2x16x16xi8> -> tensor<?x32xf32>
 func.func @quantized(%x: tensor<?x64xf32>, %t: tensor<?xi32>) -> (tensor<?x32xf32>, tensor<?x64xf32>, tensor<?x32xf32>) {
   %c = llm.param "w" {layout = "q8_0x16x32"} : tensor<2x2x16x16x2xi8>
   %s = llm.param "w" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xf16>
@@ -71,6 +72,6 @@ func.func @quantized(%x: tensor<?x64xf32>, %t: tensor<?xi32>) -> (tensor<?x32xf3
   %e = llm.embed %c[%t] scales(%s : tensor<2x2x16xf16>) : tensor<2x2x16x16x2xi8>, tensor<?xi32> -> tensor<?x64xf32>
   %c4 = llm.param "v" {layout = "q4_0x16x32"} : tensor<2x2x16x16xi8>
   %s4 = llm.param "v" {layout = "q4_0x16x32_scales"} : tensor<2x2x16xf16>
-  %z = llm.linear %x, %c4 scales(%s4 : tensor<2x2x16xf16>) : tensor<?x64xf32>, tensor<2x2x16x16xi8> -> tensor<?x32xf32>
+  %z = llm.linear %x, %c4 scales(%s4 : tensor<2x2x16xf16>) {input_type = bf16} : tensor<?x64xf32>, tensor<2x2x16x16xi8> -> tensor<?x32xf32>
   return %y, %e, %z : tensor<?x32xf32>, tensor<?x64xf32>, tensor<?x32xf32>
 }

@@ -212,3 +212,106 @@ func.func @q4_wrong_codes(%X: memref<1x4x16x2xf32>, %Q: memref<8x4x16x16x2xi8>, 
   }
   return
 }
+
+// -----
+
+#a = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, kb, mi, kr, kp)>
+#q = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
+#s = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
+#c = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, mi, nb, ni)>
+// AMX on Q8_0 codes: a bf16 panel buffer (512 KiB / 4 depth tiles = 128
+// output tiles of 1 KiB, capped at the weight's 8); per output tile and depth tile, the
+// 16 scales are widened and duplicated for the kp pairs, each 32-code pair
+// row is widened, scaled, rounded to bf16 and stored; then the AMX kernel
+// reads the panel; the buffer is freed after the last panel.
+// CHECK-LABEL: func.func @amx_q8(
+// CHECK: scf.if
+// CHECK: %[[PANEL:.+]] = memref.alloc() {alignment = 64 : i64} : memref<16384xbf16>
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c8
+// CHECK: arith.minui
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: %[[SCALES:.+]] = arith.extf %{{.+}} : vector<16xf16> to vector<16xf32>
+// CHECK: %[[PAIRS:.+]] = vector.shuffle %[[SCALES]], %[[SCALES]] [0, 0, 1, 1, 2, 2
+// CHECK: %[[CODES:.+]] = vector.load %{{.+}} : memref<32xi8, strided<[1], offset: ?>>, vector<32xi8>
+// CHECK: %[[F:.+]] = arith.sitofp %[[CODES]] : vector<32xi8> to vector<32xf32>
+// CHECK: %[[W:.+]] = arith.mulf %[[F]], %[[PAIRS]] : vector<32xf32>
+// CHECK: %[[B:.+]] = arith.truncf %[[W]] : vector<32xf32> to vector<32xbf16>
+// CHECK: vector.store %[[B]], %{{.+}} : memref<32xbf16, strided<[1], offset: ?>>, vector<32xbf16>
+// CHECK: amx.tile_mulf
+// CHECK: memref.dealloc %[[PANEL]]
+// CHECK: } else {
+// CHECK:   linalg.generic
+// CHECK-NOT: llm.micro_kernel
+// CHECK: }
+func.func @amx_q8(%A: memref<?x4x16x16x2xbf16>, %Q: memref<8x4x16x16x2xi8>, %S: memref<8x4x16xf16>, %C: memref<?x16x8x16xf32>) {
+  linalg.generic {indexing_maps = [#a, #q, #s, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%A, %Q, %S : memref<?x4x16x16x2xbf16>, memref<8x4x16x16x2xi8>, memref<8x4x16xf16>)
+      outs(%C : memref<?x16x8x16xf32>) attrs = {llm.micro_kernel = "amx_q8_0"} {
+  ^bb0(%a: bf16, %q: i8, %d: f16, %acc: f32):
+    %0 = arith.sitofp %q : i8 to f32
+    %1 = arith.extf %d : f16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.truncf %2 : f32 to bf16
+    %4 = arith.extf %3 : bf16 to f32
+    %5 = arith.extf %a : bf16 to f32
+    %6 = arith.mulf %5, %4 : f32
+    %7 = arith.addf %acc, %6 : f32
+    linalg.yield %7 : f32
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, kb, mi, kr, kp)>
+#q = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni)>
+#s = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
+#c = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, mi, nb, ni)>
+// AMX on Q4_0 codes: low and high nibbles minus 8, scaled, interleaved
+// into kp pairs, rounded to bf16.
+// CHECK-LABEL: func.func @amx_q4(
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<16384xbf16>
+// CHECK: %[[BYTES:.+]] = vector.load %{{.+}} : memref<16xi8, strided<[1], offset: ?>>, vector<16xi8>
+// CHECK: %[[WIDE:.+]] = arith.extui %[[BYTES]] : vector<16xi8> to vector<16xi32>
+// CHECK: %[[LOW:.+]] = arith.andi %[[WIDE]]
+// CHECK: %[[HIGH:.+]] = arith.shrui %[[WIDE]]
+// CHECK: %[[LW:.+]] = arith.mulf %{{.+}}, %{{.+}} : vector<16xf32>
+// CHECK: %[[HW:.+]] = arith.mulf %{{.+}}, %{{.+}} : vector<16xf32>
+// CHECK: %[[PAIRS:.+]] = vector.shuffle %[[LW]], %[[HW]] [0, 16, 1, 17, 2, 18
+// CHECK: arith.truncf %[[PAIRS]] : vector<32xf32> to vector<32xbf16>
+// CHECK: amx.tile_mulf
+func.func @amx_q4(%A: memref<?x4x16x16x2xbf16>, %Q: memref<8x4x16x16xi8>, %S: memref<8x4x16xf16>, %C: memref<?x16x8x16xf32>) {
+  linalg.generic {indexing_maps = [#a, #q, #s, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%A, %Q, %S : memref<?x4x16x16x2xbf16>, memref<8x4x16x16xi8>, memref<8x4x16xf16>)
+      outs(%C : memref<?x16x8x16xf32>) attrs = {llm.micro_kernel = "amx_q4_0"} {
+  ^bb0(%a: bf16, %q: i8, %d: f16, %acc: f32):
+    %0 = arith.sitofp %q : i8 to f32
+    %1 = arith.extf %d : f16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.truncf %2 : f32 to bf16
+    %4 = arith.extf %3 : bf16 to f32
+    %5 = arith.extf %a : bf16 to f32
+    %6 = arith.mulf %5, %4 : f32
+    %7 = arith.addf %acc, %6 : f32
+    linalg.yield %7 : f32
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, kb, mi, kr, kp)>
+#q = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
+#s = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
+#c = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, mi, nb, ni)>
+func.func @amx_q8_f32_inputs(%A: memref<?x4x16x16x2xf32>, %Q: memref<8x4x16x16x2xi8>, %S: memref<8x4x16xf16>, %C: memref<?x16x8x16xf32>) {
+  // expected-error @+1 {{'linalg.generic' op tagged amx_q8_0 but its operands are not bf16 [mb, kb, 16, 16, 2] tiles, i8 [nb, kb, 16, 16, 2] codes, f16 [nb, kb, 16] scales and an f32 [mb, 16, nb, 16] result}}
+  linalg.generic {indexing_maps = [#a, #q, #s, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%A, %Q, %S : memref<?x4x16x16x2xf32>, memref<8x4x16x16x2xi8>, memref<8x4x16xf16>)
+      outs(%C : memref<?x16x8x16xf32>) attrs = {llm.micro_kernel = "amx_q8_0"} {
+  ^bb0(%a: f32, %q: i8, %d: f16, %acc: f32):
+    linalg.yield %acc : f32
+  }
+  return
+}

@@ -6,8 +6,19 @@
 // RUN: llamac-opt %s -llm-quantize-weights=scheme=q4_0 -split-input-file | FileCheck %s --check-prefix=Q4
 // RUN: llamac-opt %s -llm-quantize-weights=scheme=q4_0 -split-input-file | llamac-opt -split-input-file | FileCheck %s --check-prefix=Q4
 // RUN: not llamac-opt %s -llm-quantize-weights=scheme=q2_k -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: llamac-opt %s -llm-quantize-weights="scheme=q8_0 matrix-input-type=bf16" -split-input-file | FileCheck %s --check-prefix=AMX
+// RUN: not llamac-opt %s -llm-quantize-weights="scheme=q8_0 matrix-input-type=f16" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD-TYPE
 
 // BAD: llm-quantize-weights: unknown scheme 'q2_k' (q8_0, q4_0)
+// BAD-TYPE: llm-quantize-weights: unknown matrix-input-type 'f16' (bf16)
+
+// With matrix-input-type=bf16, the product with several input rows rounds
+// its inputs (prefill, AMX tiles); the one-row product (decode) does not.
+// AMX-LABEL: func.func @prefill(
+// AMX: llm.linear %{{.+}}, %{{.+}} scales(%{{.+}} : tensor<4x2x16xf16>) {input_type = bf16} : tensor<?x64xf32>
+// AMX-LABEL: func.func @decode(
+// AMX-NOT: input_type
+// AMX: return
 
 // Q8-LABEL: func.func @prefill(
 // Q8: %[[C:.+]] = llm.param "w" {layout = "q8_0x16x32"} : tensor<4x2x16x16x2xi8>

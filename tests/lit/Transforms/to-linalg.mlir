@@ -331,6 +331,34 @@ func.func @linear_q4(%x: tensor<1x64xf32>) -> tensor<1x32xf32> {
 
 // -----
 
+// Quantized weights with input_type (prefill on AMX): the input tiles and
+// loops of the tiled matrix product, with codes and scales in place of the
+// weight; the body dequantizes exactly, then rounds the weight to bf16.
+// CHECK-DAG: #[[AQ:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d2, d4, d5, d3)>
+// CHECK-DAG: #[[AS:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d2, d4, d3)>
+// CHECK-LABEL: func.func @linear_q4_matmul(
+// CHECK: %[[TILES:.+]] = linalg.generic {{.*}} outs(%{{.+}} : tensor<?x2x16x32xbf16>)
+// CHECK: %[[PAIRS:.+]] = tensor.expand_shape %[[TILES]]
+// CHECK: linalg.generic {indexing_maps = [#{{.+}}, #[[AQ]], #[[AS]], #{{.+}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%[[PAIRS]], %{{.+}}, %{{.+}} : tensor<?x2x16x16x2xbf16>, tensor<2x2x16x16xi8>, tensor<2x2x16xf16>) outs(%{{.+}} : tensor<?x16x2x16xf32>) attrs = {llm.micro_kernel = "amx_q4_0"}
+// CHECK: ^bb0(%[[A:.+]]: bf16, %[[Q:.+]]: i8, %[[D:.+]]: f16, %[[ACC:.+]]: f32):
+// CHECK: %[[AF:.+]] = arith.extf %[[A]] : bf16 to f32
+// CHECK: %[[KP:.+]] = linalg.index 6 : index
+// CHECK: arith.extui %[[Q]] : i8 to i32
+// CHECK: %[[W:.+]] = arith.mulf %{{.+}}, %{{.+}} : f32
+// CHECK: %[[WB:.+]] = arith.truncf %[[W]] : f32 to bf16
+// CHECK: %[[WF:.+]] = arith.extf %[[WB]] : bf16 to f32
+// CHECK: %[[P:.+]] = arith.mulf %[[AF]], %[[WF]] : f32
+// CHECK: arith.addf %[[ACC]], %[[P]] : f32
+// CHECK: tensor.extract_slice
+func.func @linear_q4_matmul(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {
+  %c = llm.param "w" {layout = "q4_0x16x32"} : tensor<2x2x16x16xi8>
+  %s = llm.param "w" {layout = "q4_0x16x32_scales"} : tensor<2x2x16xf16>
+  %y = llm.linear %x, %c scales(%s : tensor<2x2x16xf16>) {input_type = bf16} : tensor<?x64xf32>, tensor<2x2x16x16xi8> -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// -----
+
 // Quantized embedding: the row read is dequantized, code at the tile
 // coordinates of [token, column], scale at [nb, kb, ni].
 // CHECK-LABEL: func.func @embed_q8(

@@ -49,6 +49,11 @@ mlir::RankedTensorType getQuantScalesType(mlir::RankedTensorType codes);
 llvm::StringRef getQuantLayout(QuantScheme scheme);
 llvm::StringRef getQuantScalesLayout(QuantScheme scheme);
 
+/// True when an activation of `type` ([..., features]) may hold more than
+/// one row: a product by it is a matrix-matrix product (prefill), not a
+/// matrix-vector one (decode).
+bool hasSeveralRows(mlir::RankedTensorType type);
+
 /// "q8_0" / "q4_0" / "none".
 llvm::StringRef stringifyQuantScheme(QuantScheme scheme);
 } // namespace llamac::llm

@@ -187,7 +187,10 @@ def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
     A quantized weight (i8 codes in the `q8_0x16x32` or `q4_0x16x32` layout
     of `llm.param`) comes with its f16 `scales` (`[out/16, in/32, 16]`); the
     product is by the dequantized matrix (`q * d`, or `(q - 8) * d`, exact
-    in f32), with f32 inputs.
+    in f32), with f32 inputs. With `input_type` as well, the dequantized
+    weights are rounded to that type like the inputs (what AMX tiles of
+    bf16 need; `llm-quantize-weights` sets it on matrix-matrix products
+    when asked to).
 
     Example:
 

@@ -91,6 +91,11 @@ def LLMQuantizeWeightsPass : Pass<"llm-quantize-weights", "mlir::ModuleOp"> {
     checkpoint (blocks of 32 inputs, llama.cpp's reference Q8_0 / Q4_0
     rules) once, at compile time. Other weights keep their type.
 
+    With `matrix-input-type=bf16`, the products whose input has several rows
+    (prefill) also get `input_type = bf16`: inputs and dequantized weights
+    are rounded to bf16, so that they run as AMX tile products (see
+    `llm-lower-micro-kernels`); one-row products (decode) stay exact.
+
     Example (`scheme=q8_0`):
 
     ```mlir
@@ -106,6 +111,11 @@ def LLMQuantizeWeightsPass : Pass<"llm-quantize-weights", "mlir::ModuleOp"> {
   let options = [
     Option<"scheme", "scheme", "std::string", /*default=*/"\"q8_0\"",
            "q8_0 (int8 codes) or q4_0 (4-bit codes)">,
+    Option<"matrixInputType", "matrix-input-type", "std::string",
+           /*default=*/"\"\"",
+           "bf16: set `input_type = bf16` on the matrix-matrix "
+           "products (inputs with several rows) by quantized weights, so "
+           "that prefill runs on AMX tiles of dequantized weights">,
   ];
 }
 
