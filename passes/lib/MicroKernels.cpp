@@ -686,56 +686,37 @@ LogicalResult lowerGemv(linalg::GenericOp op) {
 /// Tags "q8_0_gemv" / "q4_0_gemv": operands X[m, kb, kr, kp] (f32), codes
 /// Q[nb, kb, kr, ni, kp] (i8, Q8_0) or Q[nb, kb, kr, ni] (two 4-bit codes a
 /// byte, Q4_0), scales S[nb, kb, ni] (f16) and Y[m, nb, ni] (f32). Per
-/// 32-input block, the codes are widened in registers (Q8_0: one 32-byte
-/// load is 16 outputs x 2 inputs, split into even and odd codes by 16-bit
-/// shifts; Q4_0: one 16-byte load, split by nibble masks), multiplied by
-/// the inputs into a block sum, and the block sum is scaled by the 16
-/// scales of the block: y += d * sum_k x_k * q_k.
+/// 32-input block, the codes are widened in registers (Q8_0: see
+/// emitGroupQ8Pairs; Q4_0: one 16-byte load, split by nibble masks, the
+/// offset of 8 subtracted once per block through the inputs' sum),
+/// multiplied by the inputs into a block sum, and the block sum is scaled
+/// by the 16 scales of the block: y += d * sum_k x_k * q_k.
 struct QuantGemv {
   bool q4;
   Strided x, w, s, y;
   Value rows, outTiles;
   int64_t depthTiles;
 
-  /// The even and odd codes (as f32) of pair row `kr` of tile `tileStart`.
-  std::pair<Value, Value> loadCodes(OpBuilder &b, Location loc,
-                                    Value tileStart, int64_t kr) const {
+  /// The Q4_0 codes (0..15, as f32; the offset of 8 is applied per block)
+  /// of pair row `kr` of tile `tileStart`: low nibbles (even inputs) and
+  /// high nibbles (odd inputs).
+  std::pair<Value, Value> loadNibbles(OpBuilder &b, Location loc,
+                                      Value tileStart, int64_t kr) const {
     IndexMath k{b, loc};
     auto f32s = VectorType::get({kTile}, b.getF32Type());
-    auto splat = [&](Type type, int64_t value) -> Value {
-      return b.create<arith::ConstantOp>(
-          loc, DenseElementsAttr::get(cast<ShapedType>(type),
-                                      IntegerAttr::get(cast<VectorType>(type)
-                                                           .getElementType(),
-                                                       value)));
-    };
-    if (!q4) {
-      auto bytes = VectorType::get({2 * kTile}, b.getI8Type());
-      auto halves = VectorType::get({kTile}, b.getI16Type());
-      Value view = vectorView(b, loc, w.base,
-                              k.add(tileStart, k.c(kr * 2 * kTile)), 2 * kTile);
-      Value codes = b.create<vector::LoadOp>(loc, bytes, view, ValueRange{k.c(0)});
-      Value words = b.create<vector::BitCastOp>(loc, halves, codes);
-      Value eight = splat(halves, 8);
-      // Little endian: the even code is the low byte of each 16-bit word.
-      Value even = b.create<arith::ShRSIOp>(
-          loc, b.create<arith::ShLIOp>(loc, words, eight), eight);
-      Value odd = b.create<arith::ShRSIOp>(loc, words, eight);
-      return {b.create<arith::SIToFPOp>(loc, f32s, even),
-              b.create<arith::SIToFPOp>(loc, f32s, odd)};
-    }
-    auto bytes = VectorType::get({kTile}, b.getI8Type());
     auto words = VectorType::get({kTile}, b.getI32Type());
+    auto splat = [&](int64_t value) -> Value {
+      return b.create<arith::ConstantOp>(
+          loc, DenseElementsAttr::get(words, b.getI32IntegerAttr(value)));
+    };
     Value view = vectorView(b, loc, w.base, k.add(tileStart, k.c(kr * kTile)),
                             kTile);
     Value codes = b.create<arith::ExtUIOp>(
         loc, words,
-        b.create<vector::LoadOp>(loc, bytes, view, ValueRange{k.c(0)}));
-    Value eight = splat(words, 8);
-    Value low = b.create<arith::SubIOp>(
-        loc, b.create<arith::AndIOp>(loc, codes, splat(words, 15)), eight);
-    Value high = b.create<arith::SubIOp>(
-        loc, b.create<arith::ShRUIOp>(loc, codes, splat(words, 4)), eight);
+        b.create<vector::LoadOp>(loc, VectorType::get({kTile}, b.getI8Type()),
+                                 view, ValueRange{k.c(0)}));
+    Value low = b.create<arith::AndIOp>(loc, codes, splat(15));
+    Value high = b.create<arith::ShRUIOp>(loc, codes, splat(4));
     return {b.create<arith::SIToFPOp>(loc, f32s, low),
             b.create<arith::SIToFPOp>(loc, f32s, high)};
   }
@@ -774,13 +755,23 @@ struct QuantGemv {
       }
       Value inputs = vectorView(b, loc, x.base,
                                 k.add(xRow, k.mul(kb, x.strides[1])), kDepth);
+      Value blockInputs = b.create<vector::LoadOp>(
+          loc, VectorType::get({kDepth}, b.getF32Type()), inputs,
+          ValueRange{k.c(0)});
+      Value blockSum = b.create<vector::ReductionOp>(
+          loc, vector::CombiningKind::ADD, blockInputs);
+      Value offsetSum = b.create<vector::SplatOp>(
+          loc, accType,
+          b.create<arith::MulFOp>(
+              loc, blockSum,
+              b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(8.0f))));
       for (int64_t kr = 0; kr < kDepth / 2; ++kr) {
         Value even = b.create<memref::LoadOp>(loc, inputs, k.c(2 * kr));
         Value odd = b.create<memref::LoadOp>(loc, inputs, k.c(2 * kr + 1));
         Value evenSplat = b.create<vector::SplatOp>(loc, accType, even);
         Value oddSplat = b.create<vector::SplatOp>(loc, accType, odd);
         for (int64_t g = 0; g < group; ++g) {
-          auto [evenCodes, oddCodes] = loadCodes(b, loc, tileStarts[g], kr);
+          auto [evenCodes, oddCodes] = loadNibbles(b, loc, tileStarts[g], kr);
           sums[g] = b.create<vector::FMAOp>(loc, evenCodes, evenSplat, sums[g]);
           sums[g] = b.create<vector::FMAOp>(loc, oddCodes, oddSplat, sums[g]);
         }
@@ -796,7 +787,10 @@ struct QuantGemv {
             b.create<vector::LoadOp>(loc, scaleType, scaleView,
                                      ValueRange{k.c(0)})
                 .getResult());
-        acc[g] = b.create<vector::FMAOp>(loc, sums[g], scales, acc[g]);
+        // sum_k (q_k - 8) x_k = sum_k q_k x_k - 8 sum_k x_k: the offset
+        // costs one subtraction per block instead of two per pair row.
+        Value codeSum = b.create<arith::SubFOp>(loc, sums[g], offsetSum);
+        acc[g] = b.create<vector::FMAOp>(loc, codeSum, scales, acc[g]);
       }
       b.create<scf::YieldOp>(loc, acc);
     }
@@ -805,10 +799,111 @@ struct QuantGemv {
                                 ValueRange{zero});
   }
 
+  /// Q8_0 without separating the pairs: each half of a 32-code pair row
+  /// (8 outputs x 2 inputs) is sign-extended straight from memory and
+  /// multiplied by the input pair broadcast to every lane pair, so lane
+  /// 2*ni + kp accumulates output ni's products with input kp. Per 32
+  /// codes: two widening loads, two conversions, two FMAs (no shifts).
+  /// Blocks are scaled by their scales duplicated per lane pair; the pairs
+  /// are added once per row and output tile.
+  void emitGroupQ8Pairs(OpBuilder &b, Location loc, Value row, Value nb,
+                        int64_t group) const {
+    IndexMath m{b, loc};
+    auto f32x16 = VectorType::get({kTile}, b.getF32Type());
+    auto scaleType = VectorType::get({kTile}, b.getF16Type());
+    Value zero = m.c(0);
+    Value zeros = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(f32x16, b.getF32FloatAttr(0.0f)));
+    SmallVector<Value> init(2 * group, zeros);
+    Value xRow = m.at(x.offset, {{row, x.strides[0]}});
+    SmallVector<int64_t> pairBroadcast, halfScales[2];
+    for (int64_t lane = 0; lane < kTile; ++lane) {
+      pairBroadcast.push_back(lane % 2);
+      for (int64_t half = 0; half < 2; ++half)
+        halfScales[half].push_back(half * kTile / 2 + lane / 2);
+    }
+    auto loop = b.create<scf::ForOp>(loc, zero, m.c(depthTiles), m.c(1), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      IndexMath k{b, loc};
+      Value kb = loop.getInductionVar();
+      SmallVector<Value> acc(loop.getRegionIterArgs().begin(),
+                             loop.getRegionIterArgs().end());
+      SmallVector<Value> tileStarts, sums(2 * group, zeros);
+      for (int64_t g = 0; g < group; ++g)
+        tileStarts.push_back(k.at(w.offset, {{k.add(nb, k.c(g)), w.strides[0]},
+                                             {kb, w.strides[1]}}));
+      Value inputs = vectorView(b, loc, x.base,
+                                k.add(xRow, k.mul(kb, x.strides[1])), kDepth);
+      for (int64_t kr = 0; kr < kDepth / 2; ++kr) {
+        Value pair = b.create<vector::LoadOp>(
+            loc, VectorType::get({2}, b.getF32Type()), inputs,
+            ValueRange{k.c(2 * kr)});
+        Value pairs =
+            b.create<vector::ShuffleOp>(loc, pair, pair, pairBroadcast);
+        for (int64_t g = 0; g < group; ++g)
+          for (int64_t half = 0; half < 2; ++half) {
+            Value view = vectorView(
+                b, loc, w.base,
+                k.add(tileStarts[g], k.c(kr * 2 * kTile + half * kTile)),
+                kTile);
+            Value codes = b.create<vector::LoadOp>(
+                loc, VectorType::get({kTile}, b.getI8Type()), view,
+                ValueRange{k.c(0)});
+            Value weights = b.create<arith::SIToFPOp>(loc, f32x16, codes);
+            Value &sum = sums[2 * g + half];
+            sum = b.create<vector::FMAOp>(loc, weights, pairs, sum);
+          }
+      }
+      for (int64_t g = 0; g < group; ++g) {
+        Value scaleView = vectorView(
+            b, loc, s.base,
+            k.at(s.offset, {{k.add(nb, k.c(g)), s.strides[0]},
+                            {kb, s.strides[1]}}),
+            kTile);
+        Value scales = b.create<arith::ExtFOp>(
+            loc, f32x16,
+            b.create<vector::LoadOp>(loc, scaleType, scaleView,
+                                     ValueRange{k.c(0)})
+                .getResult());
+        for (int64_t half = 0; half < 2; ++half) {
+          Value laneScales = b.create<vector::ShuffleOp>(loc, scales, scales,
+                                                         halfScales[half]);
+          acc[2 * g + half] = b.create<vector::FMAOp>(
+              loc, sums[2 * g + half], laneScales, acc[2 * g + half]);
+        }
+      }
+      b.create<scf::YieldOp>(loc, acc);
+    }
+    SmallVector<int64_t> even, odd;
+    for (int64_t ni = 0; ni < kTile; ++ni) {
+      even.push_back(2 * ni);
+      odd.push_back(2 * ni + 1);
+    }
+    for (int64_t g = 0; g < group; ++g) {
+      Value low = loop.getResult(2 * g), high = loop.getResult(2 * g + 1);
+      Value total = b.create<arith::AddFOp>(
+          loc, b.create<vector::ShuffleOp>(loc, low, high, even),
+          b.create<vector::ShuffleOp>(loc, low, high, odd));
+      Value offset = m.at(y.offset, {{row, y.strides[0]},
+                                     {m.add(nb, m.c(g)), y.strides[1]}});
+      Value outView = vectorView(b, loc, y.base, offset, kTile);
+      Value previous =
+          b.create<vector::LoadOp>(loc, f32x16, outView, ValueRange{zero});
+      b.create<vector::StoreOp>(
+          loc, b.create<arith::AddFOp>(loc, previous, total), outView,
+          ValueRange{zero});
+    }
+  }
+
   void emit(OpBuilder &b, Location loc) const {
     emitRowsInGroups(b, loc, rows, outTiles,
                      [&](OpBuilder &b, Value row, Value nb, int64_t group) {
-                       emitGroup(b, loc, row, nb, group);
+                       if (q4)
+                         emitGroup(b, loc, row, nb, group);
+                       else
+                         emitGroupQ8Pairs(b, loc, row, nb, group);
                      });
   }
 };

@@ -99,24 +99,28 @@ func.func @misshaped(%x: memref<16xf32>) {
 #q = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
 #s = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
 #y = affine_map<(m, nb, ni, kb, kr, kp) -> (m, nb, ni)>
-// Q8_0: four weight streams per group; each 32-byte load of codes splits
-// into the even (shifted up and back) and odd (shifted) signed bytes of its
-// 16-bit words, widened to f32; a block's sums are scaled by its 16 f16
-// scales once per 32 inputs.
+// Q8_0: four weight streams per group, two accumulators each (outputs 0-7
+// and 8-15 as lane pairs); the input pair is broadcast to every lane pair,
+// each 16-code half of a pair row is widened straight from memory and
+// multiplied in; a block's sums are scaled by its 16 f16 scales duplicated
+// per lane pair; the pairs are added when the row is done.
 // CHECK-LABEL: func.func @q8_gemv(
 // CHECK: scf.if
-// CHECK: scf.for %{{.+}} iter_args(%{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// CHECK: %[[CODES:.+]] = vector.load %{{.+}} : memref<32xi8, strided<[1], offset: ?>>, vector<32xi8>
-// CHECK: %[[WORDS:.+]] = vector.bitcast %[[CODES]] : vector<32xi8> to vector<16xi16>
-// CHECK: %[[UP:.+]] = arith.shli %[[WORDS]]
-// CHECK: %[[EVEN:.+]] = arith.shrsi %[[UP]]
-// CHECK: %[[ODD:.+]] = arith.shrsi %[[WORDS]]
-// CHECK: arith.sitofp %[[EVEN]] : vector<16xi16> to vector<16xf32>
-// CHECK: arith.sitofp %[[ODD]] : vector<16xi16> to vector<16xf32>
-// CHECK: vector.fma
+// CHECK: scf.for %{{.+}} iter_args({{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: %[[PAIR:.+]] = vector.load %{{.+}} : memref<32xf32, strided<[1], offset: ?>>, vector<2xf32>
+// CHECK: %[[PAIRS:.+]] = vector.shuffle %[[PAIR]], %[[PAIR]] [0, 1, 0, 1,
+// CHECK: %[[CODES:.+]] = vector.load %{{.+}} : memref<16xi8, strided<[1], offset: ?>>, vector<16xi8>
+// CHECK: %[[W:.+]] = arith.sitofp %[[CODES]] : vector<16xi8> to vector<16xf32>
+// CHECK: vector.fma %[[W]], %[[PAIRS]], %{{.+}} : vector<16xf32>
 // CHECK: %[[SCALES:.+]] = vector.load %{{.+}} : memref<16xf16, strided<[1], offset: ?>>, vector<16xf16>
 // CHECK: %[[WIDE:.+]] = arith.extf %[[SCALES]] : vector<16xf16> to vector<16xf32>
-// CHECK: vector.fma %{{.+}}, %[[WIDE]], %{{.+}} : vector<16xf32>
+// CHECK: %[[LOW:.+]] = vector.shuffle %[[WIDE]], %[[WIDE]] [0, 0, 1, 1,
+// CHECK: vector.fma %{{.+}}, %[[LOW]], %{{.+}} : vector<16xf32>
+// CHECK: %[[HIGH:.+]] = vector.shuffle %[[WIDE]], %[[WIDE]] [8, 8, 9, 9,
+// CHECK: vector.fma %{{.+}}, %[[HIGH]], %{{.+}} : vector<16xf32>
+// CHECK: %[[EVEN:.+]] = vector.shuffle %{{.+}}, %{{.+}} [0, 2, 4,
+// CHECK: %[[ODD:.+]] = vector.shuffle %{{.+}}, %{{.+}} [1, 3, 5,
+// CHECK: arith.addf %[[EVEN]], %[[ODD]] : vector<16xf32>
 // CHECK: } else {
 // CHECK:   linalg.generic
 // CHECK-NOT: llm.micro_kernel
@@ -142,17 +146,24 @@ func.func @q8_gemv(%X: memref<?x4x16x2xf32>, %Q: memref<8x4x16x16x2xi8>, %S: mem
 #q = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni)>
 #s = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
 #y = affine_map<(m, nb, ni, kb, kr, kp) -> (m, nb, ni)>
-// Q4_0: one 16-byte load per pair row, low and high nibbles minus 8.
+// Q4_0: one 16-byte load per pair row, low and high nibbles as they are;
+// the offset of 8 is taken off each block's sums as 8 times the sum of its
+// 32 inputs.
 // CHECK-LABEL: func.func @q4_gemv(
 // CHECK: scf.if
+// CHECK: %[[BLOCK:.+]] = vector.load %{{.+}} : memref<32xf32, strided<[1], offset: ?>>, vector<32xf32>
+// CHECK: %[[SUM:.+]] = vector.reduction <add>, %[[BLOCK]] : vector<32xf32> into f32
+// CHECK: %[[EIGHT:.+]] = arith.mulf %[[SUM]], %{{.+}} : f32
+// CHECK: %[[OFFSET:.+]] = vector.splat %[[EIGHT]] : vector<16xf32>
 // CHECK: %[[BYTES:.+]] = vector.load %{{.+}} : memref<16xi8, strided<[1], offset: ?>>, vector<16xi8>
 // CHECK: %[[WIDE:.+]] = arith.extui %[[BYTES]] : vector<16xi8> to vector<16xi32>
 // CHECK: %[[LOW:.+]] = arith.andi %[[WIDE]]
-// CHECK: arith.subi %[[LOW]]
 // CHECK: %[[HIGH:.+]] = arith.shrui %[[WIDE]]
-// CHECK: arith.subi %[[HIGH]]
+// CHECK: arith.sitofp %[[LOW]]
+// CHECK: arith.sitofp %[[HIGH]]
 // CHECK: vector.fma
 // CHECK: arith.extf %{{.+}} : vector<16xf16> to vector<16xf32>
+// CHECK: arith.subf %{{.+}}, %[[OFFSET]] : vector<16xf32>
 // CHECK: } else {
 // CHECK:   linalg.generic
 func.func @q4_gemv(%X: memref<1x4x16x2xf32>, %Q: memref<3x4x16x16xi8>, %S: memref<3x4x16xf16>, %Y: memref<1x3x16xf32>) {
