@@ -310,6 +310,11 @@ def LLMLowerMicroKernelsPass : Pass<"llm-lower-micro-kernels"> {
     - `"vnni_gemv"`: four output tiles at a time, each 64-byte load of
       weight pairs split into its even and odd bf16 halves (shift and mask,
       exact) and accumulated with f32 FMAs against the broadcast inputs.
+    - `"q8_0_gemv"` / `"q4_0_gemv"`: the same loops over quantized codes
+      and f16 block scales, dequantized in registers (exact).
+    - `"amx_q8_0"` / `"amx_q4_0"`: a panel of output tiles is dequantized
+      and rounded to bf16 into a buffer (`memref.alloc`), then multiplied
+      as in `"amx_bf16"` for every row.
   }];
   let options = [
     Option<"unroll", "unroll", "int64_t", /*default=*/"8",
