@@ -284,6 +284,15 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
       buildLlamaGraph(context, checkpoint->config, graphOptions);
   if (failed(mlir::verify(*module)))
     return makeError("internal error: the llm graph does not verify");
+  // Stacked Q/K/V and gate/up weights: decided on the graph, before the
+  // weights' layout or quantization (which then apply to the stacks).
+  if (Error error = runPipeline(
+          *module,
+          [](mlir::OpPassManager &pm) {
+            pm.addPass(createLLMFuseProjectionsPass());
+          },
+          options, "0-fuse-projections"))
+    return error;
   if (roundPrefillInputs && !quantized) {
     if (Error error = runPipeline(
             *module,

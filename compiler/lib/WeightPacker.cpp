@@ -239,7 +239,14 @@ Expected<std::vector<WeightSlot>> readWeightTable(mlir::ModuleOp module,
       return makeError("malformed entry in the llm.weights table");
     auto layout = dict.getAs<mlir::StringAttr>("layout");
     WeightSlot slot{name.str(), offset.getInt(), tensorType,
-                    layout ? layout.str() : std::string()};
+                    layout ? layout.str() : std::string(), {}};
+    if (auto parts = dict.getAs<mlir::ArrayAttr>("parts"))
+      for (mlir::Attribute part : parts) {
+        auto partName = dyn_cast<mlir::StringAttr>(part);
+        if (!partName)
+          return makeError("malformed parts in the llm.weights table");
+        slot.parts.push_back(partName.str());
+      }
     if (!slot.layout.empty() && slot.layout != "vnni16x32" &&
         !isQuantizedLayout(slot.layout))
       return makeError("weight '" + slot.name + "': unknown layout '" +
@@ -252,14 +259,55 @@ Expected<std::vector<WeightSlot>> readWeightTable(mlir::ModuleOp module,
 }
 
 namespace {
+/// The matrices named by `slot.parts` stacked along their first dimension
+/// into `stacked` (same dtype and columns required), described by `info`.
+Error stackParts(const WeightSlot &slot, const SafetensorsFile &source,
+                 std::vector<uint8_t> &stacked, TensorInfo &info) {
+  for (const std::string &part : slot.parts) {
+    const TensorInfo *tensor = source.find(part);
+    if (!tensor)
+      return makeError(source.path() + ": no tensor '" + part +
+                       "' for the compiled graph (part of '" + slot.name +
+                       "')");
+    if (tensor->shape.size() != 2)
+      return makeError(source.path() + ": tensor '" + part +
+                       "' is not a matrix (part of '" + slot.name + "')");
+    if (&part == &slot.parts.front()) {
+      info = *tensor;
+      info.shape[0] = 0;
+    } else if (tensor->dtype != info.dtype || tensor->shape[1] != info.shape[1]) {
+      return makeError(source.path() + ": tensor '" + part +
+                       "' differs in dtype or columns from '" +
+                       slot.parts.front() + "' (parts of '" + slot.name +
+                       "')");
+    }
+    ArrayRef<uint8_t> bytes = source.bytes(*tensor);
+    stacked.insert(stacked.end(), bytes.begin(), bytes.end());
+    info.shape[0] += tensor->shape[0];
+  }
+  info.name = slot.name;
+  info.byteSize = stacked.size();
+  return Error::success();
+}
+
 /// Fills `slot` of the mapped buffer at `base` from `source`.
 Error packSlot(const WeightSlot &slot, const SafetensorsFile &source,
                char *base) {
   const TensorInfo *tensor = source.find(slot.name);
-  if (!tensor)
+  ArrayRef<uint8_t> bytes;
+  std::vector<uint8_t> stacked;
+  TensorInfo stackedInfo;
+  if (!slot.parts.empty()) {
+    if (Error error = stackParts(slot, source, stacked, stackedInfo))
+      return error;
+    tensor = &stackedInfo;
+    bytes = stacked;
+  } else if (!tensor) {
     return makeError(source.path() + ": no tensor '" + slot.name +
                      "' for the compiled graph");
-  ArrayRef<uint8_t> bytes = source.bytes(*tensor);
+  } else {
+    bytes = source.bytes(*tensor);
+  }
   auto *target = reinterpret_cast<uint8_t *>(base) + slot.offset;
   if (isQuantizedLayout(slot.layout))
     return packQuantized(bytes.data(), *tensor, target, slot, source.path());

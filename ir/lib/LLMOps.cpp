@@ -142,6 +142,13 @@ LogicalResult ParamOp::verify() {
   if (getName().empty())
     return emitOpError("requires a non-empty weight name");
   auto type = getResult().getType();
+  if (std::optional<ArrayAttr> parts = getParts()) {
+    if (parts->size() < 2)
+      return emitOpError("parts must name at least two checkpoint matrices");
+    for (Attribute part : *parts)
+      if (cast<StringAttr>(part).getValue().empty())
+        return emitOpError("parts must be non-empty weight names");
+  }
   std::optional<StringRef> layout = getLayout();
   if (!layout) {
     if (type.getElementType().isInteger(8))

@@ -34,6 +34,7 @@ struct WeightSlot {
   RankedTensorType type;
   int64_t offset = 0;
   StringAttr layout; // null: the checkpoint's own layout
+  ArrayAttr parts;   // null: the checkpoint tensor of the weight's name
 };
 
 /// A slot is identified by the weight's name and layout.
@@ -69,8 +70,15 @@ struct LLMLowerEntryABIPass
       entry.walk([&](llm::ParamOp param) {
         auto type = param.getResult().getType();
         auto [it, inserted] = slots.insert(
-            {keyOf(param), {type, 0, param.getLayoutAttr()}});
+            {keyOf(param),
+             {type, 0, param.getLayoutAttr(), param.getPartsAttr()}});
         if (!inserted) {
+          if (it->second.parts != param.getPartsAttr()) {
+            param.emitOpError("weight '")
+                << param.getName() << "' is stacked from different parts "
+                << "in different places";
+            failedLayout = true;
+          }
           if (it->second.type != type) {
             param.emitOpError("weight '")
                 << param.getName() << "' is used with type " << type
@@ -96,6 +104,8 @@ struct LLMLowerEntryABIPass
           b.getNamedAttr("type", TypeAttr::get(slot.type))};
       if (slot.layout)
         entry.push_back(b.getNamedAttr("layout", slot.layout));
+      if (slot.parts)
+        entry.push_back(b.getNamedAttr("parts", slot.parts));
       table.push_back(b.getDictionaryAttr(entry));
     }
     module->setAttr("llm.weights", b.getArrayAttr(table));

@@ -65,7 +65,7 @@ struct LLMPackWeightsPass
         b.setInsertionPoint(param);
         auto packed = b.create<llm::ParamOp>(
             param.getLoc(), tiled, param.getNameAttr(),
-            b.getStringAttr(llm::kVNNILayout));
+            b.getStringAttr(llm::kVNNILayout), param.getPartsAttr());
         for (Operation *user : param.getResult().getUsers())
           if (auto linear = dyn_cast<llm::LinearOp>(user);
               linear && llm::hasSeveralRows(linear.getInput().getType()))

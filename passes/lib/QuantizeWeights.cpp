@@ -82,11 +82,12 @@ struct LLMQuantizeWeightsPass
         b.setInsertionPoint(param);
         auto codes = b.create<llm::ParamOp>(
             param.getLoc(), codesType, param.getNameAttr(),
-            b.getStringAttr(llm::getQuantLayout(quant)));
+            b.getStringAttr(llm::getQuantLayout(quant)), param.getPartsAttr());
         auto scales = b.create<llm::ParamOp>(
             param.getLoc(), llm::getQuantScalesType(codesType),
             param.getNameAttr(),
-            b.getStringAttr(llm::getQuantScalesLayout(quant)));
+            b.getStringAttr(llm::getQuantScalesLayout(quant)),
+            param.getPartsAttr());
         for (OpOperand &use :
              llvm::make_early_inc_range(param.getResult().getUses())) {
           Operation *user = use.getOwner();

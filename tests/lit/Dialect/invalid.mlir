@@ -455,3 +455,19 @@ func.func @unknown_op() {
   %w = llm.frobnicate "w" : tensor<4x8xf32>
   return
 }
+
+// -----
+
+func.func @param_one_part() {
+  // expected-error @+1 {{'llm.param' op parts must name at least two checkpoint matrices}}
+  %w = llm.param "a" {parts = ["a"]} : tensor<32x64xf32>
+  return
+}
+
+// -----
+
+func.func @param_empty_part() {
+  // expected-error @+1 {{'llm.param' op parts must be non-empty weight names}}
+  %w = llm.param "a+" {parts = ["a", ""]} : tensor<32x64xf32>
+  return
+}

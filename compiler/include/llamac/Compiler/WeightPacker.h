@@ -31,6 +31,10 @@ struct WeightSlot {
   /// "q8_0x16x32", "q4_0x16x32" and their "_scales": the codes or the
   /// scales of the matrix quantized (see llm.param and Quantize.h).
   std::string layout;
+  /// Empty: the checkpoint tensor `name`. Otherwise the checkpoint matrices
+  /// stacked along their first dimension, in this order (llm.param's
+  /// `parts`, a fused projection), before any layout is applied.
+  std::vector<std::string> parts;
 
   int64_t byteSize() const {
     return type.getNumElements() * type.getElementTypeBitWidth() / 8;

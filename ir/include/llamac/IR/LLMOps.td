@@ -74,22 +74,31 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
     f32. Each `[nb, kb]` tile is 1 KiB (Q8_0) or 512 bytes (Q4_0) of codes
     plus 32 bytes of scales.
 
+    With `parts` (`llm-fuse-projections`), the weight is the checkpoint
+    matrices named there stacked along their first dimension, in order (the
+    rows of Q, then K, then V for a fused projection); `name` then only
+    identifies the stacked weight, and any `layout` applies to the stack.
+
     Example:
 
     ```mlir
     %w = llm.param "model.layers.0.self_attn.q_proj.weight" : tensor<2048x2048xbf16>
+    %f = llm.param "model.layers.0.mlp.gate_proj.weight+up_proj.weight"
+        {parts = ["model.layers.0.mlp.gate_proj.weight",
+                  "model.layers.0.mlp.up_proj.weight"]} : tensor<16384x2048xbf16>
     %c = llm.param "lm_head.weight" {layout = "q4_0x16x32"} : tensor<64x8x16x16xi8>
     %s = llm.param "lm_head.weight" {layout = "q4_0x16x32_scales"} : tensor<64x8x16xf16>
     %p = llm.param "model.layers.0.mlp.down_proj.weight" {layout = "vnni16x32"}
         : tensor<128x256x16x16x2xbf16>
     ```
   }];
-  let arguments = (ins StrAttr:$name, OptionalAttr<StrAttr>:$layout);
+  let arguments = (ins StrAttr:$name, OptionalAttr<StrAttr>:$layout,
+                       OptionalAttr<StrArrayAttr>:$parts);
   let results = (outs LLM_StoredWeight:$result);
   let builders = [
     OpBuilder<(ins "::mlir::Type":$type, "::llvm::StringRef":$name), [{
       build($_builder, $_state, type, $_builder.getStringAttr(name),
-            /*layout=*/nullptr);
+            /*layout=*/nullptr, /*parts=*/nullptr);
     }]>
   ];
   let assemblyFormat = "$name attr-dict `:` type($result)";

@@ -59,6 +59,38 @@ def LLMPackWeightsPass : Pass<"llm-pack-weights", "mlir::ModuleOp"> {
   }];
 }
 
+def LLMFuseProjectionsPass : Pass<"llm-fuse-projections", "mlir::ModuleOp"> {
+  let summary = "Stack the weights of projections that share their input";
+  let description = [{
+    `llm.linear` ops in one block that read the same input, each by a plain
+    two-dimensional `llm.param` (no layout, no scales, no `input_type`) of
+    the same element type, become one `llm.linear` by a stacked weight —
+    an `llm.param` with `parts` naming the checkpoint matrices in program
+    order — and `tensor.extract_slice`s of its result columns. Q, K and V
+    of an attention layer become one projection, gate and up of an MLP
+    another. Each output is the same dot product as before. Runs before
+    `llm-pack-weights` / `llm-quantize-weights`, which then lay out or
+    quantize the stacked weight like any other.
+
+    Example:
+
+    ```mlir
+    %wq = llm.param "q" : tensor<64x64xf32>
+    %wk = llm.param "k" : tensor<32x64xf32>
+    %q = llm.linear %x, %wq : tensor<?x64xf32>, tensor<64x64xf32> -> tensor<?x64xf32>
+    %k = llm.linear %x, %wk : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+    // becomes
+    %w = llm.param "q+k" {parts = ["q", "k"]} : tensor<96x64xf32>
+    %y = llm.linear %x, %w : tensor<?x64xf32>, tensor<96x64xf32> -> tensor<?x96xf32>
+    %n = tensor.dim %y, %c0 : tensor<?x96xf32>
+    %q = tensor.extract_slice %y[0, 0] [%n, 64] [1, 1] : tensor<?x96xf32> to tensor<?x64xf32>
+    %k = tensor.extract_slice %y[0, 64] [%n, 32] [1, 1] : tensor<?x96xf32> to tensor<?x32xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def LLMFuseElementwisePass : Pass<"llm-fuse-elementwise", "mlir::ModuleOp"> {
   let summary = "Fuse elementwise llm ops into their consumer";
   let description = [{
