@@ -259,6 +259,10 @@ LogicalResult LinearOp::verify() {
            << weightType;
   if (failed(verifyScales(*this, weightType, getScales())))
     return failure();
+  if (Value addend = getAddend(); addend && addend.getType() != resultType)
+    return emitOpError("addend type ")
+           << addend.getType() << " differs from the result type "
+           << resultType;
   if (std::optional<Type> rounded = getInputType()) {
     auto floatType = dyn_cast<FloatType>(*rounded);
     if (!floatType || floatType.getWidth() >

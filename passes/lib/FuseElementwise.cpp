@@ -35,11 +35,41 @@ struct FuseSiLUMul : OpRewritePattern<llm::MulOp> {
   }
 };
 
+/// add(linear(x), r) or add(r, linear(x)) -> linear(x) add(r): the
+/// projection's sums start from r (the residual connections after o_proj
+/// and down_proj), when the projection has no other use and r is defined
+/// before it.
+struct FuseResidualAdd : OpRewritePattern<llm::AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(llm::AddOp add,
+                                PatternRewriter &rewriter) const override {
+    for (auto [product, other] : {std::pair(add.getLhs(), add.getRhs()),
+                                  std::pair(add.getRhs(), add.getLhs())}) {
+      auto linear = product.getDefiningOp<llm::LinearOp>();
+      if (!linear || linear.getAddend() || !linear->hasOneUse() ||
+          product == other || other.getType() != linear.getType())
+        continue;
+      Operation *definition = other.getDefiningOp();
+      if (definition && (definition->getBlock() != linear->getBlock() ||
+                         !definition->isBeforeInBlock(linear)))
+        continue;
+      if (!definition &&
+          cast<BlockArgument>(other).getOwner() != linear->getBlock())
+        continue;
+      rewriter.modifyOpInPlace(
+          linear, [&] { linear.getAddendMutable().assign(other); });
+      rewriter.replaceOp(add, linear.getResult());
+      return success();
+    }
+    return rewriter.notifyMatchFailure(add, "no single-use llm.linear operand");
+  }
+};
+
 struct LLMFuseElementwisePass
     : public llamac::impl::LLMFuseElementwisePassBase<LLMFuseElementwisePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseSiLUMul>(&getContext());
+    patterns.add<FuseSiLUMul, FuseResidualAdd>(&getContext());
     if (failed(applyPatternsAndFoldGreedily(getOperation(),
                                             std::move(patterns))))
       signalPassFailure();

@@ -306,7 +306,10 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
     SmallVector<OpFoldResult> sizes = {
         tensor::getMixedSize(rewriter, loc, adaptor.getInput(), 0),
         rewriter.getIndexAttr(type.getDimSize(1))};
-    Value init = filled(rewriter, loc, sizes, type.getElementType(), 0.0);
+    // Sums start from the addend (a fused residual connection) or zero.
+    Value init = adaptor.getAddend()
+                     ? adaptor.getAddend()
+                     : filled(rewriter, loc, sizes, type.getElementType(), 0.0);
     // The named op casts both inputs to the accumulator type in its body, so
     // bf16 weights are widened in registers, never materialized as f32.
     auto matmul = rewriter.create<linalg::MatmulTransposeBOp>(
@@ -314,6 +317,25 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
         ValueRange{init});
     rewriter.replaceOp(op, matmul.getResults());
     return success();
+  }
+
+  /// The [M, out/16, 16] accumulator of a row-at-a-time product: the
+  /// addend (a fused residual connection) viewed that way, or zeros.
+  static Value rowsAccumulator(ConversionPatternRewriter &rewriter,
+                               Location loc, Value addend, OpFoldResult rows,
+                               RankedTensorType type, int64_t tilesOut) {
+    const int64_t tile = llm::kVNNITileRows;
+    if (!addend)
+      return filled(rewriter, loc,
+                    {rows, rewriter.getIndexAttr(tilesOut),
+                     rewriter.getIndexAttr(tile)},
+                    type.getElementType(), 0.0);
+    auto tiled = RankedTensorType::get({type.getDimSize(0), tilesOut, tile},
+                                       type.getElementType());
+    return rewriter.create<tensor::ExpandShapeOp>(
+        loc, tiled, addend, ArrayRef<ReassociationIndices>{{0}, {1, 2}},
+        ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(tilesOut),
+                               rewriter.getIndexAttr(tile)});
   }
 
   /// Products by tiled weights, one input row at a time (decode's
@@ -338,10 +360,8 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
         ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(tilesIn),
                                rewriter.getIndexAttr(llm::kVNNITileDepth / 2),
                                rewriter.getIndexAttr(2)});
-    Value init = filled(rewriter, loc,
-                        {rows, rewriter.getIndexAttr(tilesOut),
-                         rewriter.getIndexAttr(llm::kVNNITileRows)},
-                        elementType, 0.0);
+    Value init = rowsAccumulator(rewriter, loc, adaptor.getAddend(), rows,
+                                 type, tilesOut);
     // Loops: m, nb, ni, kb, kr, kp.
     auto product = rewriter.create<linalg::GenericOp>(
         loc, init.getType(), ValueRange{input4, adaptor.getWeight()},
@@ -384,10 +404,8 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
         ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(tilesIn),
                                rewriter.getIndexAttr(llm::kVNNITileDepth / 2),
                                rewriter.getIndexAttr(2)});
-    Value init = filled(rewriter, loc,
-                        {rows, rewriter.getIndexAttr(tilesOut),
-                         rewriter.getIndexAttr(llm::kVNNITileRows)},
-                        elementType, 0.0);
+    Value init = rowsAccumulator(rewriter, loc, adaptor.getAddend(), rows,
+                                 type, tilesOut);
     AffineMap codesMap = scheme == llm::QuantScheme::Q8_0
                              ? dimsMap(context, 6, {1, 3, 4, 2, 5})
                              : dimsMap(context, 6, {1, 3, 4, 2});
@@ -493,6 +511,11 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
     int64_t out = tilesOut * tileRows;
     Value init = filled(rewriter, loc, {paddedRows, index(out)}, elementType,
                         0.0);
+    if (Value addend = adaptor.getAddend()) // sums start from it
+      init = rewriter.create<tensor::InsertSliceOp>(
+          loc, addend, init, ArrayRef<OpFoldResult>{index(0), index(0)},
+          ArrayRef<OpFoldResult>{rows, index(out)},
+          ArrayRef<OpFoldResult>{index(1), index(1)});
     auto accType = RankedTensorType::get(
         {ShapedType::kDynamic, tileRows, tilesOut, tileRows}, elementType);
     Value acc = rewriter.create<tensor::ExpandShapeOp>(

@@ -471,3 +471,12 @@ func.func @param_empty_part() {
   %w = llm.param "a+" {parts = ["a", ""]} : tensor<32x64xf32>
   return
 }
+
+// -----
+
+func.func @linear_addend_type(%x: tensor<?x64xf32>, %r: tensor<?x16xf32>) {
+  %w = llm.param "w" : tensor<32x64xf32>
+  // expected-error @+1 {{'llm.linear' op addend type 'tensor<?x16xf32>' differs from the result type 'tensor<?x32xf32>'}}
+  %y = llm.linear %x, %w add(%r : tensor<?x16xf32>) : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+  return
+}

@@ -23,15 +23,15 @@
 // CHECK-SAME: llm.weights_size = 65568 : i64
 // Kernels come first; the LM head's task loop calls the runtime hook.
 // CHECK-LABEL: llvm.func @attention(
-// CHECK-LABEL: llvm.func @linear_4(
-// CHECK: llvm.mlir.addressof @linear_4_task : !llvm.ptr
+// CHECK-LABEL: llvm.func @linear_5(
+// CHECK: llvm.mlir.addressof @linear_5_task : !llvm.ptr
 // CHECK: llvm.call %{{.+}}(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) : !llvm.ptr, (!llvm.ptr, !llvm.ptr, !llvm.ptr, i64) -> ()
-// CHECK-LABEL: llvm.func @linear_4_task(
+// CHECK-LABEL: llvm.func @linear_5_task(
 // CHECK-SAME: %{{.+}}: !llvm.ptr, %{{.+}}: i64) attributes {llm.task
 // The two layers share one attention kernel.
 // CHECK-LABEL: llvm.func @prefill(
 // CHECK-COUNT-2: llvm.call @attention(
-// CHECK: llvm.call @linear_4(
+// CHECK: llvm.call @linear_5(
 // The C entry point has KernelABI.h's llamac_entry_fn signature.
 // CHECK-LABEL: llvm.func @_mlir_ciface_prefill(
 // CHECK-SAME: %{{.+}}: !llvm.ptr, %{{.+}}: i64, %{{.+}}: !llvm.ptr, %{{.+}}: !llvm.ptr, %{{.+}}: !llvm.ptr {llm.name = "logits"}, %{{.+}}: !llvm.ptr {llm.name = "weights"}, %{{.+}}: !llvm.ptr {llm.name = "ctx"}) attributes {llvm.emit_c_interface} {
@@ -57,7 +57,7 @@
 // LINALG-LABEL: func.func private @attention(
 // LINALG-SAME: attributes {llm.kernel}
 // LINALG: math.exp
-// LINALG-LABEL: func.func private @linear_4(
+// LINALG-LABEL: func.func private @linear_5(
 // LINALG-SAME: %{{.+}}: tensor<?x16xf32>, %{{.+}}: tensor<256x16xbf16>) -> tensor<?x256xf32> attributes {llm.kernel}
 // LINALG: scf.forall (%{{.+}}) = (0) to (256) step (8)
 // LINALG: linalg.matmul_transpose_b ins
@@ -72,10 +72,10 @@
 // LINALG: bufferization.materialize_in_destination
 // LINALG-NOT: = llm.
 
-// BUF-LABEL: func.func private @linear_4(
+// BUF-LABEL: func.func private @linear_5(
 // BUF-SAME: %{{.+}}: memref<?x16xf32, {{.+}}>, %{{.+}}: memref<256x16xbf16, {{.+}}>, %{{.+}}: !llvm.ptr {llm.name = "ctx"}) -> memref<?x256xf32>
 // BUF: llvm.call
-// BUF-LABEL: func.func private @linear_4_task(
+// BUF-LABEL: func.func private @linear_5_task(
 // BUF-SAME: %{{.+}}: !llvm.ptr, %{{.+}}: i64) attributes {llm.task}
 // BUF: linalg.matmul_transpose_b ins(%{{.+}}, %{{.+}} : memref<
 // BUF-LABEL: func.func @prefill(

@@ -432,3 +432,26 @@ func.func @attention_fused_decode(%q: tensor<1x2x16xf32>, %k: tensor<1x1x16xf32>
       : tensor<1x2x16xf32>, tensor<1x1x16xf32>, tensor<1x1x64x16xf32>
   return %o, %kc1, %vc1 : tensor<1x2x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>
 }
+
+// -----
+
+// A fused residual (add): the sums start from the addend instead of zero —
+// as the plain product's init, as the [M, out/16, 16] view of a
+// row-at-a-time product, and inserted into the padded result of an AMX
+// product.
+// CHECK-LABEL: func.func @linear_addend(
+// CHECK-SAME: %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[R:[a-z0-9]+]]: tensor<?x32xf32>, %[[X1:[a-z0-9]+]]: tensor<1x64xf32>, %[[R1:[a-z0-9]+]]: tensor<1x32xf32>
+// CHECK: linalg.matmul_transpose_b ins(%[[X]], %{{.+}} : tensor<?x64xf32>, tensor<32x64xf32>) outs(%[[R]] : tensor<?x32xf32>)
+// CHECK: %[[ACC:.+]] = tensor.expand_shape %[[R1]] {{\[}}[0], [1, 2]] output_shape [1, 2, 16] : tensor<1x32xf32> into tensor<1x2x16xf32>
+// CHECK: linalg.generic {{.*}} outs(%[[ACC]] : tensor<1x2x16xf32>) attrs = {llm.micro_kernel = "vnni_gemv"}
+// CHECK: %[[PADDED:.+]] = tensor.insert_slice %[[R]] into %{{.+}}[0, 0] [%{{.+}}, 32] [1, 1] : tensor<?x32xf32> into tensor<?x32xf32>
+// CHECK: tensor.expand_shape %[[PADDED]]
+// CHECK: llm.micro_kernel = "amx_bf16"
+func.func @linear_addend(%x: tensor<?x64xf32>, %r: tensor<?x32xf32>, %x1: tensor<1x64xf32>, %r1: tensor<1x32xf32>) -> (tensor<?x32xf32>, tensor<1x32xf32>, tensor<?x32xf32>) {
+  %w = llm.param "w" : tensor<32x64xf32>
+  %a = llm.linear %x, %w add(%r : tensor<?x32xf32>) : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+  %t = llm.param "t" {layout = "vnni16x32"} : tensor<2x2x16x16x2xbf16>
+  %b = llm.linear %x1, %t add(%r1 : tensor<1x32xf32>) : tensor<1x64xf32>, tensor<2x2x16x16x2xbf16> -> tensor<1x32xf32>
+  %c = llm.linear %x, %t add(%r : tensor<?x32xf32>) {input_type = bf16} : tensor<?x64xf32>, tensor<2x2x16x16x2xbf16> -> tensor<?x32xf32>
+  return %a, %b, %c : tensor<?x32xf32>, tensor<1x32xf32>, tensor<?x32xf32>
+}

@@ -179,7 +179,7 @@ def LLM_RMSNormOp : LLM_Op<"rms_norm", [Pure,
 // llm.linear
 //===----------------------------------------------------------------------===//
 
-def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
+def LLM_LinearOp : LLM_Op<"linear", [Pure, AttrSizedOperandSegments]> {
   let summary = "projection by a weight matrix: input · weightᵀ";
   let description = [{
     `result[..., o] = sum_k input[..., k] * weight[o, k]`: the weight is stored
@@ -201,28 +201,36 @@ def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
     bf16 need; `llm-quantize-weights` sets it on matrix-matrix products
     when asked to).
 
+    With `add(%r)` (`llm-fuse-elementwise`: a residual connection), the
+    product is added to `%r` (of the result's type): the sums start from
+    `%r`, so no separate kernel reads both and writes their sum.
+
     Example:
 
     ```mlir
     %y = llm.linear %x, %w
         : tensor<?x2048xf32>, tensor<512x2048xbf16> -> tensor<?x512xf32>
+    %h = llm.linear %a, %wo add(%r : tensor<?x2048xf32>)
+        : tensor<?x2048xf32>, tensor<2048x2048xbf16> -> tensor<?x2048xf32>
     %z = llm.linear %x, %codes scales(%s : tensor<32x64x16xf16>)
         : tensor<?x2048xf32>, tensor<32x64x16x16x2xi8> -> tensor<?x512xf32>
     ```
   }];
   let arguments = (ins LLM_Activation:$input, LLM_StoredWeight:$weight,
                        Optional<LLM_Scales>:$scales,
+                       Optional<LLM_Activation>:$addend,
                        OptionalAttr<TypeAttr>:$input_type);
   let results = (outs LLM_Activation:$result);
   let builders = [
     OpBuilder<(ins "::mlir::Type":$type, "::mlir::Value":$input,
                    "::mlir::Value":$weight), [{
       build($_builder, $_state, type, input, weight, /*scales=*/::mlir::Value(),
-            /*input_type=*/nullptr);
+            /*addend=*/::mlir::Value(), /*input_type=*/nullptr);
     }]>
   ];
   let assemblyFormat = [{
     $input `,` $weight (`scales` `(` $scales^ `:` type($scales) `)`)?
+    (`add` `(` $addend^ `:` type($addend) `)`)?
     attr-dict `:` type($input) `,` type($weight) `->` type($result)
   }];
   let extraClassDeclaration = [{

@@ -92,13 +92,15 @@ def LLMFuseProjectionsPass : Pass<"llm-fuse-projections", "mlir::ModuleOp"> {
 }
 
 def LLMFuseElementwisePass : Pass<"llm-fuse-elementwise", "mlir::ModuleOp"> {
-  let summary = "Fuse elementwise llm ops into their consumer";
+  let summary = "Fuse elementwise llm ops into their producer or consumer";
   let description = [{
     Graph-level fusion, so that one kernel computes what two would have
     stored and reloaded: `llm.mul` of an `llm.silu` (used only there) and
     another tensor becomes `llm.silu_mul` — the MLP's gated activation, whose
     two inputs are [tokens, intermediate] tensors (16 MB each for a 512-token
-    prompt of the 1B model).
+    prompt of the 1B model). `llm.add` of an `llm.linear` (used only there)
+    and a tensor defined before it becomes the projection with `add(...)`:
+    its sums start from that tensor (the residual connections).
 
     Example:
 
