@@ -325,11 +325,14 @@ int runGenerate(int argc, const char **argv) {
     if (ec)
       throw rt::Error(dumpLogits + ": " + ec.message());
   }
-  auto onLogits = [&](const float *rows, int64_t count) {
-    if (dump)
+  // Set only for --dump-logits: generate() then asks prefill for every
+  // prompt row's logits (128256 floats each), which it otherwise skips.
+  std::function<void(const float *, int64_t)> onLogits;
+  if (dump)
+    onLogits = [&](const float *rows, int64_t count) {
       dump->write(reinterpret_cast<const char *>(rows),
                   size_t(count) * manifest.vocabSize * sizeof(float));
-  };
+    };
 
   std::optional<rt::StreamDecoder> stream;
   if (tokenizer)
