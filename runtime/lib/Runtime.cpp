@@ -339,7 +339,10 @@ std::unique_ptr<Model> Model::load(const std::string &dir,
   // The generated code allocates its intermediate activations with malloc
   // on every call (tens of MB in prefill). glibc would serve those with
   // fresh mmaps and return them on free, so every call would fault in and
-  // zero the same pages again; keeping them in the heap avoids that.
+  // zero the same pages again; keeping them in the heap avoids that. What
+  // the heap keeps is bounded by one call's live activations: each buffer
+  // is freed after its last use (llm-free-after-last-use) and prompts run
+  // in chunks of LoadOptions::prefillChunk tokens (~55 MB on the 1B model).
   static const bool heapTuned = [] {
     mallopt(M_MMAP_THRESHOLD, 1 << 30);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
