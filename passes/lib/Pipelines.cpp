@@ -12,7 +12,6 @@
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
-#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -63,8 +62,19 @@ void llamac::buildLLMBufferizePipeline(OpPassManager &pm) {
   pm.addPass(createLLMOutlineTasksPass());
   // Kernel calls report to the runtime's optional profile hook.
   pm.addPass(createLLMInstrumentKernelsPass());
-  bufferization::BufferDeallocationPipelineOptions deallocation;
-  bufferization::buildBufferDeallocationPipeline(pm, deallocation);
+  // MLIR's buffer-deallocation-pipeline, with llm-free-after-last-use
+  // before the deallocations are lowered: ownership-based deallocation frees
+  // at the end of each block, which would keep every intermediate of a
+  // prefill alive until the entry point returns.
+  pm.addPass(memref::createExpandReallocPass(/*emitDeallocs=*/false));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(bufferization::createOwnershipBasedBufferDeallocationPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(bufferization::createBufferDeallocationSimplificationPass());
+  pm.addPass(createLLMFreeAfterLastUsePass());
+  pm.addPass(bufferization::createLowerDeallocationsPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(createCanonicalizerPass());
 }
 

@@ -339,7 +339,10 @@ std::unique_ptr<Model> Model::load(const std::string &dir,
   // The generated code allocates its intermediate activations with malloc
   // on every call (tens of MB in prefill). glibc would serve those with
   // fresh mmaps and return them on free, so every call would fault in and
-  // zero the same pages again; keeping them in the heap avoids that.
+  // zero the same pages again; keeping them in the heap avoids that. What
+  // the heap keeps is bounded by one call's live activations: each buffer
+  // is freed after its last use (llm-free-after-last-use) and prompts run
+  // in chunks of LoadOptions::prefillChunk tokens (~55 MB on the 1B model).
   static const bool heapTuned = [] {
     mallopt(M_MMAP_THRESHOLD, 1 << 30);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
@@ -348,6 +351,7 @@ std::unique_ptr<Model> Model::load(const std::string &dir,
   (void)heapTuned;
   int cores = tbb::info::default_concurrency();
   model->numThreads = options.threads > 0 ? options.threads : cores;
+  model->prefillChunk = options.prefillChunk;
   model->executor = std::make_unique<Executor>(model->numThreads);
   return model;
 }
@@ -378,8 +382,7 @@ Session::Session(Model &model, int64_t contextLength)
 
 Session::~Session() = default;
 
-void Session::run(void *entry, const std::vector<int32_t> &tokens,
-                  std::vector<float> &logits, int64_t logitRows) {
+void Session::check(const std::vector<int32_t> &tokens) const {
   const Manifest &info = model.info;
   int64_t count = int64_t(tokens.size());
   if (count == 0)
@@ -393,6 +396,13 @@ void Session::run(void *entry, const std::vector<int32_t> &tokens,
       fail("token id " + std::to_string(token) +
            " is outside the vocabulary [0, " + std::to_string(info.vocabSize) +
            ")");
+}
+
+void Session::run(void *entry, const std::vector<int32_t> &tokens,
+                  std::vector<float> &logits, int64_t logitRows) {
+  const Manifest &info = model.info;
+  int64_t count = int64_t(tokens.size());
+  check(tokens);
   logits.assign(size_t(logitRows) * info.vocabSize, 0.0f);
 
   auto *tokenData = const_cast<int32_t *>(tokens.data());
@@ -422,11 +432,38 @@ void Session::run(void *entry, const std::vector<int32_t> &tokens,
 
 std::vector<float> Session::prefill(const std::vector<int32_t> &tokens,
                                     bool lastOnly) {
-  std::vector<float> logits;
-  if (lastOnly)
-    run(model.prefillLastFn, tokens, logits, 1);
-  else
-    run(model.prefillFn, tokens, logits, int64_t(tokens.size()));
+  // A prompt longer than the chunk runs as consecutive prefills of at most
+  // `prefillChunk` tokens, each appending to the cache what the next one
+  // attends to: the activations the generated code allocates grow with the
+  // rows of one call, so this bounds them whatever the prompt's length.
+  // The whole prompt is checked first, so that an error leaves the session
+  // as it was.
+  check(tokens);
+  int64_t count = int64_t(tokens.size());
+  int64_t chunk = count;
+  if (model.prefillChunk > 0 && count > model.prefillChunk) {
+    // Chunks of equal size: 600 tokens run as 300 + 300, not 512 + 88.
+    int64_t chunks = (count + model.prefillChunk - 1) / model.prefillChunk;
+    chunk = (count + chunks - 1) / chunks;
+  }
+  std::vector<float> logits, rows;
+  if (!lastOnly && chunk < count)
+    logits.reserve(size_t(count) * model.info.vocabSize);
+  for (int64_t begin = 0; begin < count; begin += chunk) {
+    int64_t end = std::min(count, begin + chunk);
+    std::vector<int32_t> part(tokens.begin() + begin, tokens.begin() + end);
+    if (lastOnly) {
+      // Earlier chunks' logits are not wanted: prefill_last computes one row.
+      run(model.prefillLastFn, part, logits, 1);
+      continue;
+    }
+    if (begin == 0 && end == count) {
+      run(model.prefillFn, part, logits, count);
+      break;
+    }
+    run(model.prefillFn, part, rows, end - begin);
+    logits.insert(logits.end(), rows.begin(), rows.end());
+  }
   return logits;
 }
 

@@ -855,6 +855,31 @@ TEST_P(ReferenceModelTest, PrefillMatchesReference) {
   RowStats splitStats = compareRows(logits, halves, vocab, kSameModelTolerance,
                                     test.name + " split prefill");
 
+  // A prompt longer than LoadOptions::prefillChunk runs as consecutive
+  // prefills of at most that many tokens: the rows of one call, all of them
+  // or the last, and the cache filled to the end.
+  {
+    runtime::LoadOptions chunkedOptions;
+    chunkedOptions.threads = 2;
+    chunkedOptions.prefillChunk = n / 3;
+    std::unique_ptr<runtime::Model> chunkedModel =
+        runtime::Model::load(built->artifactDir, chunkedOptions);
+    runtime::Session chunked(*chunkedModel, n);
+    compareRows(logits, chunked.prefill(tokens), vocab, kSameModelTolerance,
+                test.name + " chunked prefill");
+    EXPECT_EQ(chunked.position(), n);
+    runtime::Session chunkedLast(*chunkedModel, n);
+    compareRows(rowsOf(logits, n - 1, n, vocab),
+                chunkedLast.prefill(tokens, /*lastOnly=*/true), vocab,
+                kSameModelTolerance, test.name + " chunked last-token prefill",
+                n - 1);
+    EXPECT_EQ(chunkedLast.position(), n);
+    // A prompt that does not fit is refused before any chunk runs.
+    runtime::Session tooLong(*chunkedModel, n - 1);
+    EXPECT_THROW(tooLong.prefill(tokens), runtime::Error);
+    EXPECT_EQ(tooLong.position(), 0);
+  }
+
   std::cout << "[ reference ] " << test.name << ": decode vs prefill max abs "
             << formatError(decodeStats.maxAbsError) << ", split prefill "
             << formatError(splitStats.maxAbsError) << "\n";

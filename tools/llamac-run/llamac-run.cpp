@@ -91,6 +91,12 @@ struct CommonOptions {
                 cl::desc("Worker threads (default: all cores)"),
                 cl::value_desc("N"), cl::cat(category)),
         threadsAlias("t", cl::aliasopt(threads), cl::cat(category)),
+        prefillChunk("prefill-chunk", cl::init(512),
+                     cl::desc("Prompt tokens per prefill call: longer "
+                              "prompts run in chunks, which bounds the "
+                              "memory of the activations (default 512; 0 = "
+                              "the whole prompt at once)"),
+                     cl::value_desc("N"), cl::cat(category)),
         maxNewTokens("n", cl::init(-1),
                      cl::desc("Generate at most N tokens; -1: until EOS or "
                               "the context is full (the default, except "
@@ -138,6 +144,18 @@ struct CommonOptions {
   /// --threads, checked: 0 (all cores) up to kMaxThreads.
   int threadCount() const { return checkedThreads(threads); }
 
+  /// What --threads and --prefill-chunk ask of the loader.
+  rt::LoadOptions loadOptions() const {
+    if (prefillChunk < 0)
+      throw rt::Error("--prefill-chunk must be >= 0 (0: the whole prompt at "
+                      "once), got " +
+                      std::to_string(prefillChunk));
+    rt::LoadOptions options;
+    options.threads = threadCount();
+    options.prefillChunk = prefillChunk;
+    return options;
+  }
+
   rt::SamplerOptions sampler(bool greedyDefault) const {
     rt::SamplerOptions options;
     options.temperature =
@@ -160,6 +178,7 @@ struct CommonOptions {
   cl::alias contextAlias;
   cl::opt<int> threads;
   cl::alias threadsAlias;
+  cl::opt<int64_t> prefillChunk;
   cl::opt<int64_t> maxNewTokens;
   cl::opt<double> temperature;
   cl::opt<int64_t> topK;
@@ -268,9 +287,7 @@ int runGenerate(int argc, const char **argv) {
     throw rt::Error("--chat and --system need -p TEXT or -f FILE");
   rt::SamplerOptions samplerOptions =
       common.sampler(/*greedyDefault=*/!tokenList.empty());
-  rt::LoadOptions loadOptions;
-  loadOptions.threads = common.threadCount();
-  auto model = rt::Model::load(artifactDir, loadOptions);
+  auto model = rt::Model::load(artifactDir, common.loadOptions());
   const rt::Manifest &manifest = model->manifest();
 
   std::unique_ptr<rt::Tokenizer> tokenizer;
@@ -325,11 +342,14 @@ int runGenerate(int argc, const char **argv) {
     if (ec)
       throw rt::Error(dumpLogits + ": " + ec.message());
   }
-  auto onLogits = [&](const float *rows, int64_t count) {
-    if (dump)
+  // Set only for --dump-logits: generate() then asks prefill for every
+  // prompt row's logits (128256 floats each), which it otherwise skips.
+  std::function<void(const float *, int64_t)> onLogits;
+  if (dump)
+    onLogits = [&](const float *rows, int64_t count) {
       dump->write(reinterpret_cast<const char *>(rows),
                   size_t(count) * manifest.vocabSize * sizeof(float));
-  };
+    };
 
   std::optional<rt::StreamDecoder> stream;
   if (tokenizer)
@@ -389,9 +409,7 @@ int runChat(int argc, const char **argv) {
       "/exit or end of input quits. The KV cache is kept between turns.\n");
 
   rt::Sampler sampler(common.sampler(/*greedyDefault=*/false));
-  rt::LoadOptions loadOptions;
-  loadOptions.threads = common.threadCount();
-  auto model = rt::Model::load(artifactDir, loadOptions);
+  auto model = rt::Model::load(artifactDir, common.loadOptions());
   auto tokenizer = loadArtifactTokenizer(artifactDir);
   rt::ChatFormat format(common.today());
   rt::Session session(*model, common.contextLength);

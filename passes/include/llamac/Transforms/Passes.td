@@ -325,6 +325,39 @@ def LLMInstrumentKernelsPass : Pass<"llm-instrument-kernels", "mlir::ModuleOp"> 
                            "::mlir::scf::SCFDialect"];
 }
 
+def LLMFreeAfterLastUsePass : Pass<"llm-free-after-last-use"> {
+  let summary = "Free each buffer right after its last use instead of at the "
+                "end of its block";
+  let description = [{
+    Runs between `buffer-deallocation-simplification` and
+    `bufferization-lower-deallocations`. The ownership-based deallocation
+    frees every buffer a block owns at the end of the block; an entry point
+    is one block of kernel calls, so every intermediate of every layer would
+    stay allocated until it returns. For each `bufferization.dealloc` without
+    retained values, each operand freed unconditionally (`true`) whose
+    buffer was created in the same block (`memref.alloc`, a call result:
+    under the function boundary ABI the caller owns it, `bufferization.clone`)
+    becomes a `memref.dealloc` of that buffer right after the last op of the
+    block that uses it or one of its views. An operand is left in place when
+    a view escapes where uses cannot be followed (a terminator, another
+    block, a pointer or descriptor cast, an unknown op that returns a
+    memref).
+
+    Example:
+
+    ```mlir
+    %a = call @k0() : () -> memref<4xf32>
+    %b = call @k1(%a) : (memref<4xf32>) -> memref<4xf32>
+    call @k2(%b) : (memref<4xf32>) -> ()
+    bufferization.dealloc (%a, %b : memref<4xf32>, memref<4xf32>) if (%true, %true)
+    ```
+
+    becomes `memref.dealloc %a` after the call of `@k1` and
+    `memref.dealloc %b` after the call of `@k2`.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def LLMLowerMicroKernelsPass : Pass<"llm-lower-micro-kernels"> {
   let summary = "Lower the linalg ops tagged llm.micro_kernel to AMX tiles "
                 "and vector code";

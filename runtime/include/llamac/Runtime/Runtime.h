@@ -91,6 +91,10 @@ struct Manifest {
 struct LoadOptions {
   /// Worker threads for the generated code's parallel tasks; 0 = all cores.
   int threads = 0;
+  /// Most prompt tokens per call of the generated prefill: longer prompts
+  /// run in consecutive chunks (same logits), which bounds the memory of
+  /// the activations; 0 = the whole prompt in one call.
+  int64_t prefillChunk = 512;
 };
 
 /// A loaded artifact: the library, its entry points and the mapped weights.
@@ -127,6 +131,7 @@ private:
   void *weights = nullptr;
   uint64_t mappedSize = 0;
   int numThreads = 1;
+  int64_t prefillChunk = 0;
   struct Executor;
   std::unique_ptr<Executor> executor;
 };
@@ -145,7 +150,8 @@ public:
   /// Runs `tokens` at the current position and returns their logits,
   /// `tokens.size()` rows of `vocabSize` floats — or, with `lastOnly`, the
   /// last token's row alone (what generation needs; the output projection
-  /// then runs once instead of once per token).
+  /// then runs once instead of once per token). Runs in chunks of
+  /// `LoadOptions::prefillChunk` tokens.
   std::vector<float> prefill(const std::vector<int32_t> &tokens,
                              bool lastOnly = false);
   /// Runs one token; returns its logits row.
@@ -154,6 +160,9 @@ public:
   void reset() { pos = 0; }
 
 private:
+  /// Throws unless `tokens` is non-empty, fits the context at the current
+  /// position and holds vocabulary ids only.
+  void check(const std::vector<int32_t> &tokens) const;
   void run(void *entry, const std::vector<int32_t> &tokens,
            std::vector<float> &logits, int64_t logitRows);
   Model &model;
