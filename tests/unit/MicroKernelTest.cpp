@@ -29,7 +29,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <thread>
 #include <cstring>
 #include <random>
 #include <string>
@@ -410,18 +414,68 @@ TEST_P(PanelKernelTest, MatchesNaiveProduct) {
 }
 
 // Rows: fewer than a register block (the GEMV), whole blocks of 6, every
-// remainder, and more than one chunk of rows (252 at depth blocks of 128)
-// with a partial last chunk; depths below, at and past a depth block of 128
-// with a partial last block; panel counts cover the GEMV's groups of four
-// and every remainder; one static row (decode); pad > 0 the fallback.
+// remainder block (1 to 5 rows), and more than one chunk of rows (252 at
+// depth blocks of 1024) with a partial last chunk; depths below and past a
+// depth block of 1024 with a partial last block; panel counts cover the
+// GEMV's groups of four and every remainder; one static row (decode); pad
+// > 0 the fallback.
 INSTANTIATE_TEST_SUITE_P(
     Shapes, PanelKernelTest,
     ::testing::Values(PanelShape{1, 1, 8, 0, true}, PanelShape{1, 7, 130, 0, true},
                       PanelShape{1, 4, 33, 0, false}, PanelShape{5, 5, 64, 0, false},
                       PanelShape{6, 1, 128, 0, false}, PanelShape{7, 2, 200, 0, false},
                       PanelShape{13, 3, 256, 0, false}, PanelShape{17, 2, 1, 0, false},
+                      PanelShape{9, 2, 64, 0, false}, PanelShape{10, 1, 129, 0, false},
+                      PanelShape{14, 1, 16, 0, false}, PanelShape{8, 1, 2100, 0, false},
                       PanelShape{260, 2, 300, 0, false}, PanelShape{8, 3, 40, 3, false},
                       PanelShape{1, 2, 40, 1, true}));
+
+// Not a test: the f32_panels GEMM's throughput on a prefill-sized product
+// (512 rows, 2048 inputs, 2048 outputs), the panels split between two
+// threads as the runtime's tasks would split them. Run by hand:
+//   llamac-microkernel-tests --gtest_also_run_disabled_tests \
+//     --gtest_filter='*PanelKernelThroughput*'
+TEST(PanelKernelThroughput, DISABLED_Prefill512x2048x2048) {
+  const int64_t rows = 512, in = 2048, panelCount = 32, out = panelCount * 64;
+  std::mt19937 rng(7);
+  std::vector<float> x = randomValues(size_t(rows * in), rng);
+  std::vector<float> panels = randomValues(size_t(out * in), rng);
+  std::vector<float> result(size_t(rows * out), 0.0f);
+  CompiledKernels kernels(panelSource(false, in));
+  ASSERT_TRUE(kernels.entry);
+  using Fn = void (*)(Descriptor<2> *, Descriptor<3> *, Descriptor<3> *);
+  auto run = [&](int64_t first, int64_t count) {
+    Descriptor<2> xd{x.data(), x.data(), 0, {rows, in}, {in, 1}};
+    Descriptor<3> wd{panels.data(), panels.data(), first * in * 64,
+                     {count, in, 64}, {in * 64, 64, 1}};
+    Descriptor<3> yd{result.data(), result.data(), first * 64,
+                     {rows, count, 64}, {out, 64, 1}};
+    reinterpret_cast<Fn>(kernels.entry)(&xd, &wd, &yd);
+  };
+  for (int threads : {1, 2}) {
+    double best = 0;
+    for (int repeat = 0; repeat < 5; ++repeat) {
+      auto start = std::chrono::steady_clock::now();
+      // Tasks of one panel, handed out to the threads in turn.
+      std::atomic<int64_t> next{0};
+      auto work = [&] {
+        for (int64_t p = next++; p < panelCount; p = next++)
+          run(p, 1);
+      };
+      std::vector<std::thread> pool;
+      for (int t = 1; t < threads; ++t)
+        pool.emplace_back(work);
+      work();
+      for (std::thread &t : pool)
+        t.join();
+      double seconds = std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+      best = std::max(best, 2.0 * rows * in * out / seconds / 1e9);
+    }
+    std::printf("f32_panels %d thread(s): %.1f GFLOP/s\n", threads, best);
+  }
+}
 
 //===----------------------------------------------------------------------===//
 // Quantized GEMV (q8_0_gemv, q4_0_gemv)

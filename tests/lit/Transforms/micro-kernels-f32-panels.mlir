@@ -3,7 +3,7 @@
 // panel, accumulators carried through the k loop), a GEMV streaming four
 // panels for one row, and the untagged op as the non-contiguous fallback.
 // RUN: llamac-opt %s -llm-lower-micro-kernels -split-input-file -verify-diagnostics | FileCheck %s
-// RUN: llamac-opt %s -llm-lower-micro-kernels="f32-rows=2 f32-depth=16" -split-input-file -verify-diagnostics | FileCheck %s --check-prefix=SMALL
+// RUN: llamac-opt %s -llm-lower-micro-kernels="f32-rows=2 f32-depth=16 f32-prefetch=0" -split-input-file -verify-diagnostics | FileCheck %s --check-prefix=SMALL
 
 #x = affine_map<(m, nb, ni, k) -> (m, k)>
 #w = affine_map<(m, nb, ni, k) -> (nb, k, ni)>
@@ -13,22 +13,26 @@
 // Few rows: the GEMV.
 // CHECK:   scf.if %{{.+}} {
 // CHECK:   } else {
-// Row chunks, depth blocks of 128, panels, blocks of 6 rows.
+// Row chunks, depth blocks of 1024, panels, blocks of 6 rows.
 // CHECK:     scf.for
-// CHECK:       scf.for %{{.+}} = %c0 to %c256 step %c128
+// CHECK:       scf.for %{{.+}} = %c0 to %c256 step %c1024
 // CHECK:         scf.for
 // CHECK:           scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c6
 // CHECK-COUNT-24:    vector.load %{{.+}} : memref<64xf32, strided<[1], offset: ?>>, vector<16xf32>
 // CHECK:             scf.for %{{.+}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK-COUNT-4:       vector.load %{{.+}} : memref<64xf32, strided<[1], offset: ?>>, vector<16xf32>
+// CHECK-COUNT-4:       memref.prefetch %{{.+}}, read, locality<3>, data : memref<64xf32, strided<[1], offset: ?>>
 // CHECK:               memref.load %{{.+}} : memref<1xf32, strided<[1], offset: ?>>
 // CHECK:               vector.splat
 // CHECK-COUNT-4:       vector.fma
 // CHECK:             scf.yield
 // CHECK-COUNT-24:    vector.store
-// The remaining rows, one at a time.
-// CHECK:           scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c1
+// The remaining rows as one block of 1 to 5 rows.
+// CHECK:           scf.if
 // CHECK:             scf.for %{{.+}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK:           scf.if
+// CHECK:             scf.for %{{.+}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK-COUNT-3:     scf.for %{{.+}} iter_args({{.*}})
 // CHECK: } else {
 // CHECK:   linalg.generic
 // CHECK-NOT: llm.micro_kernel
@@ -37,6 +41,7 @@
 // SMALL: scf.for %{{.+}} = %c0 to %c256 step %c16
 // SMALL: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c2
 // SMALL: scf.for %{{.+}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// SMALL-NOT: memref.prefetch
 func.func @gemm(%X: memref<?x256xf32, strided<[?, ?], offset: ?>>, %W: memref<?x256x64xf32, strided<[?, ?, ?], offset: ?>>, %Y: memref<?x?x64xf32, strided<[?, ?, ?], offset: ?>>) {
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
       ins(%X, %W : memref<?x256xf32, strided<[?, ?], offset: ?>>, memref<?x256x64xf32, strided<[?, ?, ?], offset: ?>>)

@@ -330,17 +330,21 @@ def LLMLowerMicroKernelsPass : Pass<"llm-lower-micro-kernels"> {
       panel (four 16-lane accumulators a row, carried through the k loop),
       each weight vector loaded once per input and each input broadcast;
       the reduction is cut in blocks of `f32-depth` inputs so that a
-      panel's block stays in L1 while every row block of a chunk of rows
-      (inputs in L2) passes over it. One row (decode) runs a GEMV that
-      streams four panels at once.
+      panel's block stays in L2 (prefetched into L1 `f32-prefetch` inputs
+      ahead) while every row block of a chunk of rows (inputs in L2)
+      passes over it. One row (decode) runs a GEMV that streams four
+      panels at once.
   }];
   let options = [
     Option<"unroll", "unroll", "int64_t", /*default=*/"8",
            "Reduction tiles per accumulator load/store in the AMX kernel">,
     Option<"f32Rows", "f32-rows", "int64_t", /*default=*/"6",
            "Input rows per register block of the f32 panel GEMM">,
-    Option<"f32Depth", "f32-depth", "int64_t", /*default=*/"128",
+    Option<"f32Depth", "f32-depth", "int64_t", /*default=*/"1024",
            "Inputs per reduction block of the f32 panel GEMM">,
+    Option<"f32Prefetch", "f32-prefetch", "int64_t", /*default=*/"16",
+           "Inputs ahead whose panel weights the f32 GEMM prefetches into "
+           "L1 (0: none)">,
   ];
   let dependentDialects = ["::mlir::amx::AMXDialect",
                            "::mlir::arith::ArithDialect",
