@@ -302,6 +302,18 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
             options, "0-pack-weights"))
       return error;
   }
+  // f32 products become register-blocked FMA kernels on panels of 64
+  // outputs, which need AVX-512's 32 vector registers of 16 lanes; other
+  // targets keep the generic products.
+  if (options.dtype == "f32" && target->hasFeature("avx512f")) {
+    if (Error error = runPipeline(
+            *module,
+            [](mlir::OpPassManager &pm) {
+              pm.addPass(createLLMPackF32WeightsPass());
+            },
+            options, "0-pack-f32-weights"))
+      return error;
+  }
   if (quantized) {
     std::string scheme = options.dtype;
     if (Error error = runPipeline(

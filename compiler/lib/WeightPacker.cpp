@@ -8,11 +8,13 @@
 #include "llvm/Support/Process.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 using namespace llvm;
 
@@ -153,6 +155,45 @@ Error packVNNITiles(const uint8_t *source, const TensorInfo &tensor,
   return Error::success();
 }
 
+/// Writes the [out, in] matrix `tensor` as f32panel64 panels (f32): panel
+/// [nb] element [k, ni] = matrix[nb*64 + ni, k].
+Error packF32Panels(const uint8_t *source, const TensorInfo &tensor,
+                    uint8_t *target, const WeightSlot &slot,
+                    StringRef sourcePath) {
+  constexpr int64_t width = 64;
+  auto shape = slot.type.getShape();
+  if (slot.type.getRank() != 3 || !slot.type.getElementType().isF32() ||
+      shape[2] != width)
+    return makeError("weight '" + slot.name +
+                     "': layout f32panel64 needs an f32 [?, ?, 64] slot");
+  const int64_t rows = shape[0] * width, columns = shape[1];
+  if (tensor.shape.size() != 2 || tensor.shape[0] != rows ||
+      tensor.shape[1] != columns)
+    return makeError(sourcePath + ": tensor '" + slot.name +
+                     "' is not the [" + Twine(rows) + ", " + Twine(columns) +
+                     "] matrix its panels need");
+  // One 64-row band of the matrix at a time, transposed in blocks of 64
+  // columns so that reads and writes both stay in cache.
+  auto *out = reinterpret_cast<float *>(target);
+  std::vector<float> rowBlock(size_t(width * width));
+  for (int64_t nb = 0; nb < shape[0]; ++nb) {
+    float *panel = out + nb * columns * width;
+    for (int64_t k0 = 0; k0 < columns; k0 += width) {
+      int64_t count = std::min(width, columns - k0);
+      for (int64_t ni = 0; ni < width; ++ni) {
+        int64_t first = (nb * width + ni) * columns + k0;
+        for (int64_t j = 0; j < count; ++j)
+          rowBlock[ni * width + j] =
+              loadAsFloat(source, tensor.dtype, first + j);
+      }
+      for (int64_t j = 0; j < count; ++j)
+        for (int64_t ni = 0; ni < width; ++ni)
+          panel[(k0 + j) * width + ni] = rowBlock[ni * width + j];
+    }
+  }
+  return Error::success();
+}
+
 /// Writes the codes or the scales of the Q8_0 / Q4_0 quantization of the
 /// [out, in] matrix `tensor` (blocks of 32 along each row), in the tile
 /// order of the slot's layout (see llm.param): Q8_0 code [nb, kb, kr, ni,
@@ -248,7 +289,7 @@ Expected<std::vector<WeightSlot>> readWeightTable(mlir::ModuleOp module,
         slot.parts.push_back(partName.str());
       }
     if (!slot.layout.empty() && slot.layout != "vnni16x32" &&
-        !isQuantizedLayout(slot.layout))
+        slot.layout != "f32panel64" && !isQuantizedLayout(slot.layout))
       return makeError("weight '" + slot.name + "': unknown layout '" +
                        slot.layout + "'");
     if (slot.offset < 0 || slot.offset + slot.byteSize() > totalSize)
@@ -320,6 +361,8 @@ Error packSlot(const WeightSlot &slot, const SafetensorsFile &source,
     return convert(bytes.data(), tensor->dtype, target,
                    slot.type.getElementType(), slot.type.getNumElements(),
                    slot.name);
+  if (slot.layout == "f32panel64")
+    return packF32Panels(bytes.data(), *tensor, target, slot, source.path());
   return packVNNITiles(bytes.data(), *tensor, target, slot, source.path());
 }
 } // namespace

@@ -60,6 +60,11 @@ bool llamac::llm::isVNNITiled(RankedTensorType type) {
          type.getDimSize(3) == kVNNITileRows && type.getDimSize(4) == 2;
 }
 
+bool llamac::llm::isF32Paneled(RankedTensorType type) {
+  return type.getRank() == 3 && type.getElementType().isF32() &&
+         type.getDimSize(2) == kF32PanelWidth;
+}
+
 QuantScheme llamac::llm::getQuantScheme(RankedTensorType type) {
   if (!type.getElementType().isInteger(8) || type.getRank() < 4 ||
       type.getDimSize(2) != kVNNITileDepth / 2 ||
@@ -131,6 +136,9 @@ llamac::llm::getWeightMatrixShape(RankedTensorType type) {
   if (isVNNITiled(type) || getQuantScheme(type) != QuantScheme::None)
     return std::make_pair(type.getDimSize(0) * kVNNITileRows,
                           type.getDimSize(1) * kVNNITileDepth);
+  if (isF32Paneled(type))
+    return std::make_pair(type.getDimSize(0) * kF32PanelWidth,
+                          type.getDimSize(1));
   return std::nullopt;
 }
 
@@ -175,10 +183,18 @@ LogicalResult ParamOp::verify() {
       return success();
     }
   }
+  if (*layout == kF32PanelLayout) {
+    if (!isF32Paneled(type))
+      return emitOpError("layout '")
+             << kF32PanelLayout << "' needs an f32 result of shape [?, ?, "
+             << kF32PanelWidth << "], got " << type;
+    return success();
+  }
   if (*layout != kVNNILayout)
     return emitOpError("unknown layout '")
-           << *layout << "' (expected '" << kVNNILayout << "', '" << kQ8Layout
-           << "', '" << kQ4Layout << "' or their '_scales')";
+           << *layout << "' (expected '" << kVNNILayout << "', '"
+           << kF32PanelLayout << "', '" << kQ8Layout << "', '" << kQ4Layout
+           << "' or their '_scales')";
   if (!isVNNITiled(getResult().getType()))
     return emitOpError("layout '")
            << kVNNILayout << "' needs a bf16 result of shape [?, ?, 16, 16, 2], "
@@ -197,7 +213,7 @@ LogicalResult EmbedOp::verify() {
       getWeightMatrixShape(tableType);
   if (!table)
     return emitOpError("expects a 2-D table [vocab, hidden] or its "
-                       "vnni16x32 tiles, got ")
+                       "vnni16x32 tiles or f32panel64 panels, got ")
            << tableType;
   if (failed(verifyScales(*this, tableType, getScales())))
     return failure();
@@ -255,7 +271,7 @@ LogicalResult LinearOp::verify() {
       llm::getWeightMatrixShape(weightType);
   if (!matrix)
     return emitOpError("expects a 2-D weight [out_features, in_features] "
-                       "or its vnni16x32 tiles, got ")
+                       "or its vnni16x32 tiles or f32panel64 panels, got ")
            << weightType;
   if (failed(verifyScales(*this, weightType, getScales())))
     return failure();

@@ -115,12 +115,25 @@ Value indexToFloat(OpBuilder &b, Location loc, Value index, Type floatType) {
 /// 2-D weight, the tile coordinates for the vnni16x32 layout.
 SmallVector<Value> tiledIndices(OpBuilder &b, Location loc, Value row,
                                 Value column);
+SmallVector<Value> panelIndices(OpBuilder &b, Location loc, Value row,
+                                Value column);
 SmallVector<Value> matrixElementIndices(OpBuilder &b, Location loc,
                                         Value weight, Value row,
                                         Value column) {
-  if (!llm::isVNNITiled(cast<RankedTensorType>(weight.getType())))
+  auto type = cast<RankedTensorType>(weight.getType());
+  if (llm::isF32Paneled(type))
+    return panelIndices(b, loc, row, column);
+  if (!llm::isVNNITiled(type))
     return {row, column};
   return tiledIndices(b, loc, row, column);
+}
+
+/// [nb, k, ni] of matrix element [row, column] in the f32panel64 order.
+SmallVector<Value> panelIndices(OpBuilder &b, Location loc, Value row,
+                                Value column) {
+  Value width = b.create<arith::ConstantIndexOp>(loc, llm::kF32PanelWidth);
+  return {b.create<arith::DivUIOp>(loc, row, width), column,
+          b.create<arith::RemUIOp>(loc, row, width)};
 }
 
 /// [nb, kb, kr, ni, kp] of matrix element [row, column] in the vnni16x32
@@ -292,6 +305,10 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
                                  : lowerQuantizedRows(op, adaptor, rewriter));
       return success();
     }
+    if (llm::isF32Paneled(op.getWeight().getType()) && !op.getInputType()) {
+      rewriter.replaceOp(op, lowerPanelProduct(op, adaptor, rewriter));
+      return success();
+    }
     if (llm::isVNNITiled(op.getWeight().getType())) {
       Value result = op.getInputType()
                          ? lowerTiledMatmul(op, adaptor, rewriter)
@@ -319,12 +336,13 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
     return success();
   }
 
-  /// The [M, out/16, 16] accumulator of a row-at-a-time product: the
-  /// addend (a fused residual connection) viewed that way, or zeros.
+  /// The [M, out/tile, tile] accumulator of a product by tiled or panel
+  /// weights: the addend (a fused residual connection) viewed that way, or
+  /// zeros.
   static Value rowsAccumulator(ConversionPatternRewriter &rewriter,
                                Location loc, Value addend, OpFoldResult rows,
-                               RankedTensorType type, int64_t tilesOut) {
-    const int64_t tile = llm::kVNNITileRows;
+                               RankedTensorType type, int64_t tilesOut,
+                               int64_t tile = llm::kVNNITileRows) {
     if (!addend)
       return filled(rewriter, loc,
                     {rows, rewriter.getIndexAttr(tilesOut),
@@ -376,6 +394,39 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
               loc, multiplyAccumulate(b, loc, {args[0], weight, args[2]}));
         });
     product->setAttr(kMicroKernel, rewriter.getStringAttr("vnni_gemv"));
+    return rewriter.create<tensor::CollapseShapeOp>(
+        loc, type, product.getResult(0),
+        ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+  }
+
+  /// Products by f32panel64 weights (prefill and decode alike): loops [m,
+  /// nb, ni, k] over the input [M, in], the panels [out/64, in, 64] and the
+  /// result as [M, out/64, 64]. Tagged "f32_panels".
+  static Value lowerPanelProduct(llm::LinearOp op, OpAdaptor adaptor,
+                                 ConversionPatternRewriter &rewriter) {
+    Location loc = op.getLoc();
+    MLIRContext *context = rewriter.getContext();
+    auto type = op.getResult().getType();
+    Type elementType = type.getElementType();
+    int64_t panels = op.getWeight().getType().getDimSize(0);
+    Value input = adaptor.getInput();
+    OpFoldResult rows = tensor::getMixedSize(rewriter, loc, input, 0);
+    Value init = rowsAccumulator(rewriter, loc, adaptor.getAddend(), rows,
+                                 type, panels, llm::kF32PanelWidth);
+    // Loops: m, nb, ni, k.
+    auto product = rewriter.create<linalg::GenericOp>(
+        loc, init.getType(), ValueRange{input, adaptor.getWeight()},
+        ValueRange{init},
+        ArrayRef<AffineMap>{dimsMap(context, 4, {0, 3}),
+                            dimsMap(context, 4, {1, 3, 2}),
+                            dimsMap(context, 4, {0, 1, 2})},
+        ArrayRef<IteratorType>{kPar, kPar, kPar, kRed},
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value weight = castFloat(b, loc, args[1], elementType);
+          b.create<linalg::YieldOp>(
+              loc, multiplyAccumulate(b, loc, {args[0], weight, args[2]}));
+        });
+    product->setAttr(kMicroKernel, rewriter.getStringAttr("f32_panels"));
     return rewriter.create<tensor::CollapseShapeOp>(
         loc, type, product.getResult(0),
         ArrayRef<ReassociationIndices>{{0}, {1, 2}});

@@ -153,6 +153,7 @@ Manifest Manifest::read(const std::string &dir) {
           tensor.shape.push_back(dim.getAsInteger().value_or(0));
       tensor.layout = object->getString("layout").value_or("").str();
       if (!tensor.layout.empty() && tensor.layout != "vnni16x32" &&
+          tensor.layout != "f32panel64" &&
           tensor.layout != "q8_0x16x32" && tensor.layout != "q4_0x16x32" &&
           tensor.layout != "q8_0x16x32_scales" &&
           tensor.layout != "q4_0x16x32_scales")

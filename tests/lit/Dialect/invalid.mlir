@@ -28,7 +28,7 @@ func.func @param_integer_weight() {
 
 func.func @embed_table_rank(%t: tensor<?xi32>) {
   %e = llm.param "e" : tensor<16xbf16>
-  // expected-error @+1 {{'llm.embed' op expects a 2-D table [vocab, hidden] or its vnni16x32 tiles, got 'tensor<16xbf16>'}}
+  // expected-error @+1 {{'llm.embed' op expects a 2-D table [vocab, hidden] or its vnni16x32 tiles or f32panel64 panels, got 'tensor<16xbf16>'}}
   %x = llm.embed %e[%t] : tensor<16xbf16>, tensor<?xi32> -> tensor<?x8xf32>
   return
 }
@@ -238,8 +238,16 @@ func.func @silu_integer(%a: tensor<?x8xi32>) {
 // -----
 
 func.func @param_unknown_layout() {
-  // expected-error @+1 {{'llm.param' op unknown layout 'nchw' (expected 'vnni16x32', 'q8_0x16x32', 'q4_0x16x32' or their '_scales')}}
+  // expected-error @+1 {{'llm.param' op unknown layout 'nchw' (expected 'vnni16x32', 'f32panel64', 'q8_0x16x32', 'q4_0x16x32' or their '_scales')}}
   %w = llm.param "w" {layout = "nchw"} : tensor<4x2x16x16x2xbf16>
+  return
+}
+
+// -----
+
+func.func @param_f32_panel_shape() {
+  // expected-error @+1 {{'llm.param' op layout 'f32panel64' needs an f32 result of shape [?, ?, 64], got 'tensor<4x8x32xf32>'}}
+  %w = llm.param "w" {layout = "f32panel64"} : tensor<4x8x32xf32>
   return
 }
 
@@ -264,7 +272,7 @@ func.func @linear_tiles_in_features(%x: tensor<?x32xf32>) {
 
 func.func @linear_weight_rank(%x: tensor<?x32xf32>) {
   %w = llm.param "w" : tensor<4x2x16x32xbf16>
-  // expected-error @+1 {{'llm.linear' op expects a 2-D weight [out_features, in_features] or its vnni16x32 tiles, got 'tensor<4x2x16x32xbf16>'}}
+  // expected-error @+1 {{'llm.linear' op expects a 2-D weight [out_features, in_features] or its vnni16x32 tiles or f32panel64 panels, got 'tensor<4x2x16x32xbf16>'}}
   %y = llm.linear %x, %w : tensor<?x32xf32>, tensor<4x2x16x32xbf16> -> tensor<?x64xf32>
   return
 }

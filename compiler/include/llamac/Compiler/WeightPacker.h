@@ -28,6 +28,7 @@ struct WeightSlot {
   mlir::RankedTensorType type;
   /// Empty: the checkpoint's layout; "vnni16x32": the tiles of
   /// llm.param's `layout` (the checkpoint's [out, in] matrix rearranged);
+  /// "f32panel64": the f32 panels of 64 outputs of the same matrix;
   /// "q8_0x16x32", "q4_0x16x32" and their "_scales": the codes or the
   /// scales of the matrix quantized (see llm.param and Quantize.h).
   std::string layout;

@@ -29,6 +29,15 @@ getWeightMatrixShape(mlir::RankedTensorType type);
 /// True for bf16 tensors shaped [?, ?, 16, 16, 2] (the vnni16x32 layout).
 bool isVNNITiled(mlir::RankedTensorType type);
 
+/// The panel layout of f32 matrices for FMA micro-kernels: [out/64, in, 64],
+/// element [nb, k, ni] = matrix[nb*64 + ni, k] (each panel of 64 outputs is
+/// k-major, 256 bytes per input).
+inline constexpr llvm::StringLiteral kF32PanelLayout = "f32panel64";
+inline constexpr int64_t kF32PanelWidth = 64; // outputs per panel
+
+/// True for f32 tensors shaped [?, ?, 64] (the f32panel64 layout).
+bool isF32Paneled(mlir::RankedTensorType type);
+
 /// Block quantization of a weight matrix (see llm.param): blocks of 32
 /// inputs, one f16 scale per block and output row.
 enum class QuantScheme { None, Q8_0, Q4_0 };

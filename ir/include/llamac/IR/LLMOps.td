@@ -56,6 +56,14 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
     of pairs along the input dimension, as AMX's `tdpbf16ps` and
     AVX512-BF16 read them; the packer applies the layout at compile time.
 
+    With `layout = "f32panel64"` an f32 `[out, in]` matrix is stored as
+    panels of 64 outputs for FMA micro-kernels (`llm-pack-f32-weights`):
+    the result is `[out / 64, in, 64]` (f32) and element `[nb, k, ni]`
+    holds checkpoint element `[nb * 64 + ni, k]`. Each panel is k-major:
+    the 64 weights of one input are 256 contiguous bytes (four 16-lane
+    vectors), what a broadcast-FMA kernel loads per input; an embedding row
+    is read with a stride of 64 elements.
+
     Quantized matrices (`llm-quantize-weights`, blocks of 32 along the input
     dimension, one f16 scale per block, llama.cpp's Q8_0 / Q4_0 numerics)
     are two params of the same name, codes and scales, both in the tile
@@ -90,6 +98,8 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
     %s = llm.param "lm_head.weight" {layout = "q4_0x16x32_scales"} : tensor<64x8x16xf16>
     %p = llm.param "model.layers.0.mlp.down_proj.weight" {layout = "vnni16x32"}
         : tensor<128x256x16x16x2xbf16>
+    %f = llm.param "model.layers.0.mlp.up_proj.weight" {layout = "f32panel64"}
+        : tensor<128x2048x64xf32>
     ```
   }];
   let arguments = (ins StrAttr:$name, OptionalAttr<StrAttr>:$layout,
@@ -113,7 +123,7 @@ def LLM_EmbedOp : LLM_Op<"embed", [Pure]> {
   let summary = "embedding lookup: one table row per token id";
   let description = [{
     Gathers row `tokens[i]` of `table` (`[vocab, hidden]`, or the same matrix
-    in the `vnni16x32` tile layout of `llm.param`) for each of the `n`
+    in the `vnni16x32` or `f32panel64` layout of `llm.param`) for each of the `n`
     token ids and converts it to the result element type. A token id outside
     `[0, vocab)` is a runtime error reported by the caller, not undefined
     behaviour in the kernel.
@@ -184,7 +194,8 @@ def LLM_LinearOp : LLM_Op<"linear", [Pure, AttrSizedOperandSegments]> {
   let description = [{
     `result[..., o] = sum_k input[..., k] * weight[o, k]`: the weight is stored
     `[out_features, in_features]` as in PyTorch's `nn.Linear` (no bias), or
-    in the 5-D `vnni16x32` tile layout of `llm.param`. The result has the
+    in the 5-D `vnni16x32` tile layout or the 3-D `f32panel64` panel
+    layout of `llm.param`. The result has the
     input's leading dimensions and element type, with the last dimension
     replaced by `out_features`.
 

@@ -59,6 +59,31 @@ def LLMPackWeightsPass : Pass<"llm-pack-weights", "mlir::ModuleOp"> {
   }];
 }
 
+def LLMPackF32WeightsPass : Pass<"llm-pack-f32-weights", "mlir::ModuleOp"> {
+  let summary = "Store f32 projection weights as f32panel64 panels for FMA "
+                "micro-kernels";
+  let description = [{
+    The f32 counterpart of `llm-pack-weights`: each f32 `llm.param` used
+    only as an `llm.linear` weight or an `llm.embed` table, with
+    `out % 64 == 0`, becomes
+    `{layout = "f32panel64"} : tensor<out/64 x in x 64 x f32>` (panels of
+    64 outputs, k-major: what a broadcast-FMA kernel loads per input). The
+    values are unchanged; only the order of summation of the products that
+    read them changes.
+
+    `llamac compile --dtype f32` runs it when the target CPU has AVX-512F
+    (the kernels hold 16-lane vectors in registers).
+
+    Example:
+
+    ```mlir
+    %w = llm.param "w" : tensor<128x32xf32>
+    // becomes
+    %w = llm.param "w" {layout = "f32panel64"} : tensor<2x32x64xf32>
+    ```
+  }];
+}
+
 def LLMFuseProjectionsPass : Pass<"llm-fuse-projections", "mlir::ModuleOp"> {
   let summary = "Stack the weights of projections that share their input";
   let description = [{
@@ -382,10 +407,26 @@ def LLMLowerMicroKernelsPass : Pass<"llm-lower-micro-kernels"> {
     - `"amx_q8_0"` / `"amx_q4_0"`: a panel of output tiles is dequantized
       and rounded to bf16 into a buffer (`memref.alloc`), then multiplied
       as in `"amx_bf16"` for every row.
+    - `"f32_panels"` (products by `f32panel64` weights, loops `[m, nb, ni,
+      k]`): a register-blocked GEMM of `f32-rows` input rows × one 64-wide
+      panel (four 16-lane accumulators a row, carried through the k loop),
+      each weight vector loaded once per input and each input broadcast;
+      the reduction is cut in blocks of `f32-depth` inputs so that a
+      panel's block stays in L2 (prefetched into L1 `f32-prefetch` inputs
+      ahead) while every row block of a chunk of rows (inputs in L2)
+      passes over it. One row (decode) runs a GEMV that streams four
+      panels at once.
   }];
   let options = [
     Option<"unroll", "unroll", "int64_t", /*default=*/"8",
            "Reduction tiles per accumulator load/store in the AMX kernel">,
+    Option<"f32Rows", "f32-rows", "int64_t", /*default=*/"6",
+           "Input rows per register block of the f32 panel GEMM">,
+    Option<"f32Depth", "f32-depth", "int64_t", /*default=*/"1024",
+           "Inputs per reduction block of the f32 panel GEMM">,
+    Option<"f32Prefetch", "f32-prefetch", "int64_t", /*default=*/"16",
+           "Inputs ahead whose panel weights the f32 GEMM prefetches into "
+           "L1 (0: none)">,
   ];
   let dependentDialects = ["::mlir::amx::AMXDialect",
                            "::mlir::arith::ArithDialect",
