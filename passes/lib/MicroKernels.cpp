@@ -149,6 +149,49 @@ void guard(OpBuilder &b, linalg::GenericOp op, Value contiguous,
   op.erase();
 }
 
+/// The largest divisor of `depthTiles` not above `limit` (at least 1): how
+/// many reduction tiles the AMX kernel runs between accumulator reloads.
+int64_t unrollFor(int64_t depthTiles, int64_t limit) {
+  for (int64_t u = std::min(limit, depthTiles); u > 1; --u)
+    if (depthTiles % u == 0)
+      return u;
+  return 1;
+}
+
+/// True for the codes and scales of quantized weight tiles: i8
+/// [nb, kb, 16, 16, 2] (Q8_0) or [nb, kb, 16, 16] (Q4_0, two codes a
+/// byte) with a static kb, and f16 [nb, kb, 16].
+bool areQuantTiles(MemRefType codes, MemRefType scales, bool q4) {
+  SmallVector<int64_t> tail = {kDepth / 2, kTile};
+  if (!q4)
+    tail.push_back(2);
+  return codes.getRank() == int64_t(tail.size()) + 2 &&
+         codes.getElementType().isInteger(8) && !codes.isDynamicDim(1) &&
+         codes.getShape().drop_front(2) == ArrayRef<int64_t>(tail) &&
+         scales.getRank() == 3 && scales.getElementType().isF16() &&
+         scales.getDimSize(2) == kTile;
+}
+
+StringRef quantCodesShape(bool q4) {
+  return q4 ? "i8 [nb, kb, 16, 16]" : "i8 [nb, kb, 16, 16, 2]";
+}
+
+/// Appends the run-time checks that every codes tile and scales row is
+/// contiguous.
+void appendQuantContiguity(IndexMath &m, const Strided &codes,
+                           const Strided &scales, bool q4,
+                           SmallVector<Value> &conditions) {
+  conditions.push_back(m.eq(scales.strides[2], 1));
+  if (q4) {
+    conditions.push_back(m.eq(codes.strides[2], kTile));
+    conditions.push_back(m.eq(codes.strides[3], 1));
+  } else {
+    conditions.push_back(m.eq(codes.strides[2], kDepth));
+    conditions.push_back(m.eq(codes.strides[3], 2));
+    conditions.push_back(m.eq(codes.strides[4], 1));
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // AMX
 //===----------------------------------------------------------------------===//
@@ -300,13 +343,7 @@ LogicalResult lowerAMX(linalg::GenericOp op, int64_t unrollLimit) {
   kernel.rowTiles = kernel.a.sizes[0];
   kernel.outTiles = kernel.w.sizes[0];
   kernel.depthTiles = lhsType.getDimSize(1);
-  kernel.unroll = 1;
-  for (int64_t u = std::min<int64_t>(unrollLimit, kernel.depthTiles); u > 1;
-       --u)
-    if (kernel.depthTiles % u == 0) {
-      kernel.unroll = u;
-      break;
-    }
+  kernel.unroll = unrollFor(kernel.depthTiles, unrollLimit);
   kernel.inputTile = VectorType::get({kTile, kDepth}, b.getBF16Type());
   kernel.accTile = VectorType::get({kTile, kTile}, b.getF32Type());
   IndexMath m{b, loc};
@@ -469,25 +506,17 @@ LogicalResult lowerAMXQuant(linalg::GenericOp op, bool q4,
   auto codesType = cast<MemRefType>(codes.getType());
   auto scalesType = cast<MemRefType>(scales.getType());
   auto outType = cast<MemRefType>(out.getType());
-  SmallVector<int64_t> codesTail = {kDepth / 2, kTile};
-  if (!q4)
-    codesTail.push_back(2);
   if (lhsType.getRank() != 5 || outType.getRank() != 4 ||
-      scalesType.getRank() != 3 ||
-      codesType.getRank() != int64_t(codesTail.size()) + 2 ||
+      !areQuantTiles(codesType, scalesType, q4) ||
       !lhsType.getElementType().isBF16() ||
-      !codesType.getElementType().isInteger(8) ||
-      !scalesType.getElementType().isF16() ||
-      !outType.getElementType().isF32() || lhsType.isDynamicDim(1) ||
+      !outType.getElementType().isF32() ||
       codesType.getDimSize(1) != lhsType.getDimSize(1) ||
       lhsType.getShape().take_back(3) !=
           ArrayRef<int64_t>{kTile, kDepth / 2, 2} ||
-      codesType.getShape().drop_front(2) != ArrayRef<int64_t>(codesTail) ||
-      scalesType.getDimSize(2) != kTile || outType.getDimSize(1) != kTile ||
-      outType.getDimSize(3) != kTile)
+      outType.getDimSize(1) != kTile || outType.getDimSize(3) != kTile)
     return op.emitOpError("tagged ")
            << tag << " but its operands are not bf16 [mb, kb, 16, 16, 2] "
-           << "tiles, " << (q4 ? "i8 [nb, kb, 16, 16]" : "i8 [nb, kb, 16, 16, 2]")
+           << "tiles, " << quantCodesShape(q4)
            << " codes, f16 [nb, kb, 16] scales and an f32 [mb, 16, nb, 16] "
            << "result";
   OpBuilder b(op);
@@ -501,13 +530,7 @@ LogicalResult lowerAMXQuant(linalg::GenericOp op, bool q4,
   kernel.rowTiles = kernel.a.sizes[0];
   kernel.outTiles = kernel.codes.sizes[0];
   kernel.depthTiles = lhsType.getDimSize(1);
-  kernel.unroll = 1;
-  for (int64_t u = std::min<int64_t>(unrollLimit, kernel.depthTiles); u > 1;
-       --u)
-    if (kernel.depthTiles % u == 0) {
-      kernel.unroll = u;
-      break;
-    }
+  kernel.unroll = unrollFor(kernel.depthTiles, unrollLimit);
   // About 512 KiB of bf16 tiles per panel (a tile is 1 KiB), an even
   // number of output tiles so the AMX kernel's 2 x 2 blocks cover it.
   kernel.panelTiles =
@@ -517,16 +540,9 @@ LogicalResult lowerAMXQuant(linalg::GenericOp op, bool q4,
   IndexMath m{b, loc};
   SmallVector<Value> conditions = {
       m.eq(kernel.a.strides[2], 2 * kTile), m.eq(kernel.a.strides[3], 2),
-      m.eq(kernel.a.strides[4], 1),         m.eq(kernel.scales.strides[2], 1),
-      m.eq(kernel.c.strides[2], kTile),     m.eq(kernel.c.strides[3], 1)};
-  if (q4) {
-    conditions.push_back(m.eq(kernel.codes.strides[2], kTile));
-    conditions.push_back(m.eq(kernel.codes.strides[3], 1));
-  } else {
-    conditions.push_back(m.eq(kernel.codes.strides[2], kDepth));
-    conditions.push_back(m.eq(kernel.codes.strides[3], 2));
-    conditions.push_back(m.eq(kernel.codes.strides[4], 1));
-  }
+      m.eq(kernel.a.strides[4], 1), m.eq(kernel.c.strides[2], kTile),
+      m.eq(kernel.c.strides[3], 1)};
+  appendQuantContiguity(m, kernel.codes, kernel.scales, q4, conditions);
   guard(b, op, m.all(conditions),
         [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
   return success();
@@ -925,22 +941,15 @@ LogicalResult lowerQuantGemv(linalg::GenericOp op, bool q4) {
   auto codesType = cast<MemRefType>(codes.getType());
   auto scalesType = cast<MemRefType>(scales.getType());
   auto outType = cast<MemRefType>(out.getType());
-  SmallVector<int64_t> codesTail = {kDepth / 2, kTile};
-  if (!q4)
-    codesTail.push_back(2);
   if (inputType.getRank() != 4 || outType.getRank() != 3 ||
-      scalesType.getRank() != 3 ||
-      codesType.getRank() != int64_t(codesTail.size()) + 2 ||
+      !areQuantTiles(codesType, scalesType, q4) ||
       !inputType.getElementType().isF32() ||
-      !codesType.getElementType().isInteger(8) ||
-      !scalesType.getElementType().isF16() ||
-      !outType.getElementType().isF32() || codesType.isDynamicDim(1) ||
+      !outType.getElementType().isF32() ||
       inputType.getShape().take_back(2) != ArrayRef<int64_t>{kDepth / 2, 2} ||
-      codesType.getShape().drop_front(2) != ArrayRef<int64_t>(codesTail) ||
-      scalesType.getDimSize(2) != kTile || outType.getDimSize(2) != kTile)
+      outType.getDimSize(2) != kTile)
     return op.emitOpError("tagged ")
            << tag << " but its operands are not f32 [m, kb, 16, 2] inputs, "
-           << (q4 ? "i8 [nb, kb, 16, 16]" : "i8 [nb, kb, 16, 16, 2]")
+           << quantCodesShape(q4)
            << " codes, f16 [nb, kb, 16] scales and an f32 [m, nb, 16] result";
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -956,16 +965,9 @@ LogicalResult lowerQuantGemv(linalg::GenericOp op, bool q4) {
   IndexMath m{b, loc};
   SmallVector<Value> conditions = {
       m.eq(kernel.x.strides[1], kDepth), m.eq(kernel.x.strides[2], 2),
-      m.eq(kernel.x.strides[3], 1),      m.eq(kernel.s.strides[2], 1),
-      m.eq(kernel.y.strides[1], kTile),  m.eq(kernel.y.strides[2], 1)};
-  if (q4) {
-    conditions.push_back(m.eq(kernel.w.strides[2], kTile));
-    conditions.push_back(m.eq(kernel.w.strides[3], 1));
-  } else {
-    conditions.push_back(m.eq(kernel.w.strides[2], kDepth));
-    conditions.push_back(m.eq(kernel.w.strides[3], 2));
-    conditions.push_back(m.eq(kernel.w.strides[4], 1));
-  }
+      m.eq(kernel.x.strides[3], 1), m.eq(kernel.y.strides[1], kTile),
+      m.eq(kernel.y.strides[2], 1)};
+  appendQuantContiguity(m, kernel.w, kernel.s, q4, conditions);
   guard(b, op, m.all(conditions),
         [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
   return success();
