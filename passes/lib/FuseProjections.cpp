@@ -30,9 +30,9 @@ namespace {
 
 /// The plain checkpoint matrix `linear` multiplies by, if it may be stacked:
 /// a [tokens, features] product by an unpacked, unquantized, unstacked
-/// llm.param, with no input rounding.
+/// llm.param, with no input rounding and no addend.
 llm::ParamOp stackableWeight(llm::LinearOp linear) {
-  if (linear.getScales() || linear.getInputType() ||
+  if (linear.getScales() || linear.getInputType() || linear.getAddend() ||
       linear.getResult().getType().getRank() != 2)
     return nullptr;
   auto param = linear.getWeight().getDefiningOp<llm::ParamOp>();

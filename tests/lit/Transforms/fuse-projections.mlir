@@ -45,7 +45,8 @@ func.func @gate_up(%x: tensor<1x64xf32>) -> tensor<1x128xf32> {
 // -----
 
 // Left alone: a lone projection, different inputs, a packed weight, a
-// quantized one, input rounding, and a weight of another element type.
+// quantized one, input rounding, and a weight of another element type;
+// and (last function) products that add to another tensor.
 // CHECK-LABEL: func.func @untouched(
 // CHECK-NOT: parts
 // CHECK-COUNT-2: llm.linear %{{.+}}, %{{.+}} : tensor<?x64xf32>, tensor<32x64xf32>
@@ -68,4 +69,17 @@ func.func @untouched(%x: tensor<?x64xf32>, %z: tensor<?x64xf32>) -> (tensor<?x32
   %w6 = llm.param "w6" : tensor<32x64xbf16>
   %f = llm.linear %z, %w6 : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
   return %a, %b, %c, %d, %e, %f : tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @with_addend(
+// CHECK-NOT: parts
+// CHECK-COUNT-2: llm.linear %{{.+}}, %{{.+}} add(
+func.func @with_addend(%x: tensor<?x64xf32>, %r: tensor<?x32xf32>) -> (tensor<?x32xf32>, tensor<?x32xf32>) {
+  %w1 = llm.param "w1" : tensor<32x64xf32>
+  %w2 = llm.param "w2" : tensor<32x64xf32>
+  %a = llm.linear %x, %w1 add(%r : tensor<?x32xf32>) : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+  %b = llm.linear %x, %w2 add(%r : tensor<?x32xf32>) : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+  return %a, %b : tensor<?x32xf32>, tensor<?x32xf32>
 }
