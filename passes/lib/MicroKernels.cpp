@@ -192,6 +192,23 @@ void appendQuantContiguity(IndexMath &m, const Strided &codes,
   }
 }
 
+/// Offset of tile [nb, kb] of weight tiles (or of a scales row) `s`.
+Value tileOffset(IndexMath &m, const Strided &s, Value nb, Value kb) {
+  return m.at(s.offset, {{nb, s.strides[0]}, {kb, s.strides[1]}});
+}
+
+/// The 16 f16 scales of block [nb, kb], widened to f32.
+Value loadBlockScales(OpBuilder &b, Location loc, const Strided &scales,
+                      Value nb, Value kb) {
+  IndexMath m{b, loc};
+  Value view = vectorView(b, loc, scales.base, tileOffset(m, scales, nb, kb),
+                          kTile);
+  Value half = b.create<vector::LoadOp>(
+      loc, VectorType::get({kTile}, b.getF16Type()), view, ValueRange{m.c(0)});
+  return b.create<arith::ExtFOp>(loc, VectorType::get({kTile}, b.getF32Type()),
+                                 half);
+}
+
 //===----------------------------------------------------------------------===//
 // AMX
 //===----------------------------------------------------------------------===//
@@ -391,17 +408,8 @@ struct AMXQuantMatmul {
     b.setInsertionPointToStart(loop.getBody());
     IndexMath k{b, loc};
     Value kb = loop.getInductionVar();
-    Value tileStart = k.at(codes.offset, {{nb, codes.strides[0]},
-                                          {kb, codes.strides[1]}});
-    Value scaleView = vectorView(
-        b, loc, scales.base,
-        k.at(scales.offset, {{nb, scales.strides[0]}, {kb, scales.strides[1]}}),
-        kTile);
-    Value blockScales = b.create<arith::ExtFOp>(
-        loc, f32x16,
-        b.create<vector::LoadOp>(loc, VectorType::get({kTile}, b.getF16Type()),
-                                 scaleView, ValueRange{k.c(0)})
-            .getResult());
+    Value tileStart = tileOffset(k, codes, nb, kb);
+    Value blockScales = loadBlockScales(b, loc, scales, nb, kb);
     // Lane 2*ni + kp of a pair row belongs to output ni.
     SmallVector<int64_t> duplicate, interleave;
     for (int64_t ni = 0; ni < kTile; ++ni) {
@@ -579,6 +587,54 @@ void emitRowsInGroups(
   emitGroup(b, row, rest.getInductionVar(), 1);
 }
 
+/// Views of the output tiles y[row, nb + g], g < group.
+SmallVector<Value> outputTileViews(OpBuilder &b, Location loc,
+                                   const Strided &y, Value row, Value nb,
+                                   int64_t group) {
+  IndexMath m{b, loc};
+  SmallVector<Value> views;
+  for (int64_t g = 0; g < group; ++g)
+    views.push_back(vectorView(
+        b, loc, y.base,
+        m.at(y.offset, {{row, y.strides[0]}, {m.add(nb, m.c(g)), y.strides[1]}}),
+        kTile));
+  return views;
+}
+
+/// An scf.for over the `depthTiles` reduction tiles carrying `init`; `body`
+/// updates the carried values for tile `kb`. Returns their final values.
+SmallVector<Value> emitDepthLoop(
+    OpBuilder &b, Location loc, int64_t depthTiles, ValueRange init,
+    function_ref<void(OpBuilder &, Value kb, SmallVectorImpl<Value> &)> body) {
+  IndexMath m{b, loc};
+  auto loop =
+      b.create<scf::ForOp>(loc, m.c(0), m.c(depthTiles), m.c(1), init);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  SmallVector<Value> carried(loop.getRegionIterArgs().begin(),
+                             loop.getRegionIterArgs().end());
+  body(b, loop.getInductionVar(), carried);
+  b.create<scf::YieldOp>(loc, carried);
+  return SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
+}
+
+/// y[row, nb .. nb+group) += what `body` accumulates over the reduction
+/// tiles, one f32 vector per output tile, starting from y's values.
+void emitAccumulateRow(
+    OpBuilder &b, Location loc, const Strided &y, Value row, Value nb,
+    int64_t group, int64_t depthTiles,
+    function_ref<void(OpBuilder &, Value kb, SmallVectorImpl<Value> &)> body) {
+  IndexMath m{b, loc};
+  auto accType = VectorType::get({kTile}, b.getF32Type());
+  SmallVector<Value> views = outputTileViews(b, loc, y, row, nb, group), init;
+  for (Value view : views)
+    init.push_back(
+        b.create<vector::LoadOp>(loc, accType, view, ValueRange{m.c(0)}));
+  SmallVector<Value> results = emitDepthLoop(b, loc, depthTiles, init, body);
+  for (auto [result, view] : llvm::zip(results, views))
+    b.create<vector::StoreOp>(loc, result, view, ValueRange{m.c(0)});
+}
+
 struct VNNIGemv {
   Strided x, w, y;
   Value rows, outTiles;
@@ -591,28 +647,13 @@ struct VNNIGemv {
     auto accType = VectorType::get({kTile}, b.getF32Type());
     auto pairType = VectorType::get({kDepth}, b.getBF16Type());
     auto wordType = VectorType::get({kTile}, b.getI32Type());
-    Value zero = m.c(0);
-    SmallVector<Value> outViews, init;
-    for (int64_t g = 0; g < group; ++g) {
-      Value offset = m.at(y.offset, {{row, y.strides[0]},
-                                     {m.add(nb, m.c(g)), y.strides[1]}});
-      outViews.push_back(vectorView(b, loc, y.base, offset, kTile));
-      init.push_back(b.create<vector::LoadOp>(loc, accType, outViews.back(),
-                                              ValueRange{zero}));
-    }
     Value xRow = m.at(x.offset, {{row, x.strides[0]}});
-    auto loop = b.create<scf::ForOp>(loc, zero, m.c(depthTiles), m.c(1), init);
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(loop.getBody());
+    emitAccumulateRow(b, loc, y, row, nb, group, depthTiles, [&](
+        OpBuilder &b, Value kb, SmallVectorImpl<Value> &acc) {
       IndexMath k{b, loc};
-      Value kb = loop.getInductionVar();
-      SmallVector<Value> acc(loop.getRegionIterArgs().begin(),
-                             loop.getRegionIterArgs().end());
       SmallVector<Value> tileStarts;
       for (int64_t g = 0; g < group; ++g)
-        tileStarts.push_back(k.at(w.offset, {{k.add(nb, k.c(g)), w.strides[0]},
-                                             {kb, w.strides[1]}}));
+        tileStarts.push_back(tileOffset(k, w, k.add(nb, k.c(g)), kb));
       Value inputs = vectorView(b, loc, x.base,
                                 k.add(xRow, k.mul(kb, x.strides[1])), kDepth);
       Value highMask = b.create<arith::ConstantOp>(
@@ -643,11 +684,7 @@ struct VNNIGemv {
           acc[g] = b.create<vector::FMAOp>(loc, high, oddSplat, acc[g]);
         }
       }
-      b.create<scf::YieldOp>(loc, acc);
-    }
-    for (int64_t g = 0; g < group; ++g)
-      b.create<vector::StoreOp>(loc, loop.getResult(g), outViews[g],
-                                ValueRange{zero});
+    });
   }
 
   void emit(OpBuilder &b, Location loc) const {
@@ -746,31 +783,15 @@ struct QuantGemv {
                  int64_t group) const {
     IndexMath m{b, loc};
     auto accType = VectorType::get({kTile}, b.getF32Type());
-    auto scaleType = VectorType::get({kTile}, b.getF16Type());
-    Value zero = m.c(0);
-    SmallVector<Value> outViews, init;
-    for (int64_t g = 0; g < group; ++g) {
-      Value offset = m.at(y.offset, {{row, y.strides[0]},
-                                     {m.add(nb, m.c(g)), y.strides[1]}});
-      outViews.push_back(vectorView(b, loc, y.base, offset, kTile));
-      init.push_back(b.create<vector::LoadOp>(loc, accType, outViews.back(),
-                                              ValueRange{zero}));
-    }
     Value xRow = m.at(x.offset, {{row, x.strides[0]}});
-    auto loop = b.create<scf::ForOp>(loc, zero, m.c(depthTiles), m.c(1), init);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
+    emitAccumulateRow(b, loc, y, row, nb, group, depthTiles, [&](
+        OpBuilder &b, Value kb, SmallVectorImpl<Value> &acc) {
       IndexMath k{b, loc};
-      Value kb = loop.getInductionVar();
-      SmallVector<Value> acc(loop.getRegionIterArgs().begin(),
-                             loop.getRegionIterArgs().end());
       SmallVector<Value> tileStarts, sums;
       Value zeros = b.create<arith::ConstantOp>(
           loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
       for (int64_t g = 0; g < group; ++g) {
-        tileStarts.push_back(k.at(w.offset, {{k.add(nb, k.c(g)), w.strides[0]},
-                                             {kb, w.strides[1]}}));
+        tileStarts.push_back(tileOffset(k, w, k.add(nb, k.c(g)), kb));
         sums.push_back(zeros);
       }
       Value inputs = vectorView(b, loc, x.base,
@@ -797,26 +818,13 @@ struct QuantGemv {
         }
       }
       for (int64_t g = 0; g < group; ++g) {
-        Value scaleView = vectorView(
-            b, loc, s.base,
-            k.at(s.offset, {{k.add(nb, k.c(g)), s.strides[0]},
-                            {kb, s.strides[1]}}),
-            kTile);
-        Value scales = b.create<arith::ExtFOp>(
-            loc, accType,
-            b.create<vector::LoadOp>(loc, scaleType, scaleView,
-                                     ValueRange{k.c(0)})
-                .getResult());
+        Value scales = loadBlockScales(b, loc, s, k.add(nb, k.c(g)), kb);
         // sum_k (q_k - 8) x_k = sum_k q_k x_k - 8 sum_k x_k: the offset
         // costs one subtraction per block instead of two per pair row.
         Value codeSum = b.create<arith::SubFOp>(loc, sums[g], offsetSum);
         acc[g] = b.create<vector::FMAOp>(loc, codeSum, scales, acc[g]);
       }
-      b.create<scf::YieldOp>(loc, acc);
-    }
-    for (int64_t g = 0; g < group; ++g)
-      b.create<vector::StoreOp>(loc, loop.getResult(g), outViews[g],
-                                ValueRange{zero});
+    });
   }
 
   /// Q8_0 without separating the pairs: each half of a 32-code pair row
@@ -830,7 +838,6 @@ struct QuantGemv {
                         int64_t group) const {
     IndexMath m{b, loc};
     auto f32x16 = VectorType::get({kTile}, b.getF32Type());
-    auto scaleType = VectorType::get({kTile}, b.getF16Type());
     Value zero = m.c(0);
     Value zeros = b.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(f32x16, b.getF32FloatAttr(0.0f)));
@@ -842,18 +849,12 @@ struct QuantGemv {
       for (int64_t half = 0; half < 2; ++half)
         halfScales[half].push_back(half * kTile / 2 + lane / 2);
     }
-    auto loop = b.create<scf::ForOp>(loc, zero, m.c(depthTiles), m.c(1), init);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Value> pairSums = emitDepthLoop(b, loc, depthTiles, init, [&](
+        OpBuilder &b, Value kb, SmallVectorImpl<Value> &acc) {
       IndexMath k{b, loc};
-      Value kb = loop.getInductionVar();
-      SmallVector<Value> acc(loop.getRegionIterArgs().begin(),
-                             loop.getRegionIterArgs().end());
       SmallVector<Value> tileStarts, sums(2 * group, zeros);
       for (int64_t g = 0; g < group; ++g)
-        tileStarts.push_back(k.at(w.offset, {{k.add(nb, k.c(g)), w.strides[0]},
-                                             {kb, w.strides[1]}}));
+        tileStarts.push_back(tileOffset(k, w, k.add(nb, k.c(g)), kb));
       Value inputs = vectorView(b, loc, x.base,
                                 k.add(xRow, k.mul(kb, x.strides[1])), kDepth);
       for (int64_t kr = 0; kr < kDepth / 2; ++kr) {
@@ -877,16 +878,7 @@ struct QuantGemv {
           }
       }
       for (int64_t g = 0; g < group; ++g) {
-        Value scaleView = vectorView(
-            b, loc, s.base,
-            k.at(s.offset, {{k.add(nb, k.c(g)), s.strides[0]},
-                            {kb, s.strides[1]}}),
-            kTile);
-        Value scales = b.create<arith::ExtFOp>(
-            loc, f32x16,
-            b.create<vector::LoadOp>(loc, scaleType, scaleView,
-                                     ValueRange{k.c(0)})
-                .getResult());
+        Value scales = loadBlockScales(b, loc, s, k.add(nb, k.c(g)), kb);
         for (int64_t half = 0; half < 2; ++half) {
           Value laneScales = b.create<vector::ShuffleOp>(loc, scales, scales,
                                                          halfScales[half]);
@@ -894,21 +886,19 @@ struct QuantGemv {
               loc, sums[2 * g + half], laneScales, acc[2 * g + half]);
         }
       }
-      b.create<scf::YieldOp>(loc, acc);
-    }
+    });
     SmallVector<int64_t> even, odd;
     for (int64_t ni = 0; ni < kTile; ++ni) {
       even.push_back(2 * ni);
       odd.push_back(2 * ni + 1);
     }
+    SmallVector<Value> outViews = outputTileViews(b, loc, y, row, nb, group);
     for (int64_t g = 0; g < group; ++g) {
-      Value low = loop.getResult(2 * g), high = loop.getResult(2 * g + 1);
+      Value low = pairSums[2 * g], high = pairSums[2 * g + 1];
       Value total = b.create<arith::AddFOp>(
           loc, b.create<vector::ShuffleOp>(loc, low, high, even),
           b.create<vector::ShuffleOp>(loc, low, high, odd));
-      Value offset = m.at(y.offset, {{row, y.strides[0]},
-                                     {m.add(nb, m.c(g)), y.strides[1]}});
-      Value outView = vectorView(b, loc, y.base, offset, kTile);
+      Value outView = outViews[g];
       Value previous =
           b.create<vector::LoadOp>(loc, f32x16, outView, ValueRange{zero});
       b.create<vector::StoreOp>(
