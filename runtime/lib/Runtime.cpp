@@ -324,16 +324,45 @@ std::unique_ptr<Model> Model::load(const std::string &dir,
          " bytes, the manifest needs " + std::to_string(info.weightsSize) +
          " (truncated or from another compile)");
   }
-  model->mappedSize = std::max<uint64_t>(uint64_t(status.st_size), 1);
-  void *mapped =
-      ::mmap(nullptr, model->mappedSize, PROT_READ, MAP_PRIVATE, fd, 0);
+  // The weights are read into anonymous memory backed by transparent huge
+  // pages rather than mapped from the file: decode streams every weight
+  // once per token, and with the page cache's 4 KiB pages that is a TLB
+  // miss every 4 KiB (bf16 decode 9.3 -> 11.7 tok/s on the 1B model when
+  // measured side by side). Without THP this is a plain copy.
+  constexpr uint64_t kHugePage = 2u << 20;
+  const uint64_t fileSize = uint64_t(status.st_size);
+  model->mappedSize =
+      std::max<uint64_t>((fileSize + kHugePage - 1) / kHugePage * kHugePage,
+                         kHugePage);
+  void *memory = ::mmap(nullptr, model->mappedSize, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) {
+    ::close(fd);
+    fail(weightsPath + ": cannot allocate " + std::to_string(fileSize) +
+         " bytes for the weights: " + std::strerror(errno));
+  }
+  model->weights = memory;
+  ::madvise(memory, model->mappedSize, MADV_HUGEPAGE); // a hint: may fail
+  for (uint64_t done = 0; done < fileSize;) {
+    ssize_t got = ::pread(fd, static_cast<char *>(memory) + done,
+                          std::min<uint64_t>(fileSize - done, 1u << 30),
+                          off_t(done));
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0) {
+      int error = errno;
+      ::close(fd);
+      fail(weightsPath + ": read failed: " +
+           (got < 0 ? std::string(std::strerror(error))
+                    : std::string("the file shrank while being read")));
+    }
+    done += uint64_t(got);
+  }
   ::close(fd);
-  if (mapped == MAP_FAILED)
-    fail(weightsPath + ": cannot map: " + std::strerror(errno));
-  model->weights = mapped;
+  // Read-only from here on, like the mapping it replaces.
+  ::mprotect(memory, model->mappedSize, PROT_READ);
   if (!info.weightsFingerprint.empty() &&
-      fileFingerprint(mapped, uint64_t(status.st_size)) !=
-          info.weightsFingerprint)
+      fileFingerprint(memory, fileSize) != info.weightsFingerprint)
     fail(weightsPath + ": does not match manifest.json (another compile's "
                        "weights?); recompile the artifact");
 

@@ -1,9 +1,10 @@
 //===- Runtime.h - Load and run a compiled llamac artifact ------*- C++ -*-===//
 //
 // Plain C++ (exceptions, no MLIR): the artifact's manifest is checked, its
-// `model.so` loaded, its weights mapped; a Session owns a KV cache and runs
-// the generated `prefill`/`decode` entry points. Every numeric kernel is in
-// the generated code; this file only moves pointers and checks bounds.
+// `model.so` loaded, its weights read into (huge-page) memory; a Session
+// owns a KV cache and runs the generated `prefill`/`decode` entry points.
+// Every numeric kernel is in the generated code; this file only moves
+// pointers and checks bounds.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_RUNTIME_H
@@ -97,7 +98,7 @@ struct LoadOptions {
   int64_t prefillChunk = 512;
 };
 
-/// A loaded artifact: the library, its entry points and the mapped weights.
+/// A loaded artifact: the library, its entry points and the weights.
 class Model {
 public:
   static std::unique_ptr<Model> load(const std::string &dir,
