@@ -37,13 +37,28 @@ generate(Session &session, const std::vector<int32_t> &prompt, Sampler &sampler,
   GenerationResult result;
   result.promptTokens = int64_t(prompt.size());
 
+  if (options.prefillTokens == 0 ||
+      options.prefillTokens < -1)
+    throw Error("the prompt tokens to prefill must be >= 1, got " +
+                std::to_string(options.prefillTokens));
+  size_t prefilled = prompt.size();
+  if (options.prefillTokens > 0)
+    prefilled = std::min(prefilled, size_t(options.prefillTokens));
+
   auto start = std::chrono::steady_clock::now();
   // Every prompt row only when someone looks at them; generation needs the
   // last one.
-  std::vector<float> logits = session.prefill(prompt, /*lastOnly=*/!onLogits);
-  result.prefillSeconds = secondsSince(start);
+  std::vector<float> logits = session.prefill(
+      std::vector<int32_t>(prompt.begin(), prompt.begin() + prefilled),
+      /*lastOnly=*/!onLogits);
   if (onLogits)
-    onLogits(logits.data(), int64_t(prompt.size()));
+    onLogits(logits.data(), int64_t(prefilled));
+  for (size_t i = prefilled; i < prompt.size(); ++i) {
+    logits = session.decode(prompt[i]);
+    if (onLogits)
+      onLogits(logits.data(), 1);
+  }
+  result.prefillSeconds = secondsSince(start);
   for (int32_t token : prompt)
     sampler.remember(token);
   if (options.maxNewTokens == 0) {

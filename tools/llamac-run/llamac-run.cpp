@@ -271,10 +271,20 @@ int runGenerate(int argc, const char **argv) {
       cl::desc("Write the logits of every prompt position, then of each "
                "generated step, as raw little-endian float32 rows"),
       cl::value_desc("file"), cl::cat(category));
+  cl::opt<int64_t> prefillTokens(
+      "prefill-tokens", cl::init(-1),
+      cl::desc("Run only the first N prompt tokens through prefill and feed "
+               "the others one at a time through decode steps (teacher "
+               "forcing: the decode kernels on a given sequence, e.g. with "
+               "--dump-logits); default: the whole prompt in prefill"),
+      cl::value_desc("N"), cl::cat(category));
   CommonOptions common(category);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "Generate from token ids or text\n");
+  if (prefillTokens.getNumOccurrences() && prefillTokens < 1)
+    throw rt::Error("--prefill-tokens must be >= 1, got " +
+                    std::to_string(prefillTokens));
 
   if (int(!tokenList.empty()) + int(!prompt.empty()) +
           int(!promptFile.empty()) !=
@@ -324,6 +334,7 @@ int runGenerate(int argc, const char **argv) {
       !common.maxNewTokens.getNumOccurrences() || common.maxNewTokens == -1;
   if (!common.ignoreEos)
     generateOptions.stopIds = manifest.eosTokenIds;
+  generateOptions.prefillTokens = prefillTokens;
 
   // Logit rows go to a temporary file renamed at the end: no half output.
   std::unique_ptr<raw_fd_ostream> dump;

@@ -24,6 +24,10 @@ struct GenerateOptions {
   std::vector<int64_t> stopIds;
   /// Stop quietly when the context is full instead of failing.
   bool stopAtContextEnd = false;
+  /// Prompt tokens that go through prefill (-1: all); the rest are fed one
+  /// at a time through decode steps, each reporting its row of logits: the
+  /// decode path on a given sequence (teacher forcing).
+  int64_t prefillTokens = -1;
 };
 
 struct GenerationResult {
