@@ -150,6 +150,7 @@ json::Value tensorTypeJSON(mlir::RankedTensorType type) {
 
 Error writeManifest(StringRef path, const LlamaConfig &config,
                     const CompileOptions &options, StringRef prefillInputs,
+                    StringRef decodeInputs,
                     const TargetCPU &target,
                     ArrayRef<WeightSlot> slots, int64_t weightsSize,
                     StringRef weightsFingerprint,
@@ -186,6 +187,7 @@ Error writeManifest(StringRef path, const LlamaConfig &config,
       {"compile",
        json::Object{{"dtype", options.dtype},
                     {"prefill_inputs", prefillInputs},
+                    {"decode_inputs", decodeInputs},
                     {"target_cpu", options.targetCPU}}},
       {"target", json::Object{{"triple", target.triple},
                               {"cpu", target.cpu},
@@ -235,6 +237,10 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
       options.prefillInputs != "f32")
     return makeError("unknown --prefill-inputs '" + options.prefillInputs +
                      "' (auto, bf16, f32)");
+  if (options.decodeInputs != "auto" && options.decodeInputs != "i8" &&
+      options.decodeInputs != "f32")
+    return makeError("unknown --decode-inputs '" + options.decodeInputs +
+                     "' (auto, i8, f32)");
 
   timer.start("read checkpoint");
   Expected<Checkpoint> checkpoint = Checkpoint::open(modelDir);
@@ -257,6 +263,18 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
   if (roundPrefillInputs && !targetHasAMX)
     return makeError("--prefill-inputs=bf16 needs a target CPU with AMX-BF16 "
                      "(target '" + target->cpu + "' has none)");
+  // i8 decode inputs mean integer dot products with the weights' codes:
+  // quantized weights, and the 512-bit VNNI instructions the kernels use.
+  bool targetHasVNNI = target->hasFeature("avx512vnni") &&
+                       target->hasFeature("avx512bw");
+  bool quantizeDecodeInputs =
+      options.decodeInputs == "i8" ||
+      (options.decodeInputs == "auto" && quantized && targetHasVNNI);
+  if (quantizeDecodeInputs && !quantized)
+    return makeError("--decode-inputs=i8 needs --dtype q8_0 or q4_0");
+  if (quantizeDecodeInputs && !targetHasVNNI)
+    return makeError("--decode-inputs=i8 needs a target CPU with "
+                     "AVX512-VNNI (target '" + target->cpu + "' has none)");
   // A broken tokenizer.json is reported before the seconds of codegen.
   std::unique_ptr<runtime::Tokenizer> tokenizer;
   if (options.emit == EmitStage::Artifact &&
@@ -323,6 +341,8 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
               quantizeOptions.scheme = scheme;
               if (roundPrefillInputs)
                 quantizeOptions.matrixInputType = "bf16";
+              if (quantizeDecodeInputs)
+                quantizeOptions.vectorInputType = "i8";
               pm.addPass(createLLMQuantizeWeightsPass(quantizeOptions));
             },
             options, "0-quantize-weights"))
@@ -461,7 +481,8 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
   timer.start("write manifest");
   if (Error error = writeManifest(staging->file("manifest.json"),
                                   checkpoint->config, options,
-                                  roundPrefillInputs ? "bf16" : "f32", *target,
+                                  roundPrefillInputs ? "bf16" : "f32",
+                                  quantizeDecodeInputs ? "i8" : "f32", *target,
                                   *slots, weightsSize, *fingerprint,
                                   *libraryFingerprint, kernels, copied))
     return error;

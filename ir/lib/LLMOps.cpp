@@ -279,7 +279,17 @@ LogicalResult LinearOp::verify() {
     return emitOpError("addend type ")
            << addend.getType() << " differs from the result type "
            << resultType;
-  if (std::optional<Type> rounded = getInputType()) {
+  if (std::optional<Type> rounded = getInputType();
+      rounded && rounded->isInteger()) {
+    if (!rounded->isSignlessInteger(8))
+      return emitOpError("an integer input_type must be i8, got ")
+             << *rounded;
+    if (!getScales())
+      return emitOpError("input_type i8 needs quantized weights (scales)");
+    if (!inputType.getElementType().isF32())
+      return emitOpError("input_type i8 needs f32 inputs, got ")
+             << inputType.getElementType();
+  } else if (rounded) {
     auto floatType = dyn_cast<FloatType>(*rounded);
     if (!floatType || floatType.getWidth() >
                           inputType.getElementType().getIntOrFloatBitWidth())

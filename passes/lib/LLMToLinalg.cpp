@@ -300,7 +300,9 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
       return rewriter.notifyMatchFailure(op, "expects [tokens, features]");
     if (llm::getQuantScheme(op.getWeight().getType()) !=
         llm::QuantScheme::None) {
-      rewriter.replaceOp(op, op.getInputType()
+      bool roundedInputs = op.getInputType() &&
+                           isa<FloatType>(*op.getInputType());
+      rewriter.replaceOp(op, roundedInputs
                                  ? lowerTiledMatmul(op, adaptor, rewriter)
                                  : lowerQuantizedRows(op, adaptor, rewriter));
       return success();
@@ -432,11 +434,85 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
         ArrayRef<ReassociationIndices>{{0}, {1, 2}});
   }
 
+  /// The input rows [M, in] (f32) quantized per block of 32 as `input_type =
+  /// i8` defines: codes [M, in/32, 16, 2] (i8, the product's input tiles)
+  /// and scales [M, in/32] (f32), `dx = max|x| / 127`,
+  /// `qx = roundeven(x * (1 / dx))`, 0 for a block of zeros. The loops run
+  /// over [M, in/32, 32] so that the 32 inputs of a block are contiguous.
+  static std::pair<Value, Value>
+  quantizeInputBlocks(ConversionPatternRewriter &rewriter, Location loc,
+                      Value input, OpFoldResult rows, int64_t tilesIn) {
+    MLIRContext *context = rewriter.getContext();
+    Type f32 = rewriter.getF32Type();
+    const int64_t depth = llm::kVNNITileDepth;
+    auto inputType = cast<RankedTensorType>(input.getType());
+    Value blocks3 = rewriter.create<tensor::ExpandShapeOp>(
+        loc,
+        RankedTensorType::get({inputType.getDimSize(0), tilesIn, depth}, f32),
+        input, ArrayRef<ReassociationIndices>{{0}, {1, 2}},
+        ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(tilesIn),
+                               rewriter.getIndexAttr(depth)});
+    SmallVector<OpFoldResult> blocks = {rows, rewriter.getIndexAttr(tilesIn)};
+    // Loops: m, kb, k.
+    Value maxAbs = generic(
+        rewriter, loc, {blocks3}, filled(rewriter, loc, blocks, f32, 0.0),
+        {dimsMap(context, 3, {0, 1, 2}), dimsMap(context, 3, {0, 1})},
+        {kPar, kPar, kRed},
+        [](OpBuilder &b, Location loc, ValueRange args) -> Value {
+          return b.create<arith::MaximumFOp>(
+              loc, args[1], b.create<math::AbsFOp>(loc, args[0]));
+        });
+    Value scales = generic(
+        rewriter, loc, {maxAbs}, empty(rewriter, loc, blocks, f32),
+        {dimsMap(context, 2, {0, 1}), dimsMap(context, 2, {0, 1})},
+        {kPar, kPar}, [&](OpBuilder &b, Location loc, ValueRange args) {
+          return b
+              .create<arith::DivFOp>(
+                  loc, args[0],
+                  b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(127.0f)))
+              .getResult();
+        });
+    Value codes = generic(
+        rewriter, loc, {blocks3, scales},
+        empty(rewriter, loc,
+              {rows, rewriter.getIndexAttr(tilesIn),
+               rewriter.getIndexAttr(depth)},
+              rewriter.getI8Type()),
+        {dimsMap(context, 3, {0, 1, 2}), dimsMap(context, 3, {0, 1}),
+         dimsMap(context, 3, {0, 1, 2})},
+        {kPar, kPar, kPar},
+        [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+          Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+          Value one = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(1));
+          Value isZero = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ,
+                                                 args[1], zero);
+          Value inverse = b.create<arith::SelectOp>(
+              loc, isZero, zero, b.create<arith::DivFOp>(loc, one, args[1]));
+          Value rounded = b.create<math::RoundEvenOp>(
+              loc, b.create<arith::MulFOp>(loc, args[0], inverse));
+          return b.create<arith::FPToSIOp>(loc, b.getI8Type(), rounded);
+        });
+    Value codeTiles = rewriter.create<tensor::ExpandShapeOp>(
+        loc,
+        RankedTensorType::get(
+            {inputType.getDimSize(0), tilesIn, depth / 2, 2},
+            rewriter.getI8Type()),
+        codes, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}},
+        ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(tilesIn),
+                               rewriter.getIndexAttr(depth / 2),
+                               rewriter.getIndexAttr(2)});
+    return {codeTiles, scales};
+  }
+
   /// Products by quantized weights, one input row at a time (decode, and
   /// prefill without input_type): loops [m, nb, ni, kb, kr, kp] as in lowerTiledRows,
   /// with the scales [nb, kb, ni] as a third operand and the weight
   /// dequantized in the body (Q4_0's codes have no kp dimension: the loop
-  /// picks the nibble). Tagged "q8_0_gemv" / "q4_0_gemv".
+  /// picks the nibble). Tagged "q8_0_gemv" / "q4_0_gemv". With input_type
+  /// i8, the inputs' codes [M, in/32, 16, 2] take the inputs' place and
+  /// their scales [M, in/32] come last (see quantizeInputBlocks; the
+  /// weight stays the second operand, whose tiles tasks split); tagged
+  /// "q8_0_i8_gemv" / "q4_0_i8_gemv".
   static Value lowerQuantizedRows(llm::LinearOp op, OpAdaptor adaptor,
                                   ConversionPatternRewriter &rewriter) {
     Location loc = op.getLoc();
@@ -460,27 +536,57 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
     AffineMap codesMap = scheme == llm::QuantScheme::Q8_0
                              ? dimsMap(context, 6, {1, 3, 4, 2, 5})
                              : dimsMap(context, 6, {1, 3, 4, 2});
+    auto pairIndexFor = [&](OpBuilder &b, Location loc) {
+      return scheme == llm::QuantScheme::Q4_0
+                 ? b.create<linalg::IndexOp>(loc, 5).getResult()
+                 : Value();
+    };
+    std::string tag = (llm::stringifyQuantScheme(scheme) + "_gemv").str();
+    linalg::GenericOp product;
     // Loops: m, nb, ni, kb, kr, kp.
-    auto product = rewriter.create<linalg::GenericOp>(
-        loc, init.getType(),
-        ValueRange{input4, adaptor.getWeight(), adaptor.getScales()},
-        ValueRange{init},
-        ArrayRef<AffineMap>{dimsMap(context, 6, {0, 3, 4, 5}), codesMap,
-                            dimsMap(context, 6, {1, 3, 2}),
-                            dimsMap(context, 6, {0, 1, 2})},
-        ArrayRef<IteratorType>{kPar, kPar, kPar, kRed, kRed, kRed},
-        [&](OpBuilder &b, Location loc, ValueRange args) {
-          Value pairIndex = scheme == llm::QuantScheme::Q4_0
-                                ? b.create<linalg::IndexOp>(loc, 5).getResult()
-                                : Value();
-          Value weight = dequantize(b, loc, scheme, args[1], args[2],
-                                    pairIndex, elementType);
-          b.create<linalg::YieldOp>(
-              loc, multiplyAccumulate(b, loc, {args[0], weight, args[3]}));
-        });
-    product->setAttr(kMicroKernel,
-                     rewriter.getStringAttr(
-                         (llm::stringifyQuantScheme(scheme) + "_gemv").str()));
+    if (!op.getInputType()) {
+      product = rewriter.create<linalg::GenericOp>(
+          loc, init.getType(),
+          ValueRange{input4, adaptor.getWeight(), adaptor.getScales()},
+          ValueRange{init},
+          ArrayRef<AffineMap>{dimsMap(context, 6, {0, 3, 4, 5}), codesMap,
+                              dimsMap(context, 6, {1, 3, 2}),
+                              dimsMap(context, 6, {0, 1, 2})},
+          ArrayRef<IteratorType>{kPar, kPar, kPar, kRed, kRed, kRed},
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            Value weight = dequantize(b, loc, scheme, args[1], args[2],
+                                      pairIndexFor(b, loc), elementType);
+            b.create<linalg::YieldOp>(
+                loc, multiplyAccumulate(b, loc, {args[0], weight, args[3]}));
+          });
+    } else {
+      // input_type i8: the inputs quantized per block, then their codes
+      // times the weights' codes, each block's sum scaled by both scales.
+      auto [inputCodes, inputScales] =
+          quantizeInputBlocks(rewriter, loc, input, rows, tilesIn);
+      product = rewriter.create<linalg::GenericOp>(
+          loc, init.getType(),
+          ValueRange{inputCodes, adaptor.getWeight(), adaptor.getScales(),
+                     inputScales},
+          ValueRange{init},
+          ArrayRef<AffineMap>{dimsMap(context, 6, {0, 3, 4, 5}), codesMap,
+                              dimsMap(context, 6, {1, 3, 2}),
+                              dimsMap(context, 6, {0, 3}),
+                              dimsMap(context, 6, {0, 1, 2})},
+          ArrayRef<IteratorType>{kPar, kPar, kPar, kRed, kRed, kRed},
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            Value inputValue = b.create<arith::MulFOp>(
+                loc, b.create<arith::SIToFPOp>(loc, elementType, args[0]),
+                args[3]);
+            Value weight = dequantize(b, loc, scheme, args[1], args[2],
+                                      pairIndexFor(b, loc), elementType);
+            b.create<linalg::YieldOp>(
+                loc,
+                multiplyAccumulate(b, loc, {inputValue, weight, args[4]}));
+          });
+      tag = (llm::stringifyQuantScheme(scheme) + "_i8_gemv").str();
+    }
+    product->setAttr(kMicroKernel, rewriter.getStringAttr(tag));
     return rewriter.create<tensor::CollapseShapeOp>(
         loc, type, product.getResult(0),
         ArrayRef<ReassociationIndices>{{0}, {1, 2}});

@@ -61,6 +61,12 @@ struct LLMQuantizeWeightsPass
           << matrixInputType << "' (bf16)";
       return signalPassFailure();
     }
+    if (!vectorInputType.empty() && vectorInputType != "i8") {
+      getOperation().emitError(
+          "llm-quantize-weights: unknown vector-input-type '")
+          << vectorInputType << "' (i8)";
+      return signalPassFailure();
+    }
     // A weight is quantized everywhere or nowhere: it is stored once.
     llvm::MapVector<StringRef, SmallVector<llm::ParamOp>> byName;
     getOperation().walk(
@@ -94,9 +100,12 @@ struct LLMQuantizeWeightsPass
           use.set(codes.getResult());
           if (auto linear = dyn_cast<llm::LinearOp>(user)) {
             linear.getScalesMutable().assign(scales.getResult());
-            if (!matrixInputType.empty() &&
-                llm::hasSeveralRows(linear.getInput().getType()))
+            bool severalRows =
+                llm::hasSeveralRows(linear.getInput().getType());
+            if (!matrixInputType.empty() && severalRows)
               linear.setInputTypeAttr(TypeAttr::get(b.getBF16Type()));
+            if (!vectorInputType.empty() && !severalRows)
+              linear.setInputTypeAttr(TypeAttr::get(b.getI8Type()));
           } else
             cast<llm::EmbedOp>(user).getScalesMutable().assign(
                 scales.getResult());

@@ -54,18 +54,33 @@ def main():
                         help="llamac compile --prefill-inputs (default: f32 "
                              "with --scheme, the exact path the 1e-4 bound is "
                              "for; llamac's default otherwise)")
+    parser.add_argument("--decode-inputs", choices=["auto", "i8", "f32"],
+                        help="llamac compile --decode-inputs (default: f32 "
+                             "with --scheme, like --prefill-inputs)")
+    parser.add_argument("--prefill-tokens", type=int,
+                        help="llamac-run --prefill-tokens: the prompt after "
+                             "its first N tokens goes through decode steps "
+                             "(teacher-forced), so the decode kernels are "
+                             "what is checked")
     parser.add_argument("--atol", type=float,
                         help="bound on max |logit diff| instead of the golden "
                              "one (for the documented approximate modes)")
     parser.add_argument("--skip-without-amx", action="store_true",
                         help="exit 77 (skipped) when this CPU has no AMX-BF16")
+    parser.add_argument("--skip-without-vnni", action="store_true",
+                        help="exit 77 (skipped) when this CPU has no "
+                             "AVX512-VNNI")
     args = parser.parse_args()
+    flags = open("/proc/cpuinfo").read().split()
     if args.skip_without_amx:
-        flags = open("/proc/cpuinfo").read().split()
         if "amx_bf16" not in flags or "amx_tile" not in flags:
             print("skipped: this CPU has no AMX-BF16")
             sys.exit(77)
+    if args.skip_without_vnni and "avx512_vnni" not in flags:
+        print("skipped: this CPU has no AVX512-VNNI")
+        sys.exit(77)
     prefill_inputs = args.prefill_inputs or ("f32" if args.scheme else None)
+    decode_inputs = args.decode_inputs or ("f32" if args.scheme else None)
 
     cases = json.load(open(os.path.join(args.golden, "cases.json")))
     vocab = cases["vocab_size"]
@@ -95,6 +110,8 @@ def main():
                            "-o", artifact]
         if prefill_inputs:
             compile_command += ["--prefill-inputs", prefill_inputs]
+        if decode_inputs:
+            compile_command += ["--decode-inputs", decode_inputs]
         subprocess.run(compile_command, check=True)
         for case in case_list:
             name, tokens = case["name"], case["tokens"]
@@ -102,6 +119,8 @@ def main():
             dump = os.path.join(work, name + ".bin")
             command = [args.llamac_run, artifact, "--tokens", ",".join(map(str, tokens)),
                        "--dump-logits", dump, "--ignore-eos", "-t", args.threads]
+            if args.prefill_tokens:
+                command += ["--prefill-tokens", str(args.prefill_tokens)]
             if case["kind"] == "teacher_forced":
                 command += ["-n", "0"]
             elif case["kind"] == "prefill":
@@ -141,6 +160,10 @@ def main():
     label = os.path.basename(args.golden.rstrip('/')) + (f" {args.scheme}" if args.scheme else "")
     if prefill_inputs:
         label += f" (--prefill-inputs {prefill_inputs})"
+    if decode_inputs:
+        label += f" (--decode-inputs {decode_inputs})"
+    if args.prefill_tokens:
+        label += f" (--prefill-tokens {args.prefill_tokens})"
     print(f"{label}: all cases pass, max |logit diff| {worst:.3g} (atol {atol})")
 
 

@@ -662,6 +662,229 @@ INSTANTIATE_TEST_SUITE_P(
                       QuantShape{true, 2, 1, 8, 0}, QuantShape{true, 1, 7, 2, 1}));
 
 //===----------------------------------------------------------------------===//
+// Quantized GEMV with quantized inputs (q8_0_i8_gemv, q4_0_i8_gemv)
+//===----------------------------------------------------------------------===//
+
+/// The op llm-to-linalg emits for `input_type = i8`: input codes and scales
+/// in the inputs' place; the body is (qx * dx) * dequantized weight.
+std::string quantI8GemvSource(bool q4, int64_t depthTiles) {
+  std::string source = quantGemvSource(q4, depthTiles);
+  source = replaceAll(source, "#x = affine_map<(m, nb, ni, kb, kr, kp) -> (m, kb, kr, kp)>",
+                      "#x = affine_map<(m, nb, ni, kb, kr, kp) -> (m, kb, kr, kp)>\n"
+                      "#dx = affine_map<(m, nb, ni, kb, kr, kp) -> (m, kb)>");
+  std::string inputs = "memref<?x" + std::to_string(depthTiles) +
+                       "x16x2xf32, strided<[?, ?, ?, ?], offset: ?>>";
+  std::string codes = "memref<?x" + std::to_string(depthTiles) +
+                      "x16x2xi8, strided<[?, ?, ?, ?], offset: ?>>";
+  std::string scales = "memref<?x" + std::to_string(depthTiles) +
+                       "xf32, strided<[?, ?], offset: ?>>";
+  std::string weightScales = "memref<?x" + std::to_string(depthTiles) +
+                             "x16xf16, strided<[?, ?, ?], offset: ?>>";
+  source = replaceAll(source, "%X: " + inputs, "%X: " + codes);
+  source = replaceAll(source, "%S: " + weightScales,
+                      "%S: " + weightScales + ",\n               %XD: " +
+                          scales);
+  source = replaceAll(source, "indexing_maps = [#x, #q, #s",
+                      "indexing_maps = [#x, #q, #s, #dx");
+  source = replaceAll(source, "ins(%X, %Q, %S : " + inputs,
+                      "ins(%X, %Q, %S, %XD : " + codes);
+  source = replaceAll(source, ", " + weightScales + ")",
+                      ", " + weightScales + ", " + scales + ")");
+  source = replaceAll(source, "^bb0(%x: f32, %q: i8, %d: f16",
+                      "^bb0(%xq: i8, %q: i8, %d: f16, %dx: f32");
+  source = replaceAll(source, "    %p = arith.mulf %x, %w : f32",
+                      "    %xf = arith.sitofp %xq : i8 to f32\n"
+                      "    %x = arith.mulf %xf, %dx : f32\n"
+                      "    %p = arith.mulf %x, %w : f32");
+  return replaceAll(source, q4 ? "q4_0_gemv" : "q8_0_gemv",
+                    q4 ? "q4_0_i8_gemv" : "q8_0_i8_gemv");
+}
+
+bool hostHasVNNI() {
+  auto features = llvm::sys::getHostCPUFeatures();
+  return features.lookup("avx512vnni") && features.lookup("avx512bw");
+}
+
+class QuantI8GemvKernelTest : public ::testing::TestWithParam<QuantShape> {};
+
+// Every input and weight code, including -127/127 (the sign-bit flip) and
+// input blocks whose sum is far from zero (the offset corrections), with
+// random f16 weight scales and f32 input scales; the kernel sums each
+// block's exact integer product in f32, so it matches a double reference
+// to within f32 rounding of the scaled block sums.
+TEST_P(QuantI8GemvKernelTest, MatchesNaiveProduct) {
+  if (!hostHasVNNI())
+    GTEST_SKIP() << "this CPU offers no AVX512-VNNI";
+  const QuantShape shape = GetParam();
+  const int64_t rows = shape.rows, outTiles = shape.outTiles,
+                depthTiles = shape.depthTiles;
+  const int64_t out = outTiles * 16, in = depthTiles * 32;
+  std::mt19937 rng(unsigned(rows * 13 + out * 7 + in + shape.q4));
+  std::uniform_int_distribution<int> inputCode(-127, 127), skewed(60, 127);
+  std::uniform_int_distribution<int> code(shape.q4 ? 0 : -127,
+                                          shape.q4 ? 15 : 127);
+  std::uniform_real_distribution<float> scale(0.001f, 0.1f);
+  std::vector<int8_t> xq(size_t(rows * in));
+  for (size_t i = 0; i < xq.size(); ++i)
+    // Every third block all positive: a large input sum.
+    xq[i] = int8_t((i / 32) % 3 == 1 ? skewed(rng) : inputCode(rng));
+  std::vector<float> xd(size_t(rows * depthTiles)), initial(size_t(rows * out));
+  for (float &v : xd)
+    v = scale(rng);
+  for (float &v : initial)
+    v = scale(rng);
+  std::vector<int> codes(size_t(out * in));
+  for (int &c : codes)
+    c = code(rng);
+  codes[0] = shape.q4 ? 0 : -127;
+  codes[1] = shape.q4 ? 15 : 127;
+  std::vector<uint16_t> scaleBits(size_t(out * depthTiles));
+  std::vector<double> scaleValues(scaleBits.size());
+  std::uniform_int_distribution<int> mantissa(0, 1023), exponent(8, 14);
+  for (size_t i = 0; i < scaleBits.size(); ++i) {
+    int e = exponent(rng), f = mantissa(rng);
+    scaleBits[i] = uint16_t(e << 10 | f);
+    scaleValues[i] = std::ldexp(1.0 + f / 1024.0, e - 15);
+  }
+  QuantTiles tiles(shape.q4, codes, scaleBits, outTiles, depthTiles, shape.pad);
+  std::vector<float> result = initial;
+
+  CompiledKernels kernels(quantI8GemvSource(shape.q4, depthTiles));
+  ASSERT_TRUE(kernels.entry);
+  Descriptor<4> xqd{xq.data(), xq.data(), 0, {rows, depthTiles, 16, 2},
+                    {in, 32, 2, 1}};
+  Descriptor<2> xdd{xd.data(), xd.data(), 0, {rows, depthTiles},
+                    {depthTiles, 1}};
+  Descriptor<3> sd{tiles.scales.data(), tiles.scales.data(), 0,
+                   {outTiles, depthTiles, 16}, {depthTiles * 16, 16, 1}};
+  Descriptor<3> yd{result.data(), result.data(), 0, {rows, outTiles, 16},
+                   {out, 16, 1}};
+  int8_t *q = tiles.codes.data();
+  if (shape.q4) {
+    Descriptor<4> qd{q, q, 0, {outTiles, depthTiles, 16, 16},
+                     {tiles.nbStride, tiles.kbStride, tiles.krStride,
+                      tiles.unitStride}};
+    using Fn = void (*)(Descriptor<4> *, Descriptor<4> *, Descriptor<3> *,
+                        Descriptor<2> *, Descriptor<3> *);
+    reinterpret_cast<Fn>(kernels.entry)(&xqd, &qd, &sd, &xdd, &yd);
+  } else {
+    Descriptor<5> qd{q, q, 0, {outTiles, depthTiles, 16, 16, 2},
+                     {tiles.nbStride, tiles.kbStride, tiles.krStride,
+                      tiles.unitStride, 1}};
+    using Fn = void (*)(Descriptor<4> *, Descriptor<5> *, Descriptor<3> *,
+                        Descriptor<2> *, Descriptor<3> *);
+    reinterpret_cast<Fn>(kernels.entry)(&xqd, &qd, &sd, &xdd, &yd);
+  }
+
+  for (int64_t m = 0; m < rows; ++m)
+    for (int64_t n = 0; n < out; ++n) {
+      double sum = initial[m * out + n], magnitude = std::fabs(sum);
+      for (int64_t kb = 0; kb < depthTiles; ++kb) {
+        long dot = 0, dotMagnitude = 0;
+        for (int64_t k = kb * 32; k < kb * 32 + 32; ++k) {
+          long product = long(xq[m * in + k]) *
+                         (codes[n * in + k] - (shape.q4 ? 8 : 0));
+          dot += product;
+          dotMagnitude += std::labs(product);
+        }
+        double scale =
+            double(xd[m * depthTiles + kb]) * scaleValues[n * depthTiles + kb];
+        sum += scale * double(dot);
+        magnitude += scale * double(dotMagnitude);
+      }
+      // f32 sums of f32-rounded terms, as any f32 dot product: the error
+      // is bounded relative to the sum of the products' magnitudes (the
+      // kernel's lanes hold partial integer sums, the fallback sums
+      // products one by one).
+      double bound = magnitude * double(in + 4) * 0x1p-24;
+      ASSERT_NEAR(double(result[m * out + n]), sum, bound)
+          << "row " << m << ", output " << n;
+    }
+}
+
+// Both schemes; output tile counts cover whole groups of four and every
+// remainder; pad > 0 takes the fallback.
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, QuantI8GemvKernelTest,
+    ::testing::Values(QuantShape{false, 1, 4, 2, 0}, QuantShape{false, 1, 9, 3, 0},
+                      QuantShape{false, 3, 6, 1, 0}, QuantShape{false, 2, 1, 8, 0},
+                      QuantShape{false, 1, 7, 2, 1}, QuantShape{true, 1, 4, 2, 0},
+                      QuantShape{true, 1, 9, 3, 0}, QuantShape{true, 3, 6, 1, 0},
+                      QuantShape{true, 2, 1, 8, 0}, QuantShape{true, 1, 7, 2, 1}));
+
+// Bytes of codes and scales streamed per second by one and two threads
+// (each its half of the output tiles), from L2 (a 2048 x 2048 matrix: 2 MiB
+// of Q8_0, 1 MiB of Q4_0) and from memory (131072 x 2048, lm_head-sized):
+// how far the kernel itself is from the memory bandwidth. A benchmark, run
+// by hand: --gtest_also_run_disabled_tests --gtest_filter='*I8GemvThroughput*'.
+TEST(QuantI8GemvThroughput, DISABLED_OneRow) {
+  if (!hostHasVNNI())
+    GTEST_SKIP() << "this CPU offers no AVX512-VNNI";
+  for (bool q4 : {false, true})
+    for (int64_t outTiles : {int64_t(128), int64_t(8192)}) {
+      const int64_t depthTiles = 64, in = depthTiles * 32,
+                    out = outTiles * 16;
+      std::vector<int8_t> xq(size_t(in), 3), codes(size_t(out * in / (q4 ? 2 : 1)), 5);
+      std::vector<float> xd(size_t(depthTiles), 0.5f);
+      std::vector<float> result(static_cast<size_t>(out), 0.0f);
+      std::vector<uint16_t> scales(size_t(outTiles * depthTiles * 16), 0x3c00);
+      CompiledKernels kernels(quantI8GemvSource(q4, depthTiles));
+      ASSERT_TRUE(kernels.entry);
+      Descriptor<4> xqd{xq.data(), xq.data(), 0, {1, depthTiles, 16, 2},
+                        {in, 32, 2, 1}};
+      Descriptor<2> xdd{xd.data(), xd.data(), 0, {1, depthTiles},
+                        {depthTiles, 1}};
+      int64_t tile = q4 ? 256 : 512;
+      // Output tiles [first, first + count) by one thread.
+      auto run = [&](int64_t first, int64_t count) {
+        Descriptor<3> sd{scales.data(), scales.data(), first * depthTiles * 16,
+                         {count, depthTiles, 16}, {depthTiles * 16, 16, 1}};
+        Descriptor<3> yd{result.data(), result.data(), first * 16,
+                         {1, count, 16}, {out, 16, 1}};
+        if (q4) {
+          Descriptor<4> qd{codes.data(), codes.data(), first * depthTiles * tile,
+                           {count, depthTiles, 16, 16},
+                           {depthTiles * tile, tile, 16, 1}};
+          using Fn = void (*)(Descriptor<4> *, Descriptor<4> *,
+                              Descriptor<3> *, Descriptor<2> *, Descriptor<3> *);
+          reinterpret_cast<Fn>(kernels.entry)(&xqd, &qd, &sd, &xdd, &yd);
+        } else {
+          Descriptor<5> qd{codes.data(), codes.data(), first * depthTiles * tile,
+                           {count, depthTiles, 16, 16, 2},
+                           {depthTiles * tile, tile, 32, 2, 1}};
+          using Fn = void (*)(Descriptor<4> *, Descriptor<5> *,
+                              Descriptor<3> *, Descriptor<2> *, Descriptor<3> *);
+          reinterpret_cast<Fn>(kernels.entry)(&xqd, &qd, &sd, &xdd, &yd);
+        }
+      };
+      for (int threads : {1, 2}) {
+        double best = 0, total = 0, totalSeconds = 0;
+        for (int repeat = 0; repeat < 20; ++repeat) {
+          auto start = std::chrono::steady_clock::now();
+          std::vector<std::thread> pool;
+          int64_t share = outTiles / threads;
+          for (int t = 1; t < threads; ++t)
+            pool.emplace_back(run, t * share, share);
+          run(0, share);
+          for (std::thread &t : pool)
+            t.join();
+          double seconds = std::chrono::duration<double>(
+                               std::chrono::steady_clock::now() - start)
+                               .count();
+          double bytes = double(codes.size()) + 2.0 * double(scales.size());
+          best = std::max(best, bytes / seconds / 1e9);
+          total += bytes / 1e9;
+          totalSeconds += seconds;
+        }
+        std::printf("%s_i8_gemv %lld x %lld, %d thread(s): best %.1f GB/s, "
+                    "mean %.1f GB/s\n",
+                    q4 ? "q4_0" : "q8_0", (long long)out, (long long)in,
+                    threads, best, total / totalSeconds);
+      }
+    }
+}
+
+//===----------------------------------------------------------------------===//
 // AMX on quantized weights (amx_q8_0, amx_q4_0)
 //===----------------------------------------------------------------------===//
 

@@ -183,6 +183,14 @@ int runCompile(int argc, char **argv) {
                "or f32. With q8_0/q4_0, bf16 also rounds the dequantized "
                "weights to bf16 in prefill; f32 is exact"),
       cl::value_desc("auto|bf16|f32"), cl::init("auto"), cl::cat(category));
+  cl::opt<std::string> decodeInputs(
+      "decode-inputs",
+      cl::desc("Precision of the activations entering decode's products by "
+               "q8_0/q4_0 weights: auto (default: i8 when the weights are "
+               "quantized and the CPU has AVX512-VNNI, f32 otherwise), i8 "
+               "(inputs quantized in blocks of 32, integer dot products) or "
+               "f32 (exact)"),
+      cl::value_desc("auto|i8|f32"), cl::init("auto"), cl::cat(category));
   cl::opt<std::string> targetCPU(
       "target-cpu",
       cl::desc("CPU to generate code for: host (default: this CPU and its "
@@ -210,6 +218,7 @@ int runCompile(int argc, char **argv) {
   llamac::CompileOptions options;
   options.dtype = dtype;
   options.prefillInputs = prefillInputs;
+  options.decodeInputs = decodeInputs;
   options.targetCPU = targetCPU;
   options.dumpIRDir = dumpIRDir;
   options.printTiming = timing;

@@ -288,6 +288,25 @@ func.func @linear_input_type(%x: tensor<?x64xbf16>) {
 
 // -----
 
+func.func @linear_i8_inputs_unquantized(%x: tensor<1x64xf32>) {
+  %w = llm.param "w" {layout = "vnni16x32"} : tensor<4x2x16x16x2xbf16>
+  // expected-error @+1 {{'llm.linear' op input_type i8 needs quantized weights (scales)}}
+  %y = llm.linear %x, %w {input_type = i8} : tensor<1x64xf32>, tensor<4x2x16x16x2xbf16> -> tensor<1x64xf32>
+  return
+}
+
+// -----
+
+func.func @linear_i4_inputs(%x: tensor<1x64xf32>) {
+  %c = llm.param "w" {layout = "q8_0x16x32"} : tensor<4x2x16x16x2xi8>
+  %s = llm.param "w" {layout = "q8_0x16x32_scales"} : tensor<4x2x16xf16>
+  // expected-error @+1 {{'llm.linear' op an integer input_type must be i8, got 'i4'}}
+  %y = llm.linear %x, %c scales(%s : tensor<4x2x16xf16>) {input_type = i4} : tensor<1x64xf32>, tensor<4x2x16x16x2xi8> -> tensor<1x64xf32>
+  return
+}
+
+// -----
+
 func.func @embed_tiles_hidden(%tokens: tensor<?xi32>) {
   %t = llm.param "t" {layout = "vnni16x32"} : tensor<2x2x16x16x2xbf16>
   // expected-error @+1 {{'llm.embed' op result row size 32 does not match the table's hidden size 64}}

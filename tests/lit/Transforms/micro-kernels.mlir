@@ -193,6 +193,136 @@ func.func @q4_gemv(%X: memref<1x4x16x2xf32>, %Q: memref<3x4x16x16xi8>, %S: memre
 
 // -----
 
+#x = affine_map<(m, nb, ni, kb, kr, kp) -> (m, kb, kr, kp)>
+#dx = affine_map<(m, nb, ni, kb, kr, kp) -> (m, kb)>
+#q = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
+#s = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
+#y = affine_map<(m, nb, ni, kb, kr, kp) -> (m, nb, ni)>
+// Q8_0 with i8 inputs. Once per row, each block's lane corrections go to a
+// buffer: the codes are made unsigned by flipping their sign bit, so 128
+// times the inputs of the even pair rows is taken off the lanes of the first
+// half of each load, of the odd ones off the second half. Per block and
+// group, the input pairs as 16-bit words; each stream's codes prefetched 16
+// blocks ahead; each 64-byte load of codes goes through vpdpbusd twice, with
+// the pairs in the low and in the high half of each lane, starting from the
+// corrections; the i32 sums are converted and scaled once per block.
+// CHECK-LABEL: func.func @q8_i8_gemv(
+// CHECK: scf.if
+// CHECK: %[[CORRECTIONS:.+]] = memref.alloca() : memref<4x16xi32>
+// CHECK: scf.for
+// CHECK: scf.for %[[KB0:.+]] =
+// CHECK: %[[ROWBLOCK:.+]] = vector.load %{{.+}} : memref<32xi8, strided<[1], offset: ?>>, vector<32xi8>
+// CHECK: %[[WIDE:.+]] = arith.extsi %[[ROWBLOCK]] : vector<32xi8> to vector<32xi32>
+// CHECK: %[[EVENROWS:.+]] = vector.shuffle %[[WIDE]], %[[WIDE]] [0, 1, 4, 5, 8, 9,
+// CHECK: vector.reduction <add>, %[[EVENROWS]] : vector<16xi32> into i32
+// CHECK: %[[ODDROWS:.+]] = vector.shuffle %[[WIDE]], %[[WIDE]] [2, 3, 6, 7, 10, 11,
+// CHECK: vector.reduction <add>, %[[ODDROWS]] : vector<16xi32> into i32
+// CHECK: %[[LANES:.+]] = arith.select %{{.+}} : vector<16xi1>, vector<16xi32>
+// CHECK: vector.store %[[LANES]], %[[CORRECTIONS]][%[[KB0]], %{{.+}}] : memref<4x16xi32>, vector<16xi32>
+// CHECK: scf.for %[[KB:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(
+// CHECK: %[[BLOCK:.+]] = vector.load %{{.+}} : memref<32xi8, strided<[1], offset: ?>>, vector<32xi8>
+// CHECK: %[[PAIRS:.+]] = vector.bitcast %[[BLOCK]] : vector<32xi8> to vector<16xi16>
+// CHECK: %[[CORR:.+]] = vector.load %[[CORRECTIONS]][%[[KB]], %{{.+}}] : memref<4x16xi32>, vector<16xi32>
+// CHECK: memref.prefetch %{{.+}}[%{{.+}}], read, locality<3>, data : memref<512xi8, strided<[1], offset: ?>>
+// CHECK: %[[EVEN:.+]] = arith.extui %{{.+}} : vector<16xi16> to vector<16xi32>
+// CHECK: %[[ODD:.+]] = arith.shli %[[EVEN]], %{{.+}} : vector<16xi32>
+// CHECK: %[[CODES:.+]] = vector.load %{{.+}} : memref<64xi8, strided<[1], offset: ?>>, vector<64xi8>
+// CHECK: %[[WORDS:.+]] = vector.bitcast %[[CODES]] : vector<64xi8> to vector<16xi32>
+// CHECK: %[[UNSIGNED:.+]] = arith.xori %[[WORDS]], %{{.+}} : vector<16xi32>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%[[CORR]], %[[UNSIGNED]], %[[EVEN]])
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%[[CORR]], %[[UNSIGNED]], %[[ODD]])
+// CHECK: arith.sitofp %{{.+}} : vector<16xi32> to vector<16xf32>
+// CHECK: vector.fma
+// CHECK: } else {
+// CHECK:   linalg.generic
+// CHECK-NOT: llm.micro_kernel
+// CHECK: }
+func.func @q8_i8_gemv(%X: memref<1x4x16x2xi8>, %D: memref<1x4xf32>, %Q: memref<8x4x16x16x2xi8>, %S: memref<8x4x16xf16>, %Y: memref<1x8x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #q, #s, #dx, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%X, %Q, %S, %D : memref<1x4x16x2xi8>, memref<8x4x16x16x2xi8>, memref<8x4x16xf16>, memref<1x4xf32>)
+      outs(%Y : memref<1x8x16xf32>) attrs = {llm.micro_kernel = "q8_0_i8_gemv"} {
+  ^bb0(%xq: i8, %q: i8, %d: f16, %dx: f32, %acc: f32):
+    %xf = arith.sitofp %xq : i8 to f32
+    %x = arith.mulf %xf, %dx : f32
+    %0 = arith.sitofp %q : i8 to f32
+    %1 = arith.extf %d : f16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.mulf %x, %2 : f32
+    %4 = arith.addf %acc, %3 : f32
+    linalg.yield %4 : f32
+  }
+  return
+}
+
+// -----
+
+#x = affine_map<(m, nb, ni, kb, kr, kp) -> (m, kb, kr, kp)>
+#dx = affine_map<(m, nb, ni, kb, kr, kp) -> (m, kb)>
+#q = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni)>
+#s = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
+#y = affine_map<(m, nb, ni, kb, kr, kp) -> (m, nb, ni)>
+// Q4_0 with i8 inputs: the nibbles split by a mask and a shift, then
+// interleaved into pairs (unpack low / high bytes of each 128-bit part).
+// CHECK-LABEL: func.func @q4_i8_gemv(
+// CHECK: scf.if
+// CHECK: %[[CODES:.+]] = vector.load %{{.+}} : memref<64xi8, strided<[1], offset: ?>>, vector<64xi8>
+// CHECK: %[[LOW:.+]] = arith.andi %[[CODES]], %{{.+}} : vector<64xi8>
+// CHECK: %[[HIGH:.+]] = arith.shrui %[[CODES]], %{{.+}} : vector<64xi8>
+// CHECK: vector.shuffle %[[LOW]], %[[HIGH]] [0, 64, 1, 65,
+// CHECK: vector.shuffle %[[LOW]], %[[HIGH]] [8, 72, 9, 73,
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// CHECK: } else {
+// CHECK:   linalg.generic
+func.func @q4_i8_gemv(%X: memref<1x4x16x2xi8>, %D: memref<1x4xf32>, %Q: memref<3x4x16x16xi8>, %S: memref<3x4x16xf16>, %Y: memref<1x3x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #q, #s, #dx, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%X, %Q, %S, %D : memref<1x4x16x2xi8>, memref<3x4x16x16xi8>, memref<3x4x16xf16>, memref<1x4xf32>)
+      outs(%Y : memref<1x3x16xf32>) attrs = {llm.micro_kernel = "q4_0_i8_gemv"} {
+  ^bb0(%xq: i8, %q: i8, %d: f16, %dx: f32, %acc: f32):
+    %xf = arith.sitofp %xq : i8 to f32
+    %x = arith.mulf %xf, %dx : f32
+    %kp = linalg.index 5 : index
+    %b = arith.extui %q : i8 to i32
+    %k = arith.index_cast %kp : index to i32
+    %c4 = arith.constant 4 : i32
+    %sh = arith.muli %k, %c4 : i32
+    %n = arith.shrui %b, %sh : i32
+    %c15 = arith.constant 15 : i32
+    %m = arith.andi %n, %c15 : i32
+    %c8 = arith.constant 8 : i32
+    %c = arith.subi %m, %c8 : i32
+    %0 = arith.sitofp %c : i32 to f32
+    %1 = arith.extf %d : f16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.mulf %x, %2 : f32
+    %4 = arith.addf %acc, %3 : f32
+    linalg.yield %4 : f32
+  }
+  return
+}
+
+// -----
+
+#x = affine_map<(m, nb, ni, kb, kr, kp) -> (m, kb, kr, kp)>
+#dx = affine_map<(m, nb, ni, kb, kr, kp) -> (m, kb)>
+#q = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
+#s = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
+#y = affine_map<(m, nb, ni, kb, kr, kp) -> (m, nb, ni)>
+func.func @q8_i8_f32_inputs(%X: memref<1x4x16x2xf32>, %D: memref<1x4xf32>, %Q: memref<8x4x16x16x2xi8>, %S: memref<8x4x16xf16>, %Y: memref<1x8x16xf32>) {
+  // expected-error @+1 {{'linalg.generic' op tagged q8_0_i8_gemv but its operands are not i8 [m, kb, 16, 2] input codes, i8 [nb, kb, 16, 16, 2] codes, f16 [nb, kb, 16] scales, f32 [m, kb] input scales and an f32 [m, nb, 16] result}}
+  linalg.generic {indexing_maps = [#x, #q, #s, #dx, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%X, %Q, %S, %D : memref<1x4x16x2xf32>, memref<8x4x16x16x2xi8>, memref<8x4x16xf16>, memref<1x4xf32>)
+      outs(%Y : memref<1x8x16xf32>) attrs = {llm.micro_kernel = "q8_0_i8_gemv"} {
+  ^bb0(%x: f32, %q: i8, %d: f16, %dx: f32, %acc: f32):
+    %0 = arith.sitofp %q : i8 to f32
+    %3 = arith.mulf %x, %0 : f32
+    %4 = arith.addf %acc, %3 : f32
+    linalg.yield %4 : f32
+  }
+  return
+}
+
+// -----
+
 #m = affine_map<(i) -> (i)>
 func.func @q8_misshaped(%x: memref<16xf32>) {
   // expected-error @+1 {{'linalg.generic' op tagged q8_0_gemv but not a bufferized 6-loop product of inputs, quantized codes and scales}}

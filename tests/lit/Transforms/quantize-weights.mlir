@@ -8,9 +8,12 @@
 // RUN: not llamac-opt %s -llm-quantize-weights=scheme=q2_k -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: llamac-opt %s -llm-quantize-weights="scheme=q8_0 matrix-input-type=bf16" -split-input-file | FileCheck %s --check-prefix=AMX
 // RUN: not llamac-opt %s -llm-quantize-weights="scheme=q8_0 matrix-input-type=f16" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD-TYPE
+// RUN: llamac-opt %s -llm-quantize-weights="scheme=q4_0 matrix-input-type=bf16 vector-input-type=i8" -split-input-file | FileCheck %s --check-prefix=VNNI
+// RUN: not llamac-opt %s -llm-quantize-weights="scheme=q8_0 vector-input-type=i4" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD-VECTOR
 
 // BAD: llm-quantize-weights: unknown scheme 'q2_k' (q8_0, q4_0)
 // BAD-TYPE: llm-quantize-weights: unknown matrix-input-type 'f16' (bf16)
+// BAD-VECTOR: llm-quantize-weights: unknown vector-input-type 'i4' (i8)
 
 // With matrix-input-type=bf16, the product with several input rows rounds
 // its inputs (prefill, AMX tiles); the one-row product (decode) does not.
@@ -19,6 +22,13 @@
 // AMX-LABEL: func.func @decode(
 // AMX-NOT: input_type
 // AMX: return
+
+// With vector-input-type=i8 as well, the one-row product quantizes its
+// inputs (integer dot products); the prefill one keeps bf16.
+// VNNI-LABEL: func.func @prefill(
+// VNNI: llm.linear {{.+}} {input_type = bf16} : tensor<?x64xf32>, tensor<4x2x16x16xi8>
+// VNNI-LABEL: func.func @decode(
+// VNNI: llm.linear {{.+}} {input_type = i8} : tensor<1x64xf32>, tensor<4x2x16x16xi8>
 
 // Q8-LABEL: func.func @prefill(
 // Q8: %[[C:.+]] = llm.param "w" {layout = "q8_0x16x32"} : tensor<4x2x16x16x2xi8>

@@ -110,6 +110,30 @@ func.func private @reductions(%x: tensor<4x8192xf32>, %acc: tensor<4xf32>, %v: t
 
 // -----
 
+// A micro-kernel op is split only along its weight (second operand) tiles,
+// whatever its other operands (here a decode product with quantized inputs,
+// whose input scales come last).
+#x = affine_map<(m, nb, ni, kb, kr, kp) -> (m, kb, kr, kp)>
+#q = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
+#s = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
+#dx = affine_map<(m, nb, ni, kb, kr, kp) -> (m, kb)>
+#y = affine_map<(m, nb, ni, kb, kr, kp) -> (m, nb, ni)>
+// CHOOSE-LABEL: func.func private @quantized_inputs(
+// CHOOSE: llm.task_tiles = array<i64: 0, 2, 0, 0, 0, 0>
+func.func private @quantized_inputs(%x: tensor<1x64x16x2xi8>, %q: tensor<64x64x16x16x2xi8>, %s: tensor<64x64x16xf16>, %dx: tensor<1x64xf32>, %y: tensor<1x64x16xf32>) -> tensor<1x64x16xf32> attributes {llm.kernel} {
+  %r = linalg.generic {indexing_maps = [#x, #q, #s, #dx, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %q, %s, %dx : tensor<1x64x16x2xi8>, tensor<64x64x16x16x2xi8>, tensor<64x64x16xf16>, tensor<1x64xf32>)
+      outs(%y : tensor<1x64x16xf32>) attrs = {llm.micro_kernel = "q8_0_i8_gemv"} {
+  ^bb0(%xq: i8, %c: i8, %d: f16, %sx: f32, %acc: f32):
+    %0 = arith.sitofp %c : i8 to f32
+    %1 = arith.addf %acc, %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<1x64x16xf32>
+  return %r : tensor<1x64x16xf32>
+}
+
+// -----
+
 // llm-tile-tasks: a pinned [0, 64, 0] splits N = 256 into a forall of step 64
 // over 64x64 output tiles; the attribute is consumed.
 // TILE-LABEL: func.func @pinned(

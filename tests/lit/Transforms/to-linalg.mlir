@@ -331,6 +331,54 @@ func.func @linear_q4(%x: tensor<1x64xf32>) -> tensor<1x32xf32> {
 
 // -----
 
+// input_type i8: the input row is quantized per block of 32 (max |x| per
+// block, dx = max / 127, codes roundeven(x * (1 / dx)), 0 for a zero
+// block), then the product of codes scaled by dx and d, tagged for the
+// integer dot-product kernel.
+// CHECK-LABEL: func.func @linear_q8_i8(
+// CHECK: %[[X:.+]] = tensor.expand_shape %{{.+}} : tensor<1x64xf32> into tensor<1x2x32xf32>
+// CHECK: %[[MAX:.+]] = linalg.generic {{.+}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[X]] : tensor<1x2x32xf32>) outs(%{{.+}} : tensor<1x2xf32>)
+// CHECK:   math.absf
+// CHECK:   arith.maximumf
+// CHECK: %[[DX:.+]] = linalg.generic {{.+}} ins(%[[MAX]] : tensor<1x2xf32>)
+// CHECK:   arith.divf %{{.+}}, %{{.+}} : f32
+// CHECK: %[[Q:.+]] = linalg.generic {{.+}} ins(%[[X]], %[[DX]] : tensor<1x2x32xf32>, tensor<1x2xf32>) outs(%{{.+}} : tensor<1x2x32xi8>)
+// CHECK:   arith.cmpf oeq
+// CHECK:   arith.select
+// CHECK:   math.roundeven
+// CHECK:   arith.fptosi %{{.+}} : f32 to i8
+// CHECK: %[[QX:.+]] = tensor.expand_shape %[[Q]] {{.+}} : tensor<1x2x32xi8> into tensor<1x2x16x2xi8>
+// CHECK: linalg.generic {{.+}} ins(%[[QX]], %{{.+}}, %{{.+}}, %[[DX]] : tensor<1x2x16x2xi8>, tensor<2x2x16x16x2xi8>, tensor<2x2x16xf16>, tensor<1x2xf32>)
+// CHECK-SAME: attrs = {llm.micro_kernel = "q8_0_i8_gemv"}
+// CHECK: ^bb0(%[[XQ:.+]]: i8, %[[Q:.+]]: i8, %[[D:.+]]: f16, %[[XS:.+]]: f32, %[[ACC:.+]]: f32):
+// CHECK: %[[XF:.+]] = arith.sitofp %[[XQ]] : i8 to f32
+// CHECK: %[[XV:.+]] = arith.mulf %[[XF]], %[[XS]] : f32
+// CHECK: %[[QF:.+]] = arith.sitofp %[[Q]] : i8 to f32
+// CHECK: %[[W:.+]] = arith.mulf %[[QF]], %{{.+}} : f32
+// CHECK: %[[P:.+]] = arith.mulf %[[XV]], %[[W]] : f32
+// CHECK: arith.addf %[[ACC]], %[[P]] : f32
+func.func @linear_q8_i8(%x: tensor<1x64xf32>) -> tensor<1x32xf32> {
+  %c = llm.param "w" {layout = "q8_0x16x32"} : tensor<2x2x16x16x2xi8>
+  %s = llm.param "w" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xf16>
+  %y = llm.linear %x, %c scales(%s : tensor<2x2x16xf16>) {input_type = i8} : tensor<1x64xf32>, tensor<2x2x16x16x2xi8> -> tensor<1x32xf32>
+  return %y : tensor<1x32xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @linear_q4_i8(
+// CHECK: linalg.generic {{.+}} ins(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : tensor<1x2x16x2xi8>, tensor<2x2x16x16xi8>, tensor<2x2x16xf16>, tensor<1x2xf32>)
+// CHECK-SAME: attrs = {llm.micro_kernel = "q4_0_i8_gemv"}
+// CHECK: linalg.index 5 : index
+func.func @linear_q4_i8(%x: tensor<1x64xf32>) -> tensor<1x32xf32> {
+  %c = llm.param "w" {layout = "q4_0x16x32"} : tensor<2x2x16x16xi8>
+  %s = llm.param "w" {layout = "q4_0x16x32_scales"} : tensor<2x2x16xf16>
+  %y = llm.linear %x, %c scales(%s : tensor<2x2x16xf16>) {input_type = i8} : tensor<1x64xf32>, tensor<2x2x16x16xi8> -> tensor<1x32xf32>
+  return %y : tensor<1x32xf32>
+}
+
+// -----
+
 // Quantized weights with input_type (prefill on AMX): the input tiles and
 // loops of the tiled matrix product, with codes and scales in place of the
 // weight; the body dequantizes exactly, then rounds the weight to bf16.

@@ -40,6 +40,11 @@ struct CompileOptions {
   /// (llm-pack-weights) and needs a target with AMX-BF16; auto picks it
   /// for bf16 weights on such a target.
   std::string prefillInputs = "auto";
+  /// Activations entering decode's matrix-vector products by quantized
+  /// weights: "auto", "i8" or "f32". i8 quantizes them per block of 32 and
+  /// runs integer dot products (needs q8_0/q4_0 weights and AVX512-VNNI);
+  /// auto picks it for quantized weights on such a target.
+  std::string decodeInputs = "auto";
   /// "host" (this CPU and its features) or an LLVM CPU name.
   std::string targetCPU = "host";
   EmitStage emit = EmitStage::Artifact;

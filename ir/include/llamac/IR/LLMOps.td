@@ -210,7 +210,13 @@ def LLM_LinearOp : LLM_Op<"linear", [Pure, AttrSizedOperandSegments]> {
     in f32), with f32 inputs. With `input_type` as well, the dequantized
     weights are rounded to that type like the inputs (what AMX tiles of
     bf16 need; `llm-quantize-weights` sets it on matrix-matrix products
-    when asked to).
+    when asked to). With `input_type = i8` (quantized weights only), each
+    input row is itself quantized in blocks of 32 along the reduction, as
+    Q8_0 but with an f32 scale: `dx = max|x| / 127`,
+    `qx = roundeven(x * (1 / dx))` (0 for an all-zero block); each block's
+    integer sum `sum qx * q` is then scaled by `dx * d` (what the CPU's int8
+    dot products need; `llm-quantize-weights` sets it on matrix-vector
+    products when asked to).
 
     With `add(%r)` (`llm-fuse-elementwise`: a residual connection), the
     product is added to `%r` (of the result's type): the sums start from

@@ -153,7 +153,10 @@ def LLMQuantizeWeightsPass : Pass<"llm-quantize-weights", "mlir::ModuleOp"> {
     With `matrix-input-type=bf16`, the products whose input has several rows
     (prefill) also get `input_type = bf16`: inputs and dequantized weights
     are rounded to bf16, so that they run as AMX tile products (see
-    `llm-lower-micro-kernels`); one-row products (decode) stay exact.
+    `llm-lower-micro-kernels`); one-row products (decode) stay exact
+    unless `vector-input-type=i8`: then the products whose input has one row
+    get `input_type = i8` (the input quantized in blocks of 32, integer dot
+    products with the codes: AVX512-VNNI in `llm-lower-micro-kernels`).
 
     Example (`scheme=q8_0`):
 
@@ -175,6 +178,11 @@ def LLMQuantizeWeightsPass : Pass<"llm-quantize-weights", "mlir::ModuleOp"> {
            "bf16: set `input_type = bf16` on the matrix-matrix "
            "products (inputs with several rows) by quantized weights, so "
            "that prefill runs on AMX tiles of dequantized weights">,
+    Option<"vectorInputType", "vector-input-type", "std::string",
+           /*default=*/"\"\"",
+           "i8: set `input_type = i8` on the matrix-vector products (inputs "
+           "of one row) by quantized weights, so that decode quantizes its "
+           "inputs and runs integer dot products">,
   ];
 }
 
@@ -404,6 +412,10 @@ def LLMLowerMicroKernelsPass : Pass<"llm-lower-micro-kernels"> {
       exact) and accumulated with f32 FMAs against the broadcast inputs.
     - `"q8_0_gemv"` / `"q4_0_gemv"`: the same loops over quantized codes
       and f16 block scales, dequantized in registers (exact).
+    - `"q8_0_i8_gemv"` / `"q4_0_i8_gemv"` (`input_type = i8`: input codes
+      and scales in the inputs' place): AVX512-VNNI integer dot products
+      (`vpdpbusd`, through `llvm.call_intrinsic`) of each 32-input block,
+      converted and scaled once per block.
     - `"amx_q8_0"` / `"amx_q4_0"`: a panel of output tiles is dequantized
       and rounded to bf16 into a buffer (`memref.alloc`), then multiplied
       as in `"amx_bf16"` for every row.
@@ -427,9 +439,13 @@ def LLMLowerMicroKernelsPass : Pass<"llm-lower-micro-kernels"> {
     Option<"f32Prefetch", "f32-prefetch", "int64_t", /*default=*/"16",
            "Inputs ahead whose panel weights the f32 GEMM prefetches into "
            "L1 (0: none)">,
+    Option<"gemvPrefetch", "gemv-prefetch", "int64_t", /*default=*/"16",
+           "Blocks of 32 inputs ahead whose weight codes the GEMV with "
+           "quantized inputs prefetches (0: none)">,
   ];
   let dependentDialects = ["::mlir::amx::AMXDialect",
                            "::mlir::arith::ArithDialect",
+                           "::mlir::LLVM::LLVMDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];
