@@ -1137,16 +1137,40 @@ struct QuantGemvI8 {
         tileStarts.push_back(tileOffset(k, w, k.add(nb, k.c(g)), kb));
       // Each stream's tile `prefetch` blocks ahead, a cache line at a time:
       // the hardware prefetchers alone leave a core's misses too few to
-      // reach the memory bandwidth.
+      // reach the memory bandwidth. Near the end of the reduction, the
+      // first blocks of the tile the stream reads next (`group` tiles on)
+      // instead, so that the next group does not start cold.
       if (prefetch > 0) {
         int64_t tileBytes = q4 ? kTile * kTile : kTile * kDepth;
+        Value wraps = b.create<arith::CmpIOp>(
+            loc, arith::CmpIPredicate::sge, k.add(kb, k.c(prefetch)),
+            k.c(depthTiles));
+        Value wrapJump = b.create<arith::SubIOp>(
+            loc, k.mul(k.c(group), w.strides[0]),
+            k.mul(k.c(depthTiles), w.strides[1]));
+        Value ahead = k.add(
+            k.mul(k.c(prefetch), w.strides[1]),
+            b.create<arith::SelectOp>(loc, wraps, wrapJump, k.c(0)));
+        // The scales, a line every two blocks, the same way.
+        Value scalesAhead = k.add(
+            k.mul(k.c(prefetch), s.strides[1]),
+            b.create<arith::SelectOp>(
+                loc, wraps,
+                b.create<arith::SubIOp>(loc, k.mul(k.c(group), s.strides[0]),
+                                        k.mul(k.c(depthTiles), s.strides[1])),
+                k.c(0)));
         for (int64_t g = 0; g < group; ++g) {
-          Value ahead = vectorView(
-              b, loc, w.base,
-              k.add(tileStarts[g], k.mul(k.c(prefetch), w.strides[1])),
-              tileBytes);
+          Value scalesView = vectorView(
+              b, loc, s.base,
+              k.add(tileOffset(k, s, k.add(nb, k.c(g)), kb), scalesAhead),
+              kTile);
+          b.create<memref::PrefetchOp>(loc, scalesView, ValueRange{k.c(0)},
+                                       /*isWrite=*/false, /*locality=*/3,
+                                       /*isDataCache=*/true);
+          Value aheadView = vectorView(b, loc, w.base,
+                                       k.add(tileStarts[g], ahead), tileBytes);
           for (int64_t line = 0; line < tileBytes; line += 64)
-            b.create<memref::PrefetchOp>(loc, ahead, ValueRange{k.c(line)},
+            b.create<memref::PrefetchOp>(loc, aheadView, ValueRange{k.c(line)},
                                          /*isWrite=*/false, /*locality=*/3,
                                          /*isDataCache=*/true);
         }

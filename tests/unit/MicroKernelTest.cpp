@@ -814,15 +814,17 @@ INSTANTIATE_TEST_SUITE_P(
 
 // Bytes of codes and scales streamed per second by one and two threads
 // (each its half of the output tiles), from L2 (a 2048 x 2048 matrix: 2 MiB
-// of Q8_0, 1 MiB of Q4_0) and from memory (131072 x 2048, lm_head-sized):
-// how far the kernel itself is from the memory bandwidth. A benchmark, run
+// of Q8_0, 1 MiB of Q4_0), lm_head-sized (131072 x 2048: may sit in a
+// large L3) and from memory (131072 x 8192: 1 GiB / 512 MiB): how far the
+// kernel itself is from the memory bandwidth. A benchmark, run
 // by hand: --gtest_also_run_disabled_tests --gtest_filter='*I8GemvThroughput*'.
 TEST(QuantI8GemvThroughput, DISABLED_OneRow) {
   if (!hostHasVNNI())
     GTEST_SKIP() << "this CPU offers no AVX512-VNNI";
   for (bool q4 : {false, true})
-    for (int64_t outTiles : {int64_t(128), int64_t(8192)}) {
-      const int64_t depthTiles = 64, in = depthTiles * 32,
+    for (auto [outTiles, depthTiles] :
+         {std::pair<int64_t, int64_t>{128, 64}, {8192, 64}, {8192, 256}}) {
+      const int64_t in = depthTiles * 32,
                     out = outTiles * 16;
       std::vector<int8_t> xq(size_t(in), 3), codes(size_t(out * in / (q4 ? 2 : 1)), 5);
       std::vector<float> xd(size_t(depthTiles), 0.5f);

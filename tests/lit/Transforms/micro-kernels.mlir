@@ -202,8 +202,9 @@ func.func @q4_gemv(%X: memref<1x4x16x2xf32>, %Q: memref<3x4x16x16xi8>, %S: memre
 // buffer: the codes are made unsigned by flipping their sign bit, so 128
 // times the inputs of the even pair rows is taken off the lanes of the first
 // half of each load, of the odd ones off the second half. Per block and
-// group, the input pairs as 16-bit words; each stream's codes prefetched 16
-// blocks ahead; each 64-byte load of codes goes through vpdpbusd twice, with
+// group, the input pairs as 16-bit words; each stream's scales and codes
+// prefetched 16 blocks ahead (or the next group's first blocks near the
+// end); each 64-byte load of codes goes through vpdpbusd twice, with
 // the pairs in the low and in the high half of each lane, starting from the
 // corrections; the i32 sums are converted and scaled once per block.
 // CHECK-LABEL: func.func @q8_i8_gemv(
@@ -223,6 +224,7 @@ func.func @q4_gemv(%X: memref<1x4x16x2xf32>, %Q: memref<3x4x16x16xi8>, %S: memre
 // CHECK: %[[BLOCK:.+]] = vector.load %{{.+}} : memref<32xi8, strided<[1], offset: ?>>, vector<32xi8>
 // CHECK: %[[PAIRS:.+]] = vector.bitcast %[[BLOCK]] : vector<32xi8> to vector<16xi16>
 // CHECK: %[[CORR:.+]] = vector.load %[[CORRECTIONS]][%[[KB]], %{{.+}}] : memref<4x16xi32>, vector<16xi32>
+// CHECK: memref.prefetch %{{.+}}[%{{.+}}], read, locality<3>, data : memref<16xf16, strided<[1], offset: ?>>
 // CHECK: memref.prefetch %{{.+}}[%{{.+}}], read, locality<3>, data : memref<512xi8, strided<[1], offset: ?>>
 // CHECK: %[[EVEN:.+]] = arith.extui %{{.+}} : vector<16xi16> to vector<16xi32>
 // CHECK: %[[ODD:.+]] = arith.shli %[[EVEN]], %{{.+}} : vector<16xi32>

@@ -415,7 +415,8 @@ def LLMLowerMicroKernelsPass : Pass<"llm-lower-micro-kernels"> {
     - `"q8_0_i8_gemv"` / `"q4_0_i8_gemv"` (`input_type = i8`: input codes
       and scales in the inputs' place): AVX512-VNNI integer dot products
       (`vpdpbusd`, through `llvm.call_intrinsic`) of each 32-input block,
-      converted and scaled once per block.
+      converted and scaled once per block; codes and scales prefetched
+      `gemv-prefetch` blocks ahead.
     - `"amx_q8_0"` / `"amx_q4_0"`: a panel of output tiles is dequantized
       and rounded to bf16 into a buffer (`memref.alloc`), then multiplied
       as in `"amx_bf16"` for every row.
