@@ -746,6 +746,55 @@ LogicalResult lowerGemv(linalg::GenericOp op) {
 // Quantized GEMV
 //===----------------------------------------------------------------------===//
 
+/// What both quantized GEMVs read and write: inputs X[m, kb, 16, 2] (f32,
+/// or i8 codes), weight codes and scales (see areQuantTiles) and the f32
+/// result Y[m, nb, 16].
+struct QuantGemvOperands {
+  bool q4 = false;
+  Strided x, w, s, y;
+  Value rows, outTiles;
+  int64_t depthTiles = 0;
+
+  /// True when the operand types are those above, inputs of `element`.
+  static bool typesMatch(Value input, Value codes, Value scales, Value out,
+                         bool q4, Type element) {
+    auto inputType = cast<MemRefType>(input.getType());
+    auto outType = cast<MemRefType>(out.getType());
+    return inputType.getRank() == 4 && outType.getRank() == 3 &&
+           areQuantTiles(cast<MemRefType>(codes.getType()),
+                         cast<MemRefType>(scales.getType()), q4) &&
+           inputType.getElementType() == element &&
+           outType.getElementType().isF32() &&
+           inputType.getShape().take_back(2) ==
+               ArrayRef<int64_t>{kDepth / 2, 2} &&
+           outType.getDimSize(2) == kTile;
+  }
+
+  void bind(OpBuilder &b, Location loc, bool scheme4, Value input,
+            Value codes, Value scales, Value out) {
+    q4 = scheme4;
+    x = Strided::of(b, loc, input);
+    w = Strided::of(b, loc, codes);
+    s = Strided::of(b, loc, scales);
+    y = Strided::of(b, loc, out);
+    rows = x.sizes[0];
+    outTiles = w.sizes[0];
+    depthTiles = cast<MemRefType>(codes.getType()).getDimSize(1);
+  }
+
+  /// The run-time condition of the kernels: whole contiguous input blocks,
+  /// output tiles, codes tiles and scales rows.
+  Value contiguous(OpBuilder &b, Location loc) const {
+    IndexMath m{b, loc};
+    SmallVector<Value> conditions = {
+        m.eq(x.strides[1], kDepth), m.eq(x.strides[2], 2),
+        m.eq(x.strides[3], 1), m.eq(y.strides[1], kTile),
+        m.eq(y.strides[2], 1)};
+    appendQuantContiguity(m, w, s, q4, conditions);
+    return m.all(conditions);
+  }
+};
+
 /// Tags "q8_0_gemv" / "q4_0_gemv": operands X[m, kb, kr, kp] (f32), codes
 /// Q[nb, kb, kr, ni, kp] (i8, Q8_0) or Q[nb, kb, kr, ni] (two 4-bit codes a
 /// byte, Q4_0), scales S[nb, kb, ni] (f16) and Y[m, nb, ni] (f32). Per
@@ -754,11 +803,7 @@ LogicalResult lowerGemv(linalg::GenericOp op) {
 /// offset of 8 subtracted once per block through the inputs' sum),
 /// multiplied by the inputs into a block sum, and the block sum is scaled
 /// by the 16 scales of the block: y += d * sum_k x_k * q_k.
-struct QuantGemv {
-  bool q4;
-  Strided x, w, s, y;
-  Value rows, outTiles;
-  int64_t depthTiles;
+struct QuantGemv : QuantGemvOperands {
 
   /// The Q4_0 codes (0..15, as f32; the offset of 8 is applied per block)
   /// of pair row `kr` of tile `tileStart`: low nibbles (even inputs) and
@@ -933,16 +978,8 @@ LogicalResult lowerQuantGemv(linalg::GenericOp op, bool q4) {
            << "quantized codes and scales";
   Value input = op.getDpsInputs()[0], codes = op.getDpsInputs()[1],
         scales = op.getDpsInputs()[2], out = op.getDpsInits()[0];
-  auto inputType = cast<MemRefType>(input.getType());
-  auto codesType = cast<MemRefType>(codes.getType());
-  auto scalesType = cast<MemRefType>(scales.getType());
-  auto outType = cast<MemRefType>(out.getType());
-  if (inputType.getRank() != 4 || outType.getRank() != 3 ||
-      !areQuantTiles(codesType, scalesType, q4) ||
-      !inputType.getElementType().isF32() ||
-      !outType.getElementType().isF32() ||
-      inputType.getShape().take_back(2) != ArrayRef<int64_t>{kDepth / 2, 2} ||
-      outType.getDimSize(2) != kTile)
+  if (!QuantGemvOperands::typesMatch(input, codes, scales, out, q4,
+                                     Float32Type::get(op.getContext())))
     return op.emitOpError("tagged ")
            << tag << " but its operands are not f32 [m, kb, 16, 2] inputs, "
            << quantCodesShape(q4)
@@ -950,21 +987,8 @@ LogicalResult lowerQuantGemv(linalg::GenericOp op, bool q4) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   QuantGemv kernel;
-  kernel.q4 = q4;
-  kernel.x = Strided::of(b, loc, input);
-  kernel.w = Strided::of(b, loc, codes);
-  kernel.s = Strided::of(b, loc, scales);
-  kernel.y = Strided::of(b, loc, out);
-  kernel.rows = kernel.x.sizes[0];
-  kernel.outTiles = kernel.w.sizes[0];
-  kernel.depthTiles = codesType.getDimSize(1);
-  IndexMath m{b, loc};
-  SmallVector<Value> conditions = {
-      m.eq(kernel.x.strides[1], kDepth), m.eq(kernel.x.strides[2], 2),
-      m.eq(kernel.x.strides[3], 1), m.eq(kernel.y.strides[1], kTile),
-      m.eq(kernel.y.strides[2], 1)};
-  appendQuantContiguity(m, kernel.w, kernel.s, q4, conditions);
-  guard(b, op, m.all(conditions),
+  kernel.bind(b, loc, q4, input, codes, scales, out);
+  guard(b, op, kernel.contiguous(b, loc),
         [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
   return success();
 }
@@ -989,11 +1013,9 @@ LogicalResult lowerQuantGemv(linalg::GenericOp op, bool q4) {
 /// by the lane's initial value. Q4_0's nibbles (0..15) are unsigned as they
 /// are: split by masks and interleaved into the same pair order, with 8
 /// times the inputs taken off.
-struct QuantGemvI8 {
-  bool q4;
-  Strided xq, xd, w, s, y;
-  Value rows, outTiles;
-  int64_t depthTiles;
+struct QuantGemvI8 : QuantGemvOperands {
+  /// Input scales XD[m, kb] (x holds the input codes).
+  Strided xd;
   /// [depthTiles, 16] i32: the initial lane values of each block's integer
   /// sums for the current row (see emitCorrections).
   Value corrections;
@@ -1043,7 +1065,7 @@ struct QuantGemvI8 {
           loc, DenseElementsAttr::get(VectorType::get({kTile}, b.getI1Type()),
                                       inPart)));
     }
-    Value xRow = m.at(xq.offset, {{row, xq.strides[0]}});
+    Value xRow = m.at(x.offset, {{row, x.strides[0]}});
     auto loop = b.create<scf::ForOp>(loc, m.c(0), m.c(depthTiles), m.c(1));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -1051,7 +1073,7 @@ struct QuantGemvI8 {
     IndexMath k{b, loc};
     Value block = b.create<vector::LoadOp>(
         loc, VectorType::get({kDepth}, b.getI8Type()),
-        vectorView(b, loc, xq.base, k.add(xRow, k.mul(kb, xq.strides[1])),
+        vectorView(b, loc, x.base, k.add(xRow, k.mul(kb, x.strides[1])),
                    kDepth),
         ValueRange{k.c(0)});
     Value wide = b.create<arith::ExtSIOp>(
@@ -1111,7 +1133,7 @@ struct QuantGemvI8 {
           unpackHigh.push_back(half * 64 + 16 * part + 8 + i);
         }
 
-    Value xRow = m.at(xq.offset, {{row, xq.strides[0]}});
+    Value xRow = m.at(x.offset, {{row, x.strides[0]}});
     Value dRow = m.at(xd.offset, {{row, xd.strides[0]}});
     SmallVector<Value> init(classes() * group, zeros);
     SmallVector<Value> sums = emitDepthLoop(b, loc, depthTiles, init, [&](
@@ -1119,7 +1141,7 @@ struct QuantGemvI8 {
       IndexMath k{b, loc};
       Value block = b.create<vector::LoadOp>(
           loc, VectorType::get({kDepth}, b.getI8Type()),
-          vectorView(b, loc, xq.base, k.add(xRow, k.mul(kb, xq.strides[1])),
+          vectorView(b, loc, x.base, k.add(xRow, k.mul(kb, x.strides[1])),
                      kDepth),
           ValueRange{k.c(0)});
       // The block's 16 input pairs, one per 16-bit word.
@@ -1298,18 +1320,11 @@ LogicalResult lowerQuantGemvI8(linalg::GenericOp op, bool q4,
   Value inputCodes = op.getDpsInputs()[0], codes = op.getDpsInputs()[1],
         scales = op.getDpsInputs()[2], inputScales = op.getDpsInputs()[3],
         out = op.getDpsInits()[0];
-  auto inputType = cast<MemRefType>(inputCodes.getType());
   auto inputScalesType = cast<MemRefType>(inputScales.getType());
-  auto codesType = cast<MemRefType>(codes.getType());
-  auto scalesType = cast<MemRefType>(scales.getType());
-  auto outType = cast<MemRefType>(out.getType());
-  if (inputType.getRank() != 4 || inputScalesType.getRank() != 2 ||
-      outType.getRank() != 3 || !areQuantTiles(codesType, scalesType, q4) ||
-      !inputType.getElementType().isSignlessInteger(8) ||
-      !inputScalesType.getElementType().isF32() ||
-      !outType.getElementType().isF32() ||
-      inputType.getShape().take_back(2) != ArrayRef<int64_t>{kDepth / 2, 2} ||
-      outType.getDimSize(2) != kTile)
+  if (!QuantGemvOperands::typesMatch(inputCodes, codes, scales, out, q4,
+                                     IntegerType::get(op.getContext(), 8)) ||
+      inputScalesType.getRank() != 2 ||
+      !inputScalesType.getElementType().isF32())
     return op.emitOpError("tagged ")
            << tag << " but its operands are not i8 [m, kb, 16, 2] input "
            << "codes, " << quantCodesShape(q4)
@@ -1318,23 +1333,10 @@ LogicalResult lowerQuantGemvI8(linalg::GenericOp op, bool q4,
   OpBuilder b(op);
   Location loc = op.getLoc();
   QuantGemvI8 kernel;
-  kernel.q4 = q4;
-  kernel.prefetch = prefetch;
-  kernel.xq = Strided::of(b, loc, inputCodes);
+  kernel.bind(b, loc, q4, inputCodes, codes, scales, out);
   kernel.xd = Strided::of(b, loc, inputScales);
-  kernel.w = Strided::of(b, loc, codes);
-  kernel.s = Strided::of(b, loc, scales);
-  kernel.y = Strided::of(b, loc, out);
-  kernel.rows = kernel.xq.sizes[0];
-  kernel.outTiles = kernel.w.sizes[0];
-  kernel.depthTiles = codesType.getDimSize(1);
-  IndexMath m{b, loc};
-  SmallVector<Value> conditions = {
-      m.eq(kernel.xq.strides[1], kDepth), m.eq(kernel.xq.strides[2], 2),
-      m.eq(kernel.xq.strides[3], 1), m.eq(kernel.y.strides[1], kTile),
-      m.eq(kernel.y.strides[2], 1)};
-  appendQuantContiguity(m, kernel.w, kernel.s, q4, conditions);
-  guard(b, op, m.all(conditions),
+  kernel.prefetch = prefetch;
+  guard(b, op, kernel.contiguous(b, loc),
         [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
   return success();
 }
