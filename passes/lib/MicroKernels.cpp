@@ -151,6 +151,20 @@ void guard(OpBuilder &b, linalg::GenericOp op, Value contiguous,
   op.erase();
 }
 
+/// Succeeds when `op` is a bufferized product of `inputs` operands into one
+/// result over `loops` loops; otherwise says so, naming its tag and what
+/// its operands should be.
+LogicalResult checkProductShape(linalg::GenericOp op, StringRef tag,
+                                unsigned inputs, unsigned loops,
+                                StringRef operands) {
+  if (op.getNumDpsInputs() == inputs && op.getNumDpsInits() == 1 &&
+      op.getNumLoops() == loops && op.hasPureBufferSemantics())
+    return success();
+  return op.emitOpError("tagged ")
+         << tag << " but not a bufferized " << loops << "-loop product of "
+         << operands;
+}
+
 /// The largest divisor of `depthTiles` not above `limit` (at least 1): how
 /// many reduction tiles the AMX kernel runs between accumulator reloads.
 int64_t unrollFor(int64_t depthTiles, int64_t limit) {
@@ -333,10 +347,8 @@ struct AMXMatmul {
 };
 
 LogicalResult lowerAMX(linalg::GenericOp op, int64_t unrollLimit) {
-  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      op.getNumLoops() != 7 || !op.hasPureBufferSemantics())
-    return op.emitOpError("tagged amx_bf16 but not a bufferized 7-loop "
-                          "product of two tiled operands");
+  if (failed(checkProductShape(op, "amx_bf16", 2, 7, "two tiled operands")))
+    return failure();
   Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1],
         out = op.getDpsInits()[0];
   auto lhsType = cast<MemRefType>(lhs.getType());
@@ -505,11 +517,9 @@ struct AMXQuantMatmul {
 LogicalResult lowerAMXQuant(linalg::GenericOp op, bool q4,
                             int64_t unrollLimit) {
   StringRef tag = q4 ? "amx_q4_0" : "amx_q8_0";
-  if (op.getNumDpsInputs() != 3 || op.getNumDpsInits() != 1 ||
-      op.getNumLoops() != 7 || !op.hasPureBufferSemantics())
-    return op.emitOpError("tagged ")
-           << tag << " but not a bufferized 7-loop product of input tiles, "
-           << "quantized codes and scales";
+  if (failed(checkProductShape(op, tag, 3, 7,
+                               "input tiles, quantized codes and scales")))
+    return failure();
   Value lhs = op.getDpsInputs()[0], codes = op.getDpsInputs()[1],
         scales = op.getDpsInputs()[2], out = op.getDpsInits()[0];
   auto lhsType = cast<MemRefType>(lhs.getType());
@@ -702,10 +712,9 @@ struct VNNIGemv {
 };
 
 LogicalResult lowerGemv(linalg::GenericOp op) {
-  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      op.getNumLoops() != 6 || !op.hasPureBufferSemantics())
-    return op.emitOpError("tagged vnni_gemv but not a bufferized 6-loop "
-                          "product of inputs and tiled weights");
+  if (failed(checkProductShape(op, "vnni_gemv", 2, 6,
+                               "inputs and tiled weights")))
+    return failure();
   Value input = op.getDpsInputs()[0], weight = op.getDpsInputs()[1],
         out = op.getDpsInits()[0];
   auto inputType = cast<MemRefType>(input.getType());
@@ -971,11 +980,9 @@ struct QuantGemv : QuantGemvOperands {
 
 LogicalResult lowerQuantGemv(linalg::GenericOp op, bool q4) {
   StringRef tag = q4 ? "q4_0_gemv" : "q8_0_gemv";
-  if (op.getNumDpsInputs() != 3 || op.getNumDpsInits() != 1 ||
-      op.getNumLoops() != 6 || !op.hasPureBufferSemantics())
-    return op.emitOpError("tagged ")
-           << tag << " but not a bufferized 6-loop product of inputs, "
-           << "quantized codes and scales";
+  if (failed(checkProductShape(op, tag, 3, 6,
+                               "inputs, quantized codes and scales")))
+    return failure();
   Value input = op.getDpsInputs()[0], codes = op.getDpsInputs()[1],
         scales = op.getDpsInputs()[2], out = op.getDpsInits()[0];
   if (!QuantGemvOperands::typesMatch(input, codes, scales, out, q4,
@@ -1044,6 +1051,17 @@ struct QuantGemvI8 : QuantGemvOperands {
         .getResult(0);
   }
 
+  /// The 32 input codes of block `kb` of the row starting at `xRow`.
+  Value loadInputBlock(OpBuilder &b, Location loc, Value xRow,
+                       Value kb) const {
+    IndexMath k{b, loc};
+    return b.create<vector::LoadOp>(
+        loc, VectorType::get({kDepth}, b.getI8Type()),
+        vectorView(b, loc, x.base, k.add(xRow, k.mul(kb, x.strides[1])),
+                   kDepth),
+        ValueRange{k.c(0)});
+  }
+
   /// corrections[kb] = each lane's offset correction for block kb of `row`.
   /// Every lane sums the pairs of one part of a load (its reduction rows are
   /// those of that part): its correction is the offset times the sum of
@@ -1071,11 +1089,7 @@ struct QuantGemvI8 : QuantGemvOperands {
     b.setInsertionPointToStart(loop.getBody());
     Value kb = loop.getInductionVar();
     IndexMath k{b, loc};
-    Value block = b.create<vector::LoadOp>(
-        loc, VectorType::get({kDepth}, b.getI8Type()),
-        vectorView(b, loc, x.base, k.add(xRow, k.mul(kb, x.strides[1])),
-                   kDepth),
-        ValueRange{k.c(0)});
+    Value block = loadInputBlock(b, loc, xRow, kb);
     Value wide = b.create<arith::ExtSIOp>(
         loc, VectorType::get({kDepth}, b.getI32Type()), block);
     Value offset = b.create<arith::ConstantIntOp>(loc, q4 ? -8 : -128, 32);
@@ -1139,11 +1153,7 @@ struct QuantGemvI8 : QuantGemvOperands {
     SmallVector<Value> sums = emitDepthLoop(b, loc, depthTiles, init, [&](
         OpBuilder &b, Value kb, SmallVectorImpl<Value> &acc) {
       IndexMath k{b, loc};
-      Value block = b.create<vector::LoadOp>(
-          loc, VectorType::get({kDepth}, b.getI8Type()),
-          vectorView(b, loc, x.base, k.add(xRow, k.mul(kb, x.strides[1])),
-                     kDepth),
-          ValueRange{k.c(0)});
+      Value block = loadInputBlock(b, loc, xRow, kb);
       // The block's 16 input pairs, one per 16-bit word.
       Value pairs = b.create<vector::BitCastOp>(
           loc, VectorType::get({kTile}, b.getI16Type()), block);
@@ -1312,11 +1322,10 @@ struct QuantGemvI8 : QuantGemvOperands {
 LogicalResult lowerQuantGemvI8(linalg::GenericOp op, bool q4,
                                int64_t prefetch) {
   StringRef tag = q4 ? "q4_0_i8_gemv" : "q8_0_i8_gemv";
-  if (op.getNumDpsInputs() != 4 || op.getNumDpsInits() != 1 ||
-      op.getNumLoops() != 6 || !op.hasPureBufferSemantics())
-    return op.emitOpError("tagged ")
-           << tag << " but not a bufferized 6-loop product of input codes, "
-           << "quantized codes, their scales and input scales";
+  if (failed(checkProductShape(
+          op, tag, 4, 6,
+          "input codes, quantized codes, their scales and input scales")))
+    return failure();
   Value inputCodes = op.getDpsInputs()[0], codes = op.getDpsInputs()[1],
         scales = op.getDpsInputs()[2], inputScales = op.getDpsInputs()[3],
         out = op.getDpsInits()[0];
@@ -1535,10 +1544,9 @@ struct PanelProduct {
 LogicalResult lowerPanels(linalg::GenericOp op, int64_t blockRows,
                           int64_t depthBlock, int64_t prefetch) {
   constexpr int64_t kPanel = PanelProduct::kPanel;
-  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      op.getNumLoops() != 4 || !op.hasPureBufferSemantics())
-    return op.emitOpError("tagged f32_panels but not a bufferized 4-loop "
-                          "product of inputs and weight panels");
+  if (failed(checkProductShape(op, "f32_panels", 2, 4,
+                               "inputs and weight panels")))
+    return failure();
   Value input = op.getDpsInputs()[0], weight = op.getDpsInputs()[1],
         out = op.getDpsInits()[0];
   auto inputType = cast<MemRefType>(input.getType());
