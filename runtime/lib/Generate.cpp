@@ -37,13 +37,19 @@ generate(Session &session, const std::vector<int32_t> &prompt, Sampler &sampler,
   GenerationResult result;
   result.promptTokens = int64_t(prompt.size());
 
-  if (options.prefillTokens == 0 ||
-      options.prefillTokens < -1)
+  if (options.prefillTokens == 0 || options.prefillTokens < -1)
     throw Error("the prompt tokens to prefill must be >= 1, got " +
                 std::to_string(options.prefillTokens));
   size_t prefilled = prompt.size();
   if (options.prefillTokens > 0)
     prefilled = std::min(prefilled, size_t(options.prefillTokens));
+  // Prefill checks a prompt before running any of it; the decode steps
+  // after it would fail one by one, half-way.
+  if (prefilled < prompt.size() && promptEnd > session.capacity())
+    throw Error("context full: " + std::to_string(session.position()) +
+                " tokens in the cache + " + std::to_string(prompt.size()) +
+                " new exceed the context of " +
+                std::to_string(session.capacity()) + " (raise --ctx)");
 
   auto start = std::chrono::steady_clock::now();
   // Every prompt row only when someone looks at them; generation needs the
