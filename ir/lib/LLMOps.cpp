@@ -8,6 +8,7 @@
 #include "llamac/IR/LLMOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/MapVector.h"
 #include "mlir/IR/OpImplementation.h"
 
 #include <cmath>
@@ -117,6 +118,29 @@ StringRef llamac::llm::stringifyQuantScheme(QuantScheme scheme) {
     break;
   }
   return "none";
+}
+
+bool llamac::llm::isUsedOnlyAsMatrix(ParamOp param, bool plainProductsOnly) {
+  for (OpOperand &use : param.getResult().getUses()) {
+    auto linear = dyn_cast<LinearOp>(use.getOwner());
+    auto embed = dyn_cast<EmbedOp>(use.getOwner());
+    bool weight = linear && &use == &linear.getWeightMutable() &&
+                  !(plainProductsOnly && linear.getInputType());
+    if (!weight && !(embed && &use == &embed.getTableMutable()))
+      return false;
+  }
+  return true;
+}
+
+void llamac::llm::rewriteParamsByName(
+    Operation *root, llvm::function_ref<bool(ParamOp)> eligible,
+    llvm::function_ref<void(ParamOp)> rewrite) {
+  llvm::MapVector<StringRef, SmallVector<ParamOp>> byName;
+  root->walk([&](ParamOp param) { byName[param.getName()].push_back(param); });
+  for (auto &[name, params] : byName)
+    if (llvm::all_of(params, eligible))
+      for (ParamOp param : params)
+        rewrite(param);
 }
 
 bool llamac::llm::hasSeveralRows(RankedTensorType type) {

@@ -9,8 +9,6 @@
 #include "llamac/IR/LLMOps.h"
 #include "llamac/Transforms/Passes.h"
 
-#include "llvm/ADT/MapVector.h"
-
 namespace llamac {
 #define GEN_PASS_DEF_LLMPACKWEIGHTSPASS
 #include "llamac/Transforms/Passes.h.inc"
@@ -25,55 +23,37 @@ namespace {
 /// matrix of whole tiles, read only by projections and embedding lookups.
 bool isPackable(llm::ParamOp param) {
   auto type = param.getResult().getType();
-  if (param.getLayout() || type.getRank() != 2 ||
-      !type.getElementType().isBF16() ||
-      type.getDimSize(0) % llm::kVNNITileRows != 0 ||
-      type.getDimSize(1) % llm::kVNNITileDepth != 0)
-    return false;
-  for (OpOperand &use : param.getResult().getUses()) {
-    auto linear = dyn_cast<llm::LinearOp>(use.getOwner());
-    auto embed = dyn_cast<llm::EmbedOp>(use.getOwner());
-    // By operand, not by value: a weight that is also some op's input
-    // (however odd) must stay a plain matrix.
-    if (!(linear && &use == &linear.getWeightMutable()) &&
-        !(embed && &use == &embed.getTableMutable()))
-      return false;
-  }
-  return true;
+  return !param.getLayout() && type.getRank() == 2 &&
+         type.getElementType().isBF16() &&
+         type.getDimSize(0) % llm::kVNNITileRows == 0 &&
+         type.getDimSize(1) % llm::kVNNITileDepth == 0 &&
+         llm::isUsedOnlyAsMatrix(param, /*plainProductsOnly=*/false);
 }
 
 struct LLMPackWeightsPass
     : public llamac::impl::LLMPackWeightsPassBase<LLMPackWeightsPass> {
   void runOnOperation() override {
-    // A weight is packed everywhere or nowhere: the entry functions each
-    // hold their own llm.param of it, and the buffer holds it once.
-    llvm::MapVector<StringRef, SmallVector<llm::ParamOp>> byName;
-    getOperation().walk(
-        [&](llm::ParamOp param) { byName[param.getName()].push_back(param); });
     OpBuilder b(&getContext());
     Type bf16 = b.getBF16Type();
-    for (auto &[name, params] : byName) {
-      if (!llvm::all_of(params, isPackable))
-        continue;
-      for (llm::ParamOp param : params) {
-        auto type = param.getResult().getType();
-        auto tiled = RankedTensorType::get(
-            {type.getDimSize(0) / llm::kVNNITileRows,
-             type.getDimSize(1) / llm::kVNNITileDepth,
-             llm::kVNNITileDepth / 2, llm::kVNNITileRows, 2},
-            bf16);
-        b.setInsertionPoint(param);
-        auto packed = b.create<llm::ParamOp>(
-            param.getLoc(), tiled, param.getNameAttr(),
-            b.getStringAttr(llm::kVNNILayout), param.getPartsAttr());
-        for (Operation *user : param.getResult().getUsers())
-          if (auto linear = dyn_cast<llm::LinearOp>(user);
-              linear && llm::hasSeveralRows(linear.getInput().getType()))
-            linear.setInputTypeAttr(TypeAttr::get(bf16));
-        param.getResult().replaceAllUsesWith(packed.getResult());
-        param.erase();
-      }
-    }
+    llm::rewriteParamsByName(
+        getOperation(), isPackable, [&](llm::ParamOp param) {
+          auto type = param.getResult().getType();
+          auto tiled = RankedTensorType::get(
+              {type.getDimSize(0) / llm::kVNNITileRows,
+               type.getDimSize(1) / llm::kVNNITileDepth,
+               llm::kVNNITileDepth / 2, llm::kVNNITileRows, 2},
+              bf16);
+          b.setInsertionPoint(param);
+          auto packed = b.create<llm::ParamOp>(
+              param.getLoc(), tiled, param.getNameAttr(),
+              b.getStringAttr(llm::kVNNILayout), param.getPartsAttr());
+          for (Operation *user : param.getResult().getUsers())
+            if (auto linear = dyn_cast<llm::LinearOp>(user);
+                linear && llm::hasSeveralRows(linear.getInput().getType()))
+              linear.setInputTypeAttr(TypeAttr::get(bf16));
+          param.getResult().replaceAllUsesWith(packed.getResult());
+          param.erase();
+        });
   }
 };
 

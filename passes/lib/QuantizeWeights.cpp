@@ -9,8 +9,6 @@
 #include "llamac/IR/LLMOps.h"
 #include "llamac/Transforms/Passes.h"
 
-#include "llvm/ADT/MapVector.h"
-
 namespace llamac {
 #define GEN_PASS_DEF_LLMQUANTIZEWEIGHTSPASS
 #include "llamac/Transforms/Passes.h.inc"
@@ -25,21 +23,11 @@ namespace {
 /// 16 x 32 tiles, read only by projections and embedding lookups.
 bool isQuantizable(llm::ParamOp param) {
   auto type = param.getResult().getType();
-  if (param.getLayout() || type.getRank() != 2 ||
-      !isa<FloatType>(type.getElementType()) ||
-      type.getDimSize(0) % llm::kVNNITileRows != 0 ||
-      type.getDimSize(1) % llm::kQuantBlock != 0)
-    return false;
-  for (OpOperand &use : param.getResult().getUses()) {
-    auto linear = dyn_cast<llm::LinearOp>(use.getOwner());
-    auto embed = dyn_cast<llm::EmbedOp>(use.getOwner());
-    // Compare operands, not values: a param may be both input and weight.
-    if (!(linear && &use == &linear.getWeightMutable() &&
-          !linear.getInputType()) &&
-        !(embed && &use == &embed.getTableMutable()))
-      return false;
-  }
-  return true;
+  return !param.getLayout() && type.getRank() == 2 &&
+         isa<FloatType>(type.getElementType()) &&
+         type.getDimSize(0) % llm::kVNNITileRows == 0 &&
+         type.getDimSize(1) % llm::kQuantBlock == 0 &&
+         llm::isUsedOnlyAsMatrix(param, /*plainProductsOnly=*/true);
 }
 
 struct LLMQuantizeWeightsPass
@@ -67,52 +55,46 @@ struct LLMQuantizeWeightsPass
           << vectorInputType << "' (i8)";
       return signalPassFailure();
     }
-    // A weight is quantized everywhere or nowhere: it is stored once.
-    llvm::MapVector<StringRef, SmallVector<llm::ParamOp>> byName;
-    getOperation().walk(
-        [&](llm::ParamOp param) { byName[param.getName()].push_back(param); });
     OpBuilder b(&getContext());
-    for (auto &[name, params] : byName) {
-      if (!llvm::all_of(params, isQuantizable))
-        continue;
-      for (llm::ParamOp param : params) {
-        auto type = param.getResult().getType();
-        int64_t tilesOut = type.getDimSize(0) / llm::kVNNITileRows;
-        int64_t tilesIn = type.getDimSize(1) / llm::kVNNITileDepth;
-        SmallVector<int64_t> shape = {tilesOut, tilesIn,
-                                      llm::kVNNITileDepth / 2,
-                                      llm::kVNNITileRows};
-        if (quant == llm::QuantScheme::Q8_0)
-          shape.push_back(2);
-        auto codesType = RankedTensorType::get(shape, b.getI8Type());
-        b.setInsertionPoint(param);
-        auto codes = b.create<llm::ParamOp>(
-            param.getLoc(), codesType, param.getNameAttr(),
-            b.getStringAttr(llm::getQuantLayout(quant)), param.getPartsAttr());
-        auto scales = b.create<llm::ParamOp>(
-            param.getLoc(), llm::getQuantScalesType(codesType),
-            param.getNameAttr(),
-            b.getStringAttr(llm::getQuantScalesLayout(quant)),
-            param.getPartsAttr());
-        for (OpOperand &use :
-             llvm::make_early_inc_range(param.getResult().getUses())) {
-          Operation *user = use.getOwner();
-          use.set(codes.getResult());
-          if (auto linear = dyn_cast<llm::LinearOp>(user)) {
-            linear.getScalesMutable().assign(scales.getResult());
-            bool severalRows =
-                llm::hasSeveralRows(linear.getInput().getType());
-            if (!matrixInputType.empty() && severalRows)
-              linear.setInputTypeAttr(TypeAttr::get(b.getBF16Type()));
-            if (!vectorInputType.empty() && !severalRows)
-              linear.setInputTypeAttr(TypeAttr::get(b.getI8Type()));
-          } else
-            cast<llm::EmbedOp>(user).getScalesMutable().assign(
-                scales.getResult());
-        }
-        param.erase();
-      }
-    }
+    llm::rewriteParamsByName(
+        getOperation(), isQuantizable, [&](llm::ParamOp param) {
+          auto type = param.getResult().getType();
+          int64_t tilesOut = type.getDimSize(0) / llm::kVNNITileRows;
+          int64_t tilesIn = type.getDimSize(1) / llm::kVNNITileDepth;
+          SmallVector<int64_t> shape = {tilesOut, tilesIn,
+                                        llm::kVNNITileDepth / 2,
+                                        llm::kVNNITileRows};
+          if (quant == llm::QuantScheme::Q8_0)
+            shape.push_back(2);
+          auto codesType = RankedTensorType::get(shape, b.getI8Type());
+          b.setInsertionPoint(param);
+          auto codes = b.create<llm::ParamOp>(
+              param.getLoc(), codesType, param.getNameAttr(),
+              b.getStringAttr(llm::getQuantLayout(quant)),
+              param.getPartsAttr());
+          auto scales = b.create<llm::ParamOp>(
+              param.getLoc(), llm::getQuantScalesType(codesType),
+              param.getNameAttr(),
+              b.getStringAttr(llm::getQuantScalesLayout(quant)),
+              param.getPartsAttr());
+          for (OpOperand &use :
+               llvm::make_early_inc_range(param.getResult().getUses())) {
+            Operation *user = use.getOwner();
+            use.set(codes.getResult());
+            if (auto linear = dyn_cast<llm::LinearOp>(user)) {
+              linear.getScalesMutable().assign(scales.getResult());
+              bool severalRows =
+                  llm::hasSeveralRows(linear.getInput().getType());
+              if (!matrixInputType.empty() && severalRows)
+                linear.setInputTypeAttr(TypeAttr::get(b.getBF16Type()));
+              if (!vectorInputType.empty() && !severalRows)
+                linear.setInputTypeAttr(TypeAttr::get(b.getI8Type()));
+            } else
+              cast<llm::EmbedOp>(user).getScalesMutable().assign(
+                  scales.getResult());
+          }
+          param.erase();
+        });
   }
 };
 

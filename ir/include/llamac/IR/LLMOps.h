@@ -70,4 +70,19 @@ llvm::StringRef stringifyQuantScheme(QuantScheme scheme);
 #define GET_OP_CLASSES
 #include "llamac/IR/LLMOps.h.inc"
 
+namespace llamac::llm {
+/// True when every use of `param` is as the weight of an llm.linear (one
+/// without input_type if `plainProductsOnly`) or as the table of an
+/// llm.embed: a matrix whose storage a pass may choose. Uses are compared
+/// by operand, not by value: a param that is also some op's input stays.
+bool isUsedOnlyAsMatrix(ParamOp param, bool plainProductsOnly);
+
+/// Calls `rewrite` on every llm.param under `root` whose name's params
+/// (one per entry function) all satisfy `eligible`: a weight is stored
+/// once, so it changes storage everywhere or nowhere.
+void rewriteParamsByName(mlir::Operation *root,
+                         llvm::function_ref<bool(ParamOp)> eligible,
+                         llvm::function_ref<void(ParamOp)> rewrite);
+} // namespace llamac::llm
+
 #endif // LLAMAC_IR_LLMOPS_H
