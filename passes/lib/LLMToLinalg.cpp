@@ -358,6 +358,24 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
                                rewriter.getIndexAttr(tile)});
   }
 
+  /// A product generic of `inputs` into the [M, tiles, width] accumulator
+  /// `init` (`body` returns the new sum from the block arguments, the
+  /// accumulator last), tagged `tag` for llm-lower-micro-kernels and
+  /// collapsed to the [M, out] result `type`.
+  static Value taggedRowsProduct(
+      ConversionPatternRewriter &rewriter, Location loc,
+      RankedTensorType type, ValueRange inputs, Value init,
+      ArrayRef<AffineMap> maps, ArrayRef<IteratorType> iterators,
+      StringRef tag,
+      function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+    Value product =
+        generic(rewriter, loc, inputs, init, maps, iterators, body);
+    product.getDefiningOp()->setAttr(kMicroKernel,
+                                     rewriter.getStringAttr(tag));
+    return rewriter.create<tensor::CollapseShapeOp>(
+        loc, type, product, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+  }
+
   /// Products by tiled weights, one input row at a time (decode's
   /// matrix-vector products): loops [m, nb, ni, kb, kr, kp] over the input
   /// as [M, in/32, 16, 2], the weight tiles and the result as [M, out/16,
@@ -383,22 +401,15 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
     Value init = rowsAccumulator(rewriter, loc, adaptor.getAddend(), rows,
                                  type, tilesOut);
     // Loops: m, nb, ni, kb, kr, kp.
-    auto product = rewriter.create<linalg::GenericOp>(
-        loc, init.getType(), ValueRange{input4, adaptor.getWeight()},
-        ValueRange{init},
-        ArrayRef<AffineMap>{dimsMap(context, 6, {0, 3, 4, 5}),
-                            dimsMap(context, 6, {1, 3, 4, 2, 5}),
-                            dimsMap(context, 6, {0, 1, 2})},
-        ArrayRef<IteratorType>{kPar, kPar, kPar, kRed, kRed, kRed},
+    return taggedRowsProduct(
+        rewriter, loc, type, ValueRange{input4, adaptor.getWeight()}, init,
+        {dimsMap(context, 6, {0, 3, 4, 5}),
+         dimsMap(context, 6, {1, 3, 4, 2, 5}), dimsMap(context, 6, {0, 1, 2})},
+        {kPar, kPar, kPar, kRed, kRed, kRed}, "vnni_gemv",
         [&](OpBuilder &b, Location loc, ValueRange args) {
           Value weight = castFloat(b, loc, args[1], elementType);
-          b.create<linalg::YieldOp>(
-              loc, multiplyAccumulate(b, loc, {args[0], weight, args[2]}));
+          return multiplyAccumulate(b, loc, {args[0], weight, args[2]});
         });
-    product->setAttr(kMicroKernel, rewriter.getStringAttr("vnni_gemv"));
-    return rewriter.create<tensor::CollapseShapeOp>(
-        loc, type, product.getResult(0),
-        ArrayRef<ReassociationIndices>{{0}, {1, 2}});
   }
 
   /// Products by f32panel64 weights (prefill and decode alike): loops [m,
@@ -416,22 +427,15 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
     Value init = rowsAccumulator(rewriter, loc, adaptor.getAddend(), rows,
                                  type, panels, llm::kF32PanelWidth);
     // Loops: m, nb, ni, k.
-    auto product = rewriter.create<linalg::GenericOp>(
-        loc, init.getType(), ValueRange{input, adaptor.getWeight()},
-        ValueRange{init},
-        ArrayRef<AffineMap>{dimsMap(context, 4, {0, 3}),
-                            dimsMap(context, 4, {1, 3, 2}),
-                            dimsMap(context, 4, {0, 1, 2})},
-        ArrayRef<IteratorType>{kPar, kPar, kPar, kRed},
+    return taggedRowsProduct(
+        rewriter, loc, type, ValueRange{input, adaptor.getWeight()}, init,
+        {dimsMap(context, 4, {0, 3}), dimsMap(context, 4, {1, 3, 2}),
+         dimsMap(context, 4, {0, 1, 2})},
+        {kPar, kPar, kPar, kRed}, "f32_panels",
         [&](OpBuilder &b, Location loc, ValueRange args) {
           Value weight = castFloat(b, loc, args[1], elementType);
-          b.create<linalg::YieldOp>(
-              loc, multiplyAccumulate(b, loc, {args[0], weight, args[2]}));
+          return multiplyAccumulate(b, loc, {args[0], weight, args[2]});
         });
-    product->setAttr(kMicroKernel, rewriter.getStringAttr("f32_panels"));
-    return rewriter.create<tensor::CollapseShapeOp>(
-        loc, type, product.getResult(0),
-        ArrayRef<ReassociationIndices>{{0}, {1, 2}});
   }
 
   /// The input rows [M, in] (f32) quantized per block of 32 as `input_type =
@@ -541,55 +545,38 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
                  ? b.create<linalg::IndexOp>(loc, 5).getResult()
                  : Value();
     };
-    std::string tag = (llm::stringifyQuantScheme(scheme) + "_gemv").str();
-    linalg::GenericOp product;
     // Loops: m, nb, ni, kb, kr, kp.
-    if (!op.getInputType()) {
-      product = rewriter.create<linalg::GenericOp>(
-          loc, init.getType(),
-          ValueRange{input4, adaptor.getWeight(), adaptor.getScales()},
-          ValueRange{init},
-          ArrayRef<AffineMap>{dimsMap(context, 6, {0, 3, 4, 5}), codesMap,
-                              dimsMap(context, 6, {1, 3, 2}),
-                              dimsMap(context, 6, {0, 1, 2})},
-          ArrayRef<IteratorType>{kPar, kPar, kPar, kRed, kRed, kRed},
-          [&](OpBuilder &b, Location loc, ValueRange args) {
-            Value weight = dequantize(b, loc, scheme, args[1], args[2],
-                                      pairIndexFor(b, loc), elementType);
-            b.create<linalg::YieldOp>(
-                loc, multiplyAccumulate(b, loc, {args[0], weight, args[3]}));
-          });
-    } else {
+    SmallVector<Value> inputs = {input4, adaptor.getWeight(),
+                                 adaptor.getScales()};
+    SmallVector<AffineMap> maps = {dimsMap(context, 6, {0, 3, 4, 5}), codesMap,
+                                   dimsMap(context, 6, {1, 3, 2})};
+    bool i8Inputs = bool(op.getInputType());
+    if (i8Inputs) {
       // input_type i8: the inputs quantized per block, then their codes
       // times the weights' codes, each block's sum scaled by both scales.
       auto [inputCodes, inputScales] =
           quantizeInputBlocks(rewriter, loc, input, rows, tilesIn);
-      product = rewriter.create<linalg::GenericOp>(
-          loc, init.getType(),
-          ValueRange{inputCodes, adaptor.getWeight(), adaptor.getScales(),
-                     inputScales},
-          ValueRange{init},
-          ArrayRef<AffineMap>{dimsMap(context, 6, {0, 3, 4, 5}), codesMap,
-                              dimsMap(context, 6, {1, 3, 2}),
-                              dimsMap(context, 6, {0, 3}),
-                              dimsMap(context, 6, {0, 1, 2})},
-          ArrayRef<IteratorType>{kPar, kPar, kPar, kRed, kRed, kRed},
-          [&](OpBuilder &b, Location loc, ValueRange args) {
-            Value inputValue = b.create<arith::MulFOp>(
+      inputs[0] = inputCodes;
+      inputs.push_back(inputScales);
+      maps.push_back(dimsMap(context, 6, {0, 3}));
+    }
+    maps.push_back(dimsMap(context, 6, {0, 1, 2}));
+    std::string tag = (llm::stringifyQuantScheme(scheme) +
+                       (i8Inputs ? "_i8_gemv" : "_gemv"))
+                          .str();
+    return taggedRowsProduct(
+        rewriter, loc, type, inputs, init, maps,
+        {kPar, kPar, kPar, kRed, kRed, kRed}, tag,
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value inputValue = args[0];
+          if (i8Inputs)
+            inputValue = b.create<arith::MulFOp>(
                 loc, b.create<arith::SIToFPOp>(loc, elementType, args[0]),
                 args[3]);
-            Value weight = dequantize(b, loc, scheme, args[1], args[2],
-                                      pairIndexFor(b, loc), elementType);
-            b.create<linalg::YieldOp>(
-                loc,
-                multiplyAccumulate(b, loc, {inputValue, weight, args[4]}));
-          });
-      tag = (llm::stringifyQuantScheme(scheme) + "_i8_gemv").str();
-    }
-    product->setAttr(kMicroKernel, rewriter.getStringAttr(tag));
-    return rewriter.create<tensor::CollapseShapeOp>(
-        loc, type, product.getResult(0),
-        ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+          Value weight = dequantize(b, loc, scheme, args[1], args[2],
+                                    pairIndexFor(b, loc), elementType);
+          return multiplyAccumulate(b, loc, {inputValue, weight, args.back()});
+        });
   }
 
   /// Matrix products by tiled weights with inputs rounded to bf16 (prefill):
