@@ -481,6 +481,38 @@ TEST(PanelKernelThroughput, DISABLED_Prefill512x2048x2048) {
 // Quantized GEMV (q8_0_gemv, q4_0_gemv)
 //===----------------------------------------------------------------------===//
 
+/// `source` with its placeholders for quantized weights filled: CODE (the
+/// body's %qf / %df from %q / %d: q, or the nibble picked by loop
+/// `pairLoop` minus 8, and the f16 scale widened), QMAP / QTYPE / STRIDES
+/// (the codes' map, shape and layout), TAG and KB (reduction tiles).
+std::string withQuantCodes(std::string source, bool q4, int pairLoop,
+                           const std::string &tag, int64_t depthTiles) {
+  std::string code =
+      q4 ? "    %kp = linalg.index " + std::to_string(pairLoop) + R"( : index
+    %b = arith.extui %q : i8 to i32
+    %k = arith.index_cast %kp : index to i32
+    %c4 = arith.constant 4 : i32
+    %sh = arith.muli %k, %c4 : i32
+    %n = arith.shrui %b, %sh : i32
+    %c15 = arith.constant 15 : i32
+    %m = arith.andi %n, %c15 : i32
+    %c8 = arith.constant 8 : i32
+    %c = arith.subi %m, %c8 : i32
+    %qf = arith.sitofp %c : i32 to f32
+    %df = arith.extf %d : f16 to f32)"
+         : R"(    %qf = arith.sitofp %q : i8 to f32
+    %df = arith.extf %d : f16 to f32)";
+  source = replaceAll(source, "CODE", code);
+  source = replaceAll(source, "QMAP",
+                      q4 ? "(nb, kb, kr, ni)" : "(nb, kb, kr, ni, kp)");
+  source = replaceAll(source, "QTYPE", q4 ? "16x16xi8" : "16x16x2xi8");
+  source = replaceAll(source, "STRIDES",
+                      q4 ? "strided<[?, ?, ?, ?], offset: ?>"
+                         : "strided<[?, ?, ?, ?, ?], offset: ?>");
+  source = replaceAll(source, "TAG", tag);
+  return replaceAll(source, "KB", std::to_string(depthTiles));
+}
+
 /// The op llm-to-linalg emits for products by quantized weights: the body
 /// dequantizes (q * d, or (q - 8) * d with the nibble picked by kp).
 std::string quantGemvSource(bool q4, int64_t depthTiles) {
@@ -506,29 +538,8 @@ CODE
   }
   return
 })";
-  std::string code = q4 ? R"(    %kp = linalg.index 5 : index
-    %b = arith.extui %q : i8 to i32
-    %k = arith.index_cast %kp : index to i32
-    %c4 = arith.constant 4 : i32
-    %sh = arith.muli %k, %c4 : i32
-    %n = arith.shrui %b, %sh : i32
-    %c15 = arith.constant 15 : i32
-    %m = arith.andi %n, %c15 : i32
-    %c8 = arith.constant 8 : i32
-    %c = arith.subi %m, %c8 : i32
-    %qf = arith.sitofp %c : i32 to f32
-    %df = arith.extf %d : f16 to f32)"
-                         : R"(    %qf = arith.sitofp %q : i8 to f32
-    %df = arith.extf %d : f16 to f32)";
-  source = replaceAll(source, "CODE", code);
-  source = replaceAll(source, "QMAP",
-                      q4 ? "(nb, kb, kr, ni)" : "(nb, kb, kr, ni, kp)");
-  source = replaceAll(source, "QTYPE", q4 ? "16x16xi8" : "16x16x2xi8");
-  source = replaceAll(source, "STRIDES",
-                      q4 ? "strided<[?, ?, ?, ?], offset: ?>"
-                         : "strided<[?, ?, ?, ?, ?], offset: ?>");
-  source = replaceAll(source, "TAG", q4 ? "q4_0_gemv" : "q8_0_gemv");
-  return replaceAll(source, "KB", std::to_string(depthTiles));
+  return withQuantCodes(source, q4, /*pairLoop=*/5,
+                        q4 ? "q4_0_gemv" : "q8_0_gemv", depthTiles);
 }
 
 struct QuantShape {
@@ -918,29 +929,8 @@ CODE
   }
   return
 })";
-  std::string code = q4 ? R"(    %kp = linalg.index 6 : index
-    %b = arith.extui %q : i8 to i32
-    %k = arith.index_cast %kp : index to i32
-    %c4 = arith.constant 4 : i32
-    %sh = arith.muli %k, %c4 : i32
-    %n = arith.shrui %b, %sh : i32
-    %c15 = arith.constant 15 : i32
-    %m = arith.andi %n, %c15 : i32
-    %c8 = arith.constant 8 : i32
-    %c = arith.subi %m, %c8 : i32
-    %qf = arith.sitofp %c : i32 to f32
-    %df = arith.extf %d : f16 to f32)"
-                         : R"(    %qf = arith.sitofp %q : i8 to f32
-    %df = arith.extf %d : f16 to f32)";
-  source = replaceAll(source, "CODE", code);
-  source = replaceAll(source, "QMAP",
-                      q4 ? "(nb, kb, kr, ni)" : "(nb, kb, kr, ni, kp)");
-  source = replaceAll(source, "QTYPE", q4 ? "16x16xi8" : "16x16x2xi8");
-  source = replaceAll(source, "STRIDES",
-                      q4 ? "strided<[?, ?, ?, ?], offset: ?>"
-                         : "strided<[?, ?, ?, ?, ?], offset: ?>");
-  source = replaceAll(source, "TAG", q4 ? "amx_q4_0" : "amx_q8_0");
-  return replaceAll(source, "KB", std::to_string(depthTiles));
+  return withQuantCodes(source, q4, /*pairLoop=*/6,
+                        q4 ? "amx_q4_0" : "amx_q8_0", depthTiles);
 }
 
 /// float -> bf16 -> float, rounding to nearest even (finite values).
