@@ -358,6 +358,22 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
                                rewriter.getIndexAttr(tile)});
   }
 
+  /// The input rows [M, in] viewed as [M, in/32, 16, 2]: the tiles'
+  /// reduction blocks and their pairs.
+  static Value inputPairTiles(ConversionPatternRewriter &rewriter,
+                              Location loc, Value input, OpFoldResult rows,
+                              int64_t tilesIn) {
+    auto inputType = cast<RankedTensorType>(input.getType());
+    auto tilesType = RankedTensorType::get(
+        {inputType.getDimSize(0), tilesIn, llm::kVNNITileDepth / 2, 2},
+        inputType.getElementType());
+    return rewriter.create<tensor::ExpandShapeOp>(
+        loc, tilesType, input, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}},
+        ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(tilesIn),
+                               rewriter.getIndexAttr(llm::kVNNITileDepth / 2),
+                               rewriter.getIndexAttr(2)});
+  }
+
   /// A product generic of `inputs` into the [M, tiles, width] accumulator
   /// `init` (`body` returns the new sum from the block arguments, the
   /// accumulator last), tagged `tag` for llm-lower-micro-kernels and
@@ -390,14 +406,7 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
     int64_t tilesOut = weightType.getDimSize(0), tilesIn = weightType.getDimSize(1);
     Value input = adaptor.getInput();
     OpFoldResult rows = tensor::getMixedSize(rewriter, loc, input, 0);
-    int64_t staticRows = type.getDimSize(0);
-    auto inputTiles = RankedTensorType::get(
-        {staticRows, tilesIn, llm::kVNNITileDepth / 2, 2}, elementType);
-    Value input4 = rewriter.create<tensor::ExpandShapeOp>(
-        loc, inputTiles, input, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}},
-        ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(tilesIn),
-                               rewriter.getIndexAttr(llm::kVNNITileDepth / 2),
-                               rewriter.getIndexAttr(2)});
+    Value input4 = inputPairTiles(rewriter, loc, input, rows, tilesIn);
     Value init = rowsAccumulator(rewriter, loc, adaptor.getAddend(), rows,
                                  type, tilesOut);
     // Loops: m, nb, ni, kb, kr, kp.
@@ -528,13 +537,7 @@ struct LinearLowering : OpConversionPattern<llm::LinearOp> {
     int64_t tilesOut = weightType.getDimSize(0), tilesIn = weightType.getDimSize(1);
     Value input = adaptor.getInput();
     OpFoldResult rows = tensor::getMixedSize(rewriter, loc, input, 0);
-    auto inputTiles = RankedTensorType::get(
-        {type.getDimSize(0), tilesIn, llm::kVNNITileDepth / 2, 2}, elementType);
-    Value input4 = rewriter.create<tensor::ExpandShapeOp>(
-        loc, inputTiles, input, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}},
-        ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(tilesIn),
-                               rewriter.getIndexAttr(llm::kVNNITileDepth / 2),
-                               rewriter.getIndexAttr(2)});
+    Value input4 = inputPairTiles(rewriter, loc, input, rows, tilesIn);
     Value init = rowsAccumulator(rewriter, loc, adaptor.getAddend(), rows,
                                  type, tilesOut);
     AffineMap codesMap = scheme == llm::QuantScheme::Q8_0
