@@ -150,7 +150,8 @@ std::optional<uint64_t> cgroupRoom(const std::string &memoryMax,
 std::optional<AvailableMemory> availableMemory() {
   if (const char *override = std::getenv("LLAMAC_AVAILABLE_MEMORY"))
     if (std::optional<uint64_t> bytes = parseUnsigned(override))
-      return AvailableMemory{*bytes, "LLAMAC_AVAILABLE_MEMORY"};
+      return AvailableMemory{*bytes, "LLAMAC_AVAILABLE_MEMORY",
+                             /*ceiling=*/true};
   std::optional<AvailableMemory> result;
   if (std::optional<std::string> meminfo = readSmallFile("/proc/meminfo"))
     if (std::optional<uint64_t> bytes = parseMemAvailable(*meminfo))
@@ -176,15 +177,26 @@ uint64_t kvCacheBytes(const Manifest &manifest, int64_t contextLength) {
   return bytes;
 }
 
-void checkMemoryFits(const Manifest &manifest, int64_t contextLength) {
-  std::optional<AvailableMemory> available = availableMemory();
+void checkMemoryFits(const Manifest &manifest, int64_t contextLength,
+                     uint64_t residentWeights) {
+  checkMemoryFits(manifest, contextLength, residentWeights,
+                  availableMemory());
+}
+
+void checkMemoryFits(const Manifest &manifest, int64_t contextLength,
+                     uint64_t residentWeights,
+                     const std::optional<AvailableMemory> &available) {
   if (!available)
     return; // nothing to compare with: let the system decide
   uint64_t cache = kvCacheBytes(manifest, contextLength);
   uint64_t needed = manifest.weightsSize + cache;
   if (needed < cache) // wrapped
     needed = UINT64_MAX;
-  if (needed <= available->bytes)
+  // What the system can still give, plus what this process already holds.
+  uint64_t room = available->bytes;
+  if (!available->ceiling)
+    room = room + residentWeights < room ? UINT64_MAX : room + residentWeights;
+  if (needed <= room)
     return;
   throw Error("not enough memory: the weights (" +
               humanBytes(manifest.weightsSize) + ") and the KV cache for " +

@@ -327,40 +327,52 @@ std::unique_ptr<Model> Model::load(const std::string &dir,
   // The weights are read into anonymous memory backed by transparent huge
   // pages rather than mapped from the file: decode streams every weight
   // once per token, and with the page cache's 4 KiB pages that is a TLB
-  // miss every 4 KiB (bf16 decode 9.3 -> 11.7 tok/s on the 1B model when
-  // measured side by side). Without THP this is a plain copy.
+  // miss every 4 KiB (bf16 decode 9.3 -> 11.4 tok/s on the 1B model, the
+  // same artifact one run after the other). Without THP this is a plain
+  // copy. When the copy would not fit in the memory the system can give,
+  // the file is mapped as before: slower, but pages can be dropped.
   constexpr uint64_t kHugePage = 2u << 20;
   const uint64_t fileSize = uint64_t(status.st_size);
-  model->mappedSize =
-      std::max<uint64_t>((fileSize + kHugePage - 1) / kHugePage * kHugePage,
-                         kHugePage);
-  void *memory = ::mmap(nullptr, model->mappedSize, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (memory == MAP_FAILED) {
-    ::close(fd);
-    fail(weightsPath + ": cannot allocate " + std::to_string(fileSize) +
-         " bytes for the weights: " + std::strerror(errno));
+  std::optional<AvailableMemory> room = availableMemory();
+  void *memory = MAP_FAILED;
+  if (!room || room->bytes >= fileSize) {
+    model->mappedSize = std::max<uint64_t>(
+        (fileSize + kHugePage - 1) / kHugePage * kHugePage, kHugePage);
+    memory = ::mmap(nullptr, model->mappedSize, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   }
-  model->weights = memory;
-  ::madvise(memory, model->mappedSize, MADV_HUGEPAGE); // a hint: may fail
-  for (uint64_t done = 0; done < fileSize;) {
-    ssize_t got = ::pread(fd, static_cast<char *>(memory) + done,
-                          std::min<uint64_t>(fileSize - done, 1u << 30),
-                          off_t(done));
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got <= 0) {
+  if (memory != MAP_FAILED) {
+    model->weights = memory;
+    ::madvise(memory, model->mappedSize, MADV_HUGEPAGE); // a hint: may fail
+    for (uint64_t done = 0; done < fileSize;) {
+      ssize_t got = ::pread(fd, static_cast<char *>(memory) + done,
+                            std::min<uint64_t>(fileSize - done, 1u << 30),
+                            off_t(done));
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got <= 0) {
+        int error = errno;
+        ::close(fd);
+        fail(weightsPath + ": read failed: " +
+             (got < 0 ? std::string(std::strerror(error))
+                      : std::string("the file shrank while being read")));
+      }
+      done += uint64_t(got);
+    }
+    // Read-only from here on, like a mapping of the file.
+    ::mprotect(memory, model->mappedSize, PROT_READ);
+    model->residentWeights = fileSize;
+  } else {
+    model->mappedSize = std::max<uint64_t>(fileSize, 1);
+    memory = ::mmap(nullptr, model->mappedSize, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (memory == MAP_FAILED) {
       int error = errno;
       ::close(fd);
-      fail(weightsPath + ": read failed: " +
-           (got < 0 ? std::string(std::strerror(error))
-                    : std::string("the file shrank while being read")));
+      fail(weightsPath + ": cannot map: " + std::strerror(error));
     }
-    done += uint64_t(got);
+    model->weights = memory;
   }
   ::close(fd);
-  // Read-only from here on, like the mapping it replaces.
-  ::mprotect(memory, model->mappedSize, PROT_READ);
   if (!info.weightsFingerprint.empty() &&
       fileFingerprint(memory, fileSize) != info.weightsFingerprint)
     fail(weightsPath + ": does not match manifest.json (another compile's "
@@ -403,7 +415,7 @@ Session::Session(Model &model, int64_t contextLength)
     fail("a context of " + std::to_string(contextLength) +
          " tokens exceeds the model's maximum of " +
          std::to_string(info.maxPositionEmbeddings));
-  checkMemoryFits(info, contextLength);
+  checkMemoryFits(info, contextLength, model.residentWeights);
   size_t elements = size_t(info.numLayers) * info.numKVHeads * contextLength *
                     info.headDim;
   keyCache.assign(elements, 0.0f);

@@ -98,4 +98,21 @@ TEST(AvailableMemory, RefusesWhatDoesNotFitWithTheFigures) {
   ::unsetenv("LLAMAC_AVAILABLE_MEMORY");
 }
 
+TEST(AvailableMemory, WeightsAlreadyReadAreNotCountedTwice) {
+  Manifest model = modelOf(2471628800, 16, 8, 64); // KV at 4096: 0.27 GB
+  // What the system can still give: weights the process holds already
+  // need no more room, the cache does.
+  AvailableMemory systemRoom{1000000000, "MemAvailable in /proc/meminfo"};
+  EXPECT_NO_THROW(checkMemoryFits(model, 4096, 2471628800, systemRoom));
+  EXPECT_THROW(checkMemoryFits(model, 4096, 0, systemRoom), Error);
+  EXPECT_THROW(checkMemoryFits(model, 131072, 2471628800, systemRoom),
+               Error); // 8.59 GB of cache
+  // A ceiling on everything the process uses counts the weights held.
+  AvailableMemory ceiling{1000000000, "LLAMAC_AVAILABLE_MEMORY",
+                          /*ceiling=*/true};
+  EXPECT_THROW(checkMemoryFits(model, 4096, 2471628800, ceiling), Error);
+  // Nothing to compare with: no refusal.
+  EXPECT_NO_THROW(checkMemoryFits(model, 131072, 0, std::nullopt));
+}
+
 } // namespace

@@ -38,6 +38,10 @@ std::string fileFingerprint(const void *data, uint64_t size);
 struct AvailableMemory {
   uint64_t bytes = 0;
   std::string source; // e.g. "MemAvailable in /proc/meminfo"
+  /// True when `bytes` is a ceiling on all this process uses
+  /// (LLAMAC_AVAILABLE_MEMORY), false when it is what the system can still
+  /// give (MemAvailable, cgroup room): memory already held is not in it.
+  bool ceiling = false;
 };
 
 /// `MemAvailable` of a /proc/meminfo text, in bytes.
@@ -56,9 +60,17 @@ std::optional<AvailableMemory> availableMemory();
 /// at UINT64_MAX instead of wrapping).
 uint64_t kvCacheBytes(const Manifest &manifest, int64_t contextLength);
 
-/// Throws an Error with the figures (GB, or MB when small) when the weights and the KV cache
-/// for `contextLength` tokens would not fit in the available memory.
-void checkMemoryFits(const Manifest &manifest, int64_t contextLength);
+/// Throws an Error with the figures (GB, or MB when small) when the weights
+/// and the KV cache for `contextLength` tokens would not fit in the
+/// available memory. `residentWeights` bytes of the weights are held
+/// already (read at load), so what the system can still give need not
+/// cover them again.
+void checkMemoryFits(const Manifest &manifest, int64_t contextLength,
+                     uint64_t residentWeights = 0);
+/// The same against a given figure (none: nothing to compare with).
+void checkMemoryFits(const Manifest &manifest, int64_t contextLength,
+                     uint64_t residentWeights,
+                     const std::optional<AvailableMemory> &available);
 
 } // namespace llamac::runtime
 

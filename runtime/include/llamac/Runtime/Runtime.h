@@ -131,6 +131,8 @@ private:
   void *decodeFn = nullptr;
   void *weights = nullptr;
   uint64_t mappedSize = 0;
+  /// Bytes of weights read into this process's memory (0 when mapped).
+  uint64_t residentWeights = 0;
   int numThreads = 1;
   int64_t prefillChunk = 0;
   struct Executor;
