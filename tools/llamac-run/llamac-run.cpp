@@ -474,7 +474,8 @@ int runChat(int argc, const char **argv) {
     rt::GenerateOptions options;
     options.maxNewTokens = common.tokenLimit(session.capacity());
     options.stopAtContextEnd = true;
-    options.stopIds = manifest.eosTokenIds;
+    if (!common.ignoreEos)
+      options.stopIds = manifest.eosTokenIds;
     auto onToken = [&](int32_t token) {
       printStreamed(stream, token, options.stopIds);
       return true;
@@ -498,8 +499,9 @@ int runChat(int argc, const char **argv) {
     if (result.stoppedAtContextEnd)
       errs() << "(context full: " << session.capacity()
              << " tokens; /reset to start over)\n";
-    if (interactive)
-      printStats(result, model->threads());
+    // Every turn ends with its figures on stderr (the reply alone is on
+    // stdout), so a script can tell the turns apart whatever was said.
+    printStats(result, model->threads());
   }
   return 0;
 }
