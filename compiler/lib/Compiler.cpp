@@ -2,7 +2,7 @@
 #include "llamac/Compiler/Compiler.h"
 
 #include "llamac/Codegen/Codegen.h"
-#include "llamac/Codegen/KernelABI.h"
+#include "llamac/Artifact/KernelABI.h"
 #include "llamac/Compiler/StagedDirectory.h"
 #include "llamac/Compiler/WeightPacker.h"
 #include "llamac/Frontend/Checkpoint.h"

@@ -7,7 +7,7 @@
 //   ctx->parallel_for(ctx, &task, &closure, num_tasks)
 //
 // with `task(closure, i)` running iteration i. The runtime implements
-// parallel_for (with TBB); see codegen/include/llamac/Codegen/KernelABI.h.
+// parallel_for (with TBB); see artifact/include/llamac/Artifact/KernelABI.h.
 //
 //===----------------------------------------------------------------------===//
 #include "llamac/Transforms/Passes.h"

@@ -1,7 +1,7 @@
 //===- Runtime.cpp - Load and run a compiled llamac artifact --------------===//
 #include "llamac/Runtime/Runtime.h"
 
-#include "llamac/Codegen/KernelABI.h"
+#include "llamac/Artifact/KernelABI.h"
 #include "llamac/Runtime/Preflight.h"
 
 #include "llvm/ADT/StringMap.h"

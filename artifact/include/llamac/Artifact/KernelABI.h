@@ -4,8 +4,8 @@
 |* runtime needs neither MLIR nor LLVM headers to call the model.             *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
-#ifndef LLAMAC_CODEGEN_KERNELABI_H
-#define LLAMAC_CODEGEN_KERNELABI_H
+#ifndef LLAMAC_ARTIFACT_KERNELABI_H
+#define LLAMAC_ARTIFACT_KERNELABI_H
 
 #include <stdint.h>
 
@@ -68,4 +68,4 @@ typedef void (*llamac_entry_fn)(llamac_tokens_t *tokens, int64_t start_pos,
 }
 #endif
 
-#endif /* LLAMAC_CODEGEN_KERNELABI_H */
+#endif /* LLAMAC_ARTIFACT_KERNELABI_H */
