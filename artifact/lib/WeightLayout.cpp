@@ -110,6 +110,16 @@ WeightLayout::matrixShape(const std::vector<int64_t> &shape) const {
   return std::make_pair(out, in);
 }
 
+std::string WeightLayout::storedShapeDescription() const {
+  if (kind == LayoutKind::Panels)
+    return "[out/64, in, 64]";
+  if (part == LayoutPart::Scales)
+    return "[out/16, in/32, 16]";
+  if (scheme == QuantScheme::Q4_0)
+    return "[out/16, in/32, 16, 16]";
+  return "[out/16, in/32, 16, 16, 2]";
+}
+
 int64_t WeightLayout::storedBytes(int64_t out, int64_t in) const {
   std::optional<std::vector<int64_t>> shape = storedShape(out, in);
   if (!shape)

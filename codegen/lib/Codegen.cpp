@@ -1,6 +1,7 @@
 //===- Codegen.cpp - LLVM dialect -> native shared library ----------------===//
 #include "llamac/Codegen/Codegen.h"
 
+#include "mlir/IR/Builders.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/Analysis/TargetTransformInfo.h"
 #include "llvm/IR/InstIterator.h"
@@ -88,6 +89,25 @@ Expected<TargetCPU> resolveTargetCPU(StringRef name) {
   }
   std::sort(target.features.begin(), target.features.end());
   return target;
+}
+
+llm::TargetAttr getTargetAttr(mlir::MLIRContext *context,
+                              const TargetCPU &target) {
+  mlir::Builder b(context);
+  SmallVector<mlir::Attribute> features;
+  for (const std::string &feature : target.features)
+    features.push_back(b.getStringAttr(feature));
+  return llm::TargetAttr::get(context, target.cpu, target.triple,
+                              b.getArrayAttr(features));
+}
+
+TargetCPU getTargetCPU(llm::TargetAttr target) {
+  TargetCPU cpu;
+  cpu.triple = target.getTriple().str();
+  cpu.cpu = target.getCpu().str();
+  for (mlir::Attribute feature : target.getFeatures())
+    cpu.features.push_back(cast<mlir::StringAttr>(feature).str());
+  return cpu;
 }
 
 Expected<std::unique_ptr<TargetMachine>>

@@ -1,17 +1,25 @@
 //===- Compiler.cpp - Checkpoint -> artifact (llamac compile) -------------===//
+//
+// compileCheckpoint() is the phases of a Compilation in order, stopping
+// where --emit says. The pipelines are the registered ones
+// (llamac/Passes/Pipelines.h), run stage by stage so that each stage can
+// be printed, dumped and timed: the same passes `llamac-opt
+// --pass-pipeline=builtin.module(llm-compile-pipeline{...})` runs.
+//
+//===----------------------------------------------------------------------===//
 #include "llamac/Compiler/Compiler.h"
 
-#include "llamac/Codegen/Codegen.h"
 #include "llamac/Artifact/KernelABI.h"
+#include "llamac/Codegen/Codegen.h"
 #include "llamac/Compiler/StagedDirectory.h"
 #include "llamac/Compiler/WeightPacker.h"
 #include "llamac/Frontend/Checkpoint.h"
 #include "llamac/Frontend/GraphBuilder.h"
+#include "llamac/IR/LLMOps.h"
+#include "llamac/Passes/InitAll.h"
+#include "llamac/Passes/Pipelines.h"
 #include "llamac/Runtime/Preflight.h"
 #include "llamac/Runtime/Tokenizer.h"
-#include "llamac/InitAll.h"
-#include "llamac/Transforms/Passes.h"
-#include "llamac/Transforms/Pipelines.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -22,39 +30,92 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 
 #include <chrono>
+#include <set>
 #include <vector>
 
 using namespace llvm;
 
 namespace llamac {
 
-Expected<EmitStage> parseEmitStage(StringRef name) {
-  if (name == "llm")
-    return EmitStage::LLM;
-  if (name == "linalg")
-    return EmitStage::Linalg;
-  if (name == "llvm")
-    return EmitStage::LLVMDialect;
-  if (name == "llvm-ir")
-    return EmitStage::LLVMIR;
-  if (name == "asm")
-    return EmitStage::Assembly;
-  return createStringError(inconvertibleErrorCode(),
-                           "unknown --emit stage '%s' (llm, linalg, llvm, "
-                           "llvm-ir, asm)",
-                           name.str().c_str());
-}
-
 namespace {
 
 Error makeError(const Twine &message) {
   return createStringError(inconvertibleErrorCode(), message);
 }
+
+/// The value of `name` among the spellings of enum E (symbolize / stringify
+/// from the dialect's ODS), or an error that lists them.
+template <typename E, typename Symbolize, typename Stringify>
+Expected<E> parseEnum(StringRef name, StringRef flag,
+                      ArrayRef<E> choices, Symbolize symbolize,
+                      Stringify stringify) {
+  if (std::optional<E> value = symbolize(name))
+    return *value;
+  std::string list;
+  for (E choice : choices)
+    list += (list.empty() ? "" : ", ") + stringify(choice).str();
+  return makeError("unknown " + flag + " '" + name + "' (" + list + ")");
+}
+
+} // namespace
+
+Expected<EmitStage> parseEmitStage(StringRef name) {
+  static const std::pair<StringLiteral, EmitStage> stages[] = {
+      {"llm", EmitStage::LLM},          {"strategy", EmitStage::Strategy},
+      {"linalg", EmitStage::Linalg},    {"llvm", EmitStage::LLVMDialect},
+      {"llvm-ir", EmitStage::LLVMIR},   {"asm", EmitStage::Assembly}};
+  for (auto &[spelling, stage] : stages)
+    if (name == spelling)
+      return stage;
+  return makeError("unknown --emit stage '" + name +
+                   "' (llm, strategy, linalg, llvm, llvm-ir, asm)");
+}
+
+Expected<llm::WeightPrecision> parseWeightPrecision(StringRef name) {
+  using llm::WeightPrecision;
+  return parseEnum<WeightPrecision>(
+      name, "--dtype",
+      {WeightPrecision::F32, WeightPrecision::BF16, WeightPrecision::Q8_0,
+       WeightPrecision::Q4_0},
+      [](StringRef s) { return llm::symbolizeWeightPrecision(s); },
+      [](WeightPrecision p) { return llm::stringifyWeightPrecision(p); });
+}
+
+Expected<llm::PrefillInputs> parsePrefillInputs(StringRef name) {
+  using llm::PrefillInputs;
+  return parseEnum<PrefillInputs>(
+      name, "--prefill-inputs",
+      {PrefillInputs::Auto, PrefillInputs::BF16, PrefillInputs::F32},
+      [](StringRef s) { return llm::symbolizePrefillInputs(s); },
+      [](PrefillInputs p) { return llm::stringifyPrefillInputs(p); });
+}
+
+Expected<llm::DecodeInputs> parseDecodeInputs(StringRef name) {
+  using llm::DecodeInputs;
+  return parseEnum<DecodeInputs>(
+      name, "--decode-inputs",
+      {DecodeInputs::Auto, DecodeInputs::I8, DecodeInputs::F32},
+      [](StringRef s) { return llm::symbolizeDecodeInputs(s); },
+      [](DecodeInputs p) { return llm::stringifyDecodeInputs(p); });
+}
+
+StringRef compilePointName(CompilePoint point) {
+  switch (point) {
+  case CompilePoint::Codegen:
+    return "codegen";
+  case CompilePoint::Packing:
+    return "packing";
+  case CompilePoint::Commit:
+    return "commit";
+  }
+  return "?";
+}
+
+namespace {
 
 /// Wall time per compile phase, for `--time`.
 class PhaseTimer {
@@ -97,28 +158,6 @@ private:
   std::vector<std::pair<std::string, double>> phases;
 };
 
-Error runPipeline(mlir::ModuleOp module,
-                  function_ref<void(mlir::OpPassManager &)> build,
-                  const CompileOptions &options, StringRef stageName) {
-  mlir::PassManager pm(module.getContext());
-  build(pm);
-  if (!options.dumpIRDir.empty()) {
-    // One file per pass, numbered in order, under DIR/<stage>/.
-    std::string stageDir = (options.dumpIRDir + "/" + stageName).str();
-    if (std::error_code ec = sys::fs::create_directories(stageDir))
-      return makeError(stageDir + ": cannot create: " + ec.message());
-    pm.enableIRPrintingToFileTree(
-        [](mlir::Pass *, mlir::Operation *) { return false; },
-        [](mlir::Pass *, mlir::Operation *) { return true; },
-        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false,
-        /*printAfterOnlyOnFailure=*/false, stageDir);
-  }
-  if (failed(pm.run(module)))
-    return makeError("the " + stageName +
-                     " pipeline failed (diagnostics above)");
-  return Error::success();
-}
-
 /// runtime::fileFingerprint() of the file at `path`.
 Expected<std::string> fingerprintFile(const std::string &path) {
   ErrorOr<std::unique_ptr<MemoryBuffer>> file = MemoryBuffer::getFile(
@@ -126,7 +165,7 @@ Expected<std::string> fingerprintFile(const std::string &path) {
   if (!file)
     return makeError(path + ": " + file.getError().message());
   return runtime::fileFingerprint((*file)->getBufferStart(),
-                                     (*file)->getBufferSize());
+                                  (*file)->getBufferSize());
 }
 
 /// Whether `dir` may be replaced by a new artifact: a previous artifact, or
@@ -148,64 +187,90 @@ json::Value tensorTypeJSON(mlir::RankedTensorType type) {
   return json::Object{{"dtype", element}, {"shape", std::move(shape)}};
 }
 
-Error writeManifest(StringRef path, const LlamaConfig &config,
-                    const CompileOptions &options, StringRef prefillInputs,
-                    StringRef decodeInputs,
-                    const TargetCPU &target,
-                    ArrayRef<WeightSlot> slots, int64_t weightsSize,
-                    StringRef weightsFingerprint,
-                    StringRef libraryFingerprint,
-                    ArrayRef<std::string> kernels,
-                    ArrayRef<std::string> copiedFiles) {
-  Expected<json::Value> configJSON = json::parse(config.toJSON());
+/// The arithmetic units the module's products run on, from the micro-kernels
+/// the strategy chose (before llm-to-linalg; f32 FMAs for everything else,
+/// and bf16 dot products for generic products by bf16 weights).
+std::vector<artifact::ComputeUnit> computeUnitsOf(mlir::ModuleOp module) {
+  std::set<artifact::ComputeUnit> units = {artifact::ComputeUnit::F32FMA};
+  module.walk([&](llm::LinearOp linear) {
+    if (llm::MicroKernelAttr kernel = linear.getMicroKernelAttr())
+      units.insert(kernel.getComputeUnit());
+    else if (linear.getWeight().getType().getElementType().isBF16())
+      units.insert(artifact::ComputeUnit::BF16Dot);
+  });
+  return {units.begin(), units.end()};
+}
+
+/// What writeManifest() needs to know of a compile.
+struct ManifestInputs {
+  const LlamaConfig &config;
+  const Numerics &numerics;
+  StringRef requestedCPU;
+  const TargetCPU &target;
+  ArrayRef<WeightSlot> slots;
+  int64_t weightsSize;
+  StringRef weightsFingerprint;
+  StringRef libraryFingerprint;
+  ArrayRef<std::string> kernels;
+  ArrayRef<artifact::ComputeUnit> computeUnits;
+  ArrayRef<std::string> copiedFiles;
+};
+
+Error writeManifest(StringRef path, const ManifestInputs &in) {
+  Expected<json::Value> configJSON = json::parse(in.config.toJSON());
   if (!configJSON)
     return configJSON.takeError();
   json::Array tensors;
-  for (const WeightSlot &slot : slots) {
+  for (const WeightSlot &slot : in.slots) {
     json::Object entry{{"name", slot.name}, {"offset", slot.offset},
                        {"bytes", slot.byteSize()}};
     json::Object type = *tensorTypeJSON(slot.type).getAsObject();
     entry["dtype"] = std::move(type["dtype"]);
     entry["shape"] = std::move(type["shape"]);
-    if (!slot.layout.empty())
-      entry["layout"] = slot.layout;
+    if (slot.layout)
+      entry["layout"] = slot.layout->name();
     tensors.push_back(std::move(entry));
   }
   json::Array features;
-  for (const std::string &feature : target.features)
+  for (const std::string &feature : in.target.features)
     features.push_back(feature);
   json::Array files;
-  for (const std::string &file : copiedFiles)
+  for (const std::string &file : in.copiedFiles)
     files.push_back(file);
   json::Array kernelNames;
-  for (const std::string &kernel : kernels)
+  for (const std::string &kernel : in.kernels)
     kernelNames.push_back(kernel);
+  json::Array units;
+  for (artifact::ComputeUnit unit : in.computeUnits)
+    units.push_back(std::string(artifact::computeUnitName(unit)));
   json::Object manifest{
       {"format", "llamac-artifact"},
       {"abi_version", LLAMAC_ABI_VERSION},
       {"config", std::move(*configJSON)},
       {"compile",
-       json::Object{{"dtype", options.dtype},
-                    {"prefill_inputs", prefillInputs},
-                    {"decode_inputs", decodeInputs},
-                    {"target_cpu", options.targetCPU}}},
-      {"target", json::Object{{"triple", target.triple},
-                              {"cpu", target.cpu},
+       json::Object{
+           {"dtype", llm::stringifyWeightPrecision(in.numerics.dtype)},
+           {"prefill_inputs", in.numerics.bf16PrefillInputs ? "bf16" : "f32"},
+           {"decode_inputs", in.numerics.i8DecodeInputs ? "i8" : "f32"},
+           {"target_cpu", in.requestedCPU}}},
+      {"target", json::Object{{"triple", in.target.triple},
+                              {"cpu", in.target.cpu},
                               {"features", std::move(features)}}},
       {"library", "model.so"},
-      {"library_fingerprint", libraryFingerprint},
+      {"library_fingerprint", in.libraryFingerprint},
       {"entry_points", json::Object{{"prefill", LLAMAC_PREFILL_SYMBOL},
                                     {"prefill_last", LLAMAC_PREFILL_LAST_SYMBOL},
                                     {"decode", LLAMAC_DECODE_SYMBOL}}},
       {"weights", json::Object{{"file", "weights.bin"},
-                               {"size", weightsSize},
-                               {"fingerprint", weightsFingerprint},
+                               {"size", in.weightsSize},
+                               {"fingerprint", in.weightsFingerprint},
                                {"tensors", std::move(tensors)}}},
-      {"kv_cache", json::Object{{"layers", config.numLayers},
-                                {"kv_heads", config.numKVHeads},
-                                {"head_dim", config.headDim},
+      {"kv_cache", json::Object{{"layers", in.config.numLayers},
+                                {"kv_heads", in.config.numKVHeads},
+                                {"head_dim", in.config.headDim},
                                 {"dtype", "f32"}}},
       {"kernels", std::move(kernelNames)},
+      {"compute_units", std::move(units)},
       {"files", std::move(files)},
   };
   std::error_code ec;
@@ -221,250 +286,211 @@ Error writeManifest(StringRef path, const LlamaConfig &config,
 
 } // namespace
 
-Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
-                        const CompileOptions &options, raw_ostream &os) {
-  PhaseTimer timer(options.progress);
-  auto printTiming = make_scope_exit([&] {
-    if (options.printTiming)
-      timer.print(errs());
-  });
+//===----------------------------------------------------------------------===//
+// Compilation
+//===----------------------------------------------------------------------===//
 
-  const bool quantized = options.dtype == "q8_0" || options.dtype == "q4_0";
-  if (options.dtype != "bf16" && options.dtype != "f32" && !quantized)
-    return makeError("unknown --dtype '" + options.dtype +
-                     "' (f32, bf16, q8_0, q4_0)");
-  if (options.prefillInputs != "auto" && options.prefillInputs != "bf16" &&
-      options.prefillInputs != "f32")
-    return makeError("unknown --prefill-inputs '" + options.prefillInputs +
-                     "' (auto, bf16, f32)");
-  if (options.decodeInputs != "auto" && options.decodeInputs != "i8" &&
-      options.decodeInputs != "f32")
-    return makeError("unknown --decode-inputs '" + options.decodeInputs +
-                     "' (auto, i8, f32)");
+struct Compilation::State {
+  State(StringRef modelDir, StringRef outputDir, const CompileOptions &options)
+      : modelDir(modelDir.str()), outputDir(outputDir.str()), options(options),
+        timer(options.progress) {}
 
-  timer.start("read checkpoint");
-  Expected<Checkpoint> checkpoint = Checkpoint::open(modelDir);
-  if (!checkpoint)
-    return checkpoint.takeError();
+  std::string modelDir, outputDir;
+  CompileOptions options;
+  TargetCPU target;
+  Numerics numerics;
+  PhaseTimer timer;
+
+  std::optional<Checkpoint> checkpoint;
+  std::unique_ptr<runtime::Tokenizer> tokenizer;
+  std::unique_ptr<mlir::MLIRContext> context;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  /// Recorded after the strategy stage, for the manifest.
+  std::vector<artifact::ComputeUnit> computeUnits;
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule;
+  std::unique_ptr<llvm::TargetMachine> machine;
+
+  void reached(CompilePoint point) const {
+    if (options.hooks.reached)
+      options.hooks.reached(point);
+  }
+
+  /// Runs `build`'s passes on the module, dumping the IR after each pass
+  /// under DIR/<stageName>/ with --dump-ir-dir.
+  Error runPipeline(function_ref<void(mlir::OpPassManager &)> build,
+                    StringRef stageName) {
+    mlir::PassManager pm(module->getContext());
+    build(pm);
+    if (!options.dumpIRDir.empty()) {
+      std::string stageDir = (options.dumpIRDir + "/" + stageName).str();
+      if (std::error_code ec = sys::fs::create_directories(stageDir))
+        return makeError(stageDir + ": cannot create: " + ec.message());
+      pm.enableIRPrintingToFileTree(
+          [](mlir::Pass *, mlir::Operation *) { return false; },
+          [](mlir::Pass *, mlir::Operation *) { return true; },
+          /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false,
+          /*printAfterOnlyOnFailure=*/false, stageDir);
+    }
+    if (failed(pm.run(*module)))
+      return makeError("the " + stageName +
+                       " pipeline failed (diagnostics above)");
+    return Error::success();
+  }
+
+  /// Copies the checkpoint's tokenizer and generation files into the
+  /// staging directory and compiles the tokenizer; returns their names.
+  Expected<std::vector<std::string>> writeTokenizerFiles(
+      const StagedDirectory &staging);
+};
+
+Compilation::Compilation(std::unique_ptr<State> state)
+    : state(std::move(state)) {}
+Compilation::~Compilation() = default;
+
+const Numerics &Compilation::numerics() const { return state->numerics; }
+StringRef Compilation::targetCPU() const { return state->target.cpu; }
+
+Expected<std::unique_ptr<Compilation>>
+Compilation::plan(StringRef modelDir, StringRef outputDir,
+                  const CompileOptions &options) {
+  auto state = std::make_unique<State>(modelDir, outputDir, options);
   Expected<TargetCPU> target = resolveTargetCPU(options.targetCPU);
   if (!target)
     return target.takeError();
-  // bf16 prefill inputs mean AMX tiles: the weights must be bf16 (or
-  // quantized, then dequantized to bf16 tiles) and the target must have the
-  // matrix unit.
-  bool targetHasAMX = target->hasFeature("amx-tile") &&
-                      target->hasFeature("amx-bf16");
-  bool roundPrefillInputs =
-      options.prefillInputs == "bf16" ||
-      (options.prefillInputs == "auto" &&
-       (options.dtype == "bf16" || quantized) && targetHasAMX);
-  if (roundPrefillInputs && options.dtype == "f32")
-    return makeError("--prefill-inputs=bf16 needs --dtype bf16, q8_0 or q4_0");
-  if (roundPrefillInputs && !targetHasAMX)
-    return makeError("--prefill-inputs=bf16 needs a target CPU with AMX-BF16 "
-                     "(target '" + target->cpu + "' has none)");
-  // i8 decode inputs mean integer dot products with the weights' codes:
-  // quantized weights, and the 512-bit VNNI instructions the kernels use.
-  bool targetHasVNNI = target->hasFeature("avx512vnni") &&
-                       target->hasFeature("avx512bw");
-  bool quantizeDecodeInputs =
-      options.decodeInputs == "i8" ||
-      (options.decodeInputs == "auto" && quantized && targetHasVNNI);
-  if (quantizeDecodeInputs && !quantized)
-    return makeError("--decode-inputs=i8 needs --dtype q8_0 or q4_0");
-  if (quantizeDecodeInputs && !targetHasVNNI)
-    return makeError("--decode-inputs=i8 needs a target CPU with "
-                     "AVX512-VNNI (target '" + target->cpu + "' has none)");
+  state->target = std::move(*target);
+  mlir::DialectRegistry registry;
+  registerAllDialects(registry);
+  state->context = std::make_unique<mlir::MLIRContext>(registry);
+  if (!options.dumpIRDir.empty())
+    state->context->disableMultithreading(); // module-scope IR dumps need it
+  state->context->loadDialect<llm::LLMDialect>();
+  Expected<Numerics> numerics = resolveNumerics(
+      options.numerics, getTargetAttr(state->context.get(), state->target));
+  if (!numerics)
+    return numerics.takeError();
+  state->numerics = *numerics;
+  return std::unique_ptr<Compilation>(new Compilation(std::move(state)));
+}
+
+Error Compilation::readInputs() {
+  State &s = *state;
+  s.timer.start("read checkpoint");
+  Expected<Checkpoint> checkpoint = Checkpoint::open(s.modelDir);
+  if (!checkpoint)
+    return checkpoint.takeError();
+  s.checkpoint = std::move(*checkpoint);
   // A broken tokenizer.json is reported before the seconds of codegen.
-  std::unique_ptr<runtime::Tokenizer> tokenizer;
-  if (options.emit == EmitStage::Artifact &&
-      sys::fs::exists(modelDir + "/tokenizer.json")) {
-    timer.start("read tokenizer");
+  std::string tokenizerPath = s.modelDir + "/tokenizer.json";
+  if (s.options.emit == EmitStage::Artifact && sys::fs::exists(tokenizerPath)) {
+    s.timer.start("read tokenizer");
     try {
-      tokenizer = runtime::Tokenizer::fromHuggingFaceJSON(
-          (modelDir + "/tokenizer.json").str());
+      s.tokenizer = runtime::Tokenizer::fromHuggingFaceJSON(tokenizerPath);
     } catch (const runtime::Error &error) {
       return makeError(error.what());
     }
   }
+  return Error::success();
+}
 
-  timer.start("build llm graph");
-  mlir::DialectRegistry registry;
-  registerAllDialects(registry);
-  mlir::MLIRContext context(registry);
-  if (!options.dumpIRDir.empty())
-    context.disableMultithreading(); // module-scope IR dumps need it
+Error Compilation::buildGraph() {
+  State &s = *state;
+  s.timer.start("build llm graph");
   GraphOptions graphOptions;
-  // Quantized artifacts keep their other weights (the norms) in f32.
-  graphOptions.weightType =
-      options.dtype == "bf16" ? DType::BF16 : DType::F32;
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      buildLlamaGraph(context, checkpoint->config, graphOptions);
-  if (failed(mlir::verify(*module)))
+  // Quantized artifacts keep their other weights (the norms) in f32; the
+  // strategy stage then chooses the matrices' storage.
+  graphOptions.weightType = s.numerics.dtype == llm::WeightPrecision::BF16
+                                ? DType::BF16
+                                : DType::F32;
+  s.module = buildLlamaGraph(*s.context, s.checkpoint->config, graphOptions);
+  (*s.module)->setAttr(llm::TargetAttr::getAttrName(),
+                       getTargetAttr(s.context.get(), s.target));
+  if (failed(mlir::verify(*s.module)))
     return makeError("internal error: the llm graph does not verify");
-  // Stacked Q/K/V and gate/up weights: decided on the graph, before the
-  // weights' layout or quantization (which then apply to the stacks).
-  if (Error error = runPipeline(
-          *module,
-          [](mlir::OpPassManager &pm) {
-            pm.addPass(createLLMFuseProjectionsPass());
-          },
-          options, "0-fuse-projections"))
-    return error;
-  if (roundPrefillInputs && !quantized) {
-    if (Error error = runPipeline(
-            *module,
-            [](mlir::OpPassManager &pm) {
-              pm.addPass(createLLMPackWeightsPass());
-            },
-            options, "0-pack-weights"))
-      return error;
-  }
-  // f32 products become register-blocked FMA kernels on panels of 64
-  // outputs, which need AVX-512's 32 vector registers of 16 lanes; other
-  // targets keep the generic products.
-  if (options.dtype == "f32" && target->hasFeature("avx512f")) {
-    if (Error error = runPipeline(
-            *module,
-            [](mlir::OpPassManager &pm) {
-              pm.addPass(createLLMPackF32WeightsPass());
-            },
-            options, "0-pack-f32-weights"))
-      return error;
-  }
-  if (quantized) {
-    std::string scheme = options.dtype;
-    if (Error error = runPipeline(
-            *module,
+  return Error::success();
+}
+
+Error Compilation::runStage(EmitStage stage) {
+  State &s = *state;
+  switch (stage) {
+  case EmitStage::Strategy: {
+    s.timer.start("strategy");
+    NumericsOptions numerics = s.options.numerics;
+    if (Error error = s.runPipeline(
             [&](mlir::OpPassManager &pm) {
-              LLMQuantizeWeightsPassOptions quantizeOptions;
-              quantizeOptions.scheme = scheme;
-              if (roundPrefillInputs)
-                quantizeOptions.matrixInputType = "bf16";
-              if (quantizeDecodeInputs)
-                quantizeOptions.vectorInputType = "i8";
-              pm.addPass(createLLMQuantizeWeightsPass(quantizeOptions));
+              buildLLMStrategyPipeline(pm, numerics);
             },
-            options, "0-quantize-weights"))
+            "0-strategy"))
       return error;
-  }
-  if (options.emit == EmitStage::LLM) {
-    module->print(os);
+    s.computeUnits = computeUnitsOf(*s.module);
     return Error::success();
   }
-
-  timer.start("llm -> linalg");
-  if (Error error = runPipeline(*module, buildLLMToLinalgPipeline, options,
-                                "1-to-linalg"))
-    return error;
-  if (options.emit == EmitStage::Linalg) {
-    module->print(os);
-    return Error::success();
+  case EmitStage::Linalg:
+    s.timer.start("llm -> linalg");
+    return s.runPipeline(buildLLMToLinalgPipeline, "1-to-linalg");
+  case EmitStage::LLVMDialect:
+    s.timer.start("bufferize");
+    if (Error error = s.runPipeline(buildLLMBufferizePipeline, "2-bufferize"))
+      return error;
+    s.timer.start("lower to LLVM dialect");
+    return s.runPipeline(buildLLMLowerToLLVMPipeline, "3-lower-to-llvm");
+  default:
+    return makeError("internal error: no pipeline stage leads to this --emit");
   }
-  int64_t weightsSize = 0;
-  Expected<std::vector<WeightSlot>> slots =
-      readWeightTable(*module, weightsSize);
-  if (!slots)
-    return slots.takeError();
+}
 
-  timer.start("bufferize");
-  if (Error error = runPipeline(*module, buildLLMBufferizePipeline, options,
-                                "2-bufferize"))
-    return error;
-  timer.start("lower to LLVM dialect");
-  if (Error error = runPipeline(*module, buildLLMLowerToLLVMPipeline, options,
-                                "3-lower-to-llvm"))
-    return error;
-  // Names of the kernels the profile hook reports, by index.
-  std::vector<std::string> kernels;
-  if (auto names = (*module)->getAttrOfType<mlir::ArrayAttr>("llm.kernels"))
-    for (mlir::Attribute name : names)
-      kernels.push_back(cast<mlir::StringAttr>(name).str());
-  if (options.emit == EmitStage::LLVMDialect) {
-    module->print(os);
-    return Error::success();
-  }
+void Compilation::printModule(raw_ostream &os) {
+  state->module->print(os);
+  os << "\n";
+}
 
-  timer.start("translate to LLVM IR");
-  llvm::LLVMContext llvmContext;
+Error Compilation::generateCode(EmitStage emit, raw_ostream &os) {
+  State &s = *state;
+  s.timer.start("translate to LLVM IR");
+  // The target machine comes from what the module records, not from the
+  // options: the IR says what it was compiled for.
+  auto target = (*s.module)->getAttrOfType<llm::TargetAttr>(
+      llm::TargetAttr::getAttrName());
+  if (!target)
+    return makeError("internal error: the module has no llm.target");
   Expected<std::unique_ptr<llvm::Module>> llvmModule = translateToLLVMIR(
-      *module, llvmContext,
+      *s.module, s.llvmContext,
       {LLAMAC_PREFILL_SYMBOL, LLAMAC_PREFILL_LAST_SYMBOL, LLAMAC_DECODE_SYMBOL});
   if (!llvmModule)
     return llvmModule.takeError();
   Expected<std::unique_ptr<llvm::TargetMachine>> machine =
-      createTargetMachine(*target);
+      createTargetMachine(getTargetCPU(target));
   if (!machine)
     return machine.takeError();
-  timer.start("LLVM O3");
+  s.timer.start("LLVM O3");
   optimizeModule(**llvmModule, **machine);
-  if (options.emit == EmitStage::LLVMIR) {
-    (*llvmModule)->print(os, nullptr);
+  s.llvmModule = std::move(*llvmModule);
+  s.machine = std::move(*machine);
+  if (emit == EmitStage::LLVMIR) {
+    s.llvmModule->print(os, nullptr);
     return Error::success();
   }
-  if (options.emit == EmitStage::Assembly) {
-    timer.start("LLVM codegen");
+  if (emit == EmitStage::Assembly) {
+    s.timer.start("LLVM codegen");
     SmallString<0> buffer;
     raw_svector_ostream assembly(buffer);
-    if (Error error = emitCode(**llvmModule, **machine, assembly, true))
+    if (Error error = emitCode(*s.llvmModule, *s.machine, assembly, true))
       return error;
     os << buffer;
-    return Error::success();
   }
+  return Error::success();
+}
 
-  Expected<StagedDirectory> staging = StagedDirectory::create(outputDir);
-  if (!staging)
-    return staging.takeError();
-
-  timer.start("LLVM codegen");
-  {
-    std::error_code ec;
-    raw_fd_ostream object(staging->file("model.o"), ec);
-    if (ec)
-      return makeError(staging->file("model.o") + ": " + ec.message());
-    if (Error error = emitCode(**llvmModule, **machine, object, false))
-      return error;
-  }
-  pauseForTestAt("codegen");
-  timer.start("link model.so");
-  if (Error error = linkSharedLibrary(staging->file("model.o"),
-                                      staging->file("model.so")))
-    return error;
-  sys::fs::remove(staging->file("model.o"));
-
-  timer.start("pack weights");
-  bool pausedInPacking = false;
-  auto packProgress = [&](uint64_t done, uint64_t total) {
-    if (!pausedInPacking && 2 * done >= total) {
-      pausedInPacking = true;
-      pauseForTestAt("packing"); // weights.bin half written
-    }
-    if (options.progress)
-      options.progress("packing weights", done, total);
-  };
-  if (Error error = packWeights(*slots, weightsSize, *checkpoint->weights,
-                                staging->file("weights.bin"), packProgress))
-    return error;
-
-  // Let the runtime tell these files from truncated ones or another
-  // compile's.
-  Expected<std::string> fingerprint =
-      fingerprintFile(staging->file("weights.bin"));
-  if (!fingerprint)
-    return fingerprint.takeError();
-  Expected<std::string> libraryFingerprint =
-      fingerprintFile(staging->file("model.so"));
-  if (!libraryFingerprint)
-    return libraryFingerprint.takeError();
-
+Expected<std::vector<std::string>>
+Compilation::State::writeTokenizerFiles(const StagedDirectory &staging) {
   timer.start("copy tokenizer files");
   std::vector<std::string> copied;
   for (StringRef name : {"tokenizer.json", "tokenizer_config.json",
                          "generation_config.json"}) {
-    std::string source = (modelDir + "/" + name).str();
+    std::string source = modelDir + "/" + name.str();
     if (!sys::fs::exists(source))
       continue;
-    if (std::error_code ec = sys::fs::copy_file(source, staging->file(name)))
+    if (std::error_code ec = sys::fs::copy_file(source, staging.file(name)))
       return makeError(source + ": cannot copy: " + ec.message());
     copied.push_back(name.str());
   }
@@ -472,21 +498,127 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
   if (tokenizer) {
     timer.start("compile tokenizer");
     try {
-      tokenizer->save(staging->file("tokenizer.bin"));
+      tokenizer->save(staging.file("tokenizer.bin"));
     } catch (const runtime::Error &error) {
       return makeError(error.what());
     }
     copied.push_back("tokenizer.bin");
   }
-  timer.start("write manifest");
-  if (Error error = writeManifest(staging->file("manifest.json"),
-                                  checkpoint->config, options,
-                                  roundPrefillInputs ? "bf16" : "f32",
-                                  quantizeDecodeInputs ? "i8" : "f32", *target,
-                                  *slots, weightsSize, *fingerprint,
-                                  *libraryFingerprint, kernels, copied))
+  return copied;
+}
+
+Error Compilation::writeArtifact() {
+  State &s = *state;
+  int64_t weightsSize = 0;
+  Expected<std::vector<WeightSlot>> slots =
+      readWeightTable(*s.module, weightsSize);
+  if (!slots)
+    return slots.takeError();
+  // Names of the kernels the profile hook reports, by index.
+  std::vector<std::string> kernels;
+  if (auto names = (*s.module)->getAttrOfType<mlir::ArrayAttr>("llm.kernels"))
+    for (mlir::Attribute entry : names)
+      if (auto kernel = dyn_cast<mlir::DictionaryAttr>(entry))
+        if (auto name = kernel.getAs<mlir::StringAttr>("name"))
+          kernels.push_back(name.str());
+
+  Expected<StagedDirectory> staging = StagedDirectory::create(s.outputDir);
+  if (!staging)
+    return staging.takeError();
+
+  s.timer.start("LLVM codegen");
+  {
+    std::error_code ec;
+    raw_fd_ostream object(staging->file("model.o"), ec);
+    if (ec)
+      return makeError(staging->file("model.o") + ": " + ec.message());
+    if (Error error = emitCode(*s.llvmModule, *s.machine, object, false))
+      return error;
+  }
+  s.reached(CompilePoint::Codegen);
+  s.timer.start("link model.so");
+  if (Error error = linkSharedLibrary(staging->file("model.o"),
+                                      staging->file("model.so")))
     return error;
-  return staging->commit(outputDir, isReplaceableOutput);
+  sys::fs::remove(staging->file("model.o"));
+
+  s.timer.start("pack weights");
+  bool halfReported = false;
+  auto packProgress = [&](uint64_t done, uint64_t total) {
+    if (!halfReported && 2 * done >= total) {
+      halfReported = true;
+      s.reached(CompilePoint::Packing); // weights.bin half written
+    }
+    if (s.options.progress)
+      s.options.progress("packing weights", done, total);
+  };
+  if (Error error = packWeights(*slots, weightsSize, *s.checkpoint->weights,
+                                staging->file("weights.bin"), packProgress))
+    return error;
+
+  // Let the runtime tell these files from truncated ones or another
+  // compile's.
+  Expected<std::string> weightsFingerprint =
+      fingerprintFile(staging->file("weights.bin"));
+  if (!weightsFingerprint)
+    return weightsFingerprint.takeError();
+  Expected<std::string> libraryFingerprint =
+      fingerprintFile(staging->file("model.so"));
+  if (!libraryFingerprint)
+    return libraryFingerprint.takeError();
+
+  Expected<std::vector<std::string>> copied = s.writeTokenizerFiles(*staging);
+  if (!copied)
+    return copied.takeError();
+
+  s.timer.start("write manifest");
+  ManifestInputs manifest{s.checkpoint->config, s.numerics,
+                          s.options.targetCPU,  s.target,
+                          *slots,               weightsSize,
+                          *weightsFingerprint,  *libraryFingerprint,
+                          kernels,              s.computeUnits,
+                          *copied};
+  if (Error error = writeManifest(staging->file("manifest.json"), manifest))
+    return error;
+  return staging->commit(s.outputDir, isReplaceableOutput,
+                         [&] { s.reached(CompilePoint::Commit); });
+}
+
+void Compilation::printTiming(raw_ostream &os) { state->timer.print(os); }
+
+Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
+                        const CompileOptions &options, raw_ostream &os) {
+  Expected<std::unique_ptr<Compilation>> planned =
+      Compilation::plan(modelDir, outputDir, options);
+  if (!planned)
+    return planned.takeError();
+  Compilation &compilation = **planned;
+  auto printTiming = make_scope_exit([&] {
+    if (options.printTiming)
+      compilation.printTiming(errs());
+  });
+  const EmitStage emit = options.emit;
+  if (Error error = compilation.readInputs())
+    return error;
+  if (Error error = compilation.buildGraph())
+    return error;
+  // Each pipeline stage, printed instead of going on when --emit asks.
+  for (EmitStage stage :
+       {EmitStage::LLM, EmitStage::Strategy, EmitStage::Linalg,
+        EmitStage::LLVMDialect}) {
+    if (stage != EmitStage::LLM)
+      if (Error error = compilation.runStage(stage))
+        return error;
+    if (emit == stage) {
+      compilation.printModule(os);
+      return Error::success();
+    }
+  }
+  if (Error error = compilation.generateCode(emit, os))
+    return error;
+  if (emit != EmitStage::Artifact)
+    return Error::success();
+  return compilation.writeArtifact();
 }
 
 } // namespace llamac

@@ -96,12 +96,15 @@ std::string StagedDirectory::file(StringRef name) const {
 }
 
 Error StagedDirectory::commit(StringRef target,
-                              function_ref<bool(StringRef)> mayReplace) {
+                              function_ref<bool(StringRef)> mayReplace,
+                              function_ref<void()> placed) {
   std::string targetPath = target.str();
   if (!sys::fs::exists(target)) {
     if (std::error_code ec = sys::fs::rename(stagingPath, target))
       return makeError(target + ": " + ec.message());
     stagingPath.clear();
+    if (placed)
+      placed();
     return Error::success();
   }
   if (!mayReplace(target))
@@ -113,7 +116,8 @@ Error StagedDirectory::commit(StringRef target,
   // the destructor removes (or, if killed first, the next compile).
   if (::renameat2(AT_FDCWD, stagingPath.c_str(), AT_FDCWD, targetPath.c_str(),
                   RENAME_EXCHANGE) == 0) {
-    pauseForTestAt("commit");
+    if (placed)
+      placed();
     return Error::success();
   }
   if (errno != EINVAL && errno != ENOSYS)
@@ -135,16 +139,9 @@ Error StagedDirectory::commit(StringRef target,
     return makeError(target + ": " + ec.message());
   }
   stagingPath = old.str().str();
+  if (placed)
+    placed();
   return Error::success();
-}
-
-void pauseForTestAt(StringRef point) {
-  const char *requested = std::getenv("LLAMAC_TEST_PAUSE_AT");
-  if (!requested || point != requested)
-    return;
-  errs() << "llamac: paused at " << point << " (LLAMAC_TEST_PAUSE_AT)\n";
-  errs().flush();
-  ::sleep(60);
 }
 
 } // namespace llamac

@@ -2,6 +2,8 @@
 #include "llamac/Compiler/WeightPacker.h"
 #include "llamac/Compiler/Quantize.h"
 
+#include "llamac/IR/LLMDialect.h"
+
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
@@ -24,6 +26,12 @@ namespace {
 
 Error makeError(const Twine &message) {
   return createStringError(inconvertibleErrorCode(), message);
+}
+
+std::string attributeText(mlir::Attribute attribute) {
+  std::string text;
+  raw_string_ostream(text) << attribute;
+  return text;
 }
 
 float bf16ToFloat(uint16_t bits) {
@@ -122,19 +130,9 @@ Error convert(const uint8_t *source, DType from, uint8_t *target,
 /// Writes the [out, in] matrix `tensor` as vnni16x32 tiles (bf16):
 /// tile [nb, kb] element [kr, ni, kp] = matrix[nb*16 + ni, kb*32 + kr*2 + kp].
 Error packVNNITiles(const uint8_t *source, const TensorInfo &tensor,
-                    uint8_t *target, const WeightSlot &slot,
-                    StringRef sourcePath) {
+                    uint8_t *target, const WeightSlot &slot) {
   auto shape = slot.type.getShape();
-  if (slot.type.getRank() != 5 || !slot.type.getElementType().isBF16() ||
-      shape[2] != 16 || shape[3] != 16 || shape[4] != 2)
-    return makeError("weight '" + slot.name +
-                     "': layout vnni16x32 needs a bf16 [?, ?, 16, 16, 2] slot");
-  const int64_t rows = shape[0] * 16, columns = shape[1] * 32;
-  if (tensor.shape.size() != 2 || tensor.shape[0] != rows ||
-      tensor.shape[1] != columns)
-    return makeError(sourcePath + ": tensor '" + slot.name +
-                     "' is not the [" + Twine(rows) + ", " + Twine(columns) +
-                     "] matrix its tiles need");
+  const int64_t columns = shape[1] * 32;
   // One 16 x 32 block of the matrix at a time: 16 rows read, 1 KiB written.
   uint16_t row[32];
   auto *out = reinterpret_cast<uint16_t *>(target);
@@ -158,20 +156,10 @@ Error packVNNITiles(const uint8_t *source, const TensorInfo &tensor,
 /// Writes the [out, in] matrix `tensor` as f32panel64 panels (f32): panel
 /// [nb] element [k, ni] = matrix[nb*64 + ni, k].
 Error packF32Panels(const uint8_t *source, const TensorInfo &tensor,
-                    uint8_t *target, const WeightSlot &slot,
-                    StringRef sourcePath) {
-  constexpr int64_t width = 64;
+                    uint8_t *target, const WeightSlot &slot) {
+  constexpr int64_t width = artifact::WeightLayout::kPanelWidth;
   auto shape = slot.type.getShape();
-  if (slot.type.getRank() != 3 || !slot.type.getElementType().isF32() ||
-      shape[2] != width)
-    return makeError("weight '" + slot.name +
-                     "': layout f32panel64 needs an f32 [?, ?, 64] slot");
-  const int64_t rows = shape[0] * width, columns = shape[1];
-  if (tensor.shape.size() != 2 || tensor.shape[0] != rows ||
-      tensor.shape[1] != columns)
-    return makeError(sourcePath + ": tensor '" + slot.name +
-                     "' is not the [" + Twine(rows) + ", " + Twine(columns) +
-                     "] matrix its panels need");
+  const int64_t columns = shape[1];
   // One 64-row band of the matrix at a time, transposed in blocks of 64
   // columns so that reads and writes both stay in cache.
   auto *out = reinterpret_cast<float *>(target);
@@ -200,28 +188,12 @@ Error packF32Panels(const uint8_t *source, const TensorInfo &tensor,
 /// kp], Q4_0 byte [nb, kb, kr, ni] = code(kp 0) | code(kp 1) << 4, scale
 /// [nb, kb, ni] (fp16 bits).
 Error packQuantized(const uint8_t *source, const TensorInfo &tensor,
-                    uint8_t *target, const WeightSlot &slot,
-                    StringRef sourcePath) {
-  StringRef layout = slot.layout;
-  bool q4 = layout.starts_with("q4_0");
-  bool scales = layout.ends_with("_scales");
+                    uint8_t *target, const WeightSlot &slot) {
+  bool q4 = slot.layout->scheme == artifact::QuantScheme::Q4_0;
+  bool scales = slot.layout->isScales();
   auto shape = slot.type.getShape();
-  bool shapeOk =
-      scales ? slot.type.getRank() == 3 && slot.type.getElementType().isF16() &&
-                   shape[2] == 16
-             : slot.type.getElementType().isInteger(8) &&
-                   slot.type.getRank() == (q4 ? 4 : 5) && shape[2] == 16 &&
-                   shape[3] == 16 && (q4 || shape[4] == 2);
-  if (!shapeOk)
-    return makeError("weight '" + slot.name + "': layout " + layout +
-                     " does not fit its slot type");
   const int64_t tilesOut = shape[0], tilesIn = shape[1];
   const int64_t rows = tilesOut * 16, columns = tilesIn * 32;
-  if (tensor.shape.size() != 2 || tensor.shape[0] != rows ||
-      tensor.shape[1] != columns)
-    return makeError(sourcePath + ": tensor '" + slot.name + "' is not the [" +
-                     Twine(rows) + ", " + Twine(columns) +
-                     "] matrix its quantized tiles need");
   float block[kQuantBlockSize];
   int8_t codes8[kQuantBlockSize];
   uint8_t codes4[kQuantBlockSize];
@@ -253,10 +225,6 @@ Error packQuantized(const uint8_t *source, const TensorInfo &tensor,
   return Error::success();
 }
 
-bool isQuantizedLayout(StringRef layout) {
-  return layout == "q8_0x16x32" || layout == "q4_0x16x32" ||
-         layout == "q8_0x16x32_scales" || layout == "q4_0x16x32_scales";
-}
 
 } // namespace
 
@@ -278,9 +246,18 @@ Expected<std::vector<WeightSlot>> readWeightTable(mlir::ModuleOp module,
         type ? dyn_cast<mlir::RankedTensorType>(type.getValue()) : nullptr;
     if (!name || !offset || !tensorType)
       return makeError("malformed entry in the llm.weights table");
-    auto layout = dict.getAs<mlir::StringAttr>("layout");
-    WeightSlot slot{name.str(), offset.getInt(), tensorType,
-                    layout ? layout.str() : std::string(), {}};
+    WeightSlot slot{name.str(), offset.getInt(), tensorType, std::nullopt, {}};
+    if (mlir::Attribute layout = dict.get("layout")) {
+      auto typed = dyn_cast<llm::WeightLayoutAttr>(layout);
+      if (!typed)
+        return makeError("weight '" + slot.name + "': layout " +
+                         Twine(attributeText(layout)) +
+                         " is not a #llm.layout");
+      slot.layout = typed.getLayout();
+      if (!typed.getMatrixShape(tensorType))
+        return makeError("weight '" + slot.name + "': type does not fit " +
+                         Twine(attributeText(layout)));
+    }
     if (auto parts = dict.getAs<mlir::ArrayAttr>("parts"))
       for (mlir::Attribute part : parts) {
         auto partName = dyn_cast<mlir::StringAttr>(part);
@@ -288,10 +265,6 @@ Expected<std::vector<WeightSlot>> readWeightTable(mlir::ModuleOp module,
           return makeError("malformed parts in the llm.weights table");
         slot.parts.push_back(partName.str());
       }
-    if (!slot.layout.empty() && slot.layout != "vnni16x32" &&
-        slot.layout != "f32panel64" && !isQuantizedLayout(slot.layout))
-      return makeError("weight '" + slot.name + "': unknown layout '" +
-                       slot.layout + "'");
     if (slot.offset < 0 || slot.offset + slot.byteSize() > totalSize)
       return makeError("weight '" + slot.name + "' lies outside the buffer");
     slots.push_back(slot);
@@ -350,20 +323,31 @@ Error packSlot(const WeightSlot &slot, const SafetensorsFile &source,
     bytes = source.bytes(*tensor);
   }
   auto *target = reinterpret_cast<uint8_t *>(base) + slot.offset;
-  if (isQuantizedLayout(slot.layout))
-    return packQuantized(bytes.data(), *tensor, target, slot, source.path());
-  if (tensor->numElements() != slot.type.getNumElements())
-    return makeError(source.path() + ": tensor '" + slot.name + "' has " +
-                     Twine(tensor->numElements()) +
-                     " elements, the graph expects " +
-                     Twine(slot.type.getNumElements()));
-  if (slot.layout.empty())
+  if (!slot.layout) {
+    if (tensor->numElements() != slot.type.getNumElements())
+      return makeError(source.path() + ": tensor '" + slot.name + "' has " +
+                       Twine(tensor->numElements()) +
+                       " elements, the graph expects " +
+                       Twine(slot.type.getNumElements()));
     return convert(bytes.data(), tensor->dtype, target,
                    slot.type.getElementType(), slot.type.getNumElements(),
                    slot.name);
-  if (slot.layout == "f32panel64")
-    return packF32Panels(bytes.data(), *tensor, target, slot, source.path());
-  return packVNNITiles(bytes.data(), *tensor, target, slot, source.path());
+  }
+  // The slot's stored shape comes from the matrix; the checkpoint must hold
+  // that matrix.
+  auto matrix = slot.layout->matrixShape(std::vector<int64_t>(
+      slot.type.getShape().begin(), slot.type.getShape().end()));
+  if (tensor->shape.size() != 2 || !matrix ||
+      tensor->shape[0] != matrix->first || tensor->shape[1] != matrix->second)
+    return makeError(source.path() + ": tensor '" + slot.name +
+                     "' is not the [" + Twine(matrix ? matrix->first : 0) +
+                     ", " + Twine(matrix ? matrix->second : 0) +
+                     "] matrix its " + slot.layout->name() + " layout needs");
+  if (slot.layout->isQuantized())
+    return packQuantized(bytes.data(), *tensor, target, slot);
+  if (slot.layout->kind == artifact::LayoutKind::Panels)
+    return packF32Panels(bytes.data(), *tensor, target, slot);
+  return packVNNITiles(bytes.data(), *tensor, target, slot);
 }
 } // namespace
 

@@ -216,7 +216,8 @@ Value FunctionBuilder::layer(int64_t index, Value x) {
       loc(name("self_attn")), q.getType(), keyCache.getType(),
       valueCache.getType(), q, k, v, keyCache, valueCache, startPos,
       b.getI64IntegerAttr(index),
-      b.getF64FloatAttr(1.0 / std::sqrt(double(config.headDim))));
+      b.getF64FloatAttr(1.0 / std::sqrt(double(config.headDim))),
+      /*micro_kernel=*/nullptr);
   keyCache = attention.getNewKeyCache();
   valueCache = attention.getNewValueCache();
   SmallVector<ReassociationIndices> groups = {{0}, {1, 2}};

@@ -15,6 +15,7 @@
 
 using namespace mlir;
 using namespace llamac::llm;
+namespace artifact = llamac::artifact;
 
 #define GET_OP_CLASSES
 #include "llamac/IR/LLMOps.cpp.inc"
@@ -32,92 +33,69 @@ std::string dimToString(int64_t dim) {
 
 bool isPositiveFinite(double value) { return std::isfinite(value) && value > 0; }
 
-/// Checks that `scales` is present exactly when `weight` holds quantized
-/// codes, and that it has their [nb, kb, 16] shape.
-LogicalResult verifyScales(Operation *op, RankedTensorType weight,
-                           Value scales) {
-  bool quantized =
-      llamac::llm::getQuantScheme(weight) != llamac::llm::QuantScheme::None;
+/// Checks that `kernel` is an attention micro-kernel whose lanes divide
+/// `headDim`.
+LogicalResult verifyFlashKernel(Operation *op, MicroKernelAttr kernel,
+                                int64_t headDim) {
+  if (kernel.getKind() != MicroKernelKind::FlashTransposedKeys &&
+      kernel.getKind() != MicroKernelKind::FlashKeyRows)
+    return op->emitOpError("micro_kernel ")
+           << kernel << " is not an attention's";
+  if (headDim % *kernel.getLanes() != 0)
+    return op->emitOpError("micro_kernel ")
+           << kernel << " needs a head_dim that is a multiple of its lanes, got "
+           << headDim;
+  return success();
+}
+
+/// The [out, in] matrix of `weight`, stored in `layout` (none: plain 2-D),
+/// with `scales` present exactly when the layout is quantized and shaped as
+/// its scales part; emits an error on `op` otherwise.
+FailureOr<std::pair<int64_t, int64_t>>
+verifyStoredWeight(Operation *op, StringRef what, RankedTensorType weight,
+                   WeightLayoutAttr layout, Value scales) {
+  std::optional<std::pair<int64_t, int64_t>> matrix =
+      llamac::llm::getWeightMatrixShape(weight, layout);
+  if (!matrix) {
+    if (!layout)
+      return op->emitOpError("expects a 2-D float ")
+             << what << " (or one stored in a weight_layout), got " << weight;
+    return op->emitOpError("weight_layout ")
+           << layout << " stores a matrix as "
+           << artifact::elementTypeName(layout.getLayout().element()) << " "
+           << layout.getLayout().storedShapeDescription() << ", got "
+           << weight;
+  }
+  if (layout && layout.getLayout().isScales())
+    return op->emitOpError("weight_layout must be a values layout, got ")
+           << layout;
+  bool quantized = layout && layout.isQuantized();
   if (!quantized && scales)
     return op->emitOpError("has scales but its weight ")
            << weight << " holds no quantized codes";
   if (quantized && !scales)
-    return op->emitOpError("has quantized codes ")
-           << weight << " but no scales";
+    return op->emitOpError("has quantized codes ") << weight << " but no scales";
   if (quantized) {
-    auto expected = llamac::llm::getQuantScalesType(weight);
+    RankedTensorType expected = layout.getScales().getStoredType(
+        op->getContext(), matrix->first, matrix->second);
     if (scales.getType() != expected)
       return op->emitOpError("scales must be ")
              << expected << " for codes " << weight << ", got "
              << scales.getType();
   }
-  return success();
+  return *matrix;
 }
 } // namespace
 
-bool llamac::llm::isVNNITiled(RankedTensorType type) {
-  return type.getRank() == 5 && type.getElementType().isBF16() &&
-         type.getDimSize(2) == kVNNITileDepth / 2 &&
-         type.getDimSize(3) == kVNNITileRows && type.getDimSize(4) == 2;
-}
-
-bool llamac::llm::isF32Paneled(RankedTensorType type) {
-  return type.getRank() == 3 && type.getElementType().isF32() &&
-         type.getDimSize(2) == kF32PanelWidth;
-}
-
-QuantScheme llamac::llm::getQuantScheme(RankedTensorType type) {
-  if (!type.getElementType().isInteger(8) || type.getRank() < 4 ||
-      type.getDimSize(2) != kVNNITileDepth / 2 ||
-      type.getDimSize(3) != kVNNITileRows)
-    return QuantScheme::None;
-  if (type.getRank() == 5 && type.getDimSize(4) == 2)
-    return QuantScheme::Q8_0;
-  if (type.getRank() == 4)
-    return QuantScheme::Q4_0;
-  return QuantScheme::None;
-}
-
-RankedTensorType llamac::llm::getQuantScalesType(RankedTensorType codes) {
-  return RankedTensorType::get(
-      {codes.getDimSize(0), codes.getDimSize(1), kVNNITileRows},
-      Float16Type::get(codes.getContext()));
-}
-
-StringRef llamac::llm::getQuantLayout(QuantScheme scheme) {
-  switch (scheme) {
-  case QuantScheme::Q8_0:
-    return kQ8Layout;
-  case QuantScheme::Q4_0:
-    return kQ4Layout;
-  case QuantScheme::None:
-    break;
-  }
-  return "";
-}
-
-StringRef llamac::llm::getQuantScalesLayout(QuantScheme scheme) {
-  switch (scheme) {
-  case QuantScheme::Q8_0:
-    return kQ8ScalesLayout;
-  case QuantScheme::Q4_0:
-    return kQ4ScalesLayout;
-  case QuantScheme::None:
-    break;
-  }
-  return "";
-}
-
-StringRef llamac::llm::stringifyQuantScheme(QuantScheme scheme) {
-  switch (scheme) {
-  case QuantScheme::Q8_0:
-    return "q8_0";
-  case QuantScheme::Q4_0:
-    return "q4_0";
-  case QuantScheme::None:
-    break;
-  }
-  return "none";
+std::optional<std::pair<int64_t, int64_t>>
+llamac::llm::getWeightMatrixShape(RankedTensorType type,
+                                  WeightLayoutAttr layout) {
+  if (layout)
+    return layout.getMatrixShape(type);
+  if (type.getRank() != 2 || !type.hasStaticShape() ||
+      !isa<FloatType>(type.getElementType()))
+    return std::nullopt;
+  return std::make_pair(type.getDimSize(0), type.getDimSize(1));
 }
 
 bool llamac::llm::isUsedOnlyAsMatrix(ParamOp param, bool plainProductsOnly) {
@@ -153,19 +131,6 @@ bool llamac::llm::hasSeveralRows(RankedTensorType type) {
   return rows > 1;
 }
 
-std::optional<std::pair<int64_t, int64_t>>
-llamac::llm::getWeightMatrixShape(RankedTensorType type) {
-  if (type.getRank() == 2 && !type.getElementType().isInteger(8))
-    return std::make_pair(type.getDimSize(0), type.getDimSize(1));
-  if (isVNNITiled(type) || getQuantScheme(type) != QuantScheme::None)
-    return std::make_pair(type.getDimSize(0) * kVNNITileRows,
-                          type.getDimSize(1) * kVNNITileDepth);
-  if (isF32Paneled(type))
-    return std::make_pair(type.getDimSize(0) * kF32PanelWidth,
-                          type.getDimSize(1));
-  return std::nullopt;
-}
-
 //===----------------------------------------------------------------------===//
 // ParamOp
 //===----------------------------------------------------------------------===//
@@ -181,48 +146,18 @@ LogicalResult ParamOp::verify() {
       if (cast<StringAttr>(part).getValue().empty())
         return emitOpError("parts must be non-empty weight names");
   }
-  std::optional<StringRef> layout = getLayout();
+  WeightLayoutAttr layout = getLayoutAttr();
   if (!layout) {
     if (type.getElementType().isInteger(8))
-      return emitOpError("i8 weights need a quantized layout ('")
-             << kQ8Layout << "' or '" << kQ4Layout << "')";
+      return emitOpError("i8 weights need a quantized layout (codes of "
+                         "#llm.layout<tiles16x32, q8_0> or q4_0)");
     return success();
   }
-  for (QuantScheme scheme : {QuantScheme::Q8_0, QuantScheme::Q4_0}) {
-    if (*layout == getQuantLayout(scheme)) {
-      if (getQuantScheme(type) != scheme)
-        return emitOpError("layout '")
-               << *layout << "' needs an i8 result of shape "
-               << (scheme == QuantScheme::Q8_0 ? "[?, ?, 16, 16, 2]"
-                                               : "[?, ?, 16, 16]")
-               << ", got " << type;
-      return success();
-    }
-    if (*layout == getQuantScalesLayout(scheme)) {
-      if (type.getRank() != 3 || !type.getElementType().isF16() ||
-          type.getDimSize(2) != kVNNITileRows)
-        return emitOpError("layout '")
-               << *layout << "' needs an f16 result of shape [?, ?, 16], got "
-               << type;
-      return success();
-    }
-  }
-  if (*layout == kF32PanelLayout) {
-    if (!isF32Paneled(type))
-      return emitOpError("layout '")
-             << kF32PanelLayout << "' needs an f32 result of shape [?, ?, "
-             << kF32PanelWidth << "], got " << type;
-    return success();
-  }
-  if (*layout != kVNNILayout)
-    return emitOpError("unknown layout '")
-           << *layout << "' (expected '" << kVNNILayout << "', '"
-           << kF32PanelLayout << "', '" << kQ8Layout << "', '" << kQ4Layout
-           << "' or their '_scales')";
-  if (!isVNNITiled(getResult().getType()))
-    return emitOpError("layout '")
-           << kVNNILayout << "' needs a bf16 result of shape [?, ?, 16, 16, 2], "
-           << "got " << getResult().getType();
+  if (!layout.getMatrixShape(type))
+    return emitOpError("layout ")
+           << layout << " stores a matrix as "
+           << artifact::elementTypeName(layout.getLayout().element()) << " "
+           << layout.getLayout().storedShapeDescription() << ", got " << type;
   return success();
 }
 
@@ -233,13 +168,10 @@ LogicalResult ParamOp::verify() {
 LogicalResult EmbedOp::verify() {
   auto tableType = getTable().getType();
   auto resultType = getResult().getType();
-  std::optional<std::pair<int64_t, int64_t>> table =
-      getWeightMatrixShape(tableType);
-  if (!table)
-    return emitOpError("expects a 2-D table [vocab, hidden] or its "
-                       "vnni16x32 tiles or f32panel64 panels, got ")
-           << tableType;
-  if (failed(verifyScales(*this, tableType, getScales())))
+  FailureOr<std::pair<int64_t, int64_t>> table = verifyStoredWeight(
+      *this, "table [vocab, hidden]", tableType, getWeightLayoutAttr(),
+      getScales());
+  if (failed(table))
     return failure();
   if (resultType.getRank() != 2)
     return emitOpError("expects a 2-D result [tokens, hidden], got rank ")
@@ -284,20 +216,22 @@ LogicalResult RMSNormOp::verify() {
 //===----------------------------------------------------------------------===//
 
 std::pair<int64_t, int64_t> LinearOp::getWeightMatrixShape() {
-  return *llm::getWeightMatrixShape(getWeight().getType());
+  return *llm::getWeightMatrixShape(getWeight().getType(),
+                                    getWeightLayoutAttr());
+}
+
+bool LinearOp::hasSeveralRows() {
+  return llm::hasSeveralRows(getInput().getType());
 }
 
 LogicalResult LinearOp::verify() {
   auto inputType = getInput().getType();
   auto weightType = getWeight().getType();
   auto resultType = getResult().getType();
-  std::optional<std::pair<int64_t, int64_t>> matrix =
-      llm::getWeightMatrixShape(weightType);
-  if (!matrix)
-    return emitOpError("expects a 2-D weight [out_features, in_features] "
-                       "or its vnni16x32 tiles or f32panel64 panels, got ")
-           << weightType;
-  if (failed(verifyScales(*this, weightType, getScales())))
+  FailureOr<std::pair<int64_t, int64_t>> matrix = verifyStoredWeight(
+      *this, "weight [out_features, in_features]", weightType,
+      getWeightLayoutAttr(), getScales());
+  if (failed(matrix))
     return failure();
   if (Value addend = getAddend(); addend && addend.getType() != resultType)
     return emitOpError("addend type ")
@@ -348,6 +282,32 @@ LogicalResult LinearOp::verify() {
     return emitOpError("result has ")
            << dimToString(resultType.getDimSize(rank - 1))
            << " features but the weight produces " << matrix->first;
+  if (MicroKernelAttr kernel = getMicroKernelAttr()) {
+    if (!kernel.isProduct())
+      return emitOpError("micro_kernel ") << kernel << " is not a product's";
+    WeightLayoutAttr layout = getWeightLayoutAttr();
+    if (!layout || layout.getLayout() != *kernel.getWeightLayout()) {
+      InFlightDiagnostic diagnostic =
+          emitOpError("micro_kernel ")
+          << kernel << " reads weights stored as "
+          << WeightLayoutAttr::get(getContext(), *kernel.getWeightLayout());
+      if (layout)
+        return diagnostic << ", but the weight_layout is " << layout;
+      return diagnostic << ", but the weight is a plain matrix";
+    }
+    Type wanted = kernel.getInputType(getContext());
+    std::optional<Type> rounded = getInputType();
+    auto inputs = [](Type type) {
+      std::string text = "f32 inputs";
+      if (type)
+        llvm::raw_string_ostream(text = "input_type ") << type;
+      return text;
+    };
+    if (wanted != (rounded ? *rounded : Type()))
+      return emitOpError("micro_kernel ")
+             << kernel << " runs on " << inputs(wanted) << ", but the op has "
+             << inputs(rounded ? *rounded : Type());
+  }
   return success();
 }
 
@@ -426,5 +386,72 @@ LogicalResult AttentionOp::verify() {
   if (!isPositiveFinite(getScale().convertToDouble()))
     return emitOpError("requires a positive scale, got ")
            << getScale().convertToDouble();
+  if (MicroKernelAttr kernel = getMicroKernelAttr()) {
+    if (failed(verifyFlashKernel(*this, kernel, headDim)))
+      return failure();
+    if (!queryType.getElementType().isF32() ||
+        !cacheType.getElementType().isF32())
+      return emitOpError("micro_kernel ")
+             << kernel << " needs f32 queries and cache";
+  }
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// FlashAttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult FlashAttentionOp::verify() {
+  auto shaped = [](Value value) { return cast<ShapedType>(value.getType()); };
+  ShapedType query = shaped(getQuery()), keys = shaped(getKeys()),
+             values = shaped(getValues()), init = shaped(getInit());
+  bool tensors = isa<RankedTensorType>(query);
+  for (ShapedType type : {keys, values, init})
+    if (isa<RankedTensorType>(type) != tensors)
+      return emitOpError("operands must be all tensors or all buffers");
+  if (tensors != (getNumResults() == 1))
+    return emitOpError(tensors ? "on tensors has one result (init's type)"
+                               : "on buffers has no result");
+  if (tensors && getResult().front().getType() != init)
+    return emitOpError("result type ")
+           << getResult().front().getType() << " differs from init's " << init;
+  for (ShapedType type : {query, keys, values, init})
+    if (type.getRank() != 3 || !type.getElementType().isF32())
+      return emitOpError("expects f32 operands of rank 3, got ") << type;
+  if (query.getShape() != init.getShape())
+    return emitOpError("init ") << init << " must have the query's shape";
+  int64_t headDim = query.getDimSize(2);
+  if (ShapedType::isDynamic(headDim) || keys.getDimSize(2) != headDim ||
+      values.getDimSize(2) != headDim)
+    return emitOpError("needs one static head_dim for query, keys and values");
+  int64_t queryHeads = query.getDimSize(1), kvHeads = keys.getDimSize(0);
+  if (ShapedType::isDynamic(queryHeads) || ShapedType::isDynamic(kvHeads) ||
+      kvHeads <= 0 || queryHeads % kvHeads != 0 ||
+      values.getDimSize(0) != kvHeads)
+    return emitOpError("query heads (")
+           << dimToString(queryHeads)
+           << ") must be a static multiple of the KV heads of keys and "
+              "values ("
+           << dimToString(kvHeads) << ")";
+  if (!isPositiveFinite(getScale().convertToDouble()))
+    return emitOpError("requires a positive scale, got ")
+           << getScale().convertToDouble();
+  return verifyFlashKernel(*this, getMicroKernel(), headDim);
+}
+
+MutableOperandRange FlashAttentionOp::getDpsInitsMutable() {
+  return getInitMutable();
+}
+
+void FlashAttentionOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  if (hasPureTensorSemantics())
+    return;
+  for (OpOperand *input : getDpsInputOperands())
+    if (isa<MemRefType>(input->get().getType()))
+      effects.emplace_back(MemoryEffects::Read::get(), input,
+                           SideEffects::DefaultResource::get());
+  effects.emplace_back(MemoryEffects::Write::get(), &getInitMutable(),
+                       SideEffects::DefaultResource::get());
 }

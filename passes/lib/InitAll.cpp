@@ -1,9 +1,9 @@
 //===- InitAll.cpp - Everything llamac's tools register -------------------===//
-#include "llamac/InitAll.h"
+#include "llamac/Passes/InitAll.h"
 
 #include "llamac/IR/LLMDialect.h"
-#include "llamac/Transforms/Passes.h"
-#include "llamac/Transforms/Pipelines.h"
+#include "llamac/Passes/Passes.h"
+#include "llamac/Passes/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/AMX/AMXDialect.h"
@@ -50,6 +50,7 @@ void llamac::registerAllDialects(mlir::DialectRegistry &registry) {
   mlir::bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
       registry);
   mlir::linalg::registerBufferizableOpInterfaceExternalModels(registry);
+  llm::registerBufferizableOpInterfaceExternalModels(registry);
   // Tiling of linalg ops into parallel tasks.
   mlir::linalg::registerTilingInterfaceExternalModels(registry);
   mlir::scf::registerBufferizableOpInterfaceExternalModels(registry);

@@ -1,7 +1,8 @@
 //===- Pipelines.cpp - llamac's named pass pipelines ----------------------===//
-#include "llamac/Transforms/Pipelines.h"
+#include "llamac/Passes/Pipelines.h"
 
-#include "llamac/Transforms/Passes.h"
+#include "llamac/Passes/Passes.h"
+#include "llamac/Passes/Strategy.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -22,6 +23,60 @@
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
+using namespace llamac;
+
+namespace {
+
+/// The numerics options of the pipelines that take them, typed as the pass
+/// options of llm-choose-layouts are.
+struct NumericsPipelineOptions
+    : public PassPipelineOptions<NumericsPipelineOptions> {
+  Option<llm::WeightPrecision> dtype{
+      *this, "dtype", llvm::cl::desc("Precision of the matrices"),
+      llvm::cl::init(llm::WeightPrecision::BF16),
+      llvm::cl::values(
+          clEnumValN(llm::WeightPrecision::F32, "f32", "f32"),
+          clEnumValN(llm::WeightPrecision::BF16, "bf16", "bf16"),
+          clEnumValN(llm::WeightPrecision::Q8_0, "q8_0", "Q8_0 blocks"),
+          clEnumValN(llm::WeightPrecision::Q4_0, "q4_0", "Q4_0 blocks"))};
+  Option<llm::PrefillInputs> prefillInputs{
+      *this, "prefill-inputs",
+      llvm::cl::desc("Activations entering prefill's products"),
+      llvm::cl::init(llm::PrefillInputs::Auto),
+      llvm::cl::values(clEnumValN(llm::PrefillInputs::Auto, "auto", "auto"),
+                       clEnumValN(llm::PrefillInputs::BF16, "bf16", "bf16"),
+                       clEnumValN(llm::PrefillInputs::F32, "f32", "f32"))};
+  Option<llm::DecodeInputs> decodeInputs{
+      *this, "decode-inputs",
+      llvm::cl::desc("Activations entering decode's products by quantized "
+                     "weights"),
+      llvm::cl::init(llm::DecodeInputs::Auto),
+      llvm::cl::values(clEnumValN(llm::DecodeInputs::Auto, "auto", "auto"),
+                       clEnumValN(llm::DecodeInputs::I8, "i8", "i8"),
+                       clEnumValN(llm::DecodeInputs::F32, "f32", "f32"))};
+
+  NumericsOptions numerics() const {
+    return {dtype, prefillInputs, decodeInputs};
+  }
+};
+
+} // namespace
+
+void llamac::buildLLMStrategyPipeline(OpPassManager &pm,
+                                      const NumericsOptions &numerics) {
+  // Stacked Q/K/V and gate/up weights: decided first, so that the layouts
+  // apply to the stacks.
+  pm.addPass(createLLMFuseProjectionsPass());
+  // How each weight is stored (strategy), then stored so (mechanism).
+  LLMChooseLayoutsPassOptions layouts;
+  layouts.dtype = numerics.dtype;
+  layouts.prefillInputs = numerics.prefillInputs;
+  layouts.decodeInputs = numerics.decodeInputs;
+  pm.addPass(createLLMChooseLayoutsPass(layouts));
+  pm.addPass(createLLMMaterializeLayoutsPass());
+  // The micro-kernel each product and attention runs on.
+  pm.addPass(createLLMChooseMicroKernelsPass());
+}
 
 void llamac::buildLLMToLinalgPipeline(OpPassManager &pm) {
   // Graph-level fusion first: fewer, larger kernels.
@@ -57,6 +112,9 @@ void llamac::buildLLMBufferizePipeline(OpPassManager &pm) {
   pm.addPass(bufferization::createOneShotBufferizePass(options));
   // Results that alias arguments (caches, logits) need not be returned.
   pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
+  // Fused attention as vector code in tasks (before they are outlined, and
+  // before deallocation frees its transposed keys).
+  pm.addPass(createLLMLowerFlashAttentionPass());
   // Task loops become runtime parallel_for calls; before deallocation, which
   // does not know scf.forall.
   pm.addPass(createLLMOutlineTasksPass());
@@ -104,13 +162,22 @@ void llamac::buildLLMLowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
-void llamac::buildLLMCompilePipeline(OpPassManager &pm) {
+void llamac::buildLLMCompilePipeline(OpPassManager &pm,
+                                     const NumericsOptions &numerics) {
+  buildLLMStrategyPipeline(pm, numerics);
   buildLLMToLinalgPipeline(pm);
   buildLLMBufferizePipeline(pm);
   buildLLMLowerToLLVMPipeline(pm);
 }
 
 void llamac::registerLLMPipelines() {
+  PassPipelineRegistration<NumericsPipelineOptions>(
+      "llm-strategy-pipeline",
+      "llm graph -> fused projections, weight layouts and micro-kernels "
+      "chosen for the module's llm.target",
+      [](OpPassManager &pm, const NumericsPipelineOptions &options) {
+        buildLLMStrategyPipeline(pm, options.numerics());
+      });
   PassPipelineRegistration<>(
       "llm-to-linalg-pipeline",
       "llm graph -> one kernel function per distinct op, in linalg on tensors",
@@ -120,10 +187,13 @@ void llamac::registerLLMPipelines() {
       "Tensors -> memrefs across function boundaries, in place, deallocated",
       buildLLMBufferizePipeline);
   PassPipelineRegistration<>(
-      "llm-lower-to-llvm",
-      "Bufferized kernels -> loops -> LLVM dialect (polynomial math)",
+      "llm-lower-to-llvm-pipeline",
+      "Bufferized kernels -> micro-kernels, loops -> LLVM dialect",
       buildLLMLowerToLLVMPipeline);
-  PassPipelineRegistration<>("llm-compile-pipeline",
-                             "llm graph -> LLVM dialect (all stages)",
-                             buildLLMCompilePipeline);
+  PassPipelineRegistration<NumericsPipelineOptions>(
+      "llm-compile-pipeline",
+      "llm graph -> LLVM dialect (all stages, what `llamac compile` runs)",
+      [](OpPassManager &pm, const NumericsPipelineOptions &options) {
+        buildLLMCompilePipeline(pm, options.numerics());
+      });
 }

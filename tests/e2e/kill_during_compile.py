@@ -5,12 +5,14 @@ succeeds and removes what the killed one left beside it.
 
 The tiny preset (llamac synth --preset tiny) is compiled once as the
 "previous" artifact. Then compiles with other options (f32 weights) are
-killed: at known moments (LLAMAC_TEST_PAUSE_AT: weights.bin half written,
-model.o written, just after the swap) and after random delays. After each
+killed: at known moments (weights.bin half written, model.o written, just
+after the swap: a test driver, llamac-test-compile, injects a hook that
+pauses there) and after random delays (llamac itself). After each
 kill the output directory must be byte-for-byte the previous artifact, or a
 complete new one that llamac-run loads and runs.
 
-usage: kill_during_compile.py --llamac BIN --llamac-run BIN [--random-kills N]
+usage: kill_during_compile.py --llamac BIN --llamac-test-compile BIN
+                              --llamac-run BIN [--random-kills N]
 """
 import argparse
 import hashlib
@@ -64,10 +66,9 @@ class Checker:
 
     def kill_at(self, point, output, **popen_args):
         """Starts a compile that pauses at `point`, kills it there."""
-        env = dict(popen_args.pop("env", os.environ),
-                   LLAMAC_TEST_PAUSE_AT=point)
-        process = subprocess.Popen(self.compile_cmd(output, "f32"), env=env,
-                                   stderr=subprocess.PIPE, text=True,
+        command = [self.args.llamac_test_compile, self.model, "-o", output,
+                   "--dtype", "f32", "--pause-at", point]
+        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
                                    **popen_args)
         deadline = time.time() + 300
         line = ""
@@ -101,12 +102,14 @@ class Checker:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--llamac", required=True)
+    parser.add_argument("--llamac-test-compile", required=True)
     parser.add_argument("--llamac-run", required=True)
     parser.add_argument("--random-kills", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     args.llamac = os.path.abspath(args.llamac)
     args.llamac_run = os.path.abspath(args.llamac_run)
+    args.llamac_test_compile = os.path.abspath(args.llamac_test_compile)
     work = tempfile.mkdtemp(prefix="llamac-kill-test-")
     checker = Checker(args, work)
     try:

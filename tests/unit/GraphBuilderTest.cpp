@@ -9,7 +9,7 @@
 #include "llamac/Frontend/GraphBuilder.h"
 #include "llamac/Frontend/LlamaConfig.h"
 #include "llamac/IR/LLMOps.h"
-#include "llamac/InitAll.h"
+#include "llamac/Passes/InitAll.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"

@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "llamac/Codegen/Codegen.h"
-#include "llamac/InitAll.h"
-#include "llamac/Transforms/Pipelines.h"
+#include "llamac/Passes/InitAll.h"
+#include "llamac/Passes/Pipelines.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -98,12 +98,15 @@ private:
     mlir::OwningOpRef<mlir::ModuleOp> module =
         mlir::parseSourceString<mlir::ModuleOp>(source, &context);
     ASSERT_TRUE(module) << source;
+    // The micro-kernels ask the target (this CPU) what they may emit.
+    auto target = llamac::resolveTargetCPU("host");
+    ASSERT_TRUE(bool(target)) << llvm::toString(target.takeError());
+    (*module)->setAttr(llamac::llm::TargetAttr::getAttrName(),
+                       llamac::getTargetAttr(&context, *target));
     mlir::PassManager pm(&context);
     llamac::buildLLMLowerToLLVMPipeline(pm);
     ASSERT_TRUE(mlir::succeeded(pm.run(*module)));
     llvm::LLVMContext llvmContext;
-    auto target = llamac::resolveTargetCPU("host");
-    ASSERT_TRUE(bool(target)) << llvm::toString(target.takeError());
     auto llvmModule =
         llamac::translateToLLVMIR(*module, llvmContext, {"_mlir_ciface_run"});
     ASSERT_TRUE(bool(llvmModule)) << llvm::toString(llvmModule.takeError());
@@ -151,6 +154,25 @@ std::string replaceAll(std::string text, const std::string &from,
   return text;
 }
 
+/// The #llm.micro_kernel a test pins on its op: `kind` with the tuning
+/// values llm-choose-micro-kernels gives by default (the AMX unroll: the
+/// largest divisor of the reduction tiles up to 8).
+std::string microKernel(const std::string &kind, int64_t depthTiles) {
+  if (kind.rfind("amx_", 0) == 0) {
+    int64_t unroll = std::min<int64_t>(8, depthTiles);
+    while (depthTiles % unroll != 0)
+      --unroll;
+    return "#llm.micro_kernel<" + kind + ", unroll = " +
+           std::to_string(unroll) + ">";
+  }
+  if (kind == "f32_panels")
+    return "#llm.micro_kernel<f32_panels, rows = 6, depth = 1024, "
+           "prefetch = 16>";
+  if (kind.find("_i8_gemv") != std::string::npos)
+    return "#llm.micro_kernel<" + kind + ", prefetch = 16>";
+  return "#llm.micro_kernel<" + kind + ">";
+}
+
 /// The op llm-to-linalg emits for prefill, on buffers, with `depthTiles`
 /// reduction tiles.
 std::string amxSource(int64_t depthTiles) {
@@ -165,8 +187,9 @@ func.func @run(%A: memref<?xKBx16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>
     attributes {llvm.emit_c_interface} {
   linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
     ins(%A, %W : memref<?xKBx16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>>, memref<?xKBx16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>>)
-    outs(%C : memref<?x16x?x16xf32, strided<[?, ?, ?, ?], offset: ?>>) attrs = {llm.micro_kernel = "amx_bf16"} {)";
+    outs(%C : memref<?x16x?x16xf32, strided<[?, ?, ?, ?], offset: ?>>) attrs = {llm.micro_kernel = KERNEL} {)";
   source += kBody;
+  source = replaceAll(source, "KERNEL", microKernel("amx_bf16", depthTiles));
   source = replaceAll(source, "KB", kb);
   source = replaceAll(source, "ELEM", "bf16");
   return replaceAll(source, "CAST", "arith.extf %x : bf16 to f32");
@@ -185,8 +208,9 @@ func.func @run(%X: memref<?xKBx16x2xf32, strided<[?, ?, ?, ?], offset: ?>>,
     attributes {llvm.emit_c_interface} {
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
     ins(%X, %W : memref<?xKBx16x2xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?xKBx16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>>)
-    outs(%Y : memref<?x?x16xf32, strided<[?, ?, ?], offset: ?>>) attrs = {llm.micro_kernel = "vnni_gemv"} {)";
+    outs(%Y : memref<?x?x16xf32, strided<[?, ?, ?], offset: ?>>) attrs = {llm.micro_kernel = KERNEL} {)";
   source += kBody;
+  source = replaceAll(source, "KERNEL", microKernel("vnni_gemv", depthTiles));
   source = replaceAll(source, "KB", kb);
   source = replaceAll(source, "ELEM", "f32");
   // %x is already f32: no cast.
@@ -352,7 +376,7 @@ func.func @run(%X: memref<ROWSxKxf32, strided<[?, ?], offset: ?>>,
     attributes {llvm.emit_c_interface} {
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
     ins(%X, %W : memref<ROWSxKxf32, strided<[?, ?], offset: ?>>, memref<?xKx64xf32, strided<[?, ?, ?], offset: ?>>)
-    outs(%Y : memref<ROWSx?x64xf32, strided<[?, ?, ?], offset: ?>>) attrs = {llm.micro_kernel = "f32_panels"} {
+    outs(%Y : memref<ROWSx?x64xf32, strided<[?, ?, ?], offset: ?>>) attrs = {llm.micro_kernel = #llm.micro_kernel<f32_panels, rows = 6, depth = 1024, prefetch = 16>} {
   ^bb0(%x: f32, %w: f32, %acc: f32):
     %0 = arith.mulf %x, %w : f32
     %1 = arith.addf %acc, %0 : f32
@@ -509,7 +533,7 @@ std::string withQuantCodes(std::string source, bool q4, int pairLoop,
   source = replaceAll(source, "STRIDES",
                       q4 ? "strided<[?, ?, ?, ?], offset: ?>"
                          : "strided<[?, ?, ?, ?, ?], offset: ?>");
-  source = replaceAll(source, "TAG", tag);
+  source = replaceAll(source, "TAG", microKernel(tag, depthTiles));
   return replaceAll(source, "KB", std::to_string(depthTiles));
 }
 
@@ -528,7 +552,7 @@ func.func @run(%X: memref<?xKBx16x2xf32, strided<[?, ?, ?, ?], offset: ?>>,
     attributes {llvm.emit_c_interface} {
   linalg.generic {indexing_maps = [#x, #q, #s, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
     ins(%X, %Q, %S : memref<?xKBx16x2xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?xKBxQTYPE, STRIDES>, memref<?xKBx16xf16, strided<[?, ?, ?], offset: ?>>)
-    outs(%Y : memref<?x?x16xf32, strided<[?, ?, ?], offset: ?>>) attrs = {llm.micro_kernel = "TAG"} {
+    outs(%Y : memref<?x?x16xf32, strided<[?, ?, ?], offset: ?>>) attrs = {llm.micro_kernel = TAG} {
   ^bb0(%x: f32, %q: i8, %d: f16, %acc: f32):
 CODE
     %w = arith.mulf %qf, %df : f32
@@ -707,8 +731,8 @@ std::string quantI8GemvSource(bool q4, int64_t depthTiles) {
                       "    %xf = arith.sitofp %xq : i8 to f32\n"
                       "    %x = arith.mulf %xf, %dx : f32\n"
                       "    %p = arith.mulf %x, %w : f32");
-  return replaceAll(source, q4 ? "q4_0_gemv" : "q8_0_gemv",
-                    q4 ? "q4_0_i8_gemv" : "q8_0_i8_gemv");
+  return replaceAll(source, microKernel(q4 ? "q4_0_gemv" : "q8_0_gemv", 0),
+                    microKernel(q4 ? "q4_0_i8_gemv" : "q8_0_i8_gemv", 0));
 }
 
 bool hostHasVNNI() {
@@ -916,7 +940,7 @@ func.func @run(%A: memref<?xKBx16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>
     attributes {llvm.emit_c_interface} {
   linalg.generic {indexing_maps = [#a, #q, #s, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
     ins(%A, %Q, %S : memref<?xKBx16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>>, memref<?xKBxQTYPE, STRIDES>, memref<?xKBx16xf16, strided<[?, ?, ?], offset: ?>>)
-    outs(%C : memref<?x16x?x16xf32, strided<[?, ?, ?, ?], offset: ?>>) attrs = {llm.micro_kernel = "TAG"} {
+    outs(%C : memref<?x16x?x16xf32, strided<[?, ?, ?, ?], offset: ?>>) attrs = {llm.micro_kernel = TAG} {
   ^bb0(%a: bf16, %q: i8, %d: f16, %acc: f32):
 CODE
     %w = arith.mulf %qf, %df : f32

@@ -708,7 +708,7 @@ struct CompiledModel {
 
 CompileOptions f32Weights() {
   CompileOptions options;
-  options.dtype = "f32";
+  options.numerics.dtype = llm::WeightPrecision::F32;
   return options;
 }
 
@@ -910,8 +910,8 @@ TEST_P(ReferenceModelTest, BF16PrefillInputsMatchReference) {
       !InputRounding::packed(test.vocabSize, hidden))
     GTEST_SKIP() << test.name << ": no weight of whole 16 x 32 tiles";
   CompileOptions options;
-  options.dtype = "bf16";
-  options.prefillInputs = "bf16";
+  options.numerics.dtype = llm::WeightPrecision::BF16;
+  options.numerics.prefillInputs = llm::PrefillInputs::BF16;
   std::unique_ptr<CompiledModel> built = buildModel(test, options);
   ASSERT_TRUE(built);
   const int64_t vocab = test.vocabSize, n = test.seqLen;

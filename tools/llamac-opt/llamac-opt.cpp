@@ -5,7 +5,7 @@
 // inspected on its own (--pass-pipeline, --mlir-print-ir-after-all, ...).
 //
 //===----------------------------------------------------------------------===//
-#include "llamac/InitAll.h"
+#include "llamac/Passes/InitAll.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"

@@ -11,8 +11,8 @@
 #include "llamac/Frontend/Checkpoint.h"
 #include "llamac/Frontend/GraphBuilder.h"
 #include "llamac/Frontend/LlamaConfig.h"
-#include "llamac/InitAll.h"
-#include "llamac/Transforms/GraphStats.h"
+#include "llamac/Passes/InitAll.h"
+#include "llamac/Passes/GraphStats.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -198,8 +198,10 @@ int runCompile(int argc, char **argv) {
       cl::value_desc("name"), cl::init("host"), cl::cat(category));
   cl::opt<std::string> emit(
       "emit",
-      cl::desc("Print a stage instead of writing an artifact: llm, linalg, "
-               "llvm (LLVM dialect), llvm-ir, asm"),
+      cl::desc("Print a stage instead of writing an artifact: llm (the "
+               "graph as built, the input of llm-compile-pipeline), strategy "
+               "(weight layouts and micro-kernels chosen), linalg, llvm (LLVM "
+               "dialect), llvm-ir, asm"),
       cl::value_desc("stage"), cl::init(""), cl::cat(category));
   cl::opt<std::string> dumpIRDir(
       "dump-ir-dir", cl::desc("Write the IR after every pass to DIR"),
@@ -216,9 +218,16 @@ int runCompile(int argc, char **argv) {
       "Compile a Hugging Face Llama checkpoint into a native artifact.\n");
 
   llamac::CompileOptions options;
-  options.dtype = dtype;
-  options.prefillInputs = prefillInputs;
-  options.decodeInputs = decodeInputs;
+  auto weights = llamac::parseWeightPrecision(dtype);
+  if (!weights)
+    return fail(weights.takeError());
+  auto prefill = llamac::parsePrefillInputs(prefillInputs);
+  if (!prefill)
+    return fail(prefill.takeError());
+  auto decode = llamac::parseDecodeInputs(decodeInputs);
+  if (!decode)
+    return fail(decode.takeError());
+  options.numerics = {*weights, *prefill, *decode};
   options.targetCPU = targetCPU;
   options.dumpIRDir = dumpIRDir;
   options.printTiming = timing;

@@ -19,7 +19,7 @@ func.func @param_dynamic_shape() {
 // -----
 
 func.func @param_integer_weight() {
-  // expected-error @+1 {{'llm.param' op i8 weights need a quantized layout ('q8_0x16x32' or 'q4_0x16x32')}}
+  // expected-error @+1 {{'llm.param' op i8 weights need a quantized layout (codes of #llm.layout<tiles16x32, q8_0> or q4_0)}}
   %w = llm.param "w" : tensor<4xi8>
   return
 }
@@ -28,7 +28,7 @@ func.func @param_integer_weight() {
 
 func.func @embed_table_rank(%t: tensor<?xi32>) {
   %e = llm.param "e" : tensor<16xbf16>
-  // expected-error @+1 {{'llm.embed' op expects a 2-D table [vocab, hidden] or its vnni16x32 tiles or f32panel64 panels, got 'tensor<16xbf16>'}}
+  // expected-error @+1 {{'llm.embed' op expects a 2-D float table [vocab, hidden] (or one stored in a weight_layout), got 'tensor<16xbf16>'}}
   %x = llm.embed %e[%t] : tensor<16xbf16>, tensor<?xi32> -> tensor<?x8xf32>
   return
 }
@@ -238,33 +238,57 @@ func.func @silu_integer(%a: tensor<?x8xi32>) {
 // -----
 
 func.func @param_unknown_layout() {
-  // expected-error @+1 {{'llm.param' op unknown layout 'nchw' (expected 'vnni16x32', 'f32panel64', 'q8_0x16x32', 'q4_0x16x32' or their '_scales')}}
-  %w = llm.param "w" {layout = "nchw"} : tensor<4x2x16x16x2xbf16>
+  // expected-error @+1 {{unknown layout blocks 'nchw' (tiles16x32, panels64)}}
+  %w = llm.param "w" {layout = #llm.layout<nchw>} : tensor<4x2x16x16x2xbf16>
+  return
+}
+
+// -----
+
+func.func @param_string_layout() {
+  // expected-error @+1 {{attribute 'layout' failed to satisfy constraint}}
+  %w = llm.param "w" {layout = "vnni16x32"} : tensor<4x2x16x16x2xbf16>
+  return
+}
+
+// -----
+
+func.func @param_quantized_panels() {
+  // expected-error @+1 {{layout: panels hold f32 values, not quantized codes}}
+  %w = llm.param "w" {layout = #llm.layout<panels64, q8_0>} : tensor<4x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @param_unquantized_scales() {
+  // expected-error @+1 {{layout: only quantized codes have scales}}
+  %w = llm.param "w" {layout = #llm.layout<tiles16x32, scales>} : tensor<4x2x16xf16>
   return
 }
 
 // -----
 
 func.func @param_f32_panel_shape() {
-  // expected-error @+1 {{'llm.param' op layout 'f32panel64' needs an f32 result of shape [?, ?, 64], got 'tensor<4x8x32xf32>'}}
-  %w = llm.param "w" {layout = "f32panel64"} : tensor<4x8x32xf32>
+  // expected-error @+1 {{'llm.param' op layout #llm.layout<panels64> stores a matrix as f32 [out/64, in, 64], got 'tensor<4x8x32xf32>'}}
+  %w = llm.param "w" {layout = #llm.layout<panels64>} : tensor<4x8x32xf32>
   return
 }
 
 // -----
 
 func.func @param_layout_shape() {
-  // expected-error @+1 {{'llm.param' op layout 'vnni16x32' needs a bf16 result of shape [?, ?, 16, 16, 2], got 'tensor<4x2x16x16x2xf32>'}}
-  %w = llm.param "w" {layout = "vnni16x32"} : tensor<4x2x16x16x2xf32>
+  // expected-error @+1 {{'llm.param' op layout #llm.layout<tiles16x32> stores a matrix as bf16 [out/16, in/32, 16, 16, 2], got 'tensor<4x2x16x16x2xf32>'}}
+  %w = llm.param "w" {layout = #llm.layout<tiles16x32>} : tensor<4x2x16x16x2xf32>
   return
 }
 
 // -----
 
 func.func @linear_tiles_in_features(%x: tensor<?x32xf32>) {
-  %w = llm.param "w" {layout = "vnni16x32"} : tensor<4x2x16x16x2xbf16>
+  %w = llm.param "w" {layout = #llm.layout<tiles16x32>} : tensor<4x2x16x16x2xbf16>
   // expected-error @+1 {{'llm.linear' op input has 32 features but the weight expects 64 (weight is [out, in])}}
-  %y = llm.linear %x, %w : tensor<?x32xf32>, tensor<4x2x16x16x2xbf16> -> tensor<?x64xf32>
+  %y = llm.linear %x, %w {weight_layout = #llm.layout<tiles16x32>} : tensor<?x32xf32>, tensor<4x2x16x16x2xbf16> -> tensor<?x64xf32>
   return
 }
 
@@ -272,7 +296,7 @@ func.func @linear_tiles_in_features(%x: tensor<?x32xf32>) {
 
 func.func @linear_weight_rank(%x: tensor<?x32xf32>) {
   %w = llm.param "w" : tensor<4x2x16x32xbf16>
-  // expected-error @+1 {{'llm.linear' op expects a 2-D weight [out_features, in_features] or its vnni16x32 tiles or f32panel64 panels, got 'tensor<4x2x16x32xbf16>'}}
+  // expected-error @+1 {{'llm.linear' op expects a 2-D float weight [out_features, in_features] (or one stored in a weight_layout), got 'tensor<4x2x16x32xbf16>'}}
   %y = llm.linear %x, %w : tensor<?x32xf32>, tensor<4x2x16x32xbf16> -> tensor<?x64xf32>
   return
 }
@@ -280,37 +304,37 @@ func.func @linear_weight_rank(%x: tensor<?x32xf32>) {
 // -----
 
 func.func @linear_input_type(%x: tensor<?x64xbf16>) {
-  %w = llm.param "w" {layout = "vnni16x32"} : tensor<4x2x16x16x2xbf16>
+  %w = llm.param "w" {layout = #llm.layout<tiles16x32>} : tensor<4x2x16x16x2xbf16>
   // expected-error @+1 {{'llm.linear' op input_type must be a float type no wider than the input's, got 'f32'}}
-  %y = llm.linear %x, %w {input_type = f32} : tensor<?x64xbf16>, tensor<4x2x16x16x2xbf16> -> tensor<?x64xbf16>
+  %y = llm.linear %x, %w {input_type = f32, weight_layout = #llm.layout<tiles16x32>} : tensor<?x64xbf16>, tensor<4x2x16x16x2xbf16> -> tensor<?x64xbf16>
   return
 }
 
 // -----
 
 func.func @linear_i8_inputs_unquantized(%x: tensor<1x64xf32>) {
-  %w = llm.param "w" {layout = "vnni16x32"} : tensor<4x2x16x16x2xbf16>
+  %w = llm.param "w" {layout = #llm.layout<tiles16x32>} : tensor<4x2x16x16x2xbf16>
   // expected-error @+1 {{'llm.linear' op input_type i8 needs quantized weights (scales)}}
-  %y = llm.linear %x, %w {input_type = i8} : tensor<1x64xf32>, tensor<4x2x16x16x2xbf16> -> tensor<1x64xf32>
+  %y = llm.linear %x, %w {input_type = i8, weight_layout = #llm.layout<tiles16x32>} : tensor<1x64xf32>, tensor<4x2x16x16x2xbf16> -> tensor<1x64xf32>
   return
 }
 
 // -----
 
 func.func @linear_i4_inputs(%x: tensor<1x64xf32>) {
-  %c = llm.param "w" {layout = "q8_0x16x32"} : tensor<4x2x16x16x2xi8>
-  %s = llm.param "w" {layout = "q8_0x16x32_scales"} : tensor<4x2x16xf16>
+  %c = llm.param "w" {layout = #llm.layout<tiles16x32, q8_0>} : tensor<4x2x16x16x2xi8>
+  %s = llm.param "w" {layout = #llm.layout<tiles16x32, q8_0, scales>} : tensor<4x2x16xf16>
   // expected-error @+1 {{'llm.linear' op an integer input_type must be i8, got 'i4'}}
-  %y = llm.linear %x, %c scales(%s : tensor<4x2x16xf16>) {input_type = i4} : tensor<1x64xf32>, tensor<4x2x16x16x2xi8> -> tensor<1x64xf32>
+  %y = llm.linear %x, %c scales(%s : tensor<4x2x16xf16>) {input_type = i4, weight_layout = #llm.layout<tiles16x32, q8_0>} : tensor<1x64xf32>, tensor<4x2x16x16x2xi8> -> tensor<1x64xf32>
   return
 }
 
 // -----
 
 func.func @embed_tiles_hidden(%tokens: tensor<?xi32>) {
-  %t = llm.param "t" {layout = "vnni16x32"} : tensor<2x2x16x16x2xbf16>
+  %t = llm.param "t" {layout = #llm.layout<tiles16x32>} : tensor<2x2x16x16x2xbf16>
   // expected-error @+1 {{'llm.embed' op result row size 32 does not match the table's hidden size 64}}
-  %x = llm.embed %t[%tokens] : tensor<2x2x16x16x2xbf16>, tensor<?xi32> -> tensor<?x32xf32>
+  %x = llm.embed %t[%tokens] {weight_layout = #llm.layout<tiles16x32>} : tensor<2x2x16x16x2xbf16>, tensor<?xi32> -> tensor<?x32xf32>
   return
 }
 
@@ -325,33 +349,33 @@ func.func @param_integer_weight_type() {
 // -----
 
 func.func @param_q8_shape() {
-  // expected-error @+1 {{'llm.param' op layout 'q8_0x16x32' needs an i8 result of shape [?, ?, 16, 16, 2], got 'tensor<2x2x16x16xi8>'}}
-  %w = llm.param "w" {layout = "q8_0x16x32"} : tensor<2x2x16x16xi8>
+  // expected-error @+1 {{'llm.param' op layout #llm.layout<tiles16x32, q8_0> stores a matrix as i8 [out/16, in/32, 16, 16, 2], got 'tensor<2x2x16x16xi8>'}}
+  %w = llm.param "w" {layout = #llm.layout<tiles16x32, q8_0>} : tensor<2x2x16x16xi8>
   return
 }
 
 // -----
 
 func.func @param_q4_shape() {
-  // expected-error @+1 {{'llm.param' op layout 'q4_0x16x32' needs an i8 result of shape [?, ?, 16, 16], got 'tensor<2x2x16x16x2xi8>'}}
-  %w = llm.param "w" {layout = "q4_0x16x32"} : tensor<2x2x16x16x2xi8>
+  // expected-error @+1 {{'llm.param' op layout #llm.layout<tiles16x32, q4_0> stores a matrix as i8 [out/16, in/32, 16, 16], got 'tensor<2x2x16x16x2xi8>'}}
+  %w = llm.param "w" {layout = #llm.layout<tiles16x32, q4_0>} : tensor<2x2x16x16x2xi8>
   return
 }
 
 // -----
 
 func.func @param_scales_shape() {
-  // expected-error @+1 {{'llm.param' op layout 'q8_0x16x32_scales' needs an f16 result of shape [?, ?, 16], got 'tensor<2x2x16xbf16>'}}
-  %s = llm.param "w" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xbf16>
+  // expected-error @+1 {{'llm.param' op layout #llm.layout<tiles16x32, q8_0, scales> stores a matrix as f16 [out/16, in/32, 16], got 'tensor<2x2x16xbf16>'}}
+  %s = llm.param "w" {layout = #llm.layout<tiles16x32, q8_0, scales>} : tensor<2x2x16xbf16>
   return
 }
 
 // -----
 
 func.func @linear_codes_without_scales(%x: tensor<?x64xf32>) {
-  %w = llm.param "w" {layout = "q8_0x16x32"} : tensor<2x2x16x16x2xi8>
+  %w = llm.param "w" {layout = #llm.layout<tiles16x32, q8_0>} : tensor<2x2x16x16x2xi8>
   // expected-error @+1 {{'llm.linear' op has quantized codes 'tensor<2x2x16x16x2xi8>' but no scales}}
-  %y = llm.linear %x, %w : tensor<?x64xf32>, tensor<2x2x16x16x2xi8> -> tensor<?x32xf32>
+  %y = llm.linear %x, %w {weight_layout = #llm.layout<tiles16x32, q8_0>} : tensor<?x64xf32>, tensor<2x2x16x16x2xi8> -> tensor<?x32xf32>
   return
 }
 
@@ -359,7 +383,7 @@ func.func @linear_codes_without_scales(%x: tensor<?x64xf32>) {
 
 func.func @linear_scales_without_codes(%x: tensor<?x64xf32>) {
   %w = llm.param "w" : tensor<32x64xf32>
-  %s = llm.param "w" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xf16>
+  %s = llm.param "w" {layout = #llm.layout<tiles16x32, q8_0, scales>} : tensor<2x2x16xf16>
   // expected-error @+1 {{'llm.linear' op has scales but its weight 'tensor<32x64xf32>' holds no quantized codes}}
   %y = llm.linear %x, %w scales(%s : tensor<2x2x16xf16>) : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
   return
@@ -368,19 +392,19 @@ func.func @linear_scales_without_codes(%x: tensor<?x64xf32>) {
 // -----
 
 func.func @linear_scales_shape(%x: tensor<?x64xf32>) {
-  %w = llm.param "w" {layout = "q4_0x16x32"} : tensor<2x2x16x16xi8>
-  %s = llm.param "w" {layout = "q4_0x16x32_scales"} : tensor<2x1x16xf16>
+  %w = llm.param "w" {layout = #llm.layout<tiles16x32, q4_0>} : tensor<2x2x16x16xi8>
+  %s = llm.param "w" {layout = #llm.layout<tiles16x32, q4_0, scales>} : tensor<2x1x16xf16>
   // expected-error @+1 {{'llm.linear' op scales must be 'tensor<2x2x16xf16>' for codes 'tensor<2x2x16x16xi8>', got 'tensor<2x1x16xf16>'}}
-  %y = llm.linear %x, %w scales(%s : tensor<2x1x16xf16>) : tensor<?x64xf32>, tensor<2x2x16x16xi8> -> tensor<?x32xf32>
+  %y = llm.linear %x, %w scales(%s : tensor<2x1x16xf16>) {weight_layout = #llm.layout<tiles16x32, q4_0>} : tensor<?x64xf32>, tensor<2x2x16x16xi8> -> tensor<?x32xf32>
   return
 }
 
 // -----
 
 func.func @embed_codes_without_scales(%t: tensor<?xi32>) {
-  %w = llm.param "w" {layout = "q4_0x16x32"} : tensor<2x2x16x16xi8>
+  %w = llm.param "w" {layout = #llm.layout<tiles16x32, q4_0>} : tensor<2x2x16x16xi8>
   // expected-error @+1 {{'llm.embed' op has quantized codes 'tensor<2x2x16x16xi8>' but no scales}}
-  %x = llm.embed %w[%t] : tensor<2x2x16x16xi8>, tensor<?xi32> -> tensor<?x64xf32>
+  %x = llm.embed %w[%t] {weight_layout = #llm.layout<tiles16x32, q4_0>} : tensor<2x2x16x16xi8>, tensor<?xi32> -> tensor<?x64xf32>
   return
 }
 
@@ -505,5 +529,120 @@ func.func @linear_addend_type(%x: tensor<?x64xf32>, %r: tensor<?x16xf32>) {
   %w = llm.param "w" : tensor<32x64xf32>
   // expected-error @+1 {{'llm.linear' op addend type 'tensor<?x16xf32>' differs from the result type 'tensor<?x32xf32>'}}
   %y = llm.linear %x, %w add(%r : tensor<?x16xf32>) : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+// A tiled weight read as if it were plain: the op must say how it is stored.
+func.func @linear_tiles_without_weight_layout(%x: tensor<?x64xf32>) {
+  %w = llm.param "w" {layout = #llm.layout<tiles16x32>} : tensor<4x2x16x16x2xbf16>
+  // expected-error @+1 {{'llm.linear' op expects a 2-D float weight [out_features, in_features] (or one stored in a weight_layout), got 'tensor<4x2x16x16x2xbf16>'}}
+  %y = llm.linear %x, %w : tensor<?x64xf32>, tensor<4x2x16x16x2xbf16> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @linear_weight_layout_mismatch(%x: tensor<?x64xf32>) {
+  %w = llm.param "w" : tensor<64x64xbf16>
+  // expected-error @+1 {{'llm.linear' op weight_layout #llm.layout<tiles16x32> stores a matrix as bf16 [out/16, in/32, 16, 16, 2], got 'tensor<64x64xbf16>'}}
+  %y = llm.linear %x, %w {weight_layout = #llm.layout<tiles16x32>} : tensor<?x64xf32>, tensor<64x64xbf16> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @linear_micro_kernel_layout(%x: tensor<?x64xf32>) {
+  %w = llm.param "w" : tensor<64x64xf32>
+  // expected-error @+1 {{'llm.linear' op micro_kernel #llm.micro_kernel<f32_panels, rows = 6, depth = 1024, prefetch = 16> reads weights stored as #llm.layout<panels64>, but the weight is a plain matrix}}
+  %y = llm.linear %x, %w {micro_kernel = #llm.micro_kernel<f32_panels, rows = 6, depth = 1024, prefetch = 16>} : tensor<?x64xf32>, tensor<64x64xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @linear_micro_kernel_inputs(%x: tensor<?x64xf32>) {
+  %w = llm.param "w" {layout = #llm.layout<tiles16x32>} : tensor<4x2x16x16x2xbf16>
+  // expected-error @+1 {{'llm.linear' op micro_kernel #llm.micro_kernel<amx_bf16, unroll = 2> runs on input_type bf16, but the op has f32 inputs}}
+  %y = llm.linear %x, %w {weight_layout = #llm.layout<tiles16x32>, micro_kernel = #llm.micro_kernel<amx_bf16, unroll = 2>} : tensor<?x64xf32>, tensor<4x2x16x16x2xbf16> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @micro_kernel_missing_tuning() {
+  // expected-error @+1 {{micro_kernel amx_bf16 needs unroll}}
+  %w = llm.param "w" {k = #llm.micro_kernel<amx_bf16>} : tensor<64x64xbf16>
+  return
+}
+
+// -----
+
+func.func @micro_kernel_extra_tuning() {
+  // expected-error @+1 {{micro_kernel vnni_gemv takes no prefetch}}
+  %w = llm.param "w" {k = #llm.micro_kernel<vnni_gemv, prefetch = 4>} : tensor<64x64xbf16>
+  return
+}
+
+// -----
+
+func.func @micro_kernel_tuning_range() {
+  // expected-error @+1 {{micro_kernel f32_panels: rows must be >= 1, got 0}}
+  %w = llm.param "w" {k = #llm.micro_kernel<f32_panels, rows = 0, depth = 8, prefetch = 0>} : tensor<64x64xbf16>
+  return
+}
+
+// -----
+
+func.func @micro_kernel_unknown() {
+  // expected-error @+1 {{unknown micro-kernel 'sgemm'}}
+  %w = llm.param "w" {k = #llm.micro_kernel<sgemm>} : tensor<64x64xbf16>
+  return
+}
+
+// -----
+
+func.func @attention_product_kernel(%q: tensor<?x4x16xf32>, %k: tensor<?x1x16xf32>,
+                                    %c: tensor<2x1x?x16xf32>, %p: index) {
+  // expected-error @+1 {{'llm.attention' op micro_kernel #llm.micro_kernel<vnni_gemv> is not an attention's}}
+  %o, %kc, %vc = llm.attention %q, %k, %k cache(%c, %c) at %p
+      {layer = 0 : i64, scale = 0.125 : f64, micro_kernel = #llm.micro_kernel<vnni_gemv>}
+      : tensor<?x4x16xf32>, tensor<?x1x16xf32>, tensor<2x1x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_lanes(%q: tensor<?x4x24xf32>, %k: tensor<?x1x24xf32>,
+                           %c: tensor<2x1x?x24xf32>, %p: index) {
+  // expected-error @+1 {{'llm.attention' op micro_kernel #llm.micro_kernel<flash_key_rows, lanes = 16> needs a head_dim that is a multiple of its lanes, got 24}}
+  %o, %kc, %vc = llm.attention %q, %k, %k cache(%c, %c) at %p
+      {layer = 0 : i64, scale = 0.125 : f64, micro_kernel = #llm.micro_kernel<flash_key_rows, lanes = 16>}
+      : tensor<?x4x24xf32>, tensor<?x1x24xf32>, tensor<2x1x?x24xf32>
+  return
+}
+
+// -----
+
+func.func @flash_mixed_forms(%q: tensor<?x4x16xf32>, %k: memref<1x?x16xf32>, %o: tensor<?x4x16xf32>, %p: index) {
+  // expected-error @+1 {{'llm.flash_attention' op operands must be all tensors or all buffers}}
+  %r = llm.flash_attention %q, %k, %k at %p into %o {scale = 0.125 : f64, micro_kernel = #llm.micro_kernel<flash_key_rows, lanes = 16>} : tensor<?x4x16xf32>, memref<1x?x16xf32>, memref<1x?x16xf32>, tensor<?x4x16xf32> -> tensor<?x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @flash_heads(%q: tensor<?x3x16xf32>, %k: tensor<2x?x16xf32>, %o: tensor<?x3x16xf32>, %p: index) {
+  // expected-error @+1 {{'llm.flash_attention' op query heads (3) must be a static multiple of the KV heads of keys and values (2)}}
+  %r = llm.flash_attention %q, %k, %k at %p into %o {scale = 0.125 : f64, micro_kernel = #llm.micro_kernel<flash_key_rows, lanes = 16>} : tensor<?x3x16xf32>, tensor<2x?x16xf32>, tensor<2x?x16xf32>, tensor<?x3x16xf32> -> tensor<?x3x16xf32>
+  return
+}
+
+// -----
+
+func.func @target_features() {
+  // expected-error @+1 {{target: features must be strings, got 3 : i64}}
+  %w = llm.param "w" {t = #llm.target<cpu = "x", triple = "y", features = [3]>} : tensor<64x64xbf16>
   return
 }

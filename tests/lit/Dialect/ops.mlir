@@ -59,19 +59,47 @@ func.func @decode_shapes(%tokens: tensor<1xi64>) -> tensor<1x8xf32> {
 // Quantized weights: codes and scales of the same name, read by a
 // projection and an embedding lookup; the round trip keeps the scales.
 // CHECK-LABEL: func.func @quantized(
-// CHECK: %[[C:.+]] = llm.param "w" {layout = "q8_0x16x32"} : tensor<2x2x16x16x2xi8>
-// CHECK: %[[S:.+]] = llm.param "w" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xf16>
-// CHECK: llm.linear %{{.+}}, %[[C]] scales(%[[S]] : tensor<2x2x16xf16>) : tensor<?x64xf32>, tensor<2x2x16x16x2xi8> -> tensor<?x32xf32>
-// CHECK: llm.embed %[[C]][%{{.+}}] scales(%[[S]] : tensor<2x2x16xf16>) : tensor<2x2x16x16x2xi8>, tensor<?xi32> -> tensor<?x64xf32>
-// CHECK: llm.param "v" {layout = "q4_0x16x32"} : tensor<2x2x16x16xi8>
-// CHECK: llm.linear %{{.+}}, %{{.+}} scales(%{{.+}} : tensor<2x2x16xf16>) {input_type = bf16} : tensor<?x64xf32>, tensor<2x2x16x16xi8> -> tensor<?x32xf32>
+// CHECK: %[[C:.+]] = llm.param "w" {layout = #llm.layout<tiles16x32, q8_0>} : tensor<2x2x16x16x2xi8>
+// CHECK: %[[S:.+]] = llm.param "w" {layout = #llm.layout<tiles16x32, q8_0, scales>} : tensor<2x2x16xf16>
+// CHECK: llm.linear %{{.+}}, %[[C]] scales(%[[S]] : tensor<2x2x16xf16>) {weight_layout = #llm.layout<tiles16x32, q8_0>} : tensor<?x64xf32>, tensor<2x2x16x16x2xi8> -> tensor<?x32xf32>
+// CHECK: llm.embed %[[C]][%{{.+}}] scales(%[[S]] : tensor<2x2x16xf16>) {weight_layout = #llm.layout<tiles16x32, q8_0>} : tensor<2x2x16x16x2xi8>, tensor<?xi32> -> tensor<?x64xf32>
+// CHECK: llm.param "v" {layout = #llm.layout<tiles16x32, q4_0>} : tensor<2x2x16x16xi8>
+// CHECK: llm.linear %{{.+}}, %{{.+}} scales(%{{.+}} : tensor<2x2x16xf16>) {input_type = bf16, micro_kernel = #llm.micro_kernel<amx_q4_0, unroll = 2>, weight_layout = #llm.layout<tiles16x32, q4_0>} : tensor<?x64xf32>, tensor<2x2x16x16xi8> -> tensor<?x32xf32>
 func.func @quantized(%x: tensor<?x64xf32>, %t: tensor<?xi32>) -> (tensor<?x32xf32>, tensor<?x64xf32>, tensor<?x32xf32>) {
-  %c = llm.param "w" {layout = "q8_0x16x32"} : tensor<2x2x16x16x2xi8>
-  %s = llm.param "w" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xf16>
-  %y = llm.linear %x, %c scales(%s : tensor<2x2x16xf16>) : tensor<?x64xf32>, tensor<2x2x16x16x2xi8> -> tensor<?x32xf32>
-  %e = llm.embed %c[%t] scales(%s : tensor<2x2x16xf16>) : tensor<2x2x16x16x2xi8>, tensor<?xi32> -> tensor<?x64xf32>
-  %c4 = llm.param "v" {layout = "q4_0x16x32"} : tensor<2x2x16x16xi8>
-  %s4 = llm.param "v" {layout = "q4_0x16x32_scales"} : tensor<2x2x16xf16>
-  %z = llm.linear %x, %c4 scales(%s4 : tensor<2x2x16xf16>) {input_type = bf16} : tensor<?x64xf32>, tensor<2x2x16x16xi8> -> tensor<?x32xf32>
+  %c = llm.param "w" {layout = #llm.layout<tiles16x32, q8_0>} : tensor<2x2x16x16x2xi8>
+  %s = llm.param "w" {layout = #llm.layout<tiles16x32, q8_0, scales>} : tensor<2x2x16xf16>
+  %y = llm.linear %x, %c scales(%s : tensor<2x2x16xf16>) {weight_layout = #llm.layout<tiles16x32, q8_0>} : tensor<?x64xf32>, tensor<2x2x16x16x2xi8> -> tensor<?x32xf32>
+  %e = llm.embed %c[%t] scales(%s : tensor<2x2x16xf16>) {weight_layout = #llm.layout<tiles16x32, q8_0>} : tensor<2x2x16x16x2xi8>, tensor<?xi32> -> tensor<?x64xf32>
+  %c4 = llm.param "v" {layout = #llm.layout<tiles16x32, q4_0>} : tensor<2x2x16x16xi8>
+  %s4 = llm.param "v" {layout = #llm.layout<tiles16x32, q4_0, scales>} : tensor<2x2x16xf16>
+  %z = llm.linear %x, %c4 scales(%s4 : tensor<2x2x16xf16>) {input_type = bf16, weight_layout = #llm.layout<tiles16x32, q4_0>, micro_kernel = #llm.micro_kernel<amx_q4_0, unroll = 2>} : tensor<?x64xf32>, tensor<2x2x16x16xi8> -> tensor<?x32xf32>
   return %y, %e, %z : tensor<?x32xf32>, tensor<?x64xf32>, tensor<?x32xf32>
+}
+
+// Tiles and panels, a micro-kernel with its tuning, and the module's target.
+// CHECK: module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-pc-linux-gnu", features = ["amx-bf16", "amx-tile"]>}
+// CHECK-LABEL: func.func @layouts(
+// CHECK: llm.param "t" {layout = #llm.layout<tiles16x32>} : tensor<4x2x16x16x2xbf16>
+// CHECK: llm.linear %{{.+}}, %{{.+}} {micro_kernel = #llm.micro_kernel<vnni_gemv>, weight_layout = #llm.layout<tiles16x32>} : tensor<1x64xf32>, tensor<4x2x16x16x2xbf16> -> tensor<1x64xf32>
+// CHECK: llm.param "p" {layout = #llm.layout<panels64>} : tensor<1x64x64xf32>
+// CHECK: llm.linear %{{.+}}, %{{.+}} {micro_kernel = #llm.micro_kernel<f32_panels, rows = 6, depth = 1024, prefetch = 16>, weight_layout = #llm.layout<panels64>} : tensor<1x64xf32>, tensor<1x64x64xf32> -> tensor<1x64xf32>
+module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-pc-linux-gnu", features = ["amx-bf16", "amx-tile"]>} {
+func.func @layouts(%x: tensor<1x64xf32>) -> (tensor<1x64xf32>, tensor<1x64xf32>) {
+  %t = llm.param "t" {layout = #llm.layout<tiles16x32>} : tensor<4x2x16x16x2xbf16>
+  %y = llm.linear %x, %t {weight_layout = #llm.layout<tiles16x32>, micro_kernel = #llm.micro_kernel<vnni_gemv>} : tensor<1x64xf32>, tensor<4x2x16x16x2xbf16> -> tensor<1x64xf32>
+  %p = llm.param "p" {layout = #llm.layout<panels64>} : tensor<1x64x64xf32>
+  %z = llm.linear %x, %p {weight_layout = #llm.layout<panels64>, micro_kernel = #llm.micro_kernel<f32_panels, prefetch = 16, rows = 6, depth = 1024>} : tensor<1x64xf32>, tensor<1x64x64xf32> -> tensor<1x64xf32>
+  return %y, %z : tensor<1x64xf32>, tensor<1x64xf32>
+}
+}
+
+// Fused attention over a history, on tensors and on buffers.
+// CHECK-LABEL: func.func @flash(
+// CHECK: llm.flash_attention %{{.+}}, %{{.+}}, %{{.+}} at %{{.+}} into %{{.+}} {micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>, scale = 1.250000e-01 : f64} : tensor<?x4x32xf32>, tensor<2x?x32xf32>, tensor<2x?x32xf32>, tensor<?x4x32xf32> -> tensor<?x4x32xf32>
+// CHECK: llm.flash_attention %{{.+}}, %{{.+}}, %{{.+}} at %{{.+}} into %{{.+}} {micro_kernel = #llm.micro_kernel<flash_key_rows, lanes = 16>, scale = 1.250000e-01 : f64} : memref<1x4x32xf32>, memref<2x?x32xf32>, memref<2x?x32xf32>, memref<1x4x32xf32>{{$}}
+func.func @flash(%q: tensor<?x4x32xf32>, %k: tensor<2x?x32xf32>, %v: tensor<2x?x32xf32>, %o: tensor<?x4x32xf32>, %pos: index,
+                 %qb: memref<1x4x32xf32>, %kb: memref<2x?x32xf32>, %vb: memref<2x?x32xf32>, %ob: memref<1x4x32xf32>) -> tensor<?x4x32xf32> {
+  %r = llm.flash_attention %q, %k, %v at %pos into %o {scale = 0.125 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>} : tensor<?x4x32xf32>, tensor<2x?x32xf32>, tensor<2x?x32xf32>, tensor<?x4x32xf32> -> tensor<?x4x32xf32>
+  llm.flash_attention %qb, %kb, %vb at %pos into %ob {scale = 0.125 : f64, micro_kernel = #llm.micro_kernel<flash_key_rows, lanes = 16>} : memref<1x4x32xf32>, memref<2x?x32xf32>, memref<2x?x32xf32>, memref<1x4x32xf32>
+  return %r : tensor<?x4x32xf32>
 }

@@ -51,7 +51,7 @@ func.func @gate_up(%x: tensor<1x64xf32>) -> tensor<1x128xf32> {
 // CHECK-NOT: parts
 // CHECK-COUNT-2: llm.linear %{{.+}}, %{{.+}} : tensor<?x64xf32>, tensor<32x64xf32>
 // CHECK: llm.linear %{{.+}}, %{{.+}} {input_type = bf16}
-// CHECK: llm.linear %{{.+}}, %{{.+}} : tensor<?x64xf32>, tensor<2x2x16x16x2xbf16>
+// CHECK: llm.linear %{{.+}}, %{{.+}} {weight_layout = #llm.layout<tiles16x32>} : tensor<?x64xf32>, tensor<2x2x16x16x2xbf16>
 // CHECK: llm.linear %{{.+}}, %{{.+}} scales(
 // CHECK: llm.linear %{{.+}}, %{{.+}} : tensor<?x64xf32>, tensor<32x64xbf16>
 func.func @untouched(%x: tensor<?x64xf32>, %z: tensor<?x64xf32>) -> (tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>) {
@@ -61,11 +61,11 @@ func.func @untouched(%x: tensor<?x64xf32>, %z: tensor<?x64xf32>) -> (tensor<?x32
   %b = llm.linear %z, %w2 : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
   %w3 = llm.param "w3" : tensor<32x64xf32>
   %c = llm.linear %x, %w3 {input_type = bf16} : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
-  %w4 = llm.param "w4" {layout = "vnni16x32"} : tensor<2x2x16x16x2xbf16>
-  %d = llm.linear %x, %w4 : tensor<?x64xf32>, tensor<2x2x16x16x2xbf16> -> tensor<?x32xf32>
-  %w5 = llm.param "w5" {layout = "q8_0x16x32"} : tensor<2x2x16x16x2xi8>
-  %s5 = llm.param "w5" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xf16>
-  %e = llm.linear %x, %w5 scales(%s5 : tensor<2x2x16xf16>) : tensor<?x64xf32>, tensor<2x2x16x16x2xi8> -> tensor<?x32xf32>
+  %w4 = llm.param "w4" {layout = #llm.layout<tiles16x32>} : tensor<2x2x16x16x2xbf16>
+  %d = llm.linear %x, %w4 {weight_layout = #llm.layout<tiles16x32>} : tensor<?x64xf32>, tensor<2x2x16x16x2xbf16> -> tensor<?x32xf32>
+  %w5 = llm.param "w5" {layout = #llm.layout<tiles16x32, q8_0>} : tensor<2x2x16x16x2xi8>
+  %s5 = llm.param "w5" {layout = #llm.layout<tiles16x32, q8_0, scales>} : tensor<2x2x16xf16>
+  %e = llm.linear %x, %w5 scales(%s5 : tensor<2x2x16xf16>) {weight_layout = #llm.layout<tiles16x32, q8_0>} : tensor<?x64xf32>, tensor<2x2x16x16x2xi8> -> tensor<?x32xf32>
   %w6 = llm.param "w6" : tensor<32x64xbf16>
   %f = llm.linear %z, %w6 : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
   return %a, %b, %c, %d, %e, %f : tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>

@@ -1,9 +1,10 @@
 // llm-instrument-kernels brackets each kernel call of an entry point with
 // calls of the context's profile hook (when it is set) and lists the kernels,
-// with their shapes, in module order of first call.
+// with their shapes and the micro-kernel they run on (llm-outline-kernels
+// records it on the kernel function), in module order of first call.
 // RUN: llamac-opt %s -llm-instrument-kernels -split-input-file -verify-diagnostics | FileCheck %s
 
-// CHECK: module attributes {llm.kernels = ["scale 4xf32", "shift 4xf32 4xf32"]}
+// CHECK: module attributes {llm.kernels = [{name = "scale 4xf32"}, {micro_kernel = #llm.micro_kernel<vnni_gemv>, name = "shift 4xf32 4xf32"}]}
 // CHECK-LABEL: func.func @prefill(
 // CHECK-SAME: %[[X:.+]]: memref<4xf32>, %[[CTX:.+]]: !llvm.ptr)
 // CHECK: %[[SLOT:.+]] = llvm.getelementptr %[[CTX]][0, 2] : (!llvm.ptr) -> !llvm.ptr, !llvm.struct<(ptr, ptr, ptr)>
@@ -31,7 +32,7 @@ module {
   func.func private @scale(%x: memref<4xf32>, %ctx: !llvm.ptr) attributes {llm.kernel} {
     return
   }
-  func.func private @shift(%x: memref<4xf32>, %y: memref<4xf32>, %ctx: !llvm.ptr) attributes {llm.kernel} {
+  func.func private @shift(%x: memref<4xf32>, %y: memref<4xf32>, %ctx: !llvm.ptr) attributes {llm.kernel, llm.micro_kernel = #llm.micro_kernel<vnni_gemv>} {
     return
   }
   func.func private @helper(%x: memref<4xf32>) {

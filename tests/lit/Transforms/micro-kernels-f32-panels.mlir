@@ -1,9 +1,10 @@
-// llm-lower-micro-kernels on "f32_panels" products: a register-blocked
-// broadcast-FMA GEMM (f32-rows rows x four 16-lane vectors of a 64-wide
-// panel, accumulators carried through the k loop), a GEMV streaming four
-// panels for one row, and the untagged op as the non-contiguous fallback.
+// llm-lower-micro-kernels on f32_panels products: a register-blocked
+// broadcast-FMA GEMM (`rows` rows x four 16-lane vectors of a 64-wide panel,
+// accumulators carried through the k loop), a GEMV streaming four panels
+// for one row, and the untagged op as the non-contiguous fallback. The
+// tuning values are the op's own (a second run pins smaller ones).
 // RUN: llamac-opt %s -llm-lower-micro-kernels -split-input-file -verify-diagnostics | FileCheck %s
-// RUN: llamac-opt %s -llm-lower-micro-kernels="f32-rows=2 f32-depth=16 f32-prefetch=0" -split-input-file -verify-diagnostics | FileCheck %s --check-prefix=SMALL
+// RUN: sed -e 's/rows = 6, depth = 1024, prefetch = 16/rows = 2, depth = 16, prefetch = 0/' %s | llamac-opt -llm-lower-micro-kernels -split-input-file -verify-diagnostics | FileCheck %s --check-prefix=SMALL
 
 #x = affine_map<(m, nb, ni, k) -> (m, k)>
 #w = affine_map<(m, nb, ni, k) -> (nb, k, ni)>
@@ -45,7 +46,7 @@
 func.func @gemm(%X: memref<?x256xf32, strided<[?, ?], offset: ?>>, %W: memref<?x256x64xf32, strided<[?, ?, ?], offset: ?>>, %Y: memref<?x?x64xf32, strided<[?, ?, ?], offset: ?>>) {
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
       ins(%X, %W : memref<?x256xf32, strided<[?, ?], offset: ?>>, memref<?x256x64xf32, strided<[?, ?, ?], offset: ?>>)
-      outs(%Y : memref<?x?x64xf32, strided<[?, ?, ?], offset: ?>>) attrs = {llm.micro_kernel = "f32_panels"} {
+      outs(%Y : memref<?x?x64xf32, strided<[?, ?, ?], offset: ?>>) attrs = {llm.micro_kernel = #llm.micro_kernel<f32_panels, rows = 6, depth = 1024, prefetch = 16>} {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %0 = arith.mulf %a, %b : f32
     %1 = arith.addf %acc, %0 : f32
@@ -73,7 +74,7 @@ func.func @gemm(%X: memref<?x256xf32, strided<[?, ?], offset: ?>>, %W: memref<?x
 func.func @gemv(%X: memref<1x32xf32>, %W: memref<6x32x64xf32>, %Y: memref<1x6x64xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
       ins(%X, %W : memref<1x32xf32>, memref<6x32x64xf32>)
-      outs(%Y : memref<1x6x64xf32>) attrs = {llm.micro_kernel = "f32_panels"} {
+      outs(%Y : memref<1x6x64xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<f32_panels, rows = 6, depth = 1024, prefetch = 16>} {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %0 = arith.mulf %a, %b : f32
     %1 = arith.addf %acc, %0 : f32
@@ -91,7 +92,7 @@ func.func @not_panels(%X: memref<?x32xf32>, %W: memref<6x32x32xf32>, %Y: memref<
   // expected-error @+1 {{tagged f32_panels but its operands are not f32 [m, k] inputs, f32 [nb, k, 64] panels and an f32 [m, nb, 64] result}}
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
       ins(%X, %W : memref<?x32xf32>, memref<6x32x32xf32>)
-      outs(%Y : memref<?x6x32xf32>) attrs = {llm.micro_kernel = "f32_panels"} {
+      outs(%Y : memref<?x6x32xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<f32_panels, rows = 6, depth = 1024, prefetch = 16>} {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %0 = arith.mulf %a, %b : f32
     %1 = arith.addf %acc, %0 : f32

@@ -1,7 +1,8 @@
 // llm-lower-micro-kernels: tagged products by vnni16x32 tiles become AMX
 // tile code (prefill) or FMA code on bf16 pairs (decode), each behind a
 // run-time check that the tiles are contiguous, with the op itself (tag
-// dropped) as the fallback.
+// dropped) as the fallback. The module's target must have the instructions
+// a kind emits.
 // RUN: llamac-opt %s -llm-lower-micro-kernels -split-input-file -verify-diagnostics | FileCheck %s
 
 #a = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, kb, mi, kr, kp)>
@@ -23,10 +24,11 @@
 // CHECK:   linalg.generic
 // CHECK-NOT: llm.micro_kernel
 // CHECK: }
+module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-unknown-linux-gnu", features = ["amx-bf16", "amx-tile", "avx512bw", "avx512f", "avx512vnni"]>} {
 func.func @amx(%A: memref<?x16x16x16x2xbf16>, %W: memref<?x16x16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>>, %C: memref<?x16x?x16xf32>) {
   linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
       ins(%A, %W : memref<?x16x16x16x2xbf16>, memref<?x16x16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>>)
-      outs(%C : memref<?x16x?x16xf32>) attrs = {llm.micro_kernel = "amx_bf16"} {
+      outs(%C : memref<?x16x?x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<amx_bf16, unroll = 8>} {
   ^bb0(%x: bf16, %y: bf16, %acc: f32):
     %0 = arith.extf %x : bf16 to f32
     %1 = arith.extf %y : bf16 to f32
@@ -35,6 +37,7 @@ func.func @amx(%A: memref<?x16x16x16x2xbf16>, %W: memref<?x16x16x16x2xbf16, stri
     linalg.yield %3 : f32
   }
   return
+}
 }
 
 // -----
@@ -54,10 +57,11 @@ func.func @amx(%A: memref<?x16x16x16x2xbf16>, %W: memref<?x16x16x16x2xbf16, stri
 // CHECK: vector.fma
 // CHECK: } else {
 // CHECK:   linalg.generic
+module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-unknown-linux-gnu", features = ["amx-bf16", "amx-tile", "avx512bw", "avx512f", "avx512vnni"]>} {
 func.func @gemv(%X: memref<1x4x16x2xf32>, %W: memref<8x4x16x16x2xbf16>, %Y: memref<1x8x16xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
       ins(%X, %W : memref<1x4x16x2xf32>, memref<8x4x16x16x2xbf16>)
-      outs(%Y : memref<1x8x16xf32>) attrs = {llm.micro_kernel = "vnni_gemv"} {
+      outs(%Y : memref<1x8x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<vnni_gemv>} {
   ^bb0(%x: f32, %y: bf16, %acc: f32):
     %1 = arith.extf %y : bf16 to f32
     %2 = arith.mulf %x, %1 : f32
@@ -66,12 +70,14 @@ func.func @gemv(%X: memref<1x4x16x2xf32>, %W: memref<8x4x16x16x2xbf16>, %Y: memr
   }
   return
 }
+}
 
 // -----
 
 #m = affine_map<(i) -> (i)>
+module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-unknown-linux-gnu", features = ["amx-bf16", "amx-tile", "avx512bw", "avx512f", "avx512vnni"]>} {
 func.func @unknown(%x: memref<16xf32>) {
-  // expected-error @+1 {{'linalg.generic' op unknown llm.micro_kernel 'sgemm'}}
+  // expected-error @+1 {{'linalg.generic' op llm.micro_kernel must be a #llm.micro_kernel}}
   linalg.generic {indexing_maps = [#m], iterator_types = ["parallel"]}
       outs(%x : memref<16xf32>) attrs = {llm.micro_kernel = "sgemm"} {
   ^bb0(%acc: f32):
@@ -79,18 +85,21 @@ func.func @unknown(%x: memref<16xf32>) {
   }
   return
 }
+}
 
 // -----
 
 #m = affine_map<(i) -> (i)>
+module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-unknown-linux-gnu", features = ["amx-bf16", "amx-tile", "avx512bw", "avx512f", "avx512vnni"]>} {
 func.func @misshaped(%x: memref<16xf32>) {
-  // expected-error @+1 {{'linalg.generic' op tagged amx_bf16 but not a bufferized 7-loop product of two tiled operands}}
+  // expected-error @+1 {{'linalg.generic' op tagged #llm.micro_kernel<amx_bf16, unroll = 8> but not a bufferized 7-loop product of two tiled operands}}
   linalg.generic {indexing_maps = [#m], iterator_types = ["parallel"]}
-      outs(%x : memref<16xf32>) attrs = {llm.micro_kernel = "amx_bf16"} {
+      outs(%x : memref<16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<amx_bf16, unroll = 8>} {
   ^bb0(%acc: f32):
     linalg.yield %acc : f32
   }
   return
+}
 }
 
 // -----
@@ -125,10 +134,11 @@ func.func @misshaped(%x: memref<16xf32>) {
 // CHECK:   linalg.generic
 // CHECK-NOT: llm.micro_kernel
 // CHECK: }
+module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-unknown-linux-gnu", features = ["amx-bf16", "amx-tile", "avx512bw", "avx512f", "avx512vnni"]>} {
 func.func @q8_gemv(%X: memref<?x4x16x2xf32>, %Q: memref<8x4x16x16x2xi8>, %S: memref<8x4x16xf16>, %Y: memref<?x8x16xf32>) {
   linalg.generic {indexing_maps = [#x, #q, #s, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
       ins(%X, %Q, %S : memref<?x4x16x2xf32>, memref<8x4x16x16x2xi8>, memref<8x4x16xf16>)
-      outs(%Y : memref<?x8x16xf32>) attrs = {llm.micro_kernel = "q8_0_gemv"} {
+      outs(%Y : memref<?x8x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<q8_0_gemv>} {
   ^bb0(%x: f32, %q: i8, %d: f16, %acc: f32):
     %0 = arith.sitofp %q : i8 to f32
     %1 = arith.extf %d : f16 to f32
@@ -138,6 +148,7 @@ func.func @q8_gemv(%X: memref<?x4x16x2xf32>, %Q: memref<8x4x16x16x2xi8>, %S: mem
     linalg.yield %4 : f32
   }
   return
+}
 }
 
 // -----
@@ -166,10 +177,11 @@ func.func @q8_gemv(%X: memref<?x4x16x2xf32>, %Q: memref<8x4x16x16x2xi8>, %S: mem
 // CHECK: arith.subf %{{.+}}, %[[OFFSET]] : vector<16xf32>
 // CHECK: } else {
 // CHECK:   linalg.generic
+module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-unknown-linux-gnu", features = ["amx-bf16", "amx-tile", "avx512bw", "avx512f", "avx512vnni"]>} {
 func.func @q4_gemv(%X: memref<1x4x16x2xf32>, %Q: memref<3x4x16x16xi8>, %S: memref<3x4x16xf16>, %Y: memref<1x3x16xf32>) {
   linalg.generic {indexing_maps = [#x, #q, #s, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
       ins(%X, %Q, %S : memref<1x4x16x2xf32>, memref<3x4x16x16xi8>, memref<3x4x16xf16>)
-      outs(%Y : memref<1x3x16xf32>) attrs = {llm.micro_kernel = "q4_0_gemv"} {
+      outs(%Y : memref<1x3x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<q4_0_gemv>} {
   ^bb0(%x: f32, %q: i8, %d: f16, %acc: f32):
     %kp = linalg.index 5 : index
     %b = arith.extui %q : i8 to i32
@@ -189,6 +201,7 @@ func.func @q4_gemv(%X: memref<1x4x16x2xf32>, %Q: memref<3x4x16x16xi8>, %S: memre
     linalg.yield %4 : f32
   }
   return
+}
 }
 
 // -----
@@ -239,10 +252,11 @@ func.func @q4_gemv(%X: memref<1x4x16x2xf32>, %Q: memref<3x4x16x16xi8>, %S: memre
 // CHECK:   linalg.generic
 // CHECK-NOT: llm.micro_kernel
 // CHECK: }
+module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-unknown-linux-gnu", features = ["amx-bf16", "amx-tile", "avx512bw", "avx512f", "avx512vnni"]>} {
 func.func @q8_i8_gemv(%X: memref<1x4x16x2xi8>, %D: memref<1x4xf32>, %Q: memref<8x4x16x16x2xi8>, %S: memref<8x4x16xf16>, %Y: memref<1x8x16xf32>) {
   linalg.generic {indexing_maps = [#x, #q, #s, #dx, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
       ins(%X, %Q, %S, %D : memref<1x4x16x2xi8>, memref<8x4x16x16x2xi8>, memref<8x4x16xf16>, memref<1x4xf32>)
-      outs(%Y : memref<1x8x16xf32>) attrs = {llm.micro_kernel = "q8_0_i8_gemv"} {
+      outs(%Y : memref<1x8x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<q8_0_i8_gemv, prefetch = 16>} {
   ^bb0(%xq: i8, %q: i8, %d: f16, %dx: f32, %acc: f32):
     %xf = arith.sitofp %xq : i8 to f32
     %x = arith.mulf %xf, %dx : f32
@@ -254,6 +268,7 @@ func.func @q8_i8_gemv(%X: memref<1x4x16x2xi8>, %D: memref<1x4xf32>, %Q: memref<8
     linalg.yield %4 : f32
   }
   return
+}
 }
 
 // -----
@@ -275,10 +290,11 @@ func.func @q8_i8_gemv(%X: memref<1x4x16x2xi8>, %D: memref<1x4xf32>, %Q: memref<8
 // CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // CHECK: } else {
 // CHECK:   linalg.generic
+module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-unknown-linux-gnu", features = ["amx-bf16", "amx-tile", "avx512bw", "avx512f", "avx512vnni"]>} {
 func.func @q4_i8_gemv(%X: memref<1x4x16x2xi8>, %D: memref<1x4xf32>, %Q: memref<3x4x16x16xi8>, %S: memref<3x4x16xf16>, %Y: memref<1x3x16xf32>) {
   linalg.generic {indexing_maps = [#x, #q, #s, #dx, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
       ins(%X, %Q, %S, %D : memref<1x4x16x2xi8>, memref<3x4x16x16xi8>, memref<3x4x16xf16>, memref<1x4xf32>)
-      outs(%Y : memref<1x3x16xf32>) attrs = {llm.micro_kernel = "q4_0_i8_gemv"} {
+      outs(%Y : memref<1x3x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<q4_0_i8_gemv, prefetch = 16>} {
   ^bb0(%xq: i8, %q: i8, %d: f16, %dx: f32, %acc: f32):
     %xf = arith.sitofp %xq : i8 to f32
     %x = arith.mulf %xf, %dx : f32
@@ -301,6 +317,7 @@ func.func @q4_i8_gemv(%X: memref<1x4x16x2xi8>, %D: memref<1x4xf32>, %Q: memref<3
   }
   return
 }
+}
 
 // -----
 
@@ -309,11 +326,12 @@ func.func @q4_i8_gemv(%X: memref<1x4x16x2xi8>, %D: memref<1x4xf32>, %Q: memref<3
 #q = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
 #s = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
 #y = affine_map<(m, nb, ni, kb, kr, kp) -> (m, nb, ni)>
+module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-unknown-linux-gnu", features = ["amx-bf16", "amx-tile", "avx512bw", "avx512f", "avx512vnni"]>} {
 func.func @q8_i8_f32_inputs(%X: memref<1x4x16x2xf32>, %D: memref<1x4xf32>, %Q: memref<8x4x16x16x2xi8>, %S: memref<8x4x16xf16>, %Y: memref<1x8x16xf32>) {
   // expected-error @+1 {{'linalg.generic' op tagged q8_0_i8_gemv but its operands are not i8 [m, kb, 16, 2] input codes, i8 [nb, kb, 16, 16, 2] codes, f16 [nb, kb, 16] scales, f32 [m, kb] input scales and an f32 [m, nb, 16] result}}
   linalg.generic {indexing_maps = [#x, #q, #s, #dx, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
       ins(%X, %Q, %S, %D : memref<1x4x16x2xf32>, memref<8x4x16x16x2xi8>, memref<8x4x16xf16>, memref<1x4xf32>)
-      outs(%Y : memref<1x8x16xf32>) attrs = {llm.micro_kernel = "q8_0_i8_gemv"} {
+      outs(%Y : memref<1x8x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<q8_0_i8_gemv, prefetch = 16>} {
   ^bb0(%x: f32, %q: i8, %d: f16, %dx: f32, %acc: f32):
     %0 = arith.sitofp %q : i8 to f32
     %3 = arith.mulf %x, %0 : f32
@@ -322,18 +340,21 @@ func.func @q8_i8_f32_inputs(%X: memref<1x4x16x2xf32>, %D: memref<1x4xf32>, %Q: m
   }
   return
 }
+}
 
 // -----
 
 #m = affine_map<(i) -> (i)>
+module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-unknown-linux-gnu", features = ["amx-bf16", "amx-tile", "avx512bw", "avx512f", "avx512vnni"]>} {
 func.func @q8_misshaped(%x: memref<16xf32>) {
-  // expected-error @+1 {{'linalg.generic' op tagged q8_0_gemv but not a bufferized 6-loop product of inputs, quantized codes and scales}}
+  // expected-error @+1 {{'linalg.generic' op tagged #llm.micro_kernel<q8_0_gemv> but not a bufferized 6-loop product of inputs, quantized codes and scales}}
   linalg.generic {indexing_maps = [#m], iterator_types = ["parallel"]}
-      outs(%x : memref<16xf32>) attrs = {llm.micro_kernel = "q8_0_gemv"} {
+      outs(%x : memref<16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<q8_0_gemv>} {
   ^bb0(%acc: f32):
     linalg.yield %acc : f32
   }
   return
+}
 }
 
 // -----
@@ -342,11 +363,12 @@ func.func @q8_misshaped(%x: memref<16xf32>) {
 #q = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
 #s = affine_map<(m, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
 #y = affine_map<(m, nb, ni, kb, kr, kp) -> (m, nb, ni)>
+module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-unknown-linux-gnu", features = ["amx-bf16", "amx-tile", "avx512bw", "avx512f", "avx512vnni"]>} {
 func.func @q4_wrong_codes(%X: memref<1x4x16x2xf32>, %Q: memref<8x4x16x16x2xi8>, %S: memref<8x4x16xf16>, %Y: memref<1x8x16xf32>) {
   // expected-error @+1 {{'linalg.generic' op tagged q4_0_gemv but its operands are not f32 [m, kb, 16, 2] inputs, i8 [nb, kb, 16, 16] codes, f16 [nb, kb, 16] scales and an f32 [m, nb, 16] result}}
   linalg.generic {indexing_maps = [#x, #q, #s, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
       ins(%X, %Q, %S : memref<1x4x16x2xf32>, memref<8x4x16x16x2xi8>, memref<8x4x16xf16>)
-      outs(%Y : memref<1x8x16xf32>) attrs = {llm.micro_kernel = "q4_0_gemv"} {
+      outs(%Y : memref<1x8x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<q4_0_gemv>} {
   ^bb0(%x: f32, %q: i8, %d: f16, %acc: f32):
     %0 = arith.sitofp %q : i8 to f32
     %3 = arith.mulf %x, %0 : f32
@@ -354,6 +376,7 @@ func.func @q4_wrong_codes(%X: memref<1x4x16x2xf32>, %Q: memref<8x4x16x16x2xi8>, 
     linalg.yield %4 : f32
   }
   return
+}
 }
 
 // -----
@@ -387,10 +410,11 @@ func.func @q4_wrong_codes(%X: memref<1x4x16x2xf32>, %Q: memref<8x4x16x16x2xi8>, 
 // CHECK:   linalg.generic
 // CHECK-NOT: llm.micro_kernel
 // CHECK: }
+module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-unknown-linux-gnu", features = ["amx-bf16", "amx-tile", "avx512bw", "avx512f", "avx512vnni"]>} {
 func.func @amx_q8(%A: memref<?x4x16x16x2xbf16>, %Q: memref<8x4x16x16x2xi8>, %S: memref<8x4x16xf16>, %C: memref<?x16x8x16xf32>) {
   linalg.generic {indexing_maps = [#a, #q, #s, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
       ins(%A, %Q, %S : memref<?x4x16x16x2xbf16>, memref<8x4x16x16x2xi8>, memref<8x4x16xf16>)
-      outs(%C : memref<?x16x8x16xf32>) attrs = {llm.micro_kernel = "amx_q8_0"} {
+      outs(%C : memref<?x16x8x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<amx_q8_0, unroll = 4>} {
   ^bb0(%a: bf16, %q: i8, %d: f16, %acc: f32):
     %0 = arith.sitofp %q : i8 to f32
     %1 = arith.extf %d : f16 to f32
@@ -403,6 +427,7 @@ func.func @amx_q8(%A: memref<?x4x16x16x2xbf16>, %Q: memref<8x4x16x16x2xi8>, %S: 
     linalg.yield %7 : f32
   }
   return
+}
 }
 
 // -----
@@ -424,10 +449,11 @@ func.func @amx_q8(%A: memref<?x4x16x16x2xbf16>, %Q: memref<8x4x16x16x2xi8>, %S: 
 // CHECK: %[[PAIRS:.+]] = vector.shuffle %[[LW]], %[[HW]] [0, 16, 1, 17, 2, 18
 // CHECK: arith.truncf %[[PAIRS]] : vector<32xf32> to vector<32xbf16>
 // CHECK: amx.tile_mulf
+module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-unknown-linux-gnu", features = ["amx-bf16", "amx-tile", "avx512bw", "avx512f", "avx512vnni"]>} {
 func.func @amx_q4(%A: memref<?x4x16x16x2xbf16>, %Q: memref<8x4x16x16xi8>, %S: memref<8x4x16xf16>, %C: memref<?x16x8x16xf32>) {
   linalg.generic {indexing_maps = [#a, #q, #s, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
       ins(%A, %Q, %S : memref<?x4x16x16x2xbf16>, memref<8x4x16x16xi8>, memref<8x4x16xf16>)
-      outs(%C : memref<?x16x8x16xf32>) attrs = {llm.micro_kernel = "amx_q4_0"} {
+      outs(%C : memref<?x16x8x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<amx_q4_0, unroll = 4>} {
   ^bb0(%a: bf16, %q: i8, %d: f16, %acc: f32):
     %0 = arith.sitofp %q : i8 to f32
     %1 = arith.extf %d : f16 to f32
@@ -441,6 +467,7 @@ func.func @amx_q4(%A: memref<?x4x16x16x2xbf16>, %Q: memref<8x4x16x16xi8>, %S: me
   }
   return
 }
+}
 
 // -----
 
@@ -448,13 +475,81 @@ func.func @amx_q4(%A: memref<?x4x16x16x2xbf16>, %Q: memref<8x4x16x16xi8>, %S: me
 #q = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
 #s = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
 #c = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, mi, nb, ni)>
+module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-unknown-linux-gnu", features = ["amx-bf16", "amx-tile", "avx512bw", "avx512f", "avx512vnni"]>} {
 func.func @amx_q8_f32_inputs(%A: memref<?x4x16x16x2xf32>, %Q: memref<8x4x16x16x2xi8>, %S: memref<8x4x16xf16>, %C: memref<?x16x8x16xf32>) {
   // expected-error @+1 {{'linalg.generic' op tagged amx_q8_0 but its operands are not bf16 [mb, kb, 16, 16, 2] tiles, i8 [nb, kb, 16, 16, 2] codes, f16 [nb, kb, 16] scales and an f32 [mb, 16, nb, 16] result}}
   linalg.generic {indexing_maps = [#a, #q, #s, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
       ins(%A, %Q, %S : memref<?x4x16x16x2xf32>, memref<8x4x16x16x2xi8>, memref<8x4x16xf16>)
-      outs(%C : memref<?x16x8x16xf32>) attrs = {llm.micro_kernel = "amx_q8_0"} {
+      outs(%C : memref<?x16x8x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<amx_q8_0, unroll = 4>} {
   ^bb0(%a: f32, %q: i8, %d: f16, %acc: f32):
     linalg.yield %acc : f32
   }
   return
+}
+}
+
+// -----
+
+// The mechanism never emits instructions the target lacks.
+#a = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, kb, mi, kr, kp)>
+#w = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
+#c = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, mi, nb, ni)>
+module attributes {llm.target = #llm.target<cpu = "skylake-avx512", triple = "x86_64-unknown-linux-gnu", features = ["avx512f"]>} {
+func.func @amx_without_amx(%A: memref<?x2x16x16x2xbf16>, %W: memref<?x2x16x16x2xbf16>, %C: memref<?x16x?x16xf32>) {
+  // expected-error @+1 {{'linalg.generic' op micro_kernel #llm.micro_kernel<amx_bf16, unroll = 2> needs a target with amx-tile, amx-bf16 (target 'skylake-avx512' lacks them)}}
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%A, %W : memref<?x2x16x16x2xbf16>, memref<?x2x16x16x2xbf16>)
+      outs(%C : memref<?x16x?x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<amx_bf16, unroll = 2>} {
+  ^bb0(%x: bf16, %y: bf16, %acc: f32):
+    %0 = arith.extf %x : bf16 to f32
+    %1 = arith.extf %y : bf16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.addf %acc, %2 : f32
+    linalg.yield %3 : f32
+  }
+  return
+}
+}
+
+// -----
+
+#a = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, kb, mi, kr, kp)>
+#w = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
+#c = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, mi, nb, ni)>
+func.func @amx_without_target(%A: memref<?x2x16x16x2xbf16>, %W: memref<?x2x16x16x2xbf16>, %C: memref<?x16x?x16xf32>) {
+  // expected-error @+1 {{'linalg.generic' op micro_kernel #llm.micro_kernel<amx_bf16, unroll = 2> needs a target with amx-tile, amx-bf16 (no llm.target on the module)}}
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%A, %W : memref<?x2x16x16x2xbf16>, memref<?x2x16x16x2xbf16>)
+      outs(%C : memref<?x16x?x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<amx_bf16, unroll = 2>} {
+  ^bb0(%x: bf16, %y: bf16, %acc: f32):
+    %0 = arith.extf %x : bf16 to f32
+    %1 = arith.extf %y : bf16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.addf %acc, %2 : f32
+    linalg.yield %3 : f32
+  }
+  return
+}
+
+// -----
+
+// The unroll must divide the reduction tiles (the strategy picks a divisor).
+#a = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, kb, mi, kr, kp)>
+#w = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
+#c = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, mi, nb, ni)>
+module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-unknown-linux-gnu", features = ["amx-bf16", "amx-tile"]>} {
+func.func @amx_unroll(%A: memref<?x6x16x16x2xbf16>, %W: memref<?x6x16x16x2xbf16>, %C: memref<?x16x?x16xf32>) {
+  // expected-error @+1 {{'linalg.generic' op micro_kernel #llm.micro_kernel<amx_bf16, unroll = 4>: unroll must divide the product's 6 reduction tiles}}
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%A, %W : memref<?x6x16x16x2xbf16>, memref<?x6x16x16x2xbf16>)
+      outs(%C : memref<?x16x?x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<amx_bf16, unroll = 4>} {
+  ^bb0(%x: bf16, %y: bf16, %acc: f32):
+    %0 = arith.extf %x : bf16 to f32
+    %1 = arith.extf %y : bf16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.addf %acc, %2 : f32
+    linalg.yield %3 : f32
+  }
+  return
+}
 }

@@ -155,3 +155,27 @@ func.func @repeated_operand(%a: tensor<?x8xf32>, %b: tensor<?x8xf32>) -> (tensor
   %ab = llm.mul %a, %b : tensor<?x8xf32>
   return %sq, %ab : tensor<?x8xf32>, tensor<?x8xf32>
 }
+
+// -----
+
+// The micro-kernel an op runs on goes with it into its kernel (and names
+// the kernel function for profiles); ops that differ in it get kernels of
+// their own.
+// CHECK-LABEL: func.func private @linear(
+// CHECK-SAME: attributes {llm.kernel, llm.micro_kernel = #llm.micro_kernel<f32_panels, rows = 6, depth = 1024, prefetch = 16>}
+// CHECK: llm.linear {{.+}}micro_kernel = #llm.micro_kernel<f32_panels, rows = 6, depth = 1024, prefetch = 16>
+// CHECK-LABEL: func.func private @linear_0(
+// CHECK-SAME: attributes {llm.kernel, llm.micro_kernel = #llm.micro_kernel<f32_panels, rows = 4, depth = 1024, prefetch = 16>}
+// CHECK-LABEL: func.func private @attention(
+// CHECK-SAME: attributes {llm.kernel, llm.micro_kernel = #llm.micro_kernel<flash_key_rows, lanes = 16>}
+// CHECK: llm.attention {{.+}}layer = 0 : i64, micro_kernel = #llm.micro_kernel<flash_key_rows, lanes = 16>
+func.func @decode(%x: tensor<1x64xf32>, %q: tensor<1x4x16xf32>, %k: tensor<1x1x16xf32>, %c: tensor<2x1x?x16xf32>, %p: index)
+    -> (tensor<1x64xf32>, tensor<1x64xf32>, tensor<1x4x16xf32>) {
+  %w = llm.param "w" {layout = #llm.layout<panels64>} : tensor<1x64x64xf32>
+  %a = llm.linear %x, %w {weight_layout = #llm.layout<panels64>, micro_kernel = #llm.micro_kernel<f32_panels, rows = 6, depth = 1024, prefetch = 16>} : tensor<1x64xf32>, tensor<1x64x64xf32> -> tensor<1x64xf32>
+  %b = llm.linear %x, %w {weight_layout = #llm.layout<panels64>, micro_kernel = #llm.micro_kernel<f32_panels, rows = 4, depth = 1024, prefetch = 16>} : tensor<1x64xf32>, tensor<1x64x64xf32> -> tensor<1x64xf32>
+  %o, %kc, %vc = llm.attention %q, %k, %k cache(%c, %c) at %p
+      {layer = 1 : i64, scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_key_rows, lanes = 16>}
+      : tensor<1x4x16xf32>, tensor<1x1x16xf32>, tensor<2x1x?x16xf32>
+  return %a, %b, %o : tensor<1x64xf32>, tensor<1x64xf32>, tensor<1x4x16xf32>
+}

@@ -1,11 +1,13 @@
 // The named pipelines on a tiny two-layer graph (hidden 16, 2 query heads on
 // 1 KV head of dim 8, MLP 32, vocab 256; one MLP block to keep it short).
 //
-// llm-compile-pipeline leaves only the llvm dialect: the C entry point, no
+// The lowering stages after the strategy (llm-compile-pipeline without
+// llm-strategy-pipeline, whose choices this graph does not need) leave only
+// the llvm dialect: the C entry point, no
 // libm calls (polynomial math), no memref copy library, and the LM head (the
 // only op with enough work) outlined as a task handed to ctx->parallel_for.
-// RUN: llamac-opt %s --pass-pipeline='builtin.module(llm-compile-pipeline)' | FileCheck %s
-// RUN: llamac-opt %s --pass-pipeline='builtin.module(llm-compile-pipeline)' | FileCheck %s --check-prefix=NOT
+// RUN: llamac-opt %s --pass-pipeline='builtin.module(llm-to-linalg-pipeline,llm-bufferize-pipeline,llm-lower-to-llvm-pipeline)' | FileCheck %s
+// RUN: llamac-opt %s --pass-pipeline='builtin.module(llm-to-linalg-pipeline,llm-bufferize-pipeline,llm-lower-to-llvm-pipeline)' | FileCheck %s --check-prefix=NOT
 //
 // The stages one by one: llm-to-linalg-pipeline gives linalg on tensors with
 // the entry ABI and task loops; llm-bufferize-pipeline then gives memrefs

@@ -243,12 +243,12 @@ func.func @attention_decode(%q: tensor<1x4x8xf32>, %k: tensor<1x2x8xf32>, %v: te
 // CHECK:   arith.truncf %{{.+}} : f32 to bf16
 // CHECK: %[[PAIRS:.+]] = tensor.expand_shape %[[TILES]] {{.*}} : tensor<?x2x16x32xbf16> into tensor<?x2x16x16x2xbf16>
 // CHECK: %[[ACC:.+]] = tensor.expand_shape %{{.+}} {{.*}} : tensor<?x48xf32> into tensor<?x16x3x16xf32>
-// CHECK: %[[PRODUCT:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%[[PAIRS]], %{{.+}} : tensor<?x2x16x16x2xbf16>, tensor<3x2x16x16x2xbf16>) outs(%[[ACC]] : tensor<?x16x3x16xf32>) attrs = {llm.micro_kernel = "amx_bf16"}
+// CHECK: %[[PRODUCT:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%[[PAIRS]], %{{.+}} : tensor<?x2x16x16x2xbf16>, tensor<3x2x16x16x2xbf16>) outs(%[[ACC]] : tensor<?x16x3x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<amx_bf16, unroll = 2>}
 // CHECK: %[[PADDED:.+]] = tensor.collapse_shape %[[PRODUCT]]
 // CHECK: tensor.extract_slice %[[PADDED]][0, 0] [%[[ROWS]], 48] [1, 1]
 func.func @linear_tiled_matmul(%x: tensor<?x64xf32>) -> tensor<?x48xf32> {
-  %w = llm.param "w" {layout = "vnni16x32"} : tensor<3x2x16x16x2xbf16>
-  %y = llm.linear %x, %w {input_type = bf16} : tensor<?x64xf32>, tensor<3x2x16x16x2xbf16> -> tensor<?x48xf32>
+  %w = llm.param "w" {layout = #llm.layout<tiles16x32>} : tensor<3x2x16x16x2xbf16>
+  %y = llm.linear %x, %w {input_type = bf16, weight_layout = #llm.layout<tiles16x32>, micro_kernel = #llm.micro_kernel<amx_bf16, unroll = 2>} : tensor<?x64xf32>, tensor<3x2x16x16x2xbf16> -> tensor<?x48xf32>
   return %y : tensor<?x48xf32>
 }
 
@@ -258,11 +258,11 @@ func.func @linear_tiled_matmul(%x: tensor<?x64xf32>) -> tensor<?x48xf32> {
 // the input viewed as [M, in/32, 16, 2], tagged vnni_gemv.
 // CHECK-LABEL: func.func @linear_tiled_rows(
 // CHECK: %[[X:.+]] = tensor.expand_shape %{{.+}} {{.*}} : tensor<1x64xf32> into tensor<1x2x16x2xf32>
-// CHECK: %[[Y:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%[[X]], %{{.+}} : tensor<1x2x16x2xf32>, tensor<3x2x16x16x2xbf16>) outs(%{{.+}} : tensor<1x3x16xf32>) attrs = {llm.micro_kernel = "vnni_gemv"}
+// CHECK: %[[Y:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%[[X]], %{{.+}} : tensor<1x2x16x2xf32>, tensor<3x2x16x16x2xbf16>) outs(%{{.+}} : tensor<1x3x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<vnni_gemv>}
 // CHECK: tensor.collapse_shape %[[Y]] {{.*}} : tensor<1x3x16xf32> into tensor<1x48xf32>
 func.func @linear_tiled_rows(%x: tensor<1x64xf32>) -> tensor<1x48xf32> {
-  %w = llm.param "w" {layout = "vnni16x32"} : tensor<3x2x16x16x2xbf16>
-  %y = llm.linear %x, %w : tensor<1x64xf32>, tensor<3x2x16x16x2xbf16> -> tensor<1x48xf32>
+  %w = llm.param "w" {layout = #llm.layout<tiles16x32>} : tensor<3x2x16x16x2xbf16>
+  %y = llm.linear %x, %w {weight_layout = #llm.layout<tiles16x32>, micro_kernel = #llm.micro_kernel<vnni_gemv>} : tensor<1x64xf32>, tensor<3x2x16x16x2xbf16> -> tensor<1x48xf32>
   return %y : tensor<1x48xf32>
 }
 
@@ -276,8 +276,8 @@ func.func @linear_tiled_rows(%x: tensor<1x64xf32>) -> tensor<1x48xf32> {
 // CHECK:   arith.remui
 // CHECK:   tensor.extract %{{.+}}[%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}] : tensor<2x2x16x16x2xbf16>
 func.func @embed_tiled(%tokens: tensor<?xi32>) -> tensor<?x64xf32> {
-  %t = llm.param "t" {layout = "vnni16x32"} : tensor<2x2x16x16x2xbf16>
-  %x = llm.embed %t[%tokens] : tensor<2x2x16x16x2xbf16>, tensor<?xi32> -> tensor<?x64xf32>
+  %t = llm.param "t" {layout = #llm.layout<tiles16x32>} : tensor<2x2x16x16x2xbf16>
+  %x = llm.embed %t[%tokens] {weight_layout = #llm.layout<tiles16x32>} : tensor<2x2x16x16x2xbf16>, tensor<?xi32> -> tensor<?x64xf32>
   return %x : tensor<?x64xf32>
 }
 
@@ -287,11 +287,11 @@ func.func @embed_tiled(%tokens: tensor<?xi32>) -> tensor<?x64xf32> {
 // reading inputs, codes and scales, whose body dequantizes exactly
 // (q * d in f32) before the multiply-add; tagged for the Q8_0 GEMV kernel.
 // CHECK-LABEL: func.func @linear_q8(
-// CHECK: %[[C:.+]] = llm.param "w" {layout = "q8_0x16x32"} : tensor<2x2x16x16x2xi8>
-// CHECK: %[[S:.+]] = llm.param "w" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xf16>
+// CHECK: %[[C:.+]] = llm.param "w" {layout = #llm.layout<tiles16x32, q8_0>} : tensor<2x2x16x16x2xi8>
+// CHECK: %[[S:.+]] = llm.param "w" {layout = #llm.layout<tiles16x32, q8_0, scales>} : tensor<2x2x16xf16>
 // CHECK: %[[X:.+]] = tensor.expand_shape %{{.+}} {{\[}}[0], [1, 2, 3]] output_shape [%{{.+}}, 2, 16, 2] : tensor<?x64xf32> into tensor<?x2x16x2xf32>
 // CHECK: linalg.generic {indexing_maps = [#[[MX:.+]], #[[MQ:.+]], #[[MS:.+]], #[[MY:.+]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%[[X]], %[[C]], %[[S]] : tensor<?x2x16x2xf32>, tensor<2x2x16x16x2xi8>, tensor<2x2x16xf16>)
-// CHECK-SAME: attrs = {llm.micro_kernel = "q8_0_gemv"}
+// CHECK-SAME: attrs = {llm.micro_kernel = #llm.micro_kernel<q8_0_gemv>}
 // CHECK: ^bb0(%[[IN:.+]]: f32, %[[Q:.+]]: i8, %[[D:.+]]: f16, %[[ACC:.+]]: f32):
 // CHECK: %[[QF:.+]] = arith.sitofp %[[Q]] : i8 to f32
 // CHECK: %[[DF:.+]] = arith.extf %[[D]] : f16 to f32
@@ -300,9 +300,9 @@ func.func @embed_tiled(%tokens: tensor<?xi32>) -> tensor<?x64xf32> {
 // CHECK: arith.addf %[[ACC]], %[[P]] : f32
 // CHECK: tensor.collapse_shape
 func.func @linear_q8(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {
-  %c = llm.param "w" {layout = "q8_0x16x32"} : tensor<2x2x16x16x2xi8>
-  %s = llm.param "w" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xf16>
-  %y = llm.linear %x, %c scales(%s : tensor<2x2x16xf16>) : tensor<?x64xf32>, tensor<2x2x16x16x2xi8> -> tensor<?x32xf32>
+  %c = llm.param "w" {layout = #llm.layout<tiles16x32, q8_0>} : tensor<2x2x16x16x2xi8>
+  %s = llm.param "w" {layout = #llm.layout<tiles16x32, q8_0, scales>} : tensor<2x2x16xf16>
+  %y = llm.linear %x, %c scales(%s : tensor<2x2x16xf16>) {weight_layout = #llm.layout<tiles16x32, q8_0>, micro_kernel = #llm.micro_kernel<q8_0_gemv>} : tensor<?x64xf32>, tensor<2x2x16x16x2xi8> -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
 }
 
@@ -313,7 +313,7 @@ func.func @linear_q8(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {
 // CHECK-DAG: #[[MQ4:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, d3, d4, d2)>
 // CHECK-LABEL: func.func @linear_q4(
 // CHECK: linalg.generic {indexing_maps = [#{{.+}}, #[[MQ4]], #{{.+}}, #{{.+}}]
-// CHECK-SAME: attrs = {llm.micro_kernel = "q4_0_gemv"}
+// CHECK-SAME: attrs = {llm.micro_kernel = #llm.micro_kernel<q4_0_gemv>}
 // CHECK: ^bb0(%{{.+}}: f32, %[[Q:.+]]: i8, %[[D:.+]]: f16, %{{.+}}: f32):
 // CHECK: %[[KP:.+]] = linalg.index 5 : index
 // CHECK: %[[BYTE:.+]] = arith.extui %[[Q]] : i8 to i32
@@ -323,9 +323,9 @@ func.func @linear_q8(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {
 // CHECK: %[[CODE:.+]] = arith.subi %[[NIB]]
 // CHECK: arith.sitofp %[[CODE]] : i32 to f32
 func.func @linear_q4(%x: tensor<1x64xf32>) -> tensor<1x32xf32> {
-  %c = llm.param "w" {layout = "q4_0x16x32"} : tensor<2x2x16x16xi8>
-  %s = llm.param "w" {layout = "q4_0x16x32_scales"} : tensor<2x2x16xf16>
-  %y = llm.linear %x, %c scales(%s : tensor<2x2x16xf16>) : tensor<1x64xf32>, tensor<2x2x16x16xi8> -> tensor<1x32xf32>
+  %c = llm.param "w" {layout = #llm.layout<tiles16x32, q4_0>} : tensor<2x2x16x16xi8>
+  %s = llm.param "w" {layout = #llm.layout<tiles16x32, q4_0, scales>} : tensor<2x2x16xf16>
+  %y = llm.linear %x, %c scales(%s : tensor<2x2x16xf16>) {weight_layout = #llm.layout<tiles16x32, q4_0>, micro_kernel = #llm.micro_kernel<q4_0_gemv>} : tensor<1x64xf32>, tensor<2x2x16x16xi8> -> tensor<1x32xf32>
   return %y : tensor<1x32xf32>
 }
 
@@ -349,7 +349,7 @@ func.func @linear_q4(%x: tensor<1x64xf32>) -> tensor<1x32xf32> {
 // CHECK:   arith.fptosi %{{.+}} : f32 to i8
 // CHECK: %[[QX:.+]] = tensor.expand_shape %[[Q]] {{.+}} : tensor<1x2x32xi8> into tensor<1x2x16x2xi8>
 // CHECK: linalg.generic {{.+}} ins(%[[QX]], %{{.+}}, %{{.+}}, %[[DX]] : tensor<1x2x16x2xi8>, tensor<2x2x16x16x2xi8>, tensor<2x2x16xf16>, tensor<1x2xf32>)
-// CHECK-SAME: attrs = {llm.micro_kernel = "q8_0_i8_gemv"}
+// CHECK-SAME: attrs = {llm.micro_kernel = #llm.micro_kernel<q8_0_i8_gemv, prefetch = 16>}
 // CHECK: ^bb0(%[[XQ:.+]]: i8, %[[Q:.+]]: i8, %[[D:.+]]: f16, %[[XS:.+]]: f32, %[[ACC:.+]]: f32):
 // CHECK: %[[XF:.+]] = arith.sitofp %[[XQ]] : i8 to f32
 // CHECK: %[[XV:.+]] = arith.mulf %[[XF]], %[[XS]] : f32
@@ -358,9 +358,9 @@ func.func @linear_q4(%x: tensor<1x64xf32>) -> tensor<1x32xf32> {
 // CHECK: %[[P:.+]] = arith.mulf %[[XV]], %[[W]] : f32
 // CHECK: arith.addf %[[ACC]], %[[P]] : f32
 func.func @linear_q8_i8(%x: tensor<1x64xf32>) -> tensor<1x32xf32> {
-  %c = llm.param "w" {layout = "q8_0x16x32"} : tensor<2x2x16x16x2xi8>
-  %s = llm.param "w" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xf16>
-  %y = llm.linear %x, %c scales(%s : tensor<2x2x16xf16>) {input_type = i8} : tensor<1x64xf32>, tensor<2x2x16x16x2xi8> -> tensor<1x32xf32>
+  %c = llm.param "w" {layout = #llm.layout<tiles16x32, q8_0>} : tensor<2x2x16x16x2xi8>
+  %s = llm.param "w" {layout = #llm.layout<tiles16x32, q8_0, scales>} : tensor<2x2x16xf16>
+  %y = llm.linear %x, %c scales(%s : tensor<2x2x16xf16>) {input_type = i8, weight_layout = #llm.layout<tiles16x32, q8_0>, micro_kernel = #llm.micro_kernel<q8_0_i8_gemv, prefetch = 16>} : tensor<1x64xf32>, tensor<2x2x16x16x2xi8> -> tensor<1x32xf32>
   return %y : tensor<1x32xf32>
 }
 
@@ -368,12 +368,12 @@ func.func @linear_q8_i8(%x: tensor<1x64xf32>) -> tensor<1x32xf32> {
 
 // CHECK-LABEL: func.func @linear_q4_i8(
 // CHECK: linalg.generic {{.+}} ins(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : tensor<1x2x16x2xi8>, tensor<2x2x16x16xi8>, tensor<2x2x16xf16>, tensor<1x2xf32>)
-// CHECK-SAME: attrs = {llm.micro_kernel = "q4_0_i8_gemv"}
+// CHECK-SAME: attrs = {llm.micro_kernel = #llm.micro_kernel<q4_0_i8_gemv, prefetch = 16>}
 // CHECK: linalg.index 5 : index
 func.func @linear_q4_i8(%x: tensor<1x64xf32>) -> tensor<1x32xf32> {
-  %c = llm.param "w" {layout = "q4_0x16x32"} : tensor<2x2x16x16xi8>
-  %s = llm.param "w" {layout = "q4_0x16x32_scales"} : tensor<2x2x16xf16>
-  %y = llm.linear %x, %c scales(%s : tensor<2x2x16xf16>) {input_type = i8} : tensor<1x64xf32>, tensor<2x2x16x16xi8> -> tensor<1x32xf32>
+  %c = llm.param "w" {layout = #llm.layout<tiles16x32, q4_0>} : tensor<2x2x16x16xi8>
+  %s = llm.param "w" {layout = #llm.layout<tiles16x32, q4_0, scales>} : tensor<2x2x16xf16>
+  %y = llm.linear %x, %c scales(%s : tensor<2x2x16xf16>) {input_type = i8, weight_layout = #llm.layout<tiles16x32, q4_0>, micro_kernel = #llm.micro_kernel<q4_0_i8_gemv, prefetch = 16>} : tensor<1x64xf32>, tensor<2x2x16x16xi8> -> tensor<1x32xf32>
   return %y : tensor<1x32xf32>
 }
 
@@ -387,7 +387,7 @@ func.func @linear_q4_i8(%x: tensor<1x64xf32>) -> tensor<1x32xf32> {
 // CHECK-LABEL: func.func @linear_q4_matmul(
 // CHECK: %[[TILES:.+]] = linalg.generic {{.*}} outs(%{{.+}} : tensor<?x2x16x32xbf16>)
 // CHECK: %[[PAIRS:.+]] = tensor.expand_shape %[[TILES]]
-// CHECK: linalg.generic {indexing_maps = [#{{.+}}, #[[AQ]], #[[AS]], #{{.+}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%[[PAIRS]], %{{.+}}, %{{.+}} : tensor<?x2x16x16x2xbf16>, tensor<2x2x16x16xi8>, tensor<2x2x16xf16>) outs(%{{.+}} : tensor<?x16x2x16xf32>) attrs = {llm.micro_kernel = "amx_q4_0"}
+// CHECK: linalg.generic {indexing_maps = [#{{.+}}, #[[AQ]], #[[AS]], #{{.+}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%[[PAIRS]], %{{.+}}, %{{.+}} : tensor<?x2x16x16x2xbf16>, tensor<2x2x16x16xi8>, tensor<2x2x16xf16>) outs(%{{.+}} : tensor<?x16x2x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<amx_q4_0, unroll = 2>}
 // CHECK: ^bb0(%[[A:.+]]: bf16, %[[Q:.+]]: i8, %[[D:.+]]: f16, %[[ACC:.+]]: f32):
 // CHECK: %[[AF:.+]] = arith.extf %[[A]] : bf16 to f32
 // CHECK: %[[KP:.+]] = linalg.index 6 : index
@@ -399,9 +399,9 @@ func.func @linear_q4_i8(%x: tensor<1x64xf32>) -> tensor<1x32xf32> {
 // CHECK: arith.addf %[[ACC]], %[[P]] : f32
 // CHECK: tensor.extract_slice
 func.func @linear_q4_matmul(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {
-  %c = llm.param "w" {layout = "q4_0x16x32"} : tensor<2x2x16x16xi8>
-  %s = llm.param "w" {layout = "q4_0x16x32_scales"} : tensor<2x2x16xf16>
-  %y = llm.linear %x, %c scales(%s : tensor<2x2x16xf16>) {input_type = bf16} : tensor<?x64xf32>, tensor<2x2x16x16xi8> -> tensor<?x32xf32>
+  %c = llm.param "w" {layout = #llm.layout<tiles16x32, q4_0>} : tensor<2x2x16x16xi8>
+  %s = llm.param "w" {layout = #llm.layout<tiles16x32, q4_0, scales>} : tensor<2x2x16xf16>
+  %y = llm.linear %x, %c scales(%s : tensor<2x2x16xf16>) {input_type = bf16, weight_layout = #llm.layout<tiles16x32, q4_0>, micro_kernel = #llm.micro_kernel<amx_q4_0, unroll = 2>} : tensor<?x64xf32>, tensor<2x2x16x16xi8> -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
 }
 
@@ -410,8 +410,8 @@ func.func @linear_q4_matmul(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {
 // Quantized embedding: the row read is dequantized, code at the tile
 // coordinates of [token, column], scale at [nb, kb, ni].
 // CHECK-LABEL: func.func @embed_q8(
-// CHECK: %[[C:.+]] = llm.param "e" {layout = "q8_0x16x32"} : tensor<2x2x16x16x2xi8>
-// CHECK: %[[S:.+]] = llm.param "e" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xf16>
+// CHECK: %[[C:.+]] = llm.param "e" {layout = #llm.layout<tiles16x32, q8_0>} : tensor<2x2x16x16x2xi8>
+// CHECK: %[[S:.+]] = llm.param "e" {layout = #llm.layout<tiles16x32, q8_0, scales>} : tensor<2x2x16xf16>
 // CHECK: linalg.generic
 // CHECK: %[[NB:.+]] = arith.divui %{{.+}}, %c16
 // CHECK: %[[KB:.+]] = arith.divui %{{.+}}, %c32
@@ -425,60 +425,43 @@ func.func @linear_q4_matmul(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {
 // CHECK: %[[V:.+]] = arith.mulf %[[QF]], %[[DF]] : f32
 // CHECK: linalg.yield %[[V]] : f32
 func.func @embed_q8(%t: tensor<?xi32>) -> tensor<?x64xf32> {
-  %c = llm.param "e" {layout = "q8_0x16x32"} : tensor<2x2x16x16x2xi8>
-  %s = llm.param "e" {layout = "q8_0x16x32_scales"} : tensor<2x2x16xf16>
-  %x = llm.embed %c[%t] scales(%s : tensor<2x2x16xf16>) : tensor<2x2x16x16x2xi8>, tensor<?xi32> -> tensor<?x64xf32>
+  %c = llm.param "e" {layout = #llm.layout<tiles16x32, q8_0>} : tensor<2x2x16x16x2xi8>
+  %s = llm.param "e" {layout = #llm.layout<tiles16x32, q8_0, scales>} : tensor<2x2x16xf16>
+  %x = llm.embed %c[%t] scales(%s : tensor<2x2x16xf16>) {weight_layout = #llm.layout<tiles16x32, q8_0>} : tensor<2x2x16x16x2xi8>, tensor<?xi32> -> tensor<?x64xf32>
   return %x : tensor<?x64xf32>
 }
 
 // -----
 
-// Prefill attention with head_dim a multiple of 16: one fused kernel. The
-// keys are transposed into a buffer padded to 16 rows; one task per (token,
-// KV head) runs the online softmax over blocks of 16 keys up to the token's
-// causal limit (full blocks, then a masked partial one whose value rows past
-// the limit are never read); both query heads of the group share each load.
+// With a flash micro-kernel the cache update is the same, then the history
+// goes to one llm.flash_attention (lowered on buffers, see
+// lower-flash-attention.mlir) into an empty result.
 // CHECK-LABEL: func.func @attention_fused(
-// CHECK: tensor.insert_slice
-// CHECK: %[[KT:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<1x16x?xf32>
-// CHECK: linalg.transpose ins(%{{.+}} : memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>) outs(%{{.+}} : memref<1x16x?xf32, strided<[?, ?, 1], offset: ?>>) permutation = [0, 2, 1]
-// CHECK: scf.forall
-// CHECK:   scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(
-// CHECK:     vector.load %[[KT]]
-// CHECK:     vector.fma
-// CHECK:     vector.reduction <maximumf>
-// CHECK:     math.exp {{.*}} : vector<16xf32>
-// CHECK:     vector.reduction <add>
-// CHECK:   scf.if
-// CHECK:     vector.create_mask
-// CHECK:     scf.for
-// CHECK:       vector.extractelement
-// CHECK:   vector.store
-// CHECK: bufferization.to_tensor %{{.+}} restrict writable : memref<?x2x16xf32>
+// CHECK: %[[KC:.+]] = tensor.insert_slice %{{.+}} into %{{.+}}[0, 0, %{{.+}}, 0]
+// CHECK: %[[VC:.+]] = tensor.insert_slice %{{.+}} into %{{.+}}[0, 0, %{{.+}}, 0]
+// CHECK: %[[KEYS:.+]] = tensor.extract_slice %[[KC]][0, 0, 0, 0] [1, 1, %{{.+}}, 16] [1, 1, 1, 1] : tensor<1x1x64x16xf32> to tensor<1x?x16xf32>
+// CHECK: %[[VALUES:.+]] = tensor.extract_slice %[[VC]]
+// CHECK: %[[INIT:.+]] = tensor.empty(%{{.+}}) : tensor<?x2x16xf32>
+// CHECK: llm.flash_attention %{{.+}}, %[[KEYS]], %[[VALUES]] at %{{.+}} into %[[INIT]] {micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>, scale = 2.500000e-01 : f64} : tensor<?x2x16xf32>, tensor<1x?x16xf32>, tensor<1x?x16xf32>, tensor<?x2x16xf32> -> tensor<?x2x16xf32>
+// CHECK-NOT: linalg.generic
 func.func @attention_fused(%q: tensor<?x2x16xf32>, %k: tensor<?x1x16xf32>, %v: tensor<?x1x16xf32>, %pos: index,
                            %kc: tensor<1x1x64x16xf32>, %vc: tensor<1x1x64x16xf32>)
     -> (tensor<?x2x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>) {
-  %o, %kc1, %vc1 = llm.attention %q, %k, %v cache(%kc, %vc) at %pos {layer = 0 : i64, scale = 0.25 : f64}
+  %o, %kc1, %vc1 = llm.attention %q, %k, %v cache(%kc, %vc) at %pos {layer = 0 : i64, scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>}
       : tensor<?x2x16xf32>, tensor<?x1x16xf32>, tensor<1x1x64x16xf32>
   return %o, %kc1, %vc1 : tensor<?x2x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>
 }
 
 // -----
 
-// Decode (one token): the same kernel reads key rows as they are, one
-// horizontal sum per score, instead of transposing the history every step.
-// CHECK-LABEL: func.func @attention_fused_decode(
-// CHECK-NOT: linalg.transpose ins(%{{.+}} : memref
-// CHECK: scf.forall
-// CHECK:   vector.reduction <add>
-// CHECK:   vector.insertelement
-// CHECK:   vector.reduction <maximumf>
-func.func @attention_fused_decode(%q: tensor<1x2x16xf32>, %k: tensor<1x1x16xf32>, %v: tensor<1x1x16xf32>, %pos: index,
-                                  %kc: tensor<1x1x64x16xf32>, %vc: tensor<1x1x64x16xf32>)
-    -> (tensor<1x2x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>) {
-  %o, %kc1, %vc1 = llm.attention %q, %k, %v cache(%kc, %vc) at %pos {layer = 0 : i64, scale = 0.25 : f64}
-      : tensor<1x2x16xf32>, tensor<1x1x16xf32>, tensor<1x1x64x16xf32>
-  return %o, %kc1, %vc1 : tensor<1x2x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>
+// A product by tiles without a micro-kernel: the same loops, untagged (the
+// generic code reads any layout).
+// CHECK-LABEL: func.func @linear_tiles_generic(
+// CHECK: linalg.generic {{.*}} ins(%{{.+}}, %{{.+}} : tensor<1x2x16x2xf32>, tensor<3x2x16x16x2xbf16>) outs(%{{.+}} : tensor<1x3x16xf32>) {
+func.func @linear_tiles_generic(%x: tensor<1x64xf32>) -> tensor<1x48xf32> {
+  %w = llm.param "w" {layout = #llm.layout<tiles16x32>} : tensor<3x2x16x16x2xbf16>
+  %y = llm.linear %x, %w {weight_layout = #llm.layout<tiles16x32>} : tensor<1x64xf32>, tensor<3x2x16x16x2xbf16> -> tensor<1x48xf32>
+  return %y : tensor<1x48xf32>
 }
 
 // -----
@@ -491,15 +474,15 @@ func.func @attention_fused_decode(%q: tensor<1x2x16xf32>, %k: tensor<1x1x16xf32>
 // CHECK-SAME: %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[R:[a-z0-9]+]]: tensor<?x32xf32>, %[[X1:[a-z0-9]+]]: tensor<1x64xf32>, %[[R1:[a-z0-9]+]]: tensor<1x32xf32>
 // CHECK: linalg.matmul_transpose_b ins(%[[X]], %{{.+}} : tensor<?x64xf32>, tensor<32x64xf32>) outs(%[[R]] : tensor<?x32xf32>)
 // CHECK: %[[ACC:.+]] = tensor.expand_shape %[[R1]] {{\[}}[0], [1, 2]] output_shape [1, 2, 16] : tensor<1x32xf32> into tensor<1x2x16xf32>
-// CHECK: linalg.generic {{.*}} outs(%[[ACC]] : tensor<1x2x16xf32>) attrs = {llm.micro_kernel = "vnni_gemv"}
+// CHECK: linalg.generic {{.*}} outs(%[[ACC]] : tensor<1x2x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<vnni_gemv>}
 // CHECK: %[[PADDED:.+]] = tensor.insert_slice %[[R]] into %{{.+}}[0, 0] [%{{.+}}, 32] [1, 1] : tensor<?x32xf32> into tensor<?x32xf32>
 // CHECK: tensor.expand_shape %[[PADDED]]
-// CHECK: llm.micro_kernel = "amx_bf16"
+// CHECK: llm.micro_kernel = #llm.micro_kernel<amx_bf16, unroll = 2>
 func.func @linear_addend(%x: tensor<?x64xf32>, %r: tensor<?x32xf32>, %x1: tensor<1x64xf32>, %r1: tensor<1x32xf32>) -> (tensor<?x32xf32>, tensor<1x32xf32>, tensor<?x32xf32>) {
   %w = llm.param "w" : tensor<32x64xf32>
   %a = llm.linear %x, %w add(%r : tensor<?x32xf32>) : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
-  %t = llm.param "t" {layout = "vnni16x32"} : tensor<2x2x16x16x2xbf16>
-  %b = llm.linear %x1, %t add(%r1 : tensor<1x32xf32>) : tensor<1x64xf32>, tensor<2x2x16x16x2xbf16> -> tensor<1x32xf32>
-  %c = llm.linear %x, %t add(%r : tensor<?x32xf32>) {input_type = bf16} : tensor<?x64xf32>, tensor<2x2x16x16x2xbf16> -> tensor<?x32xf32>
+  %t = llm.param "t" {layout = #llm.layout<tiles16x32>} : tensor<2x2x16x16x2xbf16>
+  %b = llm.linear %x1, %t add(%r1 : tensor<1x32xf32>) {weight_layout = #llm.layout<tiles16x32>, micro_kernel = #llm.micro_kernel<vnni_gemv>} : tensor<1x64xf32>, tensor<2x2x16x16x2xbf16> -> tensor<1x32xf32>
+  %c = llm.linear %x, %t add(%r : tensor<?x32xf32>) {input_type = bf16, weight_layout = #llm.layout<tiles16x32>, micro_kernel = #llm.micro_kernel<amx_bf16, unroll = 2>} : tensor<?x64xf32>, tensor<2x2x16x16x2xbf16> -> tensor<?x32xf32>
   return %a, %b, %c : tensor<?x32xf32>, tensor<1x32xf32>, tensor<?x32xf32>
 }

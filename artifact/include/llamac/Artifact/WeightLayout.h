@@ -115,6 +115,8 @@ struct WeightLayout {
   /// `shape` is not one of this layout's.
   std::optional<std::pair<int64_t, int64_t>>
   matrixShape(const std::vector<int64_t> &shape) const;
+  /// The stored shape in words, e.g. "[out/16, in/32, 16, 16, 2]".
+  std::string storedShapeDescription() const;
   /// Bytes of the stored tensor of an [out, in] matrix that fits.
   int64_t storedBytes(int64_t out, int64_t in) const;
 

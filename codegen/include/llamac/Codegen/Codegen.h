@@ -8,6 +8,8 @@
 #ifndef LLAMAC_CODEGEN_CODEGEN_H
 #define LLAMAC_CODEGEN_CODEGEN_H
 
+#include "llamac/IR/LLMDialect.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -41,6 +43,12 @@ struct TargetCPU {
 /// The host CPU with the features it actually has (`name` empty or "host"),
 /// or the named CPU with the features LLVM knows it to have.
 llvm::Expected<TargetCPU> resolveTargetCPU(llvm::StringRef name);
+
+/// The #llm.target attribute that records `target` in a module.
+llm::TargetAttr getTargetAttr(mlir::MLIRContext *context,
+                              const TargetCPU &target);
+/// The target a module's #llm.target describes.
+TargetCPU getTargetCPU(llm::TargetAttr target);
 
 /// A TargetMachine for `target`, position-independent, at O3.
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>

@@ -36,19 +36,18 @@ public:
   /// Puts the staged directory at `target`. An existing `target` is replaced
   /// only if `mayReplace(target)` says so, and atomically (renameat2
   /// RENAME_EXCHANGE); on a file system without that, two renames leave a
-  /// short window in which `target` is absent.
+  /// short window in which `target` is absent. `placed`, if given, is
+  /// called once the new directory is at `target`, before the previous
+  /// contents (now at the staging path) are removed: a test's moment to kill
+  /// the process.
   llvm::Error commit(llvm::StringRef target,
-                     llvm::function_ref<bool(llvm::StringRef)> mayReplace);
+                     llvm::function_ref<bool(llvm::StringRef)> mayReplace,
+                     llvm::function_ref<void()> placed = nullptr);
 
 private:
   explicit StagedDirectory(std::string path) : stagingPath(std::move(path)) {}
   std::string stagingPath;
 };
-
-/// For tests of killed compiles: when LLAMAC_TEST_PAUSE_AT names `point`,
-/// says so on stderr and sleeps (60 s at most), so that a test can kill the
-/// process at a known moment. Does nothing otherwise.
-void pauseForTestAt(llvm::StringRef point);
 
 } // namespace llamac
 

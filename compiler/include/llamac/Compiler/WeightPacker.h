@@ -9,6 +9,7 @@
 #ifndef LLAMAC_COMPILER_WEIGHTPACKER_H
 #define LLAMAC_COMPILER_WEIGHTPACKER_H
 
+#include "llamac/Artifact/WeightLayout.h"
 #include "llamac/Frontend/Safetensors.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -16,6 +17,7 @@
 #include "llvm/Support/Error.h"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,12 +28,10 @@ struct WeightSlot {
   std::string name;
   int64_t offset = 0;
   mlir::RankedTensorType type;
-  /// Empty: the checkpoint's layout; "vnni16x32": the tiles of
-  /// llm.param's `layout` (the checkpoint's [out, in] matrix rearranged);
-  /// "f32panel64": the f32 panels of 64 outputs of the same matrix;
-  /// "q8_0x16x32", "q4_0x16x32" and their "_scales": the codes or the
-  /// scales of the matrix quantized (see llm.param and Quantize.h).
-  std::string layout;
+  /// None: the checkpoint's layout; otherwise llm.param's `layout`: the
+  /// checkpoint's [out, in] matrix rearranged, or the codes or the scales
+  /// of the matrix quantized (see WeightLayout.h and Quantize.h).
+  std::optional<artifact::WeightLayout> layout;
   /// Empty: the checkpoint tensor `name`. Otherwise the checkpoint matrices
   /// stacked along their first dimension, in this order (llm.param's
   /// `parts`, a fused projection), before any layout is applied.

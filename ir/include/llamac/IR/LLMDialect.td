@@ -23,6 +23,10 @@ def LLM_Dialect : Dialect {
     whose leading dimension is the (dynamic) number of tokens.
   }];
   let useDefaultAttributePrinterParser = 1;
+  let extraClassDeclaration = [{
+    /// Adds the attributes (LLMAttrs.cpp, where their storage is defined).
+    void registerAttributes();
+  }];
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 

@@ -16,6 +16,7 @@ include "llamac/IR/LLMAttrs.td"
 include "mlir/IR/OpBase.td"
 include "mlir/IR/CommonTypeConstraints.td"
 include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -32,6 +33,9 @@ def LLM_StoredWeight : StaticShapeTensorOf<[F32, F16, BF16, I8]>;
 def LLM_Scales : StaticShapeTensorOf<[F16]>;
 def LLM_TokenIds : 1DTensorOf<[I32, I64]>;
 def LLM_KVCache : 4DTensorOf<[F32, F16, BF16]>;
+// An operand of an op that exists on tensors and, after bufferization, on
+// buffers.
+def LLM_TensorOrBuffer : AnyTypeOf<[AnyRankedTensor, AnyMemRef]>;
 
 class LLM_Op<string mnemonic, list<Trait> traits = []>
     : Op<LLM_Dialect, mnemonic, traits>;
@@ -48,39 +52,34 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
     compiler will store it; the bytes themselves are never part of the IR.
     The weight packer resolves the name at compile time.
 
-    With `layout = "vnni16x32"` the checkpoint's `[out, in]` matrix is
-    stored as 16 × 32 tiles for matrix units (`llm-pack-weights`): the
-    result is `[out / 16, in / 32, 16, 16, 2]` (bf16) and element
-    `[nb, kb, kr, ni, kp]` holds checkpoint element
-    `[nb * 16 + ni, kb * 32 + kr * 2 + kp]`. Each `[nb, kb]` tile is 1 KiB
-    of pairs along the input dimension, as AMX's `tdpbf16ps` and
-    AVX512-BF16 read them; the packer applies the layout at compile time.
+    With `layout` (see `#llm.layout`, chosen by `llm-choose-layouts` and
+    applied by `llm-materialize-layouts`), the checkpoint's `[out, in]`
+    matrix is stored in that layout and the result is the stored tensor:
 
-    With `layout = "f32panel64"` an f32 `[out, in]` matrix is stored as
-    panels of 64 outputs for FMA micro-kernels (`llm-pack-f32-weights`):
-    the result is `[out / 64, in, 64]` (f32) and element `[nb, k, ni]`
-    holds checkpoint element `[nb * 64 + ni, k]`. Each panel is k-major:
-    the 64 weights of one input are 256 contiguous bytes (four 16-lane
-    vectors), what a broadcast-FMA kernel loads per input; an embedding row
-    is read with a stride of 64 elements.
-
-    Quantized matrices (`llm-quantize-weights`, blocks of 32 along the input
-    dimension, one f16 scale per block, llama.cpp's Q8_0 / Q4_0 numerics)
-    are two params of the same name, codes and scales, both in the tile
-    order of `vnni16x32`:
-    - `layout = "q8_0x16x32"`: i8 `[out / 16, in / 32, 16, 16, 2]`, element
-      `[nb, kb, kr, ni, kp]` = code of checkpoint element
-      `[nb * 16 + ni, kb * 32 + kr * 2 + kp]`, a signed code `q`;
-    - `layout = "q4_0x16x32"`: i8 `[out / 16, in / 32, 16, 16]`, byte
-      `[nb, kb, kr, ni]` holds the codes of elements `kp = 0` (low nibble)
-      and `kp = 1` (high nibble) of the same pair, each an unsigned 4-bit
-      `q` standing for `q - 8`;
-    - `layout = "q8_0x16x32_scales"` / `"q4_0x16x32_scales"`: f16
+    - `#llm.layout<tiles16x32>`: bf16 `[out / 16, in / 32, 16, 16, 2]`,
+      element `[nb, kb, kr, ni, kp]` = checkpoint element
+      `[nb * 16 + ni, kb * 32 + kr * 2 + kp]`. Each `[nb, kb]` tile is 1 KiB
+      of pairs along the input dimension, as AMX's `tdpbf16ps` and
+      AVX512-BF16 read them.
+    - `#llm.layout<panels64>`: f32 `[out / 64, in, 64]`, element
+      `[nb, k, ni]` = checkpoint element `[nb * 64 + ni, k]`: each panel of
+      64 outputs is k-major, the 64 weights of one input are 256 contiguous
+      bytes (four 16-lane vectors), what a broadcast-FMA kernel loads per
+      input; an embedding row is read with a stride of 64 elements.
+    - Quantized matrices (blocks of 32 along the input dimension, one f16
+      scale per block, llama.cpp's Q8_0 / Q4_0 numerics) are two params of
+      the same name, codes and scales, both in the tile order above:
+      `#llm.layout<tiles16x32, q8_0>`: i8 `[out / 16, in / 32, 16, 16, 2]`,
+      a signed code `q` per element; `#llm.layout<tiles16x32, q4_0>`: i8
+      `[out / 16, in / 32, 16, 16]`, byte `[nb, kb, kr, ni]` holds the codes
+      of elements `kp = 0` (low nibble) and `kp = 1` (high nibble) of the
+      same pair, each an unsigned 4-bit `q` standing for `q - 8`;
+      `#llm.layout<tiles16x32, q8_0, scales>` (or `q4_0`): f16
       `[out / 16, in / 32, 16]`, element `[nb, kb, ni]` = the scale `d` of
-      row `nb * 16 + ni`, input block `kb`.
-    The weight's value is `q * d` (Q8_0) or `(q - 8) * d` (Q4_0), exact in
-    f32. Each `[nb, kb]` tile is 1 KiB (Q8_0) or 512 bytes (Q4_0) of codes
-    plus 32 bytes of scales.
+      row `nb * 16 + ni`, input block `kb`. The weight's value is `q * d`
+      (Q8_0) or `(q - 8) * d` (Q4_0), exact in f32.
+
+    The packer applies the layout at compile time.
 
     With `parts` (`llm-fuse-projections`), the weight is the checkpoint
     matrices named there stacked along their first dimension, in order (the
@@ -94,15 +93,18 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
     %f = llm.param "model.layers.0.mlp.gate_proj.weight+up_proj.weight"
         {parts = ["model.layers.0.mlp.gate_proj.weight",
                   "model.layers.0.mlp.up_proj.weight"]} : tensor<16384x2048xbf16>
-    %c = llm.param "lm_head.weight" {layout = "q4_0x16x32"} : tensor<64x8x16x16xi8>
-    %s = llm.param "lm_head.weight" {layout = "q4_0x16x32_scales"} : tensor<64x8x16xf16>
-    %p = llm.param "model.layers.0.mlp.down_proj.weight" {layout = "vnni16x32"}
+    %c = llm.param "lm_head.weight" {layout = #llm.layout<tiles16x32, q4_0>}
+        : tensor<64x8x16x16xi8>
+    %s = llm.param "lm_head.weight" {layout = #llm.layout<tiles16x32, q4_0, scales>}
+        : tensor<64x8x16xf16>
+    %p = llm.param "model.layers.0.mlp.down_proj.weight" {layout = #llm.layout<tiles16x32>}
         : tensor<128x256x16x16x2xbf16>
-    %f = llm.param "model.layers.0.mlp.up_proj.weight" {layout = "f32panel64"}
+    %f = llm.param "model.layers.0.mlp.up_proj.weight" {layout = #llm.layout<panels64>}
         : tensor<128x2048x64xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$name, OptionalAttr<StrAttr>:$layout,
+  let arguments = (ins StrAttr:$name,
+                       OptionalAttr<LLM_WeightLayoutAttr>:$layout,
                        OptionalAttr<StrArrayAttr>:$parts);
   let results = (outs LLM_StoredWeight:$result);
   let builders = [
@@ -123,14 +125,13 @@ def LLM_EmbedOp : LLM_Op<"embed", [Pure]> {
   let summary = "embedding lookup: one table row per token id";
   let description = [{
     Gathers row `tokens[i]` of `table` (`[vocab, hidden]`, or the same matrix
-    in the `vnni16x32` or `f32panel64` layout of `llm.param`) for each of the `n`
-    token ids and converts it to the result element type. A token id outside
+    stored in the `weight_layout` of `llm.param`) for each of the `n` token
+    ids and converts it to the result element type. A token id outside
     `[0, vocab)` is a runtime error reported by the caller, not undefined
     behaviour in the kernel.
 
-    A quantized table (i8 codes in the `q8_0x16x32` or `q4_0x16x32` layout
-    of `llm.param`) comes with its f16 `scales`; the row read is
-    dequantized (`q * d`, or `(q - 8) * d`).
+    A quantized table (codes in a quantized `weight_layout`) comes with its
+    f16 `scales`; the row read is dequantized (`q * d`, or `(q - 8) * d`).
 
     Example:
 
@@ -138,16 +139,19 @@ def LLM_EmbedOp : LLM_Op<"embed", [Pure]> {
     %x = llm.embed %table[%tokens]
         : tensor<128256x2048xbf16>, tensor<?xi32> -> tensor<?x2048xf32>
     %y = llm.embed %codes[%tokens] scales(%s : tensor<64x8x16xf16>)
+        {weight_layout = #llm.layout<tiles16x32, q8_0>}
         : tensor<64x8x16x16x2xi8>, tensor<?xi32> -> tensor<?x256xf32>
     ```
   }];
   let arguments = (ins LLM_StoredWeight:$table, LLM_TokenIds:$tokens,
-                       Optional<LLM_Scales>:$scales);
+                       Optional<LLM_Scales>:$scales,
+                       OptionalAttr<LLM_WeightLayoutAttr>:$weight_layout);
   let results = (outs LLM_Activation:$result);
   let builders = [
     OpBuilder<(ins "::mlir::Type":$type, "::mlir::Value":$table,
                    "::mlir::Value":$tokens), [{
-      build($_builder, $_state, type, table, tokens, /*scales=*/::mlir::Value());
+      build($_builder, $_state, type, table, tokens, /*scales=*/::mlir::Value(),
+            /*weight_layout=*/nullptr);
     }]>
   ];
   let assemblyFormat = [{
@@ -194,33 +198,37 @@ def LLM_LinearOp : LLM_Op<"linear", [Pure, AttrSizedOperandSegments]> {
   let description = [{
     `result[..., o] = sum_k input[..., k] * weight[o, k]`: the weight is stored
     `[out_features, in_features]` as in PyTorch's `nn.Linear` (no bias), or
-    in the 5-D `vnni16x32` tile layout or the 3-D `f32panel64` panel
-    layout of `llm.param`. The result has the
-    input's leading dimensions and element type, with the last dimension
-    replaced by `out_features`.
+    in the `weight_layout` of `llm.param` (see `#llm.layout`). The result
+    has the input's leading dimensions and element type, with the last
+    dimension replaced by `out_features`.
 
     With `input_type` (a float type no wider than the input's), each input
     element is first rounded to that type; products and sums stay in the
-    result type. `llm-pack-weights` sets it to bf16 on matrix-matrix
-    products whose weights it packs for AMX tiles.
+    result type. `llm-choose-layouts` sets it to bf16 on matrix-matrix
+    products whose weights it stores as AMX tiles.
 
-    A quantized weight (i8 codes in the `q8_0x16x32` or `q4_0x16x32` layout
-    of `llm.param`) comes with its f16 `scales` (`[out/16, in/32, 16]`); the
+    A quantized weight (codes in a quantized `weight_layout`) comes with its
+    f16 `scales` (`[out/16, in/32, 16]`); the
     product is by the dequantized matrix (`q * d`, or `(q - 8) * d`, exact
     in f32), with f32 inputs. With `input_type` as well, the dequantized
     weights are rounded to that type like the inputs (what AMX tiles of
-    bf16 need; `llm-quantize-weights` sets it on matrix-matrix products
+    bf16 need; `llm-choose-layouts` sets it on matrix-matrix products
     when asked to). With `input_type = i8` (quantized weights only), each
     input row is itself quantized in blocks of 32 along the reduction, as
     Q8_0 but with an f32 scale: `dx = max|x| / 127`,
     `qx = roundeven(x * (1 / dx))` (0 for an all-zero block); each block's
     integer sum `sum qx * q` is then scaled by `dx * d` (what the CPU's int8
-    dot products need; `llm-quantize-weights` sets it on matrix-vector
+    dot products need; `llm-choose-layouts` sets it on matrix-vector
     products when asked to).
 
     With `add(%r)` (`llm-fuse-elementwise`: a residual connection), the
     product is added to `%r` (of the result's type): the sums start from
     `%r`, so no separate kernel reads both and writes their sum.
+
+    `micro_kernel` (see `#llm.micro_kernel`, chosen by
+    `llm-choose-micro-kernels`) names the generated code the product runs
+    on; it must read this weight layout with this `input_type`. Without
+    it the product is lowered to generic loops.
 
     Example:
 
@@ -230,19 +238,24 @@ def LLM_LinearOp : LLM_Op<"linear", [Pure, AttrSizedOperandSegments]> {
     %h = llm.linear %a, %wo add(%r : tensor<?x2048xf32>)
         : tensor<?x2048xf32>, tensor<2048x2048xbf16> -> tensor<?x2048xf32>
     %z = llm.linear %x, %codes scales(%s : tensor<32x64x16xf16>)
-        : tensor<?x2048xf32>, tensor<32x64x16x16x2xi8> -> tensor<?x512xf32>
+        {weight_layout = #llm.layout<tiles16x32, q8_0>,
+         micro_kernel = #llm.micro_kernel<q8_0_gemv>}
+        : tensor<1x2048xf32>, tensor<32x64x16x16x2xi8> -> tensor<1x512xf32>
     ```
   }];
   let arguments = (ins LLM_Activation:$input, LLM_StoredWeight:$weight,
                        Optional<LLM_Scales>:$scales,
                        Optional<LLM_Activation>:$addend,
-                       OptionalAttr<TypeAttr>:$input_type);
+                       OptionalAttr<TypeAttr>:$input_type,
+                       OptionalAttr<LLM_WeightLayoutAttr>:$weight_layout,
+                       OptionalAttr<LLM_MicroKernelAttr>:$micro_kernel);
   let results = (outs LLM_Activation:$result);
   let builders = [
     OpBuilder<(ins "::mlir::Type":$type, "::mlir::Value":$input,
                    "::mlir::Value":$weight), [{
       build($_builder, $_state, type, input, weight, /*scales=*/::mlir::Value(),
-            /*addend=*/::mlir::Value(), /*input_type=*/nullptr);
+            /*addend=*/::mlir::Value(), /*input_type=*/nullptr,
+            /*weight_layout=*/nullptr, /*micro_kernel=*/nullptr);
     }]>
   ];
   let assemblyFormat = [{
@@ -253,6 +266,9 @@ def LLM_LinearOp : LLM_Op<"linear", [Pure, AttrSizedOperandSegments]> {
   let extraClassDeclaration = [{
     /// The weight's [out_features, in_features], whatever its layout.
     std::pair<int64_t, int64_t> getWeightMatrixShape();
+    /// True when the input may hold more than one row: a matrix-matrix
+    /// product (prefill), not a matrix-vector one (decode).
+    bool hasSeveralRows();
   }];
   let hasVerifier = 1;
 }
@@ -317,6 +333,11 @@ def LLM_AttentionOp : LLM_Op<"attention", [Pure,
     `q_heads` must be a multiple of `kv_heads`, `layer` inside the cache and
     `scale` positive. The caller guarantees `start_pos + n <= capacity`.
 
+    With `micro_kernel` (a `flash_*` kind, chosen by
+    `llm-choose-micro-kernels`), the attention over the history runs as one
+    fused kernel with an online softmax (`llm.flash_attention`); without it,
+    as generic loops that materialize the scores.
+
     Example:
 
     ```mlir
@@ -329,13 +350,65 @@ def LLM_AttentionOp : LLM_Op<"attention", [Pure,
                        LLM_Activation:$value, LLM_KVCache:$key_cache,
                        LLM_KVCache:$value_cache, Index:$start_pos,
                        ConfinedAttr<I64Attr, [IntNonNegative]>:$layer,
-                       F64Attr:$scale);
+                       F64Attr:$scale,
+                       OptionalAttr<LLM_MicroKernelAttr>:$micro_kernel);
   let results = (outs LLM_Activation:$output, LLM_KVCache:$new_key_cache,
                       LLM_KVCache:$new_value_cache);
   let assemblyFormat = [{
     $query `,` $key `,` $value `cache` `(` $key_cache `,` $value_cache `)`
     `at` $start_pos attr-dict `:` type($query) `,` type($key) `,`
     type($key_cache)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// llm.flash_attention
+//===----------------------------------------------------------------------===//
+
+def LLM_FlashAttentionOp : LLM_Op<"flash_attention", [
+    DeclareOpInterfaceMethods<DestinationStyleOpInterface>,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "causal attention over a given key/value history, fused";
+  let description = [{
+    What `llm.attention` computes once the new keys and values are in the
+    cache, as one kernel (`llm-to-linalg` creates it when the attention has
+    a `flash_*` micro-kernel): query head `h` of token `i` (absolute
+    position `start_pos + i`) attends to history rows `0 .. start_pos + i`
+    of KV head `h / (q_heads / kv_heads)`, with an online softmax
+    (`init` is overwritten, never read):
+    `init[i, h] = softmax_t(scale * query[i, h] · keys[kv, t]) · values[kv]`.
+
+    A destination-style op on tensors (one result, `init`'s type) or, after
+    bufferization, on buffers (no result); `llm-lower-flash-attention`
+    turns the buffer form into vector code and parallel tasks as its
+    `micro_kernel` says. Shapes: `query`, `init` `[n, q_heads, head_dim]`,
+    `keys`, `values` `[kv_heads, visible, head_dim]` with
+    `visible >= start_pos + n`; all f32; `head_dim` a multiple of the
+    micro-kernel's `lanes`.
+
+    Example:
+
+    ```mlir
+    %o = llm.flash_attention %q, %k, %v at %pos into %init
+        {scale = 0.125 : f64,
+         micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>}
+        : tensor<?x32x64xf32>, tensor<8x?x64xf32>, tensor<8x?x64xf32>,
+          tensor<?x32x64xf32> -> tensor<?x32x64xf32>
+    ```
+  }];
+  let arguments = (ins LLM_TensorOrBuffer:$query,
+                       LLM_TensorOrBuffer:$keys,
+                       LLM_TensorOrBuffer:$values,
+                       Index:$start_pos,
+                       LLM_TensorOrBuffer:$init,
+                       F64Attr:$scale,
+                       LLM_MicroKernelAttr:$micro_kernel);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    $query `,` $keys `,` $values `at` $start_pos `into` $init attr-dict `:`
+    type($query) `,` type($keys) `,` type($values) `,` type($init)
+    (`->` type($result)^)?
   }];
   let hasVerifier = 1;
 }

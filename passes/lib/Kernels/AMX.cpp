@@ -1,0 +1,392 @@
+//===- AMX.cpp - amx_bf16, amx_q8_0, amx_q4_0 -----------------------------===//
+//
+// Products on AMX tiles. amx_bf16: operands A[mb, kb, mi, kr, kp] (bf16 input
+// tiles), W[nb, kb, kr, ni, kp] (weight tiles) and C[mb, mi, nb, ni] (f32).
+// Each 16 x 32 tile of A or W is 1 KiB contiguous; a C tile is 16 rows of 16
+// floats, `row stride` apart. MLIR 19's AMX lowering computes a tile's row
+// stride from the innermost *size* of the memref it loads from, so every tile
+// is addressed through a memref.reinterpret_cast whose innermost size is that
+// stride. amx_q8_0 / amx_q4_0: operands as for amx_bf16 with codes and scales
+// in place of W; panels of weight tiles are dequantized and rounded to bf16
+// into a buffer, then multiplied the same way.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelUtils.h"
+#include "MicroKernels.h"
+
+#include "mlir/Dialect/AMX/AMXDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace llamac;
+using namespace llamac::kernels;
+
+namespace {
+
+/// The unroll must divide the reduction tiles: the kernel runs them in
+/// steps of `unroll` with no remainder loop.
+LogicalResult checkUnroll(linalg::GenericOp op, llm::MicroKernelAttr config,
+                          int64_t depthTiles) {
+  if (depthTiles % *config.getUnroll() == 0)
+    return success();
+  return op.emitOpError("micro_kernel ")
+         << config << ": unroll must divide the product's " << depthTiles
+         << " reduction tiles";
+}
+
+struct AMXMatmul {
+  Strided a, w, c;
+  Value rowTiles, outTiles;
+  int64_t depthTiles, unroll;
+  VectorType inputTile, accTile;
+
+  /// One block of `tm` x `tn` accumulator tiles at (mb, nb).
+  void emitBlock(OpBuilder &b, Location loc, Value mb, Value nb, int64_t tm,
+                 int64_t tn) const {
+    IndexMath m{b, loc};
+    SmallVector<Value> mbs, nbs;
+    for (int64_t i = 0; i < tm; ++i)
+      mbs.push_back(m.add(mb, m.c(i)));
+    for (int64_t j = 0; j < tn; ++j)
+      nbs.push_back(m.add(nb, m.c(j)));
+    OpFoldResult cRowStride = c.strides[1];
+    auto cTile = [&](OpBuilder &b, int64_t i, int64_t j) {
+      Value offset = m.at(c.offset, {{mbs[i], c.strides[0]},
+                                     {nbs[j], c.strides[2]}});
+      return tileView(b, loc, c.base, offset, kTile, cRowStride);
+    };
+    Value zero = m.c(0);
+    auto kLoop = b.create<scf::ForOp>(loc, zero, m.c(depthTiles),
+                                      m.c(unroll));
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(kLoop.getBody());
+    IndexMath k{b, loc};
+    Value kb0 = kLoop.getInductionVar();
+    // The accumulators live in C between unrolled steps (MLIR 19 cannot
+    // carry AMX tiles through scf.for), each loaded and stored once per
+    // `unroll` reduction tiles.
+    SmallVector<SmallVector<Value>> views(tm), acc(tm);
+    for (int64_t i = 0; i < tm; ++i)
+      for (int64_t j = 0; j < tn; ++j) {
+        views[i].push_back(cTile(b, i, j));
+        acc[i].push_back(b.create<amx::TileLoadOp>(
+            loc, accTile, views[i][j], ValueRange{zero, zero}));
+      }
+    for (int64_t u = 0; u < unroll; ++u) {
+      Value kb = k.add(kb0, k.c(u));
+      SmallVector<Value> lhs, rhs;
+      for (int64_t i = 0; i < tm; ++i) {
+        Value offset =
+            k.at(a.offset, {{mbs[i], a.strides[0]}, {kb, a.strides[1]}});
+        Value view = tileView(b, loc, a.base, offset, kTile,
+                              b.getIndexAttr(kDepth));
+        lhs.push_back(b.create<amx::TileLoadOp>(loc, inputTile, view,
+                                                ValueRange{zero, zero}));
+      }
+      for (int64_t j = 0; j < tn; ++j) {
+        Value offset =
+            k.at(w.offset, {{nbs[j], w.strides[0]}, {kb, w.strides[1]}});
+        Value view = tileView(b, loc, w.base, offset, kTile,
+                              b.getIndexAttr(kDepth));
+        rhs.push_back(b.create<amx::TileLoadOp>(loc, inputTile, view,
+                                                ValueRange{zero, zero}));
+      }
+      for (int64_t i = 0; i < tm; ++i)
+        for (int64_t j = 0; j < tn; ++j)
+          acc[i][j] = b.create<amx::TileMulFOp>(loc, accTile, lhs[i], rhs[j],
+                                                acc[i][j]);
+    }
+    for (int64_t i = 0; i < tm; ++i)
+      for (int64_t j = 0; j < tn; ++j)
+        b.create<amx::TileStoreOp>(loc, views[i][j], ValueRange{zero, zero},
+                                   acc[i][j]);
+  }
+
+  /// Loops over 2 x 2 blocks with 1-wide remainders: row tiles in chunks
+  /// whose input tiles fit in L2 (about 512 KiB), then output tiles, then
+  /// the rows of the chunk, so a strip of weight tiles stays in L1/L2 while
+  /// the chunk's input tiles are reused from L2 for every strip.
+  void emit(OpBuilder &b, Location loc) const {
+    IndexMath m{b, loc};
+    Value zero = m.c(0), one = m.c(1), two = m.c(2);
+    const int64_t chunkTiles =
+        std::max<int64_t>(2, (512 / std::max<int64_t>(depthTiles, 1)) & ~1);
+    auto pairsEnd = [&](OpBuilder &b, Value begin, Value end) {
+      // end - (end - begin) % 2
+      Value count = b.create<arith::SubIOp>(loc, end, begin);
+      return b.create<arith::SubIOp>(
+          loc, end, b.create<arith::RemUIOp>(loc, count, two));
+    };
+    Value outPairs = pairsEnd(b, zero, outTiles);
+    auto chunks = b.create<scf::ForOp>(loc, zero, rowTiles, m.c(chunkTiles));
+    OpBuilder::InsertionGuard chunkGuard(b);
+    b.setInsertionPointToStart(chunks.getBody());
+    Value rowBegin = chunks.getInductionVar();
+    Value rowEnd = b.create<arith::MinUIOp>(
+        loc, b.create<arith::AddIOp>(loc, rowBegin, m.c(chunkTiles)),
+        rowTiles);
+    Value rowPairs = pairsEnd(b, rowBegin, rowEnd);
+    auto rowLoops = [&](OpBuilder &b, Value nb, int64_t tn) {
+      auto pairs = b.create<scf::ForOp>(loc, rowBegin, rowPairs, two);
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(pairs.getBody());
+        emitBlock(b, loc, pairs.getInductionVar(), nb, 2, tn);
+      }
+      auto rest = b.create<scf::ForOp>(loc, rowPairs, rowEnd, one);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(rest.getBody());
+      emitBlock(b, loc, rest.getInductionVar(), nb, 1, tn);
+    };
+    auto outLoop = b.create<scf::ForOp>(loc, zero, outPairs, two);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(outLoop.getBody());
+      rowLoops(b, outLoop.getInductionVar(), 2);
+    }
+    auto outRest = b.create<scf::ForOp>(loc, outPairs, outTiles, one);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(outRest.getBody());
+    rowLoops(b, outRest.getInductionVar(), 1);
+  }
+};
+
+
+/// Weight tiles dequantized per panel into a bf16 buffer, then the AMX
+/// kernel above on that buffer: a panel of `panelTiles` output tiles (all of
+/// the reduction) is dequantized once and reused by every input row, so the
+/// dequantization costs one pass over the codes per product, and the codes
+/// (half or a quarter of bf16's bytes) are what is read from memory.
+struct AMXQuantMatmul {
+  bool q4;
+  Strided a, codes, scales, c;
+  Value rowTiles, outTiles;
+  int64_t depthTiles, unroll, panelTiles;
+
+  /// scratch[t, kb] = bf16(dequantized codes tile [nb, kb]) for every kb.
+  void emitDequantize(OpBuilder &b, Location loc, Value nb, Value scratch,
+                      Value t) const {
+    IndexMath m{b, loc};
+    auto f32x16 = VectorType::get({kTile}, b.getF32Type());
+    auto f32x32 = VectorType::get({2 * kTile}, b.getF32Type());
+    auto bf16x32 = VectorType::get({2 * kTile}, b.getBF16Type());
+    auto splat = [&](VectorType type, int64_t value) -> Value {
+      return b.create<arith::ConstantOp>(
+          loc, DenseElementsAttr::get(
+                   type, IntegerAttr::get(type.getElementType(), value)));
+    };
+    auto loop = b.create<scf::ForOp>(loc, m.c(0), m.c(depthTiles), m.c(1));
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(loop.getBody());
+    IndexMath k{b, loc};
+    Value kb = loop.getInductionVar();
+    Value tileStart = tileOffset(k, codes, nb, kb);
+    Value blockScales = loadBlockScales(b, loc, scales, nb, kb);
+    // Lane 2*ni + kp of a pair row belongs to output ni.
+    SmallVector<int64_t> duplicate, interleave;
+    for (int64_t ni = 0; ni < kTile; ++ni) {
+      duplicate.append({ni, ni});
+      interleave.append({ni, kTile + ni});
+    }
+    Value pairScales =
+        b.create<vector::ShuffleOp>(loc, blockScales, blockScales, duplicate);
+    Value outStart = k.mul(k.add(k.mul(t, k.c(depthTiles)), kb),
+                           k.c(kTile * kDepth));
+    for (int64_t kr = 0; kr < kDepth / 2; ++kr) {
+      Value weights;
+      if (!q4) {
+        Value view = vectorView(b, loc, codes.base,
+                                k.add(tileStart, k.c(kr * 2 * kTile)),
+                                2 * kTile);
+        Value bytes = b.create<vector::LoadOp>(
+            loc, VectorType::get({2 * kTile}, b.getI8Type()), view,
+            ValueRange{k.c(0)});
+        weights = b.create<arith::MulFOp>(
+            loc, b.create<arith::SIToFPOp>(loc, f32x32, bytes), pairScales);
+      } else {
+        auto words = VectorType::get({kTile}, b.getI32Type());
+        Value view = vectorView(b, loc, codes.base,
+                                k.add(tileStart, k.c(kr * kTile)), kTile);
+        Value packed = b.create<arith::ExtUIOp>(
+            loc, words,
+            b.create<vector::LoadOp>(loc,
+                                     VectorType::get({kTile}, b.getI8Type()),
+                                     view, ValueRange{k.c(0)}));
+        Value eight = splat(words, 8);
+        Value low = b.create<arith::SubIOp>(
+            loc, b.create<arith::AndIOp>(loc, packed, splat(words, 15)), eight);
+        Value high = b.create<arith::SubIOp>(
+            loc, b.create<arith::ShRUIOp>(loc, packed, splat(words, 4)), eight);
+        Value lowWeights = b.create<arith::MulFOp>(
+            loc, b.create<arith::SIToFPOp>(loc, f32x16, low), blockScales);
+        Value highWeights = b.create<arith::MulFOp>(
+            loc, b.create<arith::SIToFPOp>(loc, f32x16, high), blockScales);
+        weights = b.create<vector::ShuffleOp>(loc, lowWeights, highWeights,
+                                              interleave);
+      }
+      Value rounded = b.create<arith::TruncFOp>(loc, bf16x32, weights);
+      Value out = vectorView(b, loc, scratch,
+                             k.add(outStart, k.c(kr * 2 * kTile)), 2 * kTile);
+      b.create<vector::StoreOp>(loc, rounded, out, ValueRange{k.c(0)});
+    }
+  }
+
+  void emit(OpBuilder &b, Location loc) const {
+    IndexMath m{b, loc};
+    auto scratchType = MemRefType::get(
+        {panelTiles * depthTiles * kTile * kDepth}, b.getBF16Type());
+    Value scratch = b.create<memref::AllocOp>(loc, scratchType,
+                                              b.getI64IntegerAttr(64));
+    auto panels = b.create<scf::ForOp>(loc, m.c(0), outTiles, m.c(panelTiles));
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(panels.getBody());
+      IndexMath p{b, loc};
+      Value nb0 = panels.getInductionVar();
+      Value count = b.create<arith::MinUIOp>(
+          loc, p.c(panelTiles), b.create<arith::SubIOp>(loc, outTiles, nb0));
+      auto tiles = b.create<scf::ForOp>(loc, p.c(0), count, p.c(1));
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(tiles.getBody());
+        Value t = tiles.getInductionVar();
+        emitDequantize(b, loc, b.create<arith::AddIOp>(loc, nb0, t), scratch,
+                       t);
+      }
+      AMXMatmul kernel;
+      kernel.a = a;
+      kernel.w = Strided::of(b, loc, scratch);
+      kernel.w.strides = {p.c(depthTiles * kTile * kDepth),
+                          p.c(kTile * kDepth)};
+      kernel.c = c;
+      kernel.c.offset = p.at(c.offset, {{nb0, c.strides[2]}});
+      kernel.rowTiles = rowTiles;
+      kernel.outTiles = count;
+      kernel.depthTiles = depthTiles;
+      kernel.unroll = unroll;
+      kernel.inputTile = VectorType::get({kTile, kDepth}, b.getBF16Type());
+      kernel.accTile = VectorType::get({kTile, kTile}, b.getF32Type());
+      kernel.emit(b, loc);
+    }
+    b.create<memref::DeallocOp>(loc, scratch);
+  }
+};
+
+LogicalResult lowerAMXBF16(linalg::GenericOp op, llm::MicroKernelAttr config) {
+  if (failed(checkProductShape(op, config, 2, 7, "two tiled operands")))
+    return failure();
+  Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1],
+        out = op.getDpsInits()[0];
+  auto lhsType = cast<MemRefType>(lhs.getType());
+  auto rhsType = cast<MemRefType>(rhs.getType());
+  auto outType = cast<MemRefType>(out.getType());
+  if (lhsType.getRank() != 5 || rhsType.getRank() != 5 ||
+      outType.getRank() != 4 || !lhsType.getElementType().isBF16() ||
+      !rhsType.getElementType().isBF16() || !outType.getElementType().isF32() ||
+      lhsType.isDynamicDim(1) || lhsType.getShape().take_back(3) !=
+                                     ArrayRef<int64_t>{kTile, kDepth / 2, 2} ||
+      rhsType.getShape().take_back(3) !=
+          ArrayRef<int64_t>{kDepth / 2, kTile, 2} ||
+      outType.getDimSize(1) != kTile || outType.getDimSize(3) != kTile)
+    return op.emitOpError("tagged amx_bf16 but its operands are not bf16 "
+                          "[mb, kb, 16, 16, 2], [nb, kb, 16, 16, 2] tiles and "
+                          "an f32 [mb, 16, nb, 16] result");
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  AMXMatmul kernel;
+  kernel.a = Strided::of(b, loc, lhs);
+  kernel.w = Strided::of(b, loc, rhs);
+  kernel.c = Strided::of(b, loc, out);
+  kernel.rowTiles = kernel.a.sizes[0];
+  kernel.outTiles = kernel.w.sizes[0];
+  kernel.depthTiles = lhsType.getDimSize(1);
+  kernel.unroll = *config.getUnroll();
+  if (failed(checkUnroll(op, config, kernel.depthTiles)))
+    return failure();
+  kernel.inputTile = VectorType::get({kTile, kDepth}, b.getBF16Type());
+  kernel.accTile = VectorType::get({kTile, kTile}, b.getF32Type());
+  IndexMath m{b, loc};
+  auto tileContiguous = [&](const Strided &s) {
+    return m.all({m.eq(s.strides[2], 2 * kTile), m.eq(s.strides[3], 2),
+                  m.eq(s.strides[4], 1)});
+  };
+  Value contiguous =
+      m.all({tileContiguous(kernel.a), tileContiguous(kernel.w),
+             m.eq(kernel.c.strides[2], kTile), m.eq(kernel.c.strides[3], 1)});
+  guard(b, op, contiguous,
+        [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
+  return success();
+}
+
+LogicalResult lowerAMXQuant(linalg::GenericOp op, llm::MicroKernelAttr config,
+                            bool q4) {
+  StringRef tag = llm::stringifyMicroKernelKind(config.getKind());
+  if (failed(checkProductShape(op, config, 3, 7,
+                               "input tiles, quantized codes and scales")))
+    return failure();
+  Value lhs = op.getDpsInputs()[0], codes = op.getDpsInputs()[1],
+        scales = op.getDpsInputs()[2], out = op.getDpsInits()[0];
+  auto lhsType = cast<MemRefType>(lhs.getType());
+  auto codesType = cast<MemRefType>(codes.getType());
+  auto scalesType = cast<MemRefType>(scales.getType());
+  auto outType = cast<MemRefType>(out.getType());
+  if (lhsType.getRank() != 5 || outType.getRank() != 4 ||
+      !areQuantTiles(codesType, scalesType, q4) ||
+      !lhsType.getElementType().isBF16() ||
+      !outType.getElementType().isF32() ||
+      codesType.getDimSize(1) != lhsType.getDimSize(1) ||
+      lhsType.getShape().take_back(3) !=
+          ArrayRef<int64_t>{kTile, kDepth / 2, 2} ||
+      outType.getDimSize(1) != kTile || outType.getDimSize(3) != kTile)
+    return op.emitOpError("tagged ")
+           << tag << " but its operands are not bf16 [mb, kb, 16, 16, 2] "
+           << "tiles, " << quantCodesShape(q4)
+           << " codes, f16 [nb, kb, 16] scales and an f32 [mb, 16, nb, 16] "
+           << "result";
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  AMXQuantMatmul kernel;
+  kernel.q4 = q4;
+  kernel.a = Strided::of(b, loc, lhs);
+  kernel.codes = Strided::of(b, loc, codes);
+  kernel.scales = Strided::of(b, loc, scales);
+  kernel.c = Strided::of(b, loc, out);
+  kernel.rowTiles = kernel.a.sizes[0];
+  kernel.outTiles = kernel.codes.sizes[0];
+  kernel.depthTiles = lhsType.getDimSize(1);
+  kernel.unroll = *config.getUnroll();
+  if (failed(checkUnroll(op, config, kernel.depthTiles)))
+    return failure();
+  // About 512 KiB of bf16 tiles per panel (a tile is 1 KiB), an even
+  // number of output tiles so the AMX kernel's 2 x 2 blocks cover it.
+  kernel.panelTiles =
+      std::max<int64_t>(2, (512 / std::max<int64_t>(kernel.depthTiles, 1)) & ~1);
+  if (!codesType.isDynamicDim(0)) // no larger than the weight
+    kernel.panelTiles = std::min(kernel.panelTiles, codesType.getDimSize(0));
+  IndexMath m{b, loc};
+  SmallVector<Value> conditions = {
+      m.eq(kernel.a.strides[2], 2 * kTile), m.eq(kernel.a.strides[3], 2),
+      m.eq(kernel.a.strides[4], 1), m.eq(kernel.c.strides[2], kTile),
+      m.eq(kernel.c.strides[3], 1)};
+  appendQuantContiguity(m, kernel.codes, kernel.scales, q4, conditions);
+  guard(b, op, m.all(conditions),
+        [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
+  return success();
+}
+
+} // namespace
+
+LogicalResult llamac::kernels::lowerAMXProduct(linalg::GenericOp op,
+                                               llm::MicroKernelAttr config) {
+  switch (config.getKind()) {
+  case llm::MicroKernelKind::AMXBF16:
+    return lowerAMXBF16(op, config);
+  case llm::MicroKernelKind::AMXQ8_0:
+    return lowerAMXQuant(op, config, /*q4=*/false);
+  case llm::MicroKernelKind::AMXQ4_0:
+    return lowerAMXQuant(op, config, /*q4=*/true);
+  default:
+    return op.emitOpError("micro_kernel ") << config << " is not an AMX one";
+  }
+}

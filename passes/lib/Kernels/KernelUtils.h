@@ -1,0 +1,188 @@
+//===- KernelUtils.h - What the micro-kernel lowerings share --------------===//
+//
+// The micro-kernels (one file per family in this folder) are generated on
+// buffers from the tagged linalg.generic llm-to-linalg made: views of
+// blocks as the AMX and vector ops want them, index arithmetic, the
+// run-time contiguity guard with the op itself as fallback, and the loops
+// the GEMV families share.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_PASSES_KERNELS_KERNELUTILS_H
+#define LLAMAC_PASSES_KERNELS_KERNELUTILS_H
+
+#include "llamac/IR/LLMDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Builders.h"
+
+namespace llamac::kernels {
+
+// This folder's own namespace: the kernels are written in MLIR's terms.
+using mlir::ArrayRef;
+using mlir::Location;
+using mlir::OpBuilder;
+using mlir::SmallVector;
+using mlir::Value;
+namespace arith = mlir::arith;
+namespace memref = mlir::memref;
+
+using artifact::WeightLayout;
+/// Rows (and f32 columns) of a tile, bf16 columns of an input or weight
+/// tile, weight streams per GEMV iteration.
+inline constexpr int64_t kTile = WeightLayout::kTileRows;
+inline constexpr int64_t kDepth = WeightLayout::kTileDepth;
+inline constexpr int64_t kGemvGroup = 4;
+
+/// Base buffer, offset and strides of a strided memref.
+struct Strided {
+  Value base, offset;
+  SmallVector<Value> strides;
+  SmallVector<Value> sizes;
+
+  static Strided of(OpBuilder &b, Location loc, Value memref) {
+    auto metadata = b.create<memref::ExtractStridedMetadataOp>(loc, memref);
+    Strided s;
+    s.base = metadata.getBaseBuffer();
+    s.offset = metadata.getOffset();
+    s.strides.assign(metadata.getStrides().begin(),
+                     metadata.getStrides().end());
+    s.sizes.assign(metadata.getSizes().begin(), metadata.getSizes().end());
+    return s;
+  }
+};
+
+/// Index arithmetic helpers.
+struct IndexMath {
+  OpBuilder &b;
+  Location loc;
+  Value c(int64_t value) {
+    return b.create<arith::ConstantIndexOp>(loc, value);
+  }
+  Value add(Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y); }
+  Value mul(Value x, Value y) { return b.create<arith::MulIOp>(loc, x, y); }
+  Value eq(Value x, int64_t value) {
+    return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, x, c(value));
+  }
+  Value all(ArrayRef<Value> conditions) {
+    Value result = conditions.front();
+    for (Value condition : conditions.drop_front())
+      result = b.create<arith::AndIOp>(loc, result, condition);
+    return result;
+  }
+  /// offset + sum(index_i * stride_i)
+  Value at(Value offset, ArrayRef<std::pair<Value, Value>> terms) {
+    Value result = offset;
+    for (auto [index, stride] : terms)
+      result = add(result, mul(index, stride));
+    return result;
+  }
+};
+
+
+/// A `rows x columns` view at `offset` of `base` whose rows are `rowStride`
+/// elements apart (innermost size = row stride, as the AMX lowering wants).
+mlir::Value tileView(mlir::OpBuilder &b, mlir::Location loc, mlir::Value base,
+                     mlir::Value offset, int64_t rows,
+                     mlir::OpFoldResult rowStride);
+
+/// A 1-D view of `size` contiguous elements at `offset` of `base`.
+mlir::Value vectorView(mlir::OpBuilder &b, mlir::Location loc,
+                       mlir::Value base, mlir::Value offset, int64_t size);
+
+/// Replaces `op` by `if (contiguous) { build() } else { op untagged }`.
+void guard(mlir::OpBuilder &b, mlir::linalg::GenericOp op,
+           mlir::Value contiguous,
+           llvm::function_ref<void(mlir::OpBuilder &, mlir::Location)> build);
+
+/// Succeeds when `op` is a bufferized product of `inputs` operands into one
+/// result over `loops` loops; otherwise says so, naming its micro-kernel
+/// and what its operands should be.
+mlir::LogicalResult checkProductShape(mlir::linalg::GenericOp op,
+                                      llm::MicroKernelAttr kernel,
+                                      unsigned inputs, unsigned loops,
+                                      llvm::StringRef operands);
+
+/// True for the codes and scales of quantized weight tiles: i8
+/// [nb, kb, 16, 16, 2] (Q8_0) or [nb, kb, 16, 16] (Q4_0, two codes a
+/// byte) with a static kb, and f16 [nb, kb, 16].
+bool areQuantTiles(mlir::MemRefType codes, mlir::MemRefType scales, bool q4);
+/// The codes' shape in words, for diagnostics.
+llvm::StringRef quantCodesShape(bool q4);
+/// Appends the run-time checks that every codes tile and scales row is
+/// contiguous.
+void appendQuantContiguity(IndexMath &m, const Strided &codes,
+                           const Strided &scales, bool q4,
+                           llvm::SmallVector<mlir::Value> &conditions);
+/// Offset of tile [nb, kb] of weight tiles (or of a scales row) `s`.
+mlir::Value tileOffset(IndexMath &m, const Strided &s, mlir::Value nb,
+                       mlir::Value kb);
+/// The 16 f16 scales of block [nb, kb], widened to f32.
+mlir::Value loadBlockScales(mlir::OpBuilder &b, mlir::Location loc,
+                            const Strided &scales, mlir::Value nb,
+                            mlir::Value kb);
+
+/// The loops every GEMV kernel runs: each input row, its output tiles in
+/// groups of kGemvGroup (one weight stream each), then the remaining tiles
+/// one at a time. `emitGroup` generates the body for a group of the given
+/// size starting at output tile `nb`; `beginRow`, if any, what each row
+/// computes once before its groups.
+void emitRowsInGroups(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::Value rows,
+    mlir::Value outTiles,
+    llvm::function_ref<void(mlir::OpBuilder &, mlir::Value row,
+                            mlir::Value nb, int64_t group)>
+        emitGroup,
+    llvm::function_ref<void(mlir::OpBuilder &, mlir::Value row)> beginRow =
+        nullptr);
+
+/// Views of the output tiles y[row, nb + g], g < group.
+llvm::SmallVector<mlir::Value> outputTileViews(mlir::OpBuilder &b,
+                                               mlir::Location loc,
+                                               const Strided &y,
+                                               mlir::Value row, mlir::Value nb,
+                                               int64_t group);
+
+/// An scf.for over the `depthTiles` reduction tiles carrying `init`; `body`
+/// updates the carried values for tile `kb`. Returns their final values.
+llvm::SmallVector<mlir::Value> emitDepthLoop(
+    mlir::OpBuilder &b, mlir::Location loc, int64_t depthTiles,
+    mlir::ValueRange init,
+    llvm::function_ref<void(mlir::OpBuilder &, mlir::Value kb,
+                            llvm::SmallVectorImpl<mlir::Value> &)>
+        body);
+
+/// y[row, nb .. nb+group) += what `body` accumulates over the reduction
+/// tiles, one f32 vector per output tile, starting from y's values.
+void emitAccumulateRow(
+    mlir::OpBuilder &b, mlir::Location loc, const Strided &y, mlir::Value row,
+    mlir::Value nb, int64_t group, int64_t depthTiles,
+    llvm::function_ref<void(mlir::OpBuilder &, mlir::Value kb,
+                            llvm::SmallVectorImpl<mlir::Value> &)>
+        body);
+
+/// What both quantized GEMVs read and write: inputs X[m, kb, 16, 2] (f32,
+/// or i8 codes), weight codes and scales (see areQuantTiles) and the f32
+/// result Y[m, nb, 16].
+struct QuantGemvOperands {
+  bool q4 = false;
+  Strided x, w, s, y;
+  mlir::Value rows, outTiles;
+  int64_t depthTiles = 0;
+
+  /// True when the operand types are those above, inputs of `element`.
+  static bool typesMatch(mlir::Value input, mlir::Value codes,
+                         mlir::Value scales, mlir::Value out, bool q4,
+                         mlir::Type element);
+  void bind(mlir::OpBuilder &b, mlir::Location loc, bool scheme4,
+            mlir::Value input, mlir::Value codes, mlir::Value scales,
+            mlir::Value out);
+  /// The run-time condition of the kernels: whole contiguous input blocks,
+  /// output tiles, codes tiles and scales rows.
+  mlir::Value contiguous(mlir::OpBuilder &b, mlir::Location loc) const;
+};
+
+} // namespace llamac::kernels
+
+#endif // LLAMAC_PASSES_KERNELS_KERNELUTILS_H

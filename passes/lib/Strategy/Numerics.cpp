@@ -1,0 +1,62 @@
+//===- Numerics.cpp - How `auto` numerics resolve on a target -------------===//
+#include "llamac/Passes/Strategy.h"
+
+using namespace llvm;
+
+namespace llamac {
+
+namespace {
+Error makeError(const Twine &message) {
+  return createStringError(inconvertibleErrorCode(), message);
+}
+} // namespace
+
+artifact::QuantScheme Numerics::quantScheme() const {
+  switch (dtype) {
+  case llm::WeightPrecision::Q8_0:
+    return artifact::QuantScheme::Q8_0;
+  case llm::WeightPrecision::Q4_0:
+    return artifact::QuantScheme::Q4_0;
+  case llm::WeightPrecision::F32:
+  case llm::WeightPrecision::BF16:
+    break;
+  }
+  return artifact::QuantScheme::None;
+}
+
+Expected<Numerics> resolveNumerics(const NumericsOptions &options,
+                                   llm::TargetAttr target) {
+  Numerics numerics;
+  numerics.dtype = options.dtype;
+  const bool quantized =
+      numerics.quantScheme() != artifact::QuantScheme::None;
+  // bf16 prefill inputs mean AMX tiles: the weights must be bf16 (or
+  // quantized, then dequantized to bf16 tiles) and the target must have the
+  // matrix unit.
+  const bool amx = target.hasAMXBF16();
+  numerics.bf16PrefillInputs =
+      options.prefillInputs == llm::PrefillInputs::BF16 ||
+      (options.prefillInputs == llm::PrefillInputs::Auto &&
+       (options.dtype == llm::WeightPrecision::BF16 || quantized) && amx);
+  if (numerics.bf16PrefillInputs && options.dtype == llm::WeightPrecision::F32)
+    return makeError("--prefill-inputs=bf16 needs --dtype bf16, q8_0 or q4_0");
+  if (numerics.bf16PrefillInputs && !amx)
+    return makeError("--prefill-inputs=bf16 needs a target CPU with AMX-BF16 "
+                     "(target '" +
+                     target.getCpu() + "' has none)");
+  // i8 decode inputs mean integer dot products with the weights' codes:
+  // quantized weights, and the 512-bit VNNI instructions the kernels use.
+  const bool vnni = target.hasAVX512VNNI();
+  numerics.i8DecodeInputs =
+      options.decodeInputs == llm::DecodeInputs::I8 ||
+      (options.decodeInputs == llm::DecodeInputs::Auto && quantized && vnni);
+  if (numerics.i8DecodeInputs && !quantized)
+    return makeError("--decode-inputs=i8 needs --dtype q8_0 or q4_0");
+  if (numerics.i8DecodeInputs && !vnni)
+    return makeError("--decode-inputs=i8 needs a target CPU with "
+                     "AVX512-VNNI (target '" +
+                     target.getCpu() + "' has none)");
+  return numerics;
+}
+
+} // namespace llamac

@@ -1,0 +1,70 @@
+// llm-lower-flash-attention: llm.flash_attention on buffers becomes one task
+// per (token, KV head) running the online softmax over blocks of `lanes`
+// keys up to the token's causal limit (full blocks, then a masked partial
+// one whose value rows past the limit are never read); the query heads of a
+// group share each load. Rows of q, K and V must be contiguous (checked at
+// run time).
+// RUN: llamac-opt %s -llm-lower-flash-attention -split-input-file -verify-diagnostics | FileCheck %s
+
+// Many queries: the keys are transposed into a buffer padded to 16 rows.
+// CHECK-LABEL: func.func @transposed_keys(
+// CHECK: %[[KT:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<1x16x?xf32>
+// CHECK: linalg.transpose ins(%{{.+}} : memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>) outs(%{{.+}} : memref<1x16x?xf32, strided<[?, ?, 1], offset: ?>>) permutation = [0, 2, 1]
+// CHECK: scf.forall
+// CHECK:   scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(
+// CHECK:     vector.load %[[KT]]
+// CHECK:     vector.fma
+// CHECK:     vector.reduction <maximumf>
+// CHECK:     math.exp {{.*}} : vector<16xf32>
+// CHECK:     vector.reduction <add>
+// CHECK:   scf.if
+// CHECK:     vector.create_mask
+// CHECK:     scf.for
+// CHECK:       vector.extractelement
+// CHECK:   vector.store %{{.+}}, %{{.+}} : memref<?x2x16xf32>, vector<16xf32>
+// CHECK-NOT: llm.flash_attention
+func.func @transposed_keys(%q: memref<?x2x16xf32, strided<[?, ?, ?], offset: ?>>, %k: memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>,
+                           %v: memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>, %o: memref<?x2x16xf32>, %pos: index) {
+  llm.flash_attention %q, %k, %v at %pos into %o {scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>}
+      : memref<?x2x16xf32, strided<[?, ?, ?], offset: ?>>, memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>, memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>, memref<?x2x16xf32>
+  return
+}
+
+// -----
+
+// One query: the key rows are read as they are, one horizontal sum per
+// score, instead of transposing the history every step.
+// CHECK-LABEL: func.func @key_rows(
+// CHECK-NOT: linalg.transpose
+// CHECK: cf.assert %{{.+}}, "llm.attention: rows of q, K and V must be contiguous"
+// CHECK: scf.forall
+// CHECK:   vector.reduction <add>
+// CHECK:   vector.insertelement
+// CHECK:   vector.reduction <maximumf>
+func.func @key_rows(%q: memref<1x2x16xf32, strided<[?, ?, ?], offset: ?>>, %k: memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>,
+                    %v: memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>, %o: memref<1x2x16xf32>, %pos: index) {
+  llm.flash_attention %q, %k, %v at %pos into %o {scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_key_rows, lanes = 16>}
+      : memref<1x2x16xf32, strided<[?, ?, ?], offset: ?>>, memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>, memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>, memref<1x2x16xf32>
+  return
+}
+
+// -----
+
+// The vector width is the micro-kernel's `lanes`.
+// CHECK-LABEL: func.func @eight_lanes(
+// CHECK: math.exp {{.*}} : vector<8xf32>
+// CHECK-NOT: vector<16xf32>
+func.func @eight_lanes(%q: memref<?x2x16xf32>, %k: memref<1x?x16xf32>, %v: memref<1x?x16xf32>, %o: memref<?x2x16xf32>, %pos: index) {
+  llm.flash_attention %q, %k, %v at %pos into %o {scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 8>}
+      : memref<?x2x16xf32>, memref<1x?x16xf32>, memref<1x?x16xf32>, memref<?x2x16xf32>
+  return
+}
+
+// -----
+
+func.func @on_tensors(%q: tensor<?x2x16xf32>, %k: tensor<1x?x16xf32>, %o: tensor<?x2x16xf32>, %pos: index) -> tensor<?x2x16xf32> {
+  // expected-error @+1 {{'llm.flash_attention' op must be bufferized before llm-lower-flash-attention}}
+  %r = llm.flash_attention %q, %k, %k at %pos into %o {scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>}
+      : tensor<?x2x16xf32>, tensor<1x?x16xf32>, tensor<1x?x16xf32>, tensor<?x2x16xf32> -> tensor<?x2x16xf32>
+  return %r : tensor<?x2x16xf32>
+}
