@@ -41,6 +41,22 @@ struct AMXMatmul {
   int64_t depthTiles, unroll;
   VectorType inputTile, accTile;
 
+  /// The product of `rowTiles` x `depthTiles` input tiles at `a` by
+  /// `outTiles` x `depthTiles` weight tiles at `w` into accumulators `c`.
+  static AMXMatmul make(OpBuilder &b, const Strided &a, const Strided &w,
+                        const Strided &c, Value rowTiles, Value outTiles,
+                        int64_t depthTiles, int64_t unroll) {
+    return {a,
+            w,
+            c,
+            rowTiles,
+            outTiles,
+            depthTiles,
+            unroll,
+            VectorType::get({kTile, kDepth}, b.getBF16Type()),
+            VectorType::get({kTile, kTile}, b.getF32Type())};
+  }
+
   /// One block of `tm` x `tn` accumulator tiles at (mb, nb).
   void emitBlock(OpBuilder &b, Location loc, Value mb, Value nb, int64_t tm,
                  int64_t tn) const {
@@ -75,23 +91,19 @@ struct AMXMatmul {
       }
     for (int64_t u = 0; u < unroll; ++u) {
       Value kb = k.add(kb0, k.c(u));
-      SmallVector<Value> lhs, rhs;
-      for (int64_t i = 0; i < tm; ++i) {
-        Value offset =
-            k.at(a.offset, {{mbs[i], a.strides[0]}, {kb, a.strides[1]}});
-        Value view = tileView(b, loc, a.base, offset, kTile,
-                              b.getIndexAttr(kDepth));
-        lhs.push_back(b.create<amx::TileLoadOp>(loc, inputTile, view,
-                                                ValueRange{zero, zero}));
-      }
-      for (int64_t j = 0; j < tn; ++j) {
-        Value offset =
-            k.at(w.offset, {{nbs[j], w.strides[0]}, {kb, w.strides[1]}});
-        Value view = tileView(b, loc, w.base, offset, kTile,
-                              b.getIndexAttr(kDepth));
-        rhs.push_back(b.create<amx::TileLoadOp>(loc, inputTile, view,
-                                                ValueRange{zero, zero}));
-      }
+      // Tile [block, kb] of `s` (input or weight tiles) for each block.
+      auto loadTiles = [&](const Strided &s, ArrayRef<Value> blocks) {
+        SmallVector<Value> tiles;
+        for (Value block : blocks) {
+          Value offset = tileOffset(k, s, block, kb);
+          Value view = tileView(b, loc, s.base, offset, kTile,
+                                b.getIndexAttr(kDepth));
+          tiles.push_back(b.create<amx::TileLoadOp>(loc, inputTile, view,
+                                                    ValueRange{zero, zero}));
+        }
+        return tiles;
+      };
+      SmallVector<Value> lhs = loadTiles(a, mbs), rhs = loadTiles(w, nbs);
       for (int64_t i = 0; i < tm; ++i)
         for (int64_t j = 0; j < tn; ++j)
           acc[i][j] = b.create<amx::TileMulFOp>(loc, accTile, lhs[i], rhs[j],
@@ -254,123 +266,94 @@ struct AMXQuantMatmul {
         emitDequantize(b, loc, b.create<arith::AddIOp>(loc, nb0, t), scratch,
                        t);
       }
-      AMXMatmul kernel;
-      kernel.a = a;
-      kernel.w = Strided::of(b, loc, scratch);
-      kernel.w.strides = {p.c(depthTiles * kTile * kDepth),
-                          p.c(kTile * kDepth)};
-      kernel.c = c;
-      kernel.c.offset = p.at(c.offset, {{nb0, c.strides[2]}});
-      kernel.rowTiles = rowTiles;
-      kernel.outTiles = count;
-      kernel.depthTiles = depthTiles;
-      kernel.unroll = unroll;
-      kernel.inputTile = VectorType::get({kTile, kDepth}, b.getBF16Type());
-      kernel.accTile = VectorType::get({kTile, kTile}, b.getF32Type());
-      kernel.emit(b, loc);
+      Strided panel = Strided::of(b, loc, scratch);
+      panel.strides = {p.c(depthTiles * kTile * kDepth), p.c(kTile * kDepth)};
+      Strided panelOutputs = c;
+      panelOutputs.offset = p.at(c.offset, {{nb0, c.strides[2]}});
+      AMXMatmul::make(b, a, panel, panelOutputs, rowTiles, count, depthTiles,
+                      unroll)
+          .emit(b, loc);
     }
     b.create<memref::DeallocOp>(loc, scratch);
   }
 };
 
+/// bf16 input tiles A[mb, kb, mi, kr, kp] (kb static, each tile
+/// contiguous) and the f32 accumulators C[mb, mi, nb, ni] (rows of 16
+/// contiguous floats).
+OperandSpec inputTilesSpec() {
+  return {artifact::ElementType::BF16,
+          {kAnySize, kStaticSize, kTile, kDepth / 2, 2},
+          3};
+}
+OperandSpec accumulatorSpec() {
+  return {artifact::ElementType::F32, {kAnySize, kTile, kAnySize, kTile}, 2};
+}
+
 LogicalResult lowerAMXBF16(linalg::GenericOp op, llm::MicroKernelAttr config) {
-  if (failed(checkProductShape(op, config, 2, 7, "two tiled operands")))
+  OperandSpec weights = inputTilesSpec();
+  weights.shape = {kAnySize, kAnySize, kDepth / 2, kTile, 2};
+  SmallVector<OperandSpec> specs = {inputTilesSpec(), weights,
+                                    accumulatorSpec()};
+  if (failed(matchProductOperands(
+          op, config, 7, "two tiled operands", specs,
+          "bf16 [mb, kb, 16, 16, 2], [nb, kb, 16, 16, 2] tiles and an f32 "
+          "[mb, 16, nb, 16] result")))
     return failure();
-  Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1],
-        out = op.getDpsInits()[0];
-  auto lhsType = cast<MemRefType>(lhs.getType());
-  auto rhsType = cast<MemRefType>(rhs.getType());
-  auto outType = cast<MemRefType>(out.getType());
-  if (lhsType.getRank() != 5 || rhsType.getRank() != 5 ||
-      outType.getRank() != 4 || !lhsType.getElementType().isBF16() ||
-      !rhsType.getElementType().isBF16() || !outType.getElementType().isF32() ||
-      lhsType.isDynamicDim(1) || lhsType.getShape().take_back(3) !=
-                                     ArrayRef<int64_t>{kTile, kDepth / 2, 2} ||
-      rhsType.getShape().take_back(3) !=
-          ArrayRef<int64_t>{kDepth / 2, kTile, 2} ||
-      outType.getDimSize(1) != kTile || outType.getDimSize(3) != kTile)
-    return op.emitOpError("tagged amx_bf16 but its operands are not bf16 "
-                          "[mb, kb, 16, 16, 2], [nb, kb, 16, 16, 2] tiles and "
-                          "an f32 [mb, 16, nb, 16] result");
+  int64_t depthTiles = cast<MemRefType>(op.getDpsInputs()[0].getType())
+                           .getDimSize(1);
+  if (failed(checkUnroll(op, config, depthTiles)))
+    return failure();
   OpBuilder b(op);
-  Location loc = op.getLoc();
-  AMXMatmul kernel;
-  kernel.a = Strided::of(b, loc, lhs);
-  kernel.w = Strided::of(b, loc, rhs);
-  kernel.c = Strided::of(b, loc, out);
-  kernel.rowTiles = kernel.a.sizes[0];
-  kernel.outTiles = kernel.w.sizes[0];
-  kernel.depthTiles = lhsType.getDimSize(1);
-  kernel.unroll = *config.getUnroll();
-  if (failed(checkUnroll(op, config, kernel.depthTiles)))
-    return failure();
-  kernel.inputTile = VectorType::get({kTile, kDepth}, b.getBF16Type());
-  kernel.accTile = VectorType::get({kTile, kTile}, b.getF32Type());
-  IndexMath m{b, loc};
-  auto tileContiguous = [&](const Strided &s) {
-    return m.all({m.eq(s.strides[2], 2 * kTile), m.eq(s.strides[3], 2),
-                  m.eq(s.strides[4], 1)});
-  };
-  Value contiguous =
-      m.all({tileContiguous(kernel.a), tileContiguous(kernel.w),
-             m.eq(kernel.c.strides[2], kTile), m.eq(kernel.c.strides[3], 1)});
-  guard(b, op, contiguous,
+  ProductOperands operands = bindProductOperands(b, op, specs);
+  const Strided &a = operands.strided[0], &w = operands.strided[1];
+  AMXMatmul kernel =
+      AMXMatmul::make(b, a, w, operands.strided[2], a.sizes[0], w.sizes[0],
+                      depthTiles, *config.getUnroll());
+  guard(b, op, operands.contiguous,
         [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
   return success();
 }
 
 LogicalResult lowerAMXQuant(linalg::GenericOp op, llm::MicroKernelAttr config,
                             bool q4) {
-  StringRef tag = llm::stringifyMicroKernelKind(config.getKind());
-  if (failed(checkProductShape(op, config, 3, 7,
-                               "input tiles, quantized codes and scales")))
+  SmallVector<OperandSpec> specs = {inputTilesSpec(), quantCodesSpec(q4),
+                                    quantScalesSpec(), accumulatorSpec()};
+  if (failed(matchProductOperands(
+          op, config, 7, "input tiles, quantized codes and scales", specs,
+          "bf16 [mb, kb, 16, 16, 2] tiles, " + quantCodesShape(q4) +
+              " codes, f16 [nb, kb, 16] scales and an f32 [mb, 16, nb, 16] "
+              "result")))
     return failure();
-  Value lhs = op.getDpsInputs()[0], codes = op.getDpsInputs()[1],
-        scales = op.getDpsInputs()[2], out = op.getDpsInits()[0];
-  auto lhsType = cast<MemRefType>(lhs.getType());
-  auto codesType = cast<MemRefType>(codes.getType());
-  auto scalesType = cast<MemRefType>(scales.getType());
-  auto outType = cast<MemRefType>(out.getType());
-  if (lhsType.getRank() != 5 || outType.getRank() != 4 ||
-      !areQuantTiles(codesType, scalesType, q4) ||
-      !lhsType.getElementType().isBF16() ||
-      !outType.getElementType().isF32() ||
-      codesType.getDimSize(1) != lhsType.getDimSize(1) ||
-      lhsType.getShape().take_back(3) !=
-          ArrayRef<int64_t>{kTile, kDepth / 2, 2} ||
-      outType.getDimSize(1) != kTile || outType.getDimSize(3) != kTile)
+  auto codesType = cast<MemRefType>(op.getDpsInputs()[1].getType());
+  int64_t depthTiles = cast<MemRefType>(op.getDpsInputs()[0].getType())
+                           .getDimSize(1);
+  if (codesType.getDimSize(1) != depthTiles)
     return op.emitOpError("tagged ")
-           << tag << " but its operands are not bf16 [mb, kb, 16, 16, 2] "
-           << "tiles, " << quantCodesShape(q4)
-           << " codes, f16 [nb, kb, 16] scales and an f32 [mb, 16, nb, 16] "
-           << "result";
+           << llm::stringifyMicroKernelKind(config.getKind())
+           << " but its codes have " << codesType.getDimSize(1)
+           << " reduction tiles and its inputs " << depthTiles;
+  if (failed(checkUnroll(op, config, depthTiles)))
+    return failure();
   OpBuilder b(op);
-  Location loc = op.getLoc();
+  ProductOperands operands = bindProductOperands(b, op, specs);
   AMXQuantMatmul kernel;
   kernel.q4 = q4;
-  kernel.a = Strided::of(b, loc, lhs);
-  kernel.codes = Strided::of(b, loc, codes);
-  kernel.scales = Strided::of(b, loc, scales);
-  kernel.c = Strided::of(b, loc, out);
+  kernel.a = operands.strided[0];
+  kernel.codes = operands.strided[1];
+  kernel.scales = operands.strided[2];
+  kernel.c = operands.strided[3];
   kernel.rowTiles = kernel.a.sizes[0];
   kernel.outTiles = kernel.codes.sizes[0];
-  kernel.depthTiles = lhsType.getDimSize(1);
+  kernel.depthTiles = depthTiles;
   kernel.unroll = *config.getUnroll();
-  if (failed(checkUnroll(op, config, kernel.depthTiles)))
-    return failure();
   // About 512 KiB of bf16 tiles per panel (a tile is 1 KiB), an even
   // number of output tiles so the AMX kernel's 2 x 2 blocks cover it.
   kernel.panelTiles =
-      std::max<int64_t>(2, (512 / std::max<int64_t>(kernel.depthTiles, 1)) & ~1);
+      std::max<int64_t>(2, (512 / std::max<int64_t>(depthTiles, 1)) & ~1);
   if (!codesType.isDynamicDim(0)) // no larger than the weight
     kernel.panelTiles = std::min(kernel.panelTiles, codesType.getDimSize(0));
-  IndexMath m{b, loc};
-  SmallVector<Value> conditions = {
-      m.eq(kernel.a.strides[2], 2 * kTile), m.eq(kernel.a.strides[3], 2),
-      m.eq(kernel.a.strides[4], 1), m.eq(kernel.c.strides[2], kTile),
-      m.eq(kernel.c.strides[3], 1)};
-  appendQuantContiguity(m, kernel.codes, kernel.scales, q4, conditions);
-  guard(b, op, m.all(conditions),
+  guard(b, op, operands.contiguous,
         [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
   return success();
 }

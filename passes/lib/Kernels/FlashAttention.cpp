@@ -163,6 +163,16 @@ void lowerFlashAttention(llm::FlashAttentionOp op) {
       queryHeads.push_back(b.create<arith::AddIOp>(
           loc, b.create<arith::MulIOp>(loc, head, c(group)), c(g)));
 
+    // Row `row` of KV head `head` of `rows` (keys or values), as `chunks`
+    // vectors of `lanes`.
+    auto loadRow = [&](OpBuilder &b, Value rows, Value row) {
+      SmallVector<Value> chunkVectors;
+      for (int64_t j = 0; j < chunks; ++j)
+        chunkVectors.push_back(b.create<vector::LoadOp>(
+            loc, vecType, rows, ValueRange{head, row, c(j * lanes)}));
+      return chunkVectors;
+    };
+
     // The queries in registers, for the row-wise scores.
     SmallVector<SmallVector<Value>> queryChunks(group);
     if (!transposeKeys)
@@ -203,11 +213,8 @@ void lowerFlashAttention(llm::FlashAttentionOp op) {
         // first + i, for the valid keys only.
         auto score = [&](OpBuilder &b, Value i, ValueRange current) {
           SmallVector<Value> updated(current.begin(), current.end());
-          Value row = b.create<arith::AddIOp>(loc, first, i);
-          SmallVector<Value> keyChunks;
-          for (int64_t j = 0; j < chunks; ++j)
-            keyChunks.push_back(b.create<vector::LoadOp>(
-                loc, vecType, keyRows, ValueRange{head, row, c(j * lanes)}));
+          SmallVector<Value> keyChunks =
+              loadRow(b, keyRows, b.create<arith::AddIOp>(loc, first, i));
           for (int64_t g = 0; g < group; ++g) {
             Value products = zeroVec;
             for (int64_t j = 0; j < chunks; ++j)
@@ -266,11 +273,8 @@ void lowerFlashAttention(llm::FlashAttentionOp op) {
       // acc += p[i] * V[first + i] for each valid key i.
       auto accumulate = [&](OpBuilder &b, Value i, ValueRange acc) {
         SmallVector<Value> updated(acc.begin(), acc.end());
-        Value row = b.create<arith::AddIOp>(loc, first, i);
-        SmallVector<Value> valueChunks;
-        for (int64_t j = 0; j < chunks; ++j)
-          valueChunks.push_back(b.create<vector::LoadOp>(
-              loc, vecType, v, ValueRange{head, row, c(j * lanes)}));
+        SmallVector<Value> valueChunks =
+            loadRow(b, v, b.create<arith::AddIOp>(loc, first, i));
         for (int64_t g = 0; g < group; ++g) {
           Value p = b.create<vector::ExtractElementOp>(loc, weights[g], i);
           Value splat = b.create<vector::BroadcastOp>(loc, vecType, p);

@@ -51,44 +51,90 @@ void guard(OpBuilder &b, linalg::GenericOp op, Value contiguous,
   op.erase();
 }
 
-LogicalResult checkProductShape(linalg::GenericOp op,
-                                llm::MicroKernelAttr kernel, unsigned inputs,
-                                unsigned loops, StringRef operands) {
-  if (op.getNumDpsInputs() == inputs && op.getNumDpsInits() == 1 &&
-      op.getNumLoops() == loops && op.hasPureBufferSemantics())
-    return success();
-  return op.emitOpError("tagged ")
-         << kernel << " but not a bufferized " << loops << "-loop product of "
-         << operands;
+namespace {
+Type elementType(MLIRContext *context, artifact::ElementType type) {
+  switch (type) {
+  case artifact::ElementType::F32:
+    return Float32Type::get(context);
+  case artifact::ElementType::F16:
+    return Float16Type::get(context);
+  case artifact::ElementType::BF16:
+    return BFloat16Type::get(context);
+  case artifact::ElementType::I8:
+    return IntegerType::get(context, 8);
+  }
+  return {};
 }
 
-bool areQuantTiles(MemRefType codes, MemRefType scales, bool q4) {
-  SmallVector<int64_t> tail = {kDepth / 2, kTile};
-  if (!q4)
-    tail.push_back(2);
-  return codes.getRank() == int64_t(tail.size()) + 2 &&
-         codes.getElementType().isInteger(8) && !codes.isDynamicDim(1) &&
-         codes.getShape().drop_front(2) == ArrayRef<int64_t>(tail) &&
-         scales.getRank() == 3 && scales.getElementType().isF16() &&
-         scales.getDimSize(2) == kTile;
+bool matches(MemRefType type, const OperandSpec &spec) {
+  if (type.getElementType() != elementType(type.getContext(), spec.element) ||
+      type.getRank() != int64_t(spec.shape.size()))
+    return false;
+  for (auto [size, wanted] : llvm::zip(type.getShape(), spec.shape))
+    if ((wanted == kStaticSize && ShapedType::isDynamic(size)) ||
+        (wanted >= 0 && size != wanted))
+      return false;
+  return true;
+}
+} // namespace
+
+OperandSpec quantCodesSpec(bool q4) {
+  OperandSpec spec{artifact::ElementType::I8,
+                   {kAnySize, kStaticSize, kDepth / 2, kTile},
+                   2};
+  if (!q4) {
+    spec.shape.push_back(2);
+    spec.contiguousDims = 3;
+  }
+  return spec;
+}
+
+OperandSpec quantScalesSpec() {
+  return {artifact::ElementType::F16, {kAnySize, kAnySize, kTile}, 1};
 }
 
 StringRef quantCodesShape(bool q4) {
   return q4 ? "i8 [nb, kb, 16, 16]" : "i8 [nb, kb, 16, 16, 2]";
 }
 
-void appendQuantContiguity(IndexMath &m, const Strided &codes,
-                           const Strided &scales, bool q4,
-                           SmallVector<Value> &conditions) {
-  conditions.push_back(m.eq(scales.strides[2], 1));
-  if (q4) {
-    conditions.push_back(m.eq(codes.strides[2], kTile));
-    conditions.push_back(m.eq(codes.strides[3], 1));
-  } else {
-    conditions.push_back(m.eq(codes.strides[2], kDepth));
-    conditions.push_back(m.eq(codes.strides[3], 2));
-    conditions.push_back(m.eq(codes.strides[4], 1));
+LogicalResult matchProductOperands(linalg::GenericOp op,
+                                   llm::MicroKernelAttr kernel, unsigned loops,
+                                   StringRef what, ArrayRef<OperandSpec> specs,
+                                   const Twine &description) {
+  StringRef kind = llm::stringifyMicroKernelKind(kernel.getKind());
+  if (op.getNumDpsInputs() + 1 != specs.size() || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != loops || !op.hasPureBufferSemantics())
+    return op.emitOpError("tagged ")
+           << kind << " but not a bufferized " << loops << "-loop product of "
+           << what;
+  for (auto [operand, spec] : llvm::zip(op->getOperands(), specs))
+    if (!matches(cast<MemRefType>(operand.getType()), spec))
+      return op.emitOpError("tagged ")
+             << kind << " but its operands are not " << description;
+  return success();
+}
+
+ProductOperands bindProductOperands(OpBuilder &b, linalg::GenericOp op,
+                                    ArrayRef<OperandSpec> specs) {
+  Location loc = op.getLoc();
+  IndexMath m{b, loc};
+  ProductOperands bound;
+  SmallVector<Value> conditions;
+  for (auto [operand, spec] : llvm::zip(op->getOperands(), specs)) {
+    bound.strided.push_back(Strided::of(b, loc, operand));
+    bound.types.push_back(cast<MemRefType>(operand.getType()));
+    const Strided &s = bound.strided.back();
+    int64_t rank = spec.shape.size(), elements = 1;
+    for (int64_t dim = rank - 1; dim >= rank - int64_t(spec.contiguousDims);
+         --dim) {
+      conditions.push_back(m.eq(s.strides[dim], elements));
+      assert((spec.shape[dim] > 0 || dim == rank - int64_t(spec.contiguousDims)) &&
+             "a contiguous dimension's inner sizes must be known");
+      elements *= spec.shape[dim];
+    }
   }
+  bound.contiguous = m.all(conditions);
+  return bound;
 }
 
 Value tileOffset(IndexMath &m, const Strided &s, Value nb, Value kb) {
@@ -175,41 +221,33 @@ void emitAccumulateRow(
     b.create<vector::StoreOp>(loc, result, view, ValueRange{m.c(0)});
 }
 
-bool QuantGemvOperands::typesMatch(Value input, Value codes, Value scales,
-                                   Value out, bool q4, Type element) {
-  auto inputType = cast<MemRefType>(input.getType());
-  auto outType = cast<MemRefType>(out.getType());
-  return inputType.getRank() == 4 && outType.getRank() == 3 &&
-         areQuantTiles(cast<MemRefType>(codes.getType()),
-                       cast<MemRefType>(scales.getType()), q4) &&
-         inputType.getElementType() == element &&
-         outType.getElementType().isF32() &&
-         inputType.getShape().take_back(2) ==
-             ArrayRef<int64_t>{kDepth / 2, 2} &&
-         outType.getDimSize(2) == kTile;
+SmallVector<OperandSpec> QuantGemvOperands::specs(bool q4,
+                                                  artifact::ElementType inputs) {
+  return {{inputs, {kAnySize, kAnySize, kDepth / 2, 2}, 3},
+          quantCodesSpec(q4),
+          quantScalesSpec(),
+          {artifact::ElementType::F32, {kAnySize, kAnySize, kTile}, 2}};
 }
 
-void QuantGemvOperands::bind(OpBuilder &b, Location loc, bool scheme4,
-                             Value input, Value codes, Value scales,
-                             Value out) {
+void QuantGemvOperands::bind(bool scheme4, const ProductOperands &operands) {
   q4 = scheme4;
-  x = Strided::of(b, loc, input);
-  w = Strided::of(b, loc, codes);
-  s = Strided::of(b, loc, scales);
-  y = Strided::of(b, loc, out);
+  x = operands.strided[0];
+  w = operands.strided[1];
+  s = operands.strided[2];
+  y = operands.strided.back();
   rows = x.sizes[0];
   outTiles = w.sizes[0];
-  depthTiles = cast<MemRefType>(codes.getType()).getDimSize(1);
+  depthTiles = operands.types[1].getDimSize(1);
 }
 
-Value QuantGemvOperands::contiguous(OpBuilder &b, Location loc) const {
-  IndexMath m{b, loc};
-  SmallVector<Value> conditions = {
-      m.eq(x.strides[1], kDepth), m.eq(x.strides[2], 2),
-      m.eq(x.strides[3], 1), m.eq(y.strides[1], kTile),
-      m.eq(y.strides[2], 1)};
-  appendQuantContiguity(m, w, s, q4, conditions);
-  return m.all(conditions);
+std::pair<Value, Value> broadcastInputPair(OpBuilder &b, Location loc,
+                                           Value inputs, int64_t kr,
+                                           VectorType type) {
+  IndexMath k{b, loc};
+  Value even = b.create<memref::LoadOp>(loc, inputs, k.c(2 * kr));
+  Value odd = b.create<memref::LoadOp>(loc, inputs, k.c(2 * kr + 1));
+  return {b.create<vector::SplatOp>(loc, type, even),
+          b.create<vector::SplatOp>(loc, type, odd)};
 }
 
 } // namespace llamac::kernels

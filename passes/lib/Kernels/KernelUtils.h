@@ -96,25 +96,53 @@ void guard(mlir::OpBuilder &b, mlir::linalg::GenericOp op,
            mlir::Value contiguous,
            llvm::function_ref<void(mlir::OpBuilder &, mlir::Location)> build);
 
-/// Succeeds when `op` is a bufferized product of `inputs` operands into one
-/// result over `loops` loops; otherwise says so, naming its micro-kernel
-/// and what its operands should be.
-mlir::LogicalResult checkProductShape(mlir::linalg::GenericOp op,
-                                      llm::MicroKernelAttr kernel,
-                                      unsigned inputs, unsigned loops,
-                                      llvm::StringRef operands);
+/// A size in an OperandSpec's shape: any size (dynamic allowed), or any
+/// static size.
+inline constexpr int64_t kAnySize = -1;
+inline constexpr int64_t kStaticSize = -2;
 
-/// True for the codes and scales of quantized weight tiles: i8
-/// [nb, kb, 16, 16, 2] (Q8_0) or [nb, kb, 16, 16] (Q4_0, two codes a
-/// byte) with a static kb, and f16 [nb, kb, 16].
-bool areQuantTiles(mlir::MemRefType codes, mlir::MemRefType scales, bool q4);
+/// What one operand (an input, or the result buffer) of a tagged product
+/// must be.
+struct OperandSpec {
+  artifact::ElementType element;
+  /// Sizes, kAnySize or kStaticSize per dimension.
+  llvm::SmallVector<int64_t, 5> shape;
+  /// Trailing dimensions whose data must be contiguous, checked at run
+  /// time: each one's stride is the element count of the dimensions after
+  /// it (which must have sizes in `shape`).
+  unsigned contiguousDims = 0;
+};
+
+/// The codes of quantized weight tiles: i8 [nb, kb, 16, 16, 2] (Q8_0) or
+/// [nb, kb, 16, 16] (Q4_0, two codes a byte) with a static kb; and their
+/// f16 [nb, kb, 16] scales.
+OperandSpec quantCodesSpec(bool q4);
+OperandSpec quantScalesSpec();
 /// The codes' shape in words, for diagnostics.
 llvm::StringRef quantCodesShape(bool q4);
-/// Appends the run-time checks that every codes tile and scales row is
-/// contiguous.
-void appendQuantContiguity(IndexMath &m, const Strided &codes,
-                           const Strided &scales, bool q4,
-                           llvm::SmallVector<mlir::Value> &conditions);
+
+/// Succeeds when `op` is a bufferized product over `loops` loops whose
+/// operands (its inputs, then its one result) are what `specs` say;
+/// otherwise emits "tagged KIND but not a bufferized N-loop product of
+/// WHAT" or "tagged KIND but its operands are not DESCRIPTION".
+mlir::LogicalResult matchProductOperands(mlir::linalg::GenericOp op,
+                                         llm::MicroKernelAttr kernel,
+                                         unsigned loops, llvm::StringRef what,
+                                         llvm::ArrayRef<OperandSpec> specs,
+                                         const llvm::Twine &description);
+
+/// The operands of a matched product at `op`: their strided metadata and
+/// types, and the run-time condition that their specs' trailing dimensions
+/// are contiguous.
+struct ProductOperands {
+  llvm::SmallVector<Strided> strided;
+  llvm::SmallVector<mlir::MemRefType> types;
+  mlir::Value contiguous;
+};
+ProductOperands bindProductOperands(mlir::OpBuilder &b,
+                                    mlir::linalg::GenericOp op,
+                                    llvm::ArrayRef<OperandSpec> specs);
+
 /// Offset of tile [nb, kb] of weight tiles (or of a scales row) `s`.
 mlir::Value tileOffset(IndexMath &m, const Strided &s, mlir::Value nb,
                        mlir::Value kb);
@@ -122,6 +150,12 @@ mlir::Value tileOffset(IndexMath &m, const Strided &s, mlir::Value nb,
 mlir::Value loadBlockScales(mlir::OpBuilder &b, mlir::Location loc,
                             const Strided &scales, mlir::Value nb,
                             mlir::Value kb);
+
+/// The f32 inputs 2kr and 2kr + 1 of a 32-input block, each broadcast to
+/// a vector of `type`: what the even and odd halves of a pair row multiply.
+std::pair<mlir::Value, mlir::Value>
+broadcastInputPair(mlir::OpBuilder &b, mlir::Location loc, mlir::Value inputs,
+                   int64_t kr, mlir::VectorType type);
 
 /// The loops every GEMV kernel runs: each input row, its output tiles in
 /// groups of kGemvGroup (one weight stream each), then the remaining tiles
@@ -163,24 +197,19 @@ void emitAccumulateRow(
         body);
 
 /// What both quantized GEMVs read and write: inputs X[m, kb, 16, 2] (f32,
-/// or i8 codes), weight codes and scales (see areQuantTiles) and the f32
-/// result Y[m, nb, 16].
+/// or i8 codes), weight codes and scales and the f32 result Y[m, nb, 16].
 struct QuantGemvOperands {
   bool q4 = false;
   Strided x, w, s, y;
   mlir::Value rows, outTiles;
   int64_t depthTiles = 0;
 
-  /// True when the operand types are those above, inputs of `element`.
-  static bool typesMatch(mlir::Value input, mlir::Value codes,
-                         mlir::Value scales, mlir::Value out, bool q4,
-                         mlir::Type element);
-  void bind(mlir::OpBuilder &b, mlir::Location loc, bool scheme4,
-            mlir::Value input, mlir::Value codes, mlir::Value scales,
-            mlir::Value out);
-  /// The run-time condition of the kernels: whole contiguous input blocks,
-  /// output tiles, codes tiles and scales rows.
-  mlir::Value contiguous(mlir::OpBuilder &b, mlir::Location loc) const;
+  /// The specs of X (of `inputs` elements), the codes, the scales and Y.
+  static llvm::SmallVector<OperandSpec>
+  specs(bool q4, artifact::ElementType inputs);
+  /// Takes the bound operands in the order of specs() (`extra` operands
+  /// between the scales and Y are the caller's).
+  void bind(bool scheme4, const ProductOperands &operands);
 };
 
 } // namespace llamac::kernels

@@ -41,6 +41,31 @@ struct PanelProduct {
         loc, VectorType::get({kTile}, b.getF32Type()), scalar);
   }
 
+  /// Appends the view of Y[row, panel, :] to `views` and its kVectors
+  /// vectors, loaded, to `acc`: a register block's accumulators.
+  void loadOutputPanel(OpBuilder &b, Location loc, Value row, Value panel,
+                       SmallVectorImpl<Value> &views,
+                       SmallVectorImpl<Value> &acc) const {
+    IndexMath m{b, loc};
+    auto vecType = VectorType::get({kTile}, b.getF32Type());
+    views.push_back(vectorView(
+        b, loc, y.base,
+        m.at(y.offset, {{row, y.strides[0]}, {panel, y.strides[1]}}), kPanel));
+    for (int64_t j = 0; j < kVectors; ++j)
+      acc.push_back(b.create<vector::LoadOp>(loc, vecType, views.back(),
+                                             ValueRange{m.c(j * kTile)}));
+  }
+
+  /// Stores the accumulators `acc` (kVectors per view) back to `views`.
+  void storeOutputPanels(OpBuilder &b, Location loc, ValueRange acc,
+                         ArrayRef<Value> views) const {
+    IndexMath m{b, loc};
+    for (auto [i, view] : llvm::enumerate(views))
+      for (int64_t j = 0; j < kVectors; ++j)
+        b.create<vector::StoreOp>(loc, acc[i * kVectors + j], view,
+                                  ValueRange{m.c(j * kTile)});
+  }
+
   /// Y[m0 .. m0+mr, nb, :] += X[m0 .. m0+mr, k0 .. k1] * W[nb, k0 .. k1, :]
   /// with mr x kVectors accumulators in registers.
   void emitBlock(OpBuilder &b, Location loc, Value m0, Value nb, int64_t mr,
@@ -50,12 +75,7 @@ struct PanelProduct {
     SmallVector<Value> outViews, init, xRows;
     for (int64_t i = 0; i < mr; ++i) {
       Value row = m.add(m0, m.c(i));
-      outViews.push_back(vectorView(
-          b, loc, y.base,
-          m.at(y.offset, {{row, y.strides[0]}, {nb, y.strides[1]}}), kPanel));
-      for (int64_t j = 0; j < kVectors; ++j)
-        init.push_back(b.create<vector::LoadOp>(loc, vecType, outViews[i],
-                                                ValueRange{m.c(j * kTile)}));
+      loadOutputPanel(b, loc, row, nb, outViews, init);
       xRows.push_back(m.at(x.offset, {{row, x.strides[0]}}));
     }
     Value panel = m.at(w.offset, {{nb, w.strides[0]}});
@@ -95,10 +115,7 @@ struct PanelProduct {
       }
       b.create<scf::YieldOp>(loc, acc);
     }
-    for (int64_t i = 0; i < mr; ++i)
-      for (int64_t j = 0; j < kVectors; ++j)
-        b.create<vector::StoreOp>(loc, loop.getResult(i * kVectors + j),
-                                  outViews[i], ValueRange{m.c(j * kTile)});
+    storeOutputPanels(b, loc, loop.getResults(), outViews);
   }
 
   /// One row times `group` panels from nb, streamed together over all k
@@ -110,13 +127,7 @@ struct PanelProduct {
     SmallVector<Value> outViews, init, panelStarts;
     for (int64_t g = 0; g < group; ++g) {
       Value panel = m.add(nb, m.c(g));
-      outViews.push_back(vectorView(
-          b, loc, y.base,
-          m.at(y.offset, {{row, y.strides[0]}, {panel, y.strides[1]}}),
-          kPanel));
-      for (int64_t j = 0; j < kVectors; ++j)
-        init.push_back(b.create<vector::LoadOp>(loc, vecType, outViews[g],
-                                                ValueRange{m.c(j * kTile)}));
+      loadOutputPanel(b, loc, row, panel, outViews, init);
       panelStarts.push_back(m.at(w.offset, {{panel, w.strides[0]}}));
     }
     Value xRow = m.at(x.offset, {{row, x.strides[0]}});
@@ -142,10 +153,7 @@ struct PanelProduct {
       }
       b.create<scf::YieldOp>(loc, acc);
     }
-    for (int64_t g = 0; g < group; ++g)
-      for (int64_t j = 0; j < kVectors; ++j)
-        b.create<vector::StoreOp>(loc, loop.getResult(g * kVectors + j),
-                                  outViews[g], ValueRange{m.c(j * kTile)});
+    storeOutputPanels(b, loc, loop.getResults(), outViews);
   }
 
   void emitGemv(OpBuilder &b, Location loc) const {
@@ -210,43 +218,33 @@ struct PanelProduct {
 LogicalResult llamac::kernels::lowerPanelProduct(linalg::GenericOp op,
                                                  llm::MicroKernelAttr config) {
   constexpr int64_t kPanel = PanelProduct::kPanel;
-  if (failed(checkProductShape(op, config, 2, 4,
-                               "inputs and weight panels")))
+  SmallVector<OperandSpec> specs = {
+      {artifact::ElementType::F32, {kAnySize, kAnySize}, 1},
+      {artifact::ElementType::F32, {kAnySize, kStaticSize, kPanel}, 2},
+      {artifact::ElementType::F32, {kAnySize, kAnySize, kPanel}, 1}};
+  if (failed(matchProductOperands(
+          op, config, 4, "inputs and weight panels", specs,
+          "f32 [m, k] inputs, f32 [nb, k, 64] panels and an f32 [m, nb, 64] "
+          "result")))
     return failure();
-  Value input = op.getDpsInputs()[0], weight = op.getDpsInputs()[1],
-        out = op.getDpsInits()[0];
-  auto inputType = cast<MemRefType>(input.getType());
-  auto weightType = cast<MemRefType>(weight.getType());
-  auto outType = cast<MemRefType>(out.getType());
-  if (inputType.getRank() != 2 || weightType.getRank() != 3 ||
-      outType.getRank() != 3 || !inputType.getElementType().isF32() ||
-      !weightType.getElementType().isF32() ||
-      !outType.getElementType().isF32() || weightType.isDynamicDim(1) ||
-      weightType.getDimSize(2) != kPanel || outType.getDimSize(2) != kPanel)
-    return op.emitOpError("tagged f32_panels but its operands are not f32 "
-                          "[m, k] inputs, f32 [nb, k, 64] panels and an f32 "
-                          "[m, nb, 64] result");
   OpBuilder b(op);
-  Location loc = op.getLoc();
+  ProductOperands operands = bindProductOperands(b, op, specs);
   PanelProduct kernel;
-  kernel.x = Strided::of(b, loc, input);
-  kernel.w = Strided::of(b, loc, weight);
-  kernel.y = Strided::of(b, loc, out);
+  kernel.x = operands.strided[0];
+  kernel.w = operands.strided[1];
+  kernel.y = operands.strided[2];
   kernel.rows = kernel.x.sizes[0];
   kernel.panels = kernel.w.sizes[0];
-  kernel.depth = weightType.getDimSize(1);
+  kernel.depth = operands.types[1].getDimSize(1);
   kernel.blockRows = *config.getRows();
   kernel.depthBlock = *config.getDepth();
   kernel.prefetch = *config.getPrefetch();
-  IndexMath m{b, loc};
-  Value contiguous = m.all(
-      {m.eq(kernel.x.strides[1], 1), m.eq(kernel.w.strides[1], kPanel),
-       m.eq(kernel.w.strides[2], 1), m.eq(kernel.y.strides[2], 1)});
-  bool oneRow = inputType.getDimSize(0) == 1;
-  guard(b, op, contiguous, [&](OpBuilder &b, Location loc) {
+  bool oneRow = operands.types[0].getDimSize(0) == 1;
+  guard(b, op, operands.contiguous, [&](OpBuilder &b, Location loc) {
     if (oneRow)
       return kernel.emitGemv(b, loc);
     // Fewer rows than a register block: streaming the panels is better.
+    IndexMath m{b, loc};
     Value few = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult,
                                         kernel.rows, m.c(kernel.blockRows));
     auto branch = b.create<scf::IfOp>(loc, few, /*withElse=*/true);

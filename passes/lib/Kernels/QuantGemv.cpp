@@ -79,10 +79,8 @@ struct QuantGemv : QuantGemvOperands {
               loc, blockSum,
               b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(8.0f))));
       for (int64_t kr = 0; kr < kDepth / 2; ++kr) {
-        Value even = b.create<memref::LoadOp>(loc, inputs, k.c(2 * kr));
-        Value odd = b.create<memref::LoadOp>(loc, inputs, k.c(2 * kr + 1));
-        Value evenSplat = b.create<vector::SplatOp>(loc, accType, even);
-        Value oddSplat = b.create<vector::SplatOp>(loc, accType, odd);
+        auto [evenSplat, oddSplat] =
+            broadcastInputPair(b, loc, inputs, kr, accType);
         for (int64_t g = 0; g < group; ++g) {
           auto [evenCodes, oddCodes] = loadNibbles(b, loc, tileStarts[g], kr);
           sums[g] = b.create<vector::FMAOp>(loc, evenCodes, evenSplat, sums[g]);
@@ -195,23 +193,19 @@ struct QuantGemv : QuantGemvOperands {
 LogicalResult llamac::kernels::lowerQuantGemv(linalg::GenericOp op,
                                               llm::MicroKernelAttr config) {
   bool q4 = config.getKind() == llm::MicroKernelKind::Q4_0Gemv;
-  StringRef tag = llm::stringifyMicroKernelKind(config.getKind());
-  if (failed(checkProductShape(op, config, 3, 6,
-                               "inputs, quantized codes and scales")))
+  SmallVector<OperandSpec> specs =
+      QuantGemvOperands::specs(q4, artifact::ElementType::F32);
+  if (failed(matchProductOperands(
+          op, config, 6, "inputs, quantized codes and scales", specs,
+          "f32 [m, kb, 16, 2] inputs, " + quantCodesShape(q4) +
+              " codes, f16 [nb, kb, 16] scales and an f32 [m, nb, 16] "
+              "result")))
     return failure();
-  Value input = op.getDpsInputs()[0], codes = op.getDpsInputs()[1],
-        scales = op.getDpsInputs()[2], out = op.getDpsInits()[0];
-  if (!QuantGemvOperands::typesMatch(input, codes, scales, out, q4,
-                                     Float32Type::get(op.getContext())))
-    return op.emitOpError("tagged ")
-           << tag << " but its operands are not f32 [m, kb, 16, 2] inputs, "
-           << quantCodesShape(q4)
-           << " codes, f16 [nb, kb, 16] scales and an f32 [m, nb, 16] result";
   OpBuilder b(op);
-  Location loc = op.getLoc();
+  ProductOperands operands = bindProductOperands(b, op, specs);
   QuantGemv kernel;
-  kernel.bind(b, loc, q4, input, codes, scales, out);
-  guard(b, op, kernel.contiguous(b, loc),
+  kernel.bind(q4, operands);
+  guard(b, op, operands.contiguous,
         [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
   return success();
 }

@@ -339,31 +339,25 @@ struct QuantGemvI8 : QuantGemvOperands {
 LogicalResult llamac::kernels::lowerQuantGemvI8(linalg::GenericOp op,
                                                 llm::MicroKernelAttr config) {
   bool q4 = config.getKind() == llm::MicroKernelKind::Q4_0I8Gemv;
-  StringRef tag = llm::stringifyMicroKernelKind(config.getKind());
-  if (failed(checkProductShape(
-          op, config, 4, 6,
-          "input codes, quantized codes, their scales and input scales")))
+  SmallVector<OperandSpec> specs =
+      QuantGemvOperands::specs(q4, artifact::ElementType::I8);
+  // The inputs' f32 block scales XD[m, kb] come before the result.
+  specs.insert(specs.end() - 1,
+               {artifact::ElementType::F32, {kAnySize, kAnySize}, 0});
+  if (failed(matchProductOperands(
+          op, config, 6,
+          "input codes, quantized codes, their scales and input scales", specs,
+          "i8 [m, kb, 16, 2] input codes, " + quantCodesShape(q4) +
+              " codes, f16 [nb, kb, 16] scales, f32 [m, kb] input scales and "
+              "an f32 [m, nb, 16] result")))
     return failure();
-  Value inputCodes = op.getDpsInputs()[0], codes = op.getDpsInputs()[1],
-        scales = op.getDpsInputs()[2], inputScales = op.getDpsInputs()[3],
-        out = op.getDpsInits()[0];
-  auto inputScalesType = cast<MemRefType>(inputScales.getType());
-  if (!QuantGemvOperands::typesMatch(inputCodes, codes, scales, out, q4,
-                                     IntegerType::get(op.getContext(), 8)) ||
-      inputScalesType.getRank() != 2 ||
-      !inputScalesType.getElementType().isF32())
-    return op.emitOpError("tagged ")
-           << tag << " but its operands are not i8 [m, kb, 16, 2] input "
-           << "codes, " << quantCodesShape(q4)
-           << " codes, f16 [nb, kb, 16] scales, f32 [m, kb] input scales "
-           << "and an f32 [m, nb, 16] result";
   OpBuilder b(op);
-  Location loc = op.getLoc();
+  ProductOperands operands = bindProductOperands(b, op, specs);
   QuantGemvI8 kernel;
-  kernel.bind(b, loc, q4, inputCodes, codes, scales, out);
-  kernel.xd = Strided::of(b, loc, inputScales);
+  kernel.bind(q4, operands);
+  kernel.xd = operands.strided[3];
   kernel.prefetch = *config.getPrefetch();
-  guard(b, op, kernel.contiguous(b, loc),
+  guard(b, op, operands.contiguous,
         [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
   return success();
 }

@@ -47,10 +47,8 @@ struct VNNIGemv {
           loc, DenseElementsAttr::get(wordType, b.getI32IntegerAttr(16)
                                                     .getValue()));
       for (int64_t kr = 0; kr < kDepth / 2; ++kr) {
-        Value even = b.create<memref::LoadOp>(loc, inputs, k.c(2 * kr));
-        Value odd = b.create<memref::LoadOp>(loc, inputs, k.c(2 * kr + 1));
-        Value evenSplat = b.create<vector::SplatOp>(loc, accType, even);
-        Value oddSplat = b.create<vector::SplatOp>(loc, accType, odd);
+        auto [evenSplat, oddSplat] =
+            broadcastInputPair(b, loc, inputs, kr, accType);
         for (int64_t g = 0; g < group; ++g) {
           Value view = vectorView(b, loc, w.base,
                                   k.add(tileStarts[g], k.c(kr * kDepth)),
@@ -82,41 +80,27 @@ struct VNNIGemv {
 
 LogicalResult llamac::kernels::lowerTileGemv(linalg::GenericOp op,
                                              llm::MicroKernelAttr config) {
-  if (failed(checkProductShape(op, config, 2, 6,
-                               "inputs and tiled weights")))
+  SmallVector<OperandSpec> specs = {
+      {artifact::ElementType::F32, {kAnySize, kAnySize, kDepth / 2, 2}, 3},
+      {artifact::ElementType::BF16,
+       {kAnySize, kStaticSize, kDepth / 2, kTile, 2},
+       3},
+      {artifact::ElementType::F32, {kAnySize, kAnySize, kTile}, 2}};
+  if (failed(matchProductOperands(
+          op, config, 6, "inputs and tiled weights", specs,
+          "f32 [m, kb, 16, 2] inputs, bf16 [nb, kb, 16, 16, 2] tiles and an "
+          "f32 [m, nb, 16] result")))
     return failure();
-  Value input = op.getDpsInputs()[0], weight = op.getDpsInputs()[1],
-        out = op.getDpsInits()[0];
-  auto inputType = cast<MemRefType>(input.getType());
-  auto weightType = cast<MemRefType>(weight.getType());
-  auto outType = cast<MemRefType>(out.getType());
-  if (inputType.getRank() != 4 || weightType.getRank() != 5 ||
-      outType.getRank() != 3 || !inputType.getElementType().isF32() ||
-      !weightType.getElementType().isBF16() ||
-      !outType.getElementType().isF32() || weightType.isDynamicDim(1) ||
-      inputType.getShape().take_back(2) != ArrayRef<int64_t>{kDepth / 2, 2} ||
-      weightType.getShape().take_back(3) !=
-          ArrayRef<int64_t>{kDepth / 2, kTile, 2} ||
-      outType.getDimSize(2) != kTile)
-    return op.emitOpError("tagged vnni_gemv but its operands are not f32 "
-                          "[m, kb, 16, 2] inputs, bf16 [nb, kb, 16, 16, 2] "
-                          "tiles and an f32 [m, nb, 16] result");
   OpBuilder b(op);
-  Location loc = op.getLoc();
+  ProductOperands operands = bindProductOperands(b, op, specs);
   VNNIGemv kernel;
-  kernel.x = Strided::of(b, loc, input);
-  kernel.w = Strided::of(b, loc, weight);
-  kernel.y = Strided::of(b, loc, out);
+  kernel.x = operands.strided[0];
+  kernel.w = operands.strided[1];
+  kernel.y = operands.strided[2];
   kernel.rows = kernel.x.sizes[0];
   kernel.outTiles = kernel.w.sizes[0];
-  kernel.depthTiles = weightType.getDimSize(1);
-  IndexMath m{b, loc};
-  Value contiguous = m.all(
-      {m.eq(kernel.x.strides[1], kDepth), m.eq(kernel.x.strides[2], 2),
-       m.eq(kernel.x.strides[3], 1), m.eq(kernel.w.strides[2], kDepth),
-       m.eq(kernel.w.strides[3], 2), m.eq(kernel.w.strides[4], 1),
-       m.eq(kernel.y.strides[1], kTile), m.eq(kernel.y.strides[2], 1)});
-  guard(b, op, contiguous,
+  kernel.depthTiles = operands.types[1].getDimSize(1);
+  guard(b, op, operands.contiguous,
         [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
   return success();
 }
