@@ -41,30 +41,6 @@ float bf16ToFloat(uint16_t bits) {
   return value;
 }
 
-float f16ToFloat(uint16_t bits) {
-  uint32_t sign = uint32_t(bits & 0x8000) << 16;
-  uint32_t exponent = (bits >> 10) & 0x1f;
-  uint32_t mantissa = bits & 0x3ff;
-  uint32_t result;
-  if (exponent == 0x1f) { // inf / nan
-    result = sign | 0x7f800000 | (mantissa << 13);
-  } else if (exponent != 0) { // normal
-    result = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) { // zero
-    result = sign;
-  } else { // subnormal: normalize
-    exponent = 113;
-    while (!(mantissa & 0x400)) {
-      mantissa <<= 1;
-      --exponent;
-    }
-    result = sign | (exponent << 23) | ((mantissa & 0x3ff) << 13);
-  }
-  float value;
-  std::memcpy(&value, &result, sizeof(value));
-  return value;
-}
-
 uint16_t floatToBF16(float value) {
   uint32_t bits;
   std::memcpy(&bits, &value, sizeof(bits));
@@ -91,7 +67,7 @@ float loadAsFloat(const uint8_t *source, DType dtype, int64_t i) {
   case DType::F16: {
     uint16_t bits;
     std::memcpy(&bits, source + 2 * i, 2);
-    return f16ToFloat(bits);
+    return halfToFloat(bits);
   }
   }
   llvm_unreachable("unknown dtype");

@@ -92,7 +92,7 @@ func.func @unknown(%x: memref<16xf32>) {
 #m = affine_map<(i) -> (i)>
 module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-unknown-linux-gnu", features = ["amx-bf16", "amx-tile", "avx512bw", "avx512f", "avx512vnni"]>} {
 func.func @misshaped(%x: memref<16xf32>) {
-  // expected-error @+1 {{'linalg.generic' op tagged #llm.micro_kernel<amx_bf16, unroll = 8> but not a bufferized 7-loop product of two tiled operands}}
+  // expected-error @+1 {{'linalg.generic' op tagged amx_bf16 but not a bufferized 7-loop product of two tiled operands}}
   linalg.generic {indexing_maps = [#m], iterator_types = ["parallel"]}
       outs(%x : memref<16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<amx_bf16, unroll = 8>} {
   ^bb0(%acc: f32):
@@ -347,7 +347,7 @@ func.func @q8_i8_f32_inputs(%X: memref<1x4x16x2xf32>, %D: memref<1x4xf32>, %Q: m
 #m = affine_map<(i) -> (i)>
 module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-unknown-linux-gnu", features = ["amx-bf16", "amx-tile", "avx512bw", "avx512f", "avx512vnni"]>} {
 func.func @q8_misshaped(%x: memref<16xf32>) {
-  // expected-error @+1 {{'linalg.generic' op tagged #llm.micro_kernel<q8_0_gemv> but not a bufferized 6-loop product of inputs, quantized codes and scales}}
+  // expected-error @+1 {{'linalg.generic' op tagged q8_0_gemv but not a bufferized 6-loop product of inputs, quantized codes and scales}}
   linalg.generic {indexing_maps = [#m], iterator_types = ["parallel"]}
       outs(%x : memref<16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<q8_0_gemv>} {
   ^bb0(%acc: f32):
