@@ -7,7 +7,8 @@
 #include "llamac/Compiler/WeightPacker.h"
 #include "llamac/Frontend/Checkpoint.h"
 #include "llamac/Frontend/GraphBuilder.h"
-#include "llamac/Runtime/Preflight.h"
+#include "llamac/Artifact/Fingerprint.h"
+#include "llamac/Artifact/Manifest.h"
 #include "llamac/Runtime/Tokenizer.h"
 #include "llamac/InitAll.h"
 #include "llamac/Transforms/Passes.h"
@@ -20,7 +21,6 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -119,14 +119,14 @@ Error runPipeline(mlir::ModuleOp module,
   return Error::success();
 }
 
-/// runtime::fileFingerprint() of the file at `path`.
+/// artifact::fileFingerprint() of the file at `path`.
 Expected<std::string> fingerprintFile(const std::string &path) {
   ErrorOr<std::unique_ptr<MemoryBuffer>> file = MemoryBuffer::getFile(
       path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
   if (!file)
     return makeError(path + ": " + file.getError().message());
-  return runtime::fileFingerprint((*file)->getBufferStart(),
-                                     (*file)->getBufferSize());
+  return artifact::fileFingerprint((*file)->getBufferStart(),
+                                   (*file)->getBufferSize());
 }
 
 /// Whether `dir` may be replaced by a new artifact: a previous artifact, or
@@ -139,15 +139,6 @@ bool isReplaceableOutput(StringRef dir) {
          sys::fs::directory_iterator(dir, ec) == sys::fs::directory_iterator();
 }
 
-json::Value tensorTypeJSON(mlir::RankedTensorType type) {
-  json::Array shape;
-  for (int64_t dim : type.getShape())
-    shape.push_back(dim);
-  std::string element;
-  raw_string_ostream(element) << type.getElementType();
-  return json::Object{{"dtype", element}, {"shape", std::move(shape)}};
-}
-
 Error writeManifest(StringRef path, const LlamaConfig &config,
                     const CompileOptions &options, StringRef prefillInputs,
                     StringRef decodeInputs,
@@ -157,65 +148,58 @@ Error writeManifest(StringRef path, const LlamaConfig &config,
                     StringRef libraryFingerprint,
                     ArrayRef<std::string> kernels,
                     ArrayRef<std::string> copiedFiles) {
-  Expected<json::Value> configJSON = json::parse(config.toJSON());
-  if (!configJSON)
-    return configJSON.takeError();
-  json::Array tensors;
+  artifact::Manifest manifest;
+  manifest.configJSON = config.toJSON();
+  manifest.vocabSize = config.vocabSize;
+  manifest.maxPositionEmbeddings = config.maxPositionEmbeddings;
+  manifest.bosTokenId = config.bosTokenId;
+  manifest.eosTokenIds = config.eosTokenIds;
+  manifest.tieWordEmbeddings = config.tieWordEmbeddings;
+  manifest.dtype = options.dtype;
+  manifest.prefillInputs = prefillInputs.str();
+  manifest.decodeInputs = decodeInputs.str();
+  manifest.requestedTargetCPU = options.targetCPU;
+  manifest.targetTriple = target.triple;
+  manifest.targetCPU = target.cpu;
+  manifest.targetFeatures = target.features;
+  // TODO(strategy): derive the units from the micro-kernels the pipeline
+  // chose. For now, what these options imply: f32 FMAs everywhere, bf16 dot
+  // products with bf16 weights, AMX tiles with bf16 prefill inputs.
+  manifest.computeUnits.push_back(artifact::ComputeUnit::F32FMA);
+  if (options.dtype == "bf16")
+    manifest.computeUnits.push_back(artifact::ComputeUnit::BF16Dot);
+  if (prefillInputs == "bf16")
+    manifest.computeUnits.push_back(artifact::ComputeUnit::AMXBF16);
+  manifest.libraryFingerprint = libraryFingerprint.str();
+  manifest.weightsSize = uint64_t(weightsSize);
+  manifest.weightsFingerprint = weightsFingerprint.str();
   for (const WeightSlot &slot : slots) {
-    json::Object entry{{"name", slot.name}, {"offset", slot.offset},
-                       {"bytes", slot.byteSize()}};
-    json::Object type = *tensorTypeJSON(slot.type).getAsObject();
-    entry["dtype"] = std::move(type["dtype"]);
-    entry["shape"] = std::move(type["shape"]);
-    if (!slot.layout.empty())
-      entry["layout"] = slot.layout;
-    tensors.push_back(std::move(entry));
+    artifact::ManifestTensor tensor;
+    tensor.name = slot.name;
+    tensor.offset = uint64_t(slot.offset);
+    tensor.bytes = uint64_t(slot.byteSize());
+    raw_string_ostream(tensor.dtype) << slot.type.getElementType();
+    tensor.shape.assign(slot.type.getShape().begin(),
+                        slot.type.getShape().end());
+    if (!slot.layout.empty()) {
+      tensor.layout = artifact::WeightLayout::parse(slot.layout);
+      if (!tensor.layout)
+        return makeError("internal error: weight '" + slot.name +
+                         "' has unknown layout '" + slot.layout + "'");
+    }
+    manifest.tensors.push_back(std::move(tensor));
   }
-  json::Array features;
-  for (const std::string &feature : target.features)
-    features.push_back(feature);
-  json::Array files;
-  for (const std::string &file : copiedFiles)
-    files.push_back(file);
-  json::Array kernelNames;
+  manifest.numLayers = config.numLayers;
+  manifest.numKVHeads = config.numKVHeads;
+  manifest.headDim = config.headDim;
   for (const std::string &kernel : kernels)
-    kernelNames.push_back(kernel);
-  json::Object manifest{
-      {"format", "llamac-artifact"},
-      {"abi_version", LLAMAC_ABI_VERSION},
-      {"config", std::move(*configJSON)},
-      {"compile",
-       json::Object{{"dtype", options.dtype},
-                    {"prefill_inputs", prefillInputs},
-                    {"decode_inputs", decodeInputs},
-                    {"target_cpu", options.targetCPU}}},
-      {"target", json::Object{{"triple", target.triple},
-                              {"cpu", target.cpu},
-                              {"features", std::move(features)}}},
-      {"library", "model.so"},
-      {"library_fingerprint", libraryFingerprint},
-      {"entry_points", json::Object{{"prefill", LLAMAC_PREFILL_SYMBOL},
-                                    {"prefill_last", LLAMAC_PREFILL_LAST_SYMBOL},
-                                    {"decode", LLAMAC_DECODE_SYMBOL}}},
-      {"weights", json::Object{{"file", "weights.bin"},
-                               {"size", weightsSize},
-                               {"fingerprint", weightsFingerprint},
-                               {"tensors", std::move(tensors)}}},
-      {"kv_cache", json::Object{{"layers", config.numLayers},
-                                {"kv_heads", config.numKVHeads},
-                                {"head_dim", config.headDim},
-                                {"dtype", "f32"}}},
-      {"kernels", std::move(kernelNames)},
-      {"files", std::move(files)},
-  };
-  std::error_code ec;
-  raw_fd_ostream os(path, ec);
-  if (ec)
-    return makeError(path + ": " + ec.message());
-  os << formatv("{0:2}", json::Value(std::move(manifest))) << "\n";
-  os.close();
-  if (os.has_error())
-    return makeError(path + ": write failed: " + os.error().message());
+    manifest.kernels.push_back({kernel, /*microKernel=*/""});
+  manifest.files.assign(copiedFiles.begin(), copiedFiles.end());
+  try {
+    manifest.write(path.str());
+  } catch (const artifact::Error &error) {
+    return makeError(error.what());
+  }
   return Error::success();
 }
 

@@ -333,7 +333,7 @@ int runGenerate(int argc, const char **argv) {
   generateOptions.stopAtContextEnd =
       !common.maxNewTokens.getNumOccurrences() || common.maxNewTokens == -1;
   if (!common.ignoreEos)
-    generateOptions.stopIds = manifest.eosTokenIds;
+    generateOptions.stopIds = manifest.stopTokenIds();
   generateOptions.prefillTokens = prefillTokens;
 
   // Logit rows go to a temporary file renamed at the end: no half output.
@@ -475,7 +475,7 @@ int runChat(int argc, const char **argv) {
     options.maxNewTokens = common.tokenLimit(session.capacity());
     options.stopAtContextEnd = true;
     if (!common.ignoreEos)
-      options.stopIds = manifest.eosTokenIds;
+      options.stopIds = manifest.stopTokenIds();
     auto onToken = [&](int32_t token) {
       printStreamed(stream, token, options.stopIds);
       return true;
@@ -621,24 +621,19 @@ int runBench(int argc, const char **argv) {
   int used = model->threads();
 
   rt::Measurement bandwidth = rt::probeReadBandwidth(used);
-  rt::Measurement peakF32 = rt::probePeakF32(used);
-  rt::Measurement peakBF16 = rt::probePeakBF16(used);
   const rt::Manifest &info = model->manifest();
-  rt::Measurement peakAMX;
-  if (info.usesAMX)
-    peakAMX = rt::probePeakAMX(used);
+  rt::ComputePeaks peaks = rt::probeComputePeaks(info.computeUnits, used);
+  const rt::Measurement &peakF32 = peaks.f32FMA, &peakBF16 = peaks.bf16Dot,
+                        &peakAMX = peaks.amxBF16;
+  const bool usesAMX =
+      info.usesComputeUnit(llamac::artifact::ComputeUnit::AMXBF16);
   rt::BenchResult result = rt::runBench(*model, options);
   std::optional<rt::KernelProfile> kernelProfile;
   if (profile)
     kernelProfile = rt::profileKernels(*model, options.promptSizes.front());
-  // The highest arithmetic rate the machine offers for what the kernels
-  // use: f32 FMA; for bf16 weights also the bf16 dot product; AMX tiles
-  // when the artifact multiplies with them.
-  double peak = info.dtype == "bf16"
-                    ? std::max(peakF32.median, peakBF16.median)
-                    : peakF32.median;
-  if (info.usesAMX)
-    peak = std::max(peak, peakAMX.median);
+  // The highest arithmetic rate the machine offers for the units the
+  // kernels use.
+  double peak = peaks.highest(info.computeUnits);
 
   if (json) {
     json::Object pp, tg, ppGflops, tgGbs;
@@ -695,7 +690,7 @@ int runBench(int argc, const char **argv) {
   outs() << format("machine: read bandwidth %.1f GB/s, f32 FMA peak %.0f "
                    "GFLOP/s, bf16 dot peak %.0f GFLOP/s",
                    bandwidth.median, peakF32.median, peakBF16.median);
-  if (info.usesAMX)
+  if (usesAMX)
     outs() << format(", AMX bf16 peak %.0f GFLOP/s", peakAMX.median);
   outs() << "\n\n";
   outs() << "| test   |            tok/s | achieved                          |\n";
