@@ -9,7 +9,7 @@
 #include "llamac/Frontend/GraphBuilder.h"
 #include "llamac/Artifact/Fingerprint.h"
 #include "llamac/Artifact/Manifest.h"
-#include "llamac/Runtime/Tokenizer.h"
+#include "llamac/Tokenizer/Tokenizer.h"
 #include "llamac/InitAll.h"
 #include "llamac/Transforms/Passes.h"
 #include "llamac/Transforms/Pipelines.h"
@@ -260,14 +260,14 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
     return makeError("--decode-inputs=i8 needs a target CPU with "
                      "AVX512-VNNI (target '" + target->cpu + "' has none)");
   // A broken tokenizer.json is reported before the seconds of codegen.
-  std::unique_ptr<runtime::Tokenizer> tokenizer;
+  std::unique_ptr<tokenizer::Tokenizer> tokenizer;
   if (options.emit == EmitStage::Artifact &&
       sys::fs::exists(modelDir + "/tokenizer.json")) {
     timer.start("read tokenizer");
     try {
-      tokenizer = runtime::Tokenizer::fromHuggingFaceJSON(
+      tokenizer = tokenizer::Tokenizer::fromHuggingFaceJSON(
           (modelDir + "/tokenizer.json").str());
-    } catch (const runtime::Error &error) {
+    } catch (const artifact::Error &error) {
       return makeError(error.what());
     }
   }
@@ -457,7 +457,7 @@ Error compileCheckpoint(StringRef modelDir, StringRef outputDir,
     timer.start("compile tokenizer");
     try {
       tokenizer->save(staging->file("tokenizer.bin"));
-    } catch (const runtime::Error &error) {
+    } catch (const artifact::Error &error) {
       return makeError(error.what());
     }
     copied.push_back("tokenizer.bin");

@@ -5,13 +5,12 @@
 // and the vocabulary of the real tokenizer.json (not from the code tested).
 //
 //===----------------------------------------------------------------------===//
-#include "llamac/Runtime/Chat.h"
 #include "llamac/Runtime/Runtime.h"
+#include "llamac/Runtime/Chat.h"
 #include "llamac/Runtime/Sampler.h"
-#include "llamac/Runtime/Tokenizer.h"
+#include "llamac/Tokenizer/Tokenizer.h"
 
-#include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
+#include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
 
@@ -20,6 +19,8 @@
 #include <map>
 
 using namespace llamac::runtime;
+using llamac::tokenizer::Tokenizer;
+using json = nlohmann::json;
 
 namespace {
 
@@ -141,23 +142,18 @@ TEST(ChatFormatTest, Dates) {
 class VocabLookup {
 public:
   VocabLookup() {
-    auto buffer = llvm::MemoryBuffer::getFile(LLAMAC_TOKENIZER_JSON);
-    EXPECT_TRUE(bool(buffer));
-    auto json = llvm::json::parse((*buffer)->getBuffer());
-    EXPECT_TRUE(bool(json));
-    root = std::move(*json);
+    std::ifstream in(LLAMAC_TOKENIZER_JSON, std::ios::binary);
+    EXPECT_TRUE(bool(in)) << LLAMAC_TOKENIZER_JSON;
+    vocab = json::parse(in)["model"]["vocab"];
   }
   int32_t operator()(const std::string &piece) const {
-    auto id = root.getAsObject()
-                  ->getObject("model")
-                  ->getObject("vocab")
-                  ->getInteger(piece);
-    EXPECT_TRUE(id.has_value()) << piece;
-    return int32_t(id.value_or(-1));
+    auto id = vocab.find(piece);
+    EXPECT_TRUE(id != vocab.end() && id->is_number_integer()) << piece;
+    return id != vocab.end() ? id->get<int32_t>() : -1;
   }
 
 private:
-  llvm::json::Value root = nullptr;
+  json vocab;
 };
 
 /// The golden tokenizer case whose text is `text`.
@@ -166,16 +162,10 @@ std::vector<int32_t> goldenIds(const std::string &text) {
                       "/tokenizer/llama3-cases.jsonl");
   std::string line;
   while (std::getline(cases, line)) {
-    auto json = llvm::json::parse(line);
-    if (!json)
+    json object = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (object.is_discarded() || object["text"] != text)
       continue;
-    auto *object = json->getAsObject();
-    if (object->getString("text") != llvm::StringRef(text))
-      continue;
-    std::vector<int32_t> ids;
-    for (const auto &id : *object->getArray("ids"))
-      ids.push_back(int32_t(*id.getAsInteger()));
-    return ids;
+    return object["ids"].get<std::vector<int32_t>>();
   }
   ADD_FAILURE() << "no golden case for " << text;
   return {};

@@ -14,7 +14,7 @@
 #include "llamac/Runtime/Generate.h"
 #include "llamac/Runtime/Runtime.h"
 #include "llamac/Runtime/Sampler.h"
-#include "llamac/Runtime/Tokenizer.h"
+#include "llamac/Tokenizer/Tokenizer.h"
 
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
@@ -33,6 +33,7 @@
 
 using namespace llvm;
 namespace rt = llamac::runtime;
+namespace tok = llamac::tokenizer;
 
 namespace {
 
@@ -206,18 +207,18 @@ std::vector<int32_t> parseTokens(StringRef text) {
 }
 
 /// The artifact's tokenizer, with a message that says how to get one.
-std::unique_ptr<rt::Tokenizer> loadArtifactTokenizer(const std::string &dir) {
+std::unique_ptr<tok::Tokenizer> loadArtifactTokenizer(const std::string &dir) {
   std::string path = dir + "/tokenizer.bin";
   if (!sys::fs::exists(path))
     throw rt::Error(dir + ": the artifact has no tokenizer (compile a "
                           "checkpoint that has tokenizer.json, or use "
                           "--tokens)");
-  return rt::Tokenizer::load(path);
+  return tok::Tokenizer::load(path);
 }
 
 /// Streams `token`'s text as soon as it forms whole characters; end ids are
 /// not text.
-void printStreamed(rt::StreamDecoder &stream, int32_t token,
+void printStreamed(tok::StreamDecoder &stream, int32_t token,
                    const std::vector<int64_t> &stopIds) {
   if (std::find(stopIds.begin(), stopIds.end(), token) != stopIds.end())
     return;
@@ -300,7 +301,7 @@ int runGenerate(int argc, const char **argv) {
   auto model = rt::Model::load(artifactDir, common.loadOptions());
   const rt::Manifest &manifest = model->manifest();
 
-  std::unique_ptr<rt::Tokenizer> tokenizer;
+  std::unique_ptr<tok::Tokenizer> tokenizer;
   std::vector<int32_t> promptTokens;
   if (!tokenList.empty()) {
     promptTokens = parseTokens(tokenList);
@@ -362,7 +363,7 @@ int runGenerate(int argc, const char **argv) {
                   size_t(count) * manifest.vocabSize * sizeof(float));
     };
 
-  std::optional<rt::StreamDecoder> stream;
+  std::optional<tok::StreamDecoder> stream;
   if (tokenizer)
     stream.emplace(*tokenizer);
   auto onToken = [&](int32_t token) {
@@ -470,7 +471,7 @@ int runChat(int argc, const char **argv) {
       continue;
     }
 
-    rt::StreamDecoder stream(*tokenizer);
+    tok::StreamDecoder stream(*tokenizer);
     rt::GenerateOptions options;
     options.maxNewTokens = common.tokenLimit(session.capacity());
     options.stopAtContextEnd = true;
@@ -519,9 +520,9 @@ int runTokenize(int argc, const char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "Token ids of the text on standard input (no "
                               "BOS added; special-token text is recognised)\n");
-  std::unique_ptr<rt::Tokenizer> tokenizer =
+  std::unique_ptr<tok::Tokenizer> tokenizer =
       sys::fs::is_directory(path) ? loadArtifactTokenizer(path)
-                                  : rt::Tokenizer::fromHuggingFaceJSON(path);
+                                  : tok::Tokenizer::fromHuggingFaceJSON(path);
   auto printIds = [](const std::vector<int32_t> &ids) {
     json::Array array;
     for (int32_t id : ids)
