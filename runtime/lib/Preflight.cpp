@@ -140,11 +140,12 @@ void checkMemoryFits(const Manifest &manifest, int64_t contextLength,
   if (needed <= room)
     return;
   throw Error("not enough memory: the weights (" +
-              humanBytes(manifest.weightsSize) + ") and the KV cache for " +
-              std::to_string(contextLength) + " tokens (" + humanBytes(cache) +
-              ") need " + humanBytes(needed) + ", but " +
-              humanBytes(available->bytes) + " are available (" +
-              available->source + "); lower --ctx");
+                  humanBytes(manifest.weightsSize) + ") and the KV cache for " +
+                  std::to_string(contextLength) + " tokens (" +
+                  humanBytes(cache) + ") need " + humanBytes(needed) +
+                  ", but " + humanBytes(available->bytes) + " are available (" +
+                  available->source + "); lower --ctx",
+              ErrorKind::OutOfMemory);
 }
 
 } // namespace llamac::runtime

@@ -1172,8 +1172,9 @@ int32_t Tokenizer::vocabSize() const {
 
 std::string_view Tokenizer::bytesOf(int32_t id) const {
   if (id < 0 || uint32_t(id) >= image->header.vocabSize)
-    fail("token id " + std::to_string(id) + " is out of range [0, " +
-         std::to_string(image->header.vocabSize) + ")");
+    throw Error("token id " + std::to_string(id) + " is out of range [0, " +
+                    std::to_string(image->header.vocabSize) + ")",
+                artifact::ErrorKind::TokenOutOfRange);
   return image->token(static_cast<uint32_t>(id));
 }
 

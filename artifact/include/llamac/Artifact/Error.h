@@ -24,6 +24,8 @@ enum class ErrorKind : uint8_t {
   ContextFull,
   /// A token id outside the vocabulary.
   TokenOutOfRange,
+  /// More memory than the system can give (a KV cache too large for it).
+  OutOfMemory,
 };
 
 /// Everything these libraries report to a user: one line, says what is
