@@ -120,32 +120,6 @@ void OptionParser::flag(std::vector<std::string> names, bool &value,
                         std::string help) {
   add(std::move(names), Kind::Flag, &value, "", std::move(help));
 }
-void OptionParser::option(std::vector<std::string> names, std::string &value,
-                          std::string valueName, std::string help) {
-  add(std::move(names), Kind::String, &value, std::move(valueName),
-      std::move(help));
-}
-void OptionParser::option(std::vector<std::string> names, int &value,
-                          std::string valueName, std::string help) {
-  add(std::move(names), Kind::Int, &value, std::move(valueName),
-      std::move(help));
-}
-void OptionParser::option(std::vector<std::string> names, int64_t &value,
-                          std::string valueName, std::string help) {
-  add(std::move(names), Kind::Int64, &value, std::move(valueName),
-      std::move(help));
-}
-void OptionParser::option(std::vector<std::string> names, uint64_t &value,
-                          std::string valueName, std::string help) {
-  add(std::move(names), Kind::UInt64, &value, std::move(valueName),
-      std::move(help));
-}
-void OptionParser::option(std::vector<std::string> names, double &value,
-                          std::string valueName, std::string help) {
-  add(std::move(names), Kind::Double, &value, std::move(valueName),
-      std::move(help));
-}
-
 void OptionParser::positional(std::string &value, std::string name) {
   positionals.emplace_back(&value, std::move(name));
 }

@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace llamac::cli {
@@ -53,17 +54,14 @@ public:
   /// messages use; one-letter names print with one dash.
   void flag(std::vector<std::string> names, bool &value, std::string help);
   /// An option with a value, stored into `value` (which holds the
-  /// default). `valueName` stands for the value in the help.
-  void option(std::vector<std::string> names, std::string &value,
-              std::string valueName, std::string help);
-  void option(std::vector<std::string> names, int &value, std::string valueName,
-              std::string help);
-  void option(std::vector<std::string> names, int64_t &value,
-              std::string valueName, std::string help);
-  void option(std::vector<std::string> names, uint64_t &value,
-              std::string valueName, std::string help);
-  void option(std::vector<std::string> names, double &value,
-              std::string valueName, std::string help);
+  /// default): a std::string, int, int64_t, uint64_t or double.
+  /// `valueName` stands for the value in the help.
+  template <typename T>
+  void option(std::vector<std::string> names, T &value, std::string valueName,
+              std::string help) {
+    add(std::move(names), kindOf(value), &value, std::move(valueName),
+        std::move(help));
+  }
   /// A positional argument, required; they are filled in declaration
   /// order.
   void positional(std::string &value, std::string name);
@@ -89,6 +87,12 @@ private:
     std::string help;
     int occurrences = 0;
   };
+
+  static Kind kindOf(std::string &) { return Kind::String; }
+  static Kind kindOf(int &) { return Kind::Int; }
+  static Kind kindOf(int64_t &) { return Kind::Int64; }
+  static Kind kindOf(uint64_t &) { return Kind::UInt64; }
+  static Kind kindOf(double &) { return Kind::Double; }
 
   void add(std::vector<std::string> names, Kind kind, void *target,
            std::string valueName, std::string help);

@@ -146,17 +146,19 @@ struct CommonOptions {
     parser.option({"n"}, maxNewTokens, "N",
                   "Generate at most N tokens; -1: until EOS or the context "
                   "is full (the default, except with --tokens: 16)");
-    parser.option({"temp"}, temperature, "number",
+    parser.option({"temp"}, sampling.temperature, "number",
                   "Temperature; 0 = greedy (default 0.8; greedy with "
                   "--tokens unless given)");
-    parser.option({"top-k"}, topK, "N", "Top-k sampling, 0 = off");
-    parser.option({"top-p"}, topP, "number", "Top-p sampling, 1 = off");
-    parser.option({"min-p"}, minP, "number", "Min-p sampling, 0 = off");
-    parser.option({"repeat-penalty"}, repeatPenalty, "number",
+    parser.option({"top-k"}, sampling.topK, "N", "Top-k sampling, 0 = off");
+    parser.option({"top-p"}, sampling.topP, "number",
+                  "Top-p sampling, 1 = off");
+    parser.option({"min-p"}, sampling.minP, "number",
+                  "Min-p sampling, 0 = off");
+    parser.option({"repeat-penalty"}, sampling.repeatPenalty, "number",
                   "Penalty for recent tokens, 1 = off");
-    parser.option({"repeat-last-n"}, repeatLastN, "N",
+    parser.option({"repeat-last-n"}, sampling.repeatLastN, "N",
                   "Tokens the repetition penalty looks back on");
-    parser.option({"seed"}, seed, "N",
+    parser.option({"seed"}, sampling.seed, "N",
                   "Random seed: the same seed gives the same text");
     parser.flag({"ignore-eos"}, ignoreEos,
                 "Do not stop at an end-of-sequence id");
@@ -193,16 +195,12 @@ struct CommonOptions {
     return options;
   }
 
+  /// The sampling options, checked; greedy unless --temp is given when
+  /// `greedyDefault`.
   rt::SamplerOptions sampler(bool greedyDefault) const {
-    rt::SamplerOptions options;
-    options.temperature =
-        greedyDefault && !parser->given("temp") ? 0.0 : temperature;
-    options.topK = topK;
-    options.topP = topP;
-    options.minP = minP;
-    options.repeatPenalty = repeatPenalty;
-    options.repeatLastN = repeatLastN;
-    options.seed = seed;
+    rt::SamplerOptions options = sampling;
+    if (greedyDefault && !parser->given("temp"))
+      options.temperature = 0.0;
     options.validate();
     return options;
   }
@@ -219,15 +217,10 @@ struct CommonOptions {
   const OptionParser *parser = nullptr;
   int64_t contextLength = 4096;
   int threads = 0;
-  int64_t prefillChunk = 512;
+  int64_t prefillChunk = rt::LoadOptions().prefillChunk;
   int64_t maxNewTokens = -1;
-  double temperature = 0.8;
-  int64_t topK = 40;
-  double topP = 0.95;
-  double minP = 0.05;
-  double repeatPenalty = 1.0;
-  int64_t repeatLastN = 64;
-  uint64_t seed = 0;
+  /// llama.cpp's defaults, the sampler's own.
+  rt::SamplerOptions sampling;
   bool ignoreEos = false;
   std::string date;
 };
@@ -313,6 +306,15 @@ private:
   bool failed = false, committed = false;
 };
 
+/// Reads a mode's options; false when `--help` asked for them instead, which
+/// are then printed.
+bool readOptions(OptionParser &parser, const std::vector<std::string> &args) {
+  if (parser.parse(args))
+    return true;
+  print(parser.help());
+  return false;
+}
+
 int runGenerate(const std::string &program,
                 const std::vector<std::string> &args) {
   OptionParser parser(program, "[options] <artifact dir>",
@@ -342,10 +344,8 @@ int runGenerate(const std::string &program,
                 "--dump-logits); default: the whole prompt in prefill");
   CommonOptions common;
   common.declare(parser);
-  if (!parser.parse(args)) {
-    print(parser.help());
+  if (!readOptions(parser, args))
     return 0;
-  }
   if (parser.given("prefill-tokens") && prefillTokens < 1)
     throw rt::Error("--prefill-tokens must be >= 1, got " +
                     std::to_string(prefillTokens));
@@ -447,10 +447,8 @@ int runChat(const std::string &program, const std::vector<std::string> &args) {
   parser.option({"system"}, system, "text", "System message");
   CommonOptions common;
   common.declare(parser);
-  if (!parser.parse(args)) {
-    print(parser.help());
+  if (!readOptions(parser, args))
     return 0;
-  }
 
   rt::Sampler sampler(common.sampler(/*greedyDefault=*/false));
   auto model = rt::Model::load(artifactDir, common.loadOptions());
@@ -499,10 +497,8 @@ int runTokenize(const std::string &program,
   parser.flag({"jsonl"}, jsonl,
               "Read one {\"text\": ...} object a line and write one "
               "{\"ids\": [...]} line each");
-  if (!parser.parse(args)) {
-    print(parser.help());
+  if (!readOptions(parser, args))
     return 0;
-  }
   std::unique_ptr<tok::Tokenizer> tokenizer =
       isDirectory(path) ? loadArtifactTokenizer(path)
                         : tok::Tokenizer::fromHuggingFaceJSON(path);
@@ -588,10 +584,8 @@ int runBench(const std::string &program, const std::vector<std::string> &args) {
   parser.flag({"profile"}, profile,
               "Also print the time per kernel of one prefill (of the first "
               "-p size) and one decode step");
-  if (!parser.parse(args)) {
-    print(parser.help());
+  if (!readOptions(parser, args))
     return 0;
-  }
 
   rt::BenchOptions options;
   options.promptSizes = parseSizes(promptSizes, "-p");
