@@ -94,8 +94,12 @@ std::vector<ManifestKernel> ManifestReader::kernels(const json &root) const {
     if (!name || !name->is_string())
       fail(path + ": kernels[" + std::to_string(index) +
            "] is not an object with a string 'name'");
-    result.push_back(
-        {name->get<std::string>(), optionalString(entry, "micro_kernel")});
+    const json *microKernel = member(entry, "micro_kernel");
+    if (microKernel && !microKernel->is_string())
+      fail(path + ": kernels[" + std::to_string(index) +
+           "]: 'micro_kernel' is not a string");
+    result.push_back({name->get<std::string>(),
+                      microKernel ? microKernel->get<std::string>() : ""});
   }
   return result;
 }

@@ -199,10 +199,12 @@ llamac_status llamac_model_load(const char *artifact_dir,
     require(model, "llamac_model_load", "model");
     llamac_load_options chosen =
         options ? *options : llamac_load_options_default();
-    if (chosen.threads < 0 || chosen.prefill_chunk < 0)
+    if (chosen.threads < 0 || chosen.threads > rt::LoadOptions::kMaxThreads ||
+        chosen.prefill_chunk < 0)
       throw APIError{LLAMAC_ERROR_INVALID_ARGUMENT,
-                     "llamac_model_load: threads and prefill_chunk must be "
-                     ">= 0, got " +
+                     "llamac_model_load: threads must be 0 (all cores) to " +
+                         std::to_string(rt::LoadOptions::kMaxThreads) +
+                         " and prefill_chunk >= 0, got " +
                          std::to_string(chosen.threads) + " and " +
                          std::to_string(chosen.prefill_chunk)};
     rt::LoadOptions loadOptions;

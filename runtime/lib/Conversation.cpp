@@ -12,9 +12,9 @@ Conversation::Conversation(Session &session,
                            Sampler &sampler, ConversationOptions options)
     : session(session), tokenizer(tokenizer), sampler(sampler),
       options(std::move(options)) {
-  prompt.chat = true;
-  prompt.system = this->options.system;
-  prompt.today = this->options.today;
+  promptOptions.chat = true;
+  promptOptions.system = this->options.system;
+  promptOptions.today = this->options.today;
 }
 
 void Conversation::reset() {
@@ -53,7 +53,7 @@ Conversation::Turn Conversation::send(const std::string &message,
   if (pending)
     turn.prompt.push_back(*pending);
   std::vector<int32_t> encoded =
-      encodePrompt(tokenizer, prompt, message, /*continuing=*/begun);
+      encodePrompt(tokenizer, promptOptions, message, /*continuing=*/begun);
   turn.prompt.insert(turn.prompt.end(), encoded.begin(), encoded.end());
   // The reply needs at least one position after the message.
   if (session.position() + int64_t(turn.prompt.size()) >= session.capacity()) {

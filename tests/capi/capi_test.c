@@ -247,7 +247,14 @@ static void runtime_errors(llamac_model *model, const id_list *prompt) {
   llamac_load_options bad = llamac_load_options_default();
   bad.threads = -1;
   CHECK_ERROR(llamac_model_load("/no/such/artifact", &bad, &missing),
-              LLAMAC_ERROR_INVALID_ARGUMENT, "threads and prefill_chunk");
+              LLAMAC_ERROR_INVALID_ARGUMENT, "threads must be 0 (all cores)");
+  bad.threads = 1025;
+  CHECK_ERROR(llamac_model_load("/no/such/artifact", &bad, &missing),
+              LLAMAC_ERROR_INVALID_ARGUMENT, "to 1024");
+  bad.threads = 0;
+  bad.prefill_chunk = -1;
+  CHECK_ERROR(llamac_model_load("/no/such/artifact", &bad, &missing),
+              LLAMAC_ERROR_INVALID_ARGUMENT, "prefill_chunk >= 0");
 
   llamac_session *session = NULL;
   CHECK_ERROR(llamac_session_create(model, 0, &session),

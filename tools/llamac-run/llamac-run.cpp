@@ -64,10 +64,8 @@ Run 'llamac-run ART --help', 'llamac-run ART chat --help' or
 'llamac-run tokenize --help', 'llamac-run bench --help' for the options.
 )";
 
-/// More worker threads than this is a typo, not a machine.
-constexpr int kMaxThreads = 1024;
-
 int checkedThreads(int threads) {
+  constexpr int kMaxThreads = rt::LoadOptions::kMaxThreads;
   if (threads < 0 || threads > kMaxThreads)
     throw rt::Error("--threads must be between 0 (all cores) and " +
                     std::to_string(kMaxThreads) + ", got " +

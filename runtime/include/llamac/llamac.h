@@ -66,7 +66,7 @@ LLAMAC_API const char *llamac_last_error(void);
 typedef struct llamac_model llamac_model;
 
 typedef struct llamac_load_options {
-  /* Worker threads for the generated code; 0: all cores. */
+  /* Worker threads for the generated code; 0: all cores; at most 1024. */
   int32_t threads;
   /* Most prompt tokens per prefill call: longer prompts run in chunks of
    * equal size (same logits), which bounds the memory of the activations;

@@ -96,7 +96,8 @@ private:
   const tokenizer::Tokenizer &tokenizer;
   Sampler &sampler;
   ConversationOptions options;
-  PromptOptions prompt;
+  /// How messages become the chat format's turns.
+  PromptOptions promptOptions;
   bool begun = false;
   /// The last reply's last token, not yet in the cache.
   std::optional<int32_t> pending;

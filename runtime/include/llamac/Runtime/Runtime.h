@@ -29,6 +29,8 @@ using Manifest = artifact::Manifest;
 struct LoadOptions {
   /// Worker threads for the generated code's parallel tasks; 0 = all cores.
   int threads = 0;
+  /// More threads than this is a typo, not a machine: front ends refuse it.
+  static constexpr int kMaxThreads = 1024;
   /// Most prompt tokens per call of the generated prefill: longer prompts
   /// run in consecutive chunks (same logits), which bounds the memory of
   /// the activations; 0 = the whole prompt in one call.
