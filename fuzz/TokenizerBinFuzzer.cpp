@@ -15,14 +15,15 @@
 //===----------------------------------------------------------------------===//
 #include "FuzzUtil.h"
 
-#include "llamac/Runtime/Tokenizer.h"
+#include "llamac/Tokenizer/Tokenizer.h"
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
-using namespace llamac;
-using llamac::runtime::Tokenizer;
+namespace fuzz = llamac::fuzz;
+using llamac::tokenizer::StreamDecoder;
+using llamac::tokenizer::Tokenizer;
 
 namespace {
 const char *const kProbes[] = {
@@ -49,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::unique_ptr<Tokenizer> tokenizer;
   try {
     tokenizer = Tokenizer::load(path);
-  } catch (const runtime::Error &error) {
+  } catch (const llamac::artifact::Error &error) {
     fuzz::require(std::string(error.what()).rfind(path, 0) == 0,
                   "every error names the file");
     return 0;
@@ -59,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int32_t id : ids)
       fuzz::require(id >= 0 && id < tokenizer->vocabSize(), "ids in range");
     (void)tokenizer->decode(ids);
-    runtime::StreamDecoder stream(*tokenizer);
+    StreamDecoder stream(*tokenizer);
     for (int32_t id : ids)
       fuzz::require(fuzz::isValidUTF8(stream.push(id)),
                     "streamed text is UTF-8");

@@ -8,12 +8,13 @@
 //===----------------------------------------------------------------------===//
 #include "FuzzUtil.h"
 
-#include "llamac/Runtime/Tokenizer.h"
+#include "llamac/Tokenizer/Tokenizer.h"
 
 #include <unistd.h>
 
-using namespace llamac;
-using llamac::runtime::Tokenizer;
+namespace fuzz = llamac::fuzz;
+using llamac::tokenizer::StreamDecoder;
+using llamac::tokenizer::Tokenizer;
 
 namespace {
 /// Texts that reach every branch of the pre-tokenizer and the special-token
@@ -29,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::unique_ptr<Tokenizer> tokenizer;
   try {
     tokenizer = Tokenizer::fromHuggingFaceJSON(path);
-  } catch (const runtime::Error &error) {
+  } catch (const llamac::artifact::Error &error) {
     fuzz::require(std::string(error.what()).rfind(path, 0) == 0,
                   "every error names the file");
     return 0;
@@ -48,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz::require(tokenizer->decode(ids) == probe, "decode(encode(s)) == s");
     fuzz::require(compiled->encode(probe) == ids,
                   "the compiled form encodes alike");
-    runtime::StreamDecoder stream(*tokenizer);
+    StreamDecoder stream(*tokenizer);
     std::string streamed;
     for (int32_t id : ids) {
       std::string piece = stream.push(id);

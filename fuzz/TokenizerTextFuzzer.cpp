@@ -9,13 +9,14 @@
 //===----------------------------------------------------------------------===//
 #include "FuzzUtil.h"
 
-#include "llamac/Runtime/Tokenizer.h"
+#include "llamac/Tokenizer/Tokenizer.h"
 
 #include <cstdlib>
 #include <cstring>
 
-using namespace llamac;
-using llamac::runtime::Tokenizer;
+namespace fuzz = llamac::fuzz;
+using llamac::tokenizer::StreamDecoder;
+using llamac::tokenizer::Tokenizer;
 
 namespace {
 const Tokenizer &tokenizer() {
@@ -28,7 +29,7 @@ const Tokenizer &tokenizer() {
 
 /// Streams `ids` and checks that every piece is valid UTF-8.
 std::string streamText(const std::vector<int32_t> &ids) {
-  runtime::StreamDecoder stream(tokenizer());
+  StreamDecoder stream(tokenizer());
   std::string text;
   for (int32_t id : ids) {
     std::string piece = stream.push(id);
@@ -66,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     std::string decoded = tokenizer().decode(raw);
     fuzz::require(streamText(raw).size() >= (decoded.empty() ? 0 : 1),
                   "streaming decodes what decode() accepts");
-  } catch (const runtime::Error &) {
+  } catch (const llamac::artifact::Error &) {
     // An id past the vocabulary: refused, as documented.
   }
   return 0;

@@ -8,7 +8,7 @@ PACKAGES=(
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools llvm-19
   clang-19 lld-19 libclang-rt-19-dev
   libtbb-dev libfmt-dev libgtest-dev libgmock-dev
-  libutf8proc-dev
+  libutf8proc-dev nlohmann-json3-dev
   python3
 )
 

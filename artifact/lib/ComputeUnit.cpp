@@ -7,8 +7,6 @@ std::string_view computeUnitName(ComputeUnit unit) {
   switch (unit) {
   case ComputeUnit::F32FMA:
     return "f32-fma";
-  case ComputeUnit::BF16Dot:
-    return "bf16-dot";
   case ComputeUnit::AMXBF16:
     return "amx-bf16";
   }
@@ -16,8 +14,7 @@ std::string_view computeUnitName(ComputeUnit unit) {
 }
 
 std::optional<ComputeUnit> parseComputeUnit(std::string_view name) {
-  for (ComputeUnit unit :
-       {ComputeUnit::F32FMA, ComputeUnit::BF16Dot, ComputeUnit::AMXBF16})
+  for (ComputeUnit unit : {ComputeUnit::F32FMA, ComputeUnit::AMXBF16})
     if (computeUnitName(unit) == name)
       return unit;
   return std::nullopt;

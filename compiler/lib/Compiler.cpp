@@ -15,11 +15,13 @@
 #include "llamac/Compiler/WeightPacker.h"
 #include "llamac/Frontend/Checkpoint.h"
 #include "llamac/Frontend/GraphBuilder.h"
+#include "llamac/Artifact/Fingerprint.h"
+#include "llamac/Artifact/Manifest.h"
 #include "llamac/IR/LLMOps.h"
 #include "llamac/Passes/InitAll.h"
+#include "llamac/Passes/KernelTable.h"
 #include "llamac/Passes/Pipelines.h"
-#include "llamac/Runtime/Preflight.h"
-#include "llamac/Runtime/Tokenizer.h"
+#include "llamac/Tokenizer/Tokenizer.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -28,7 +30,6 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -158,14 +159,14 @@ private:
   std::vector<std::pair<std::string, double>> phases;
 };
 
-/// runtime::fileFingerprint() of the file at `path`.
+/// artifact::fileFingerprint() of the file at `path`.
 Expected<std::string> fingerprintFile(const std::string &path) {
   ErrorOr<std::unique_ptr<MemoryBuffer>> file = MemoryBuffer::getFile(
       path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
   if (!file)
     return makeError(path + ": " + file.getError().message());
-  return runtime::fileFingerprint((*file)->getBufferStart(),
-                                  (*file)->getBufferSize());
+  return artifact::fileFingerprint((*file)->getBufferStart(),
+                                   (*file)->getBufferSize());
 }
 
 /// Whether `dir` may be replaced by a new artifact: a previous artifact, or
@@ -178,25 +179,15 @@ bool isReplaceableOutput(StringRef dir) {
          sys::fs::directory_iterator(dir, ec) == sys::fs::directory_iterator();
 }
 
-json::Value tensorTypeJSON(mlir::RankedTensorType type) {
-  json::Array shape;
-  for (int64_t dim : type.getShape())
-    shape.push_back(dim);
-  std::string element;
-  raw_string_ostream(element) << type.getElementType();
-  return json::Object{{"dtype", element}, {"shape", std::move(shape)}};
-}
-
 /// The arithmetic units the module's products run on, from the micro-kernels
-/// the strategy chose (before llm-to-linalg; f32 FMAs for everything else,
-/// and bf16 dot products for generic products by bf16 weights).
+/// the strategy chose (before llm-to-linalg). Everything else is generic
+/// code, whose products (bf16 weights included: they are widened) LLVM
+/// vectorizes to f32 FMAs.
 std::vector<artifact::ComputeUnit> computeUnitsOf(mlir::ModuleOp module) {
   std::set<artifact::ComputeUnit> units = {artifact::ComputeUnit::F32FMA};
   module.walk([&](llm::LinearOp linear) {
     if (llm::MicroKernelAttr kernel = linear.getMicroKernelAttr())
       units.insert(kernel.getComputeUnit());
-    else if (linear.getWeight().getType().getElementType().isBF16())
-      units.insert(artifact::ComputeUnit::BF16Dot);
   });
   return {units.begin(), units.end()};
 }
@@ -211,76 +202,52 @@ struct ManifestInputs {
   int64_t weightsSize;
   StringRef weightsFingerprint;
   StringRef libraryFingerprint;
-  ArrayRef<std::string> kernels;
+  ArrayRef<artifact::ManifestKernel> kernels;
   ArrayRef<artifact::ComputeUnit> computeUnits;
   ArrayRef<std::string> copiedFiles;
 };
 
 Error writeManifest(StringRef path, const ManifestInputs &in) {
-  Expected<json::Value> configJSON = json::parse(in.config.toJSON());
-  if (!configJSON)
-    return configJSON.takeError();
-  json::Array tensors;
+  artifact::Manifest manifest;
+  const LlamaConfig &config = in.config;
+  manifest.configJSON = config.toJSON();
+  manifest.vocabSize = config.vocabSize;
+  manifest.maxPositionEmbeddings = config.maxPositionEmbeddings;
+  manifest.bosTokenId = config.bosTokenId;
+  manifest.eosTokenIds = config.eosTokenIds;
+  manifest.tieWordEmbeddings = config.tieWordEmbeddings;
+  manifest.dtype = llm::stringifyWeightPrecision(in.numerics.dtype).str();
+  manifest.prefillInputs = in.numerics.bf16PrefillInputs ? "bf16" : "f32";
+  manifest.decodeInputs = in.numerics.i8DecodeInputs ? "i8" : "f32";
+  manifest.requestedTargetCPU = in.requestedCPU.str();
+  manifest.targetTriple = in.target.triple;
+  manifest.targetCPU = in.target.cpu;
+  manifest.targetFeatures = in.target.features;
+  manifest.computeUnits.assign(in.computeUnits.begin(), in.computeUnits.end());
+  manifest.libraryFingerprint = in.libraryFingerprint.str();
+  manifest.weightsSize = uint64_t(in.weightsSize);
+  manifest.weightsFingerprint = in.weightsFingerprint.str();
   for (const WeightSlot &slot : in.slots) {
-    json::Object entry{{"name", slot.name}, {"offset", slot.offset},
-                       {"bytes", slot.byteSize()}};
-    json::Object type = *tensorTypeJSON(slot.type).getAsObject();
-    entry["dtype"] = std::move(type["dtype"]);
-    entry["shape"] = std::move(type["shape"]);
-    if (slot.layout)
-      entry["layout"] = slot.layout->name();
-    tensors.push_back(std::move(entry));
+    artifact::ManifestTensor tensor;
+    tensor.name = slot.name;
+    tensor.offset = uint64_t(slot.offset);
+    tensor.bytes = uint64_t(slot.byteSize());
+    raw_string_ostream(tensor.dtype) << slot.type.getElementType();
+    tensor.shape.assign(slot.type.getShape().begin(),
+                        slot.type.getShape().end());
+    tensor.layout = slot.layout;
+    manifest.tensors.push_back(std::move(tensor));
   }
-  json::Array features;
-  for (const std::string &feature : in.target.features)
-    features.push_back(feature);
-  json::Array files;
-  for (const std::string &file : in.copiedFiles)
-    files.push_back(file);
-  json::Array kernelNames;
-  for (const std::string &kernel : in.kernels)
-    kernelNames.push_back(kernel);
-  json::Array units;
-  for (artifact::ComputeUnit unit : in.computeUnits)
-    units.push_back(std::string(artifact::computeUnitName(unit)));
-  json::Object manifest{
-      {"format", "llamac-artifact"},
-      {"abi_version", LLAMAC_ABI_VERSION},
-      {"config", std::move(*configJSON)},
-      {"compile",
-       json::Object{
-           {"dtype", llm::stringifyWeightPrecision(in.numerics.dtype)},
-           {"prefill_inputs", in.numerics.bf16PrefillInputs ? "bf16" : "f32"},
-           {"decode_inputs", in.numerics.i8DecodeInputs ? "i8" : "f32"},
-           {"target_cpu", in.requestedCPU}}},
-      {"target", json::Object{{"triple", in.target.triple},
-                              {"cpu", in.target.cpu},
-                              {"features", std::move(features)}}},
-      {"library", "model.so"},
-      {"library_fingerprint", in.libraryFingerprint},
-      {"entry_points", json::Object{{"prefill", LLAMAC_PREFILL_SYMBOL},
-                                    {"prefill_last", LLAMAC_PREFILL_LAST_SYMBOL},
-                                    {"decode", LLAMAC_DECODE_SYMBOL}}},
-      {"weights", json::Object{{"file", "weights.bin"},
-                               {"size", in.weightsSize},
-                               {"fingerprint", in.weightsFingerprint},
-                               {"tensors", std::move(tensors)}}},
-      {"kv_cache", json::Object{{"layers", in.config.numLayers},
-                                {"kv_heads", in.config.numKVHeads},
-                                {"head_dim", in.config.headDim},
-                                {"dtype", "f32"}}},
-      {"kernels", std::move(kernelNames)},
-      {"compute_units", std::move(units)},
-      {"files", std::move(files)},
-  };
-  std::error_code ec;
-  raw_fd_ostream os(path, ec);
-  if (ec)
-    return makeError(path + ": " + ec.message());
-  os << formatv("{0:2}", json::Value(std::move(manifest))) << "\n";
-  os.close();
-  if (os.has_error())
-    return makeError(path + ": write failed: " + os.error().message());
+  manifest.numLayers = config.numLayers;
+  manifest.numKVHeads = config.numKVHeads;
+  manifest.headDim = config.headDim;
+  manifest.kernels.assign(in.kernels.begin(), in.kernels.end());
+  manifest.files.assign(in.copiedFiles.begin(), in.copiedFiles.end());
+  try {
+    manifest.write(path.str());
+  } catch (const artifact::Error &error) {
+    return makeError(error.what());
+  }
   return Error::success();
 }
 
@@ -302,7 +269,7 @@ struct Compilation::State {
   PhaseTimer timer;
 
   std::optional<Checkpoint> checkpoint;
-  std::unique_ptr<runtime::Tokenizer> tokenizer;
+  std::unique_ptr<tokenizer::Tokenizer> tokenizer;
   std::unique_ptr<mlir::MLIRContext> context;
   mlir::OwningOpRef<mlir::ModuleOp> module;
   /// Recorded after the strategy stage, for the manifest.
@@ -385,8 +352,8 @@ Error Compilation::readInputs() {
   if (s.options.emit == EmitStage::Artifact && sys::fs::exists(tokenizerPath)) {
     s.timer.start("read tokenizer");
     try {
-      s.tokenizer = runtime::Tokenizer::fromHuggingFaceJSON(tokenizerPath);
-    } catch (const runtime::Error &error) {
+      s.tokenizer = tokenizer::Tokenizer::fromHuggingFaceJSON(tokenizerPath);
+    } catch (const artifact::Error &error) {
       return makeError(error.what());
     }
   }
@@ -499,7 +466,7 @@ Compilation::State::writeTokenizerFiles(const StagedDirectory &staging) {
     timer.start("compile tokenizer");
     try {
       tokenizer->save(staging.file("tokenizer.bin"));
-    } catch (const runtime::Error &error) {
+    } catch (const artifact::Error &error) {
       return makeError(error.what());
     }
     copied.push_back("tokenizer.bin");
@@ -514,13 +481,14 @@ Error Compilation::writeArtifact() {
       readWeightTable(*s.module, weightsSize);
   if (!slots)
     return slots.takeError();
-  // Names of the kernels the profile hook reports, by index.
-  std::vector<std::string> kernels;
-  if (auto names = (*s.module)->getAttrOfType<mlir::ArrayAttr>("llm.kernels"))
-    for (mlir::Attribute entry : names)
-      if (auto kernel = dyn_cast<mlir::DictionaryAttr>(entry))
-        if (auto name = kernel.getAs<mlir::StringAttr>("name"))
-          kernels.push_back(name.str());
+  // The kernels the profile hook reports, by index.
+  std::vector<artifact::ManifestKernel> kernels;
+  for (const KernelTableEntry &entry : getKernelTable(*s.module))
+    kernels.push_back(
+        {entry.label,
+         entry.microKernel
+             ? llm::stringifyMicroKernelKind(entry.microKernel.getKind()).str()
+             : std::string()});
 
   Expected<StagedDirectory> staging = StagedDirectory::create(s.outputDir);
   if (!staging)

@@ -255,12 +255,41 @@ Measurement probePeakAMX(int threads, int repetitions) {
   return Measurement::of(samples);
 }
 
+const Measurement &ComputePeaks::of(artifact::ComputeUnit unit) const {
+  switch (unit) {
+  case artifact::ComputeUnit::F32FMA:
+    return f32FMA;
+  case artifact::ComputeUnit::AMXBF16:
+    return amxBF16;
+  }
+  return f32FMA;
+}
+
+double
+ComputePeaks::highest(const std::vector<artifact::ComputeUnit> &units) const {
+  double peak = 0;
+  for (artifact::ComputeUnit unit : units)
+    peak = std::max(peak, of(unit).median);
+  return peak;
+}
+
+ComputePeaks probeComputePeaks(const std::vector<artifact::ComputeUnit> &units,
+                               int threads) {
+  ComputePeaks peaks;
+  peaks.f32FMA = probePeakF32(threads);
+  peaks.bf16Dot = probePeakBF16(threads);
+  if (std::find(units.begin(), units.end(), artifact::ComputeUnit::AMXBF16) !=
+      units.end())
+    peaks.amxBF16 = probePeakAMX(threads);
+  return peaks;
+}
+
 BenchResult runBench(Model &model, const BenchOptions &options) {
   const Manifest &info = model.manifest();
   if (options.repetitions < 1)
     throw Error("-r must be >= 1");
   BenchResult result;
-  for (const Manifest::Tensor &tensor : info.tensors) {
+  for (const artifact::ManifestTensor &tensor : info.tensors) {
     bool untiedEmbedding =
         tensor.name == "model.embed_tokens.weight" && !info.tieWordEmbeddings;
     bool output = tensor.name == (info.tieWordEmbeddings

@@ -30,10 +30,12 @@ generate(Session &session, const std::vector<int32_t> &prompt, Sampler &sampler,
       promptEnd <= session.capacity() &&
       options.maxNewTokens - 1 > session.capacity() - promptEnd)
     throw Error("context full: " + std::to_string(promptEnd) +
-                " tokens of prompt and history + " +
-                std::to_string(options.maxNewTokens) + " to generate exceed " +
-                "the context of " + std::to_string(session.capacity()) +
-                " (raise --ctx or lower -n)");
+                    " tokens of prompt and history + " +
+                    std::to_string(options.maxNewTokens) +
+                    " to generate exceed the context of " +
+                    std::to_string(session.capacity()) +
+                    " (raise --ctx or lower -n)",
+                ErrorKind::ContextFull);
   GenerationResult result;
   result.promptTokens = int64_t(prompt.size());
 
@@ -47,9 +49,10 @@ generate(Session &session, const std::vector<int32_t> &prompt, Sampler &sampler,
   // after it would fail one by one, half-way.
   if (prefilled < prompt.size() && promptEnd > session.capacity())
     throw Error("context full: " + std::to_string(session.position()) +
-                " tokens in the cache + " + std::to_string(prompt.size()) +
-                " new exceed the context of " +
-                std::to_string(session.capacity()) + " (raise --ctx)");
+                    " tokens in the cache + " + std::to_string(prompt.size()) +
+                    " new exceed the context of " +
+                    std::to_string(session.capacity()) + " (raise --ctx)",
+                ErrorKind::ContextFull);
 
   auto start = std::chrono::steady_clock::now();
   // Every prompt row only when someone looks at them; generation needs the
@@ -91,8 +94,9 @@ generate(Session &session, const std::vector<int32_t> &prompt, Sampler &sampler,
     if (session.position() >= session.capacity()) {
       if (!options.stopAtContextEnd)
         throw Error("context full: generation reached the context of " +
-                    std::to_string(session.capacity()) +
-                    " tokens (raise --ctx)");
+                        std::to_string(session.capacity()) +
+                        " tokens (raise --ctx)",
+                    ErrorKind::ContextFull);
       result.stoppedAtContextEnd = true;
       break;
     }

@@ -3,12 +3,6 @@
 
 #include "llamac/Runtime/Runtime.h"
 
-#include <cerrno>
-#include <cinttypes>
-#include <cstring>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -18,16 +12,6 @@
 namespace llamac::runtime {
 
 namespace {
-
-constexpr uint64_t kBlockSize = 4096;
-constexpr uint64_t kBlocks = 64;
-
-/// FNV-1a, 64-bit.
-uint64_t fnv1a(uint64_t hash, const uint8_t *bytes, uint64_t size) {
-  for (uint64_t i = 0; i < size; ++i)
-    hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
-  return hash;
-}
 
 std::optional<std::string> readSmallFile(const std::string &path) {
   std::ifstream in(path);
@@ -80,49 +64,6 @@ uint64_t saturatingMultiply(uint64_t a, uint64_t b) {
 }
 
 } // namespace
-
-std::string fileFingerprint(const void *data, uint64_t size) {
-  const auto *bytes = static_cast<const uint8_t *>(data);
-  uint64_t hash = 0xcbf29ce484222325ULL;
-  uint8_t sizeBytes[8];
-  for (int i = 0; i < 8; ++i)
-    sizeBytes[i] = uint8_t(size >> (8 * i));
-  hash = fnv1a(hash, sizeBytes, 8);
-  if (size <= kBlocks * kBlockSize) {
-    hash = fnv1a(hash, bytes, size);
-  } else {
-    // First and last block included; the others evenly spaced between.
-    uint64_t last = size - kBlockSize;
-    for (uint64_t i = 0; i + 1 < kBlocks; ++i)
-      hash = fnv1a(hash, bytes + last / (kBlocks - 1) * i, kBlockSize);
-    hash = fnv1a(hash, bytes + last, kBlockSize);
-  }
-  char text[17];
-  std::snprintf(text, sizeof(text), "%016" PRIx64, hash);
-  return text;
-}
-
-std::string fingerprintOfFile(const std::string &path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    throw Error(path + ": " + std::strerror(errno));
-  struct stat status;
-  if (::fstat(fd, &status) != 0) {
-    int error = errno;
-    ::close(fd);
-    throw Error(path + ": " + std::strerror(error));
-  }
-  uint64_t size = uint64_t(status.st_size);
-  void *mapped = size ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0)
-                      : nullptr;
-  ::close(fd);
-  if (mapped == MAP_FAILED)
-    throw Error(path + ": cannot map: " + std::strerror(errno));
-  std::string fingerprint = fileFingerprint(mapped, size);
-  if (mapped)
-    ::munmap(mapped, size);
-  return fingerprint;
-}
 
 std::optional<uint64_t> parseMemAvailable(const std::string &meminfo) {
   std::istringstream lines(meminfo);
@@ -199,11 +140,12 @@ void checkMemoryFits(const Manifest &manifest, int64_t contextLength,
   if (needed <= room)
     return;
   throw Error("not enough memory: the weights (" +
-              humanBytes(manifest.weightsSize) + ") and the KV cache for " +
-              std::to_string(contextLength) + " tokens (" + humanBytes(cache) +
-              ") need " + humanBytes(needed) + ", but " +
-              humanBytes(available->bytes) + " are available (" +
-              available->source + "); lower --ctx");
+                  humanBytes(manifest.weightsSize) + ") and the KV cache for " +
+                  std::to_string(contextLength) + " tokens (" +
+                  humanBytes(cache) + ") need " + humanBytes(needed) +
+                  ", but " + humanBytes(available->bytes) + " are available (" +
+                  available->source + "); lower --ctx",
+              ErrorKind::OutOfMemory);
 }
 
 } // namespace llamac::runtime

@@ -1,13 +1,10 @@
 //===- Runtime.cpp - Load and run a compiled llamac artifact --------------===//
 #include "llamac/Runtime/Runtime.h"
 
+#include "llamac/Artifact/CPUFeatures.h"
+#include "llamac/Artifact/Fingerprint.h"
 #include "llamac/Artifact/KernelABI.h"
 #include "llamac/Runtime/Preflight.h"
-
-#include "llvm/ADT/StringMap.h"
-#include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
-#include "llvm/TargetParser/Host.h"
 
 #include <tbb/info.h>
 #include <tbb/parallel_for.h>
@@ -43,157 +40,7 @@ void requestAMXPermission(const std::string &dir) {
          "); recompile with 'llamac compile --prefill-inputs=f32'");
 }
 
-/// Typed access to manifest fields with errors that name the field.
-class ManifestReader {
-public:
-  ManifestReader(const std::string &path, const llvm::json::Object &root)
-      : path(path), root(root) {}
-
-  const llvm::json::Object &object(const llvm::json::Object &in,
-                                   llvm::StringRef key) const {
-    const llvm::json::Object *value = in.getObject(key);
-    if (!value)
-      fail(path + ": missing object '" + key.str() + "'");
-    return *value;
-  }
-  int64_t integer(const llvm::json::Object &in, llvm::StringRef key) const {
-    std::optional<int64_t> value = in.getInteger(key);
-    if (!value)
-      fail(path + ": missing integer '" + key.str() + "'");
-    return *value;
-  }
-  std::string string(const llvm::json::Object &in, llvm::StringRef key) const {
-    std::optional<llvm::StringRef> value = in.getString(key);
-    if (!value)
-      fail(path + ": missing string '" + key.str() + "'");
-    return value->str();
-  }
-
-  const std::string &path;
-  const llvm::json::Object &root;
-};
-
-/// Adds the ids of an `eos_token_id` field (one id or a list) to `ids`,
-/// skipping ids already there.
-void addEndIds(const llvm::json::Object &object, std::vector<int64_t> &ids) {
-  const llvm::json::Value *eos = object.get("eos_token_id");
-  if (!eos)
-    return;
-  auto add = [&](const llvm::json::Value &value) {
-    if (auto id = value.getAsInteger();
-        id && std::find(ids.begin(), ids.end(), *id) == ids.end())
-      ids.push_back(*id);
-  };
-  if (const llvm::json::Array *list = eos->getAsArray())
-    for (const llvm::json::Value &id : *list)
-      add(id);
-  else
-    add(*eos);
-}
-
 } // namespace
-
-Manifest Manifest::read(const std::string &dir) {
-  std::string path = dir + "/manifest.json";
-  auto buffer = llvm::MemoryBuffer::getFile(path);
-  if (!buffer) {
-    struct stat info;
-    if (::stat(dir.c_str(), &info) != 0)
-      fail(dir + ": no such artifact directory");
-    fail(path + ": " + buffer.getError().message() +
-         " (not a llamac artifact? create one with 'llamac compile')");
-  }
-  llvm::Expected<llvm::json::Value> json = llvm::json::parse((*buffer)->getBuffer());
-  if (!json)
-    fail(path + ": invalid JSON: " + llvm::toString(json.takeError()));
-  const llvm::json::Object *root = json->getAsObject();
-  if (!root)
-    fail(path + ": not a JSON object");
-  ManifestReader reader(path, *root);
-
-  Manifest manifest;
-  if (root->getString("format") != llvm::StringRef("llamac-artifact"))
-    fail(path + ": not a llamac artifact manifest");
-  manifest.abiVersion = reader.integer(*root, "abi_version");
-  if (manifest.abiVersion != LLAMAC_ABI_VERSION)
-    fail(path + ": artifact ABI version " +
-         std::to_string(manifest.abiVersion) + ", this runtime reads version " +
-         std::to_string(LLAMAC_ABI_VERSION) + "; recompile with this llamac");
-  manifest.libraryFile = reader.string(*root, "library");
-  manifest.libraryFingerprint =
-      root->getString("library_fingerprint").value_or("").str();
-  if (const llvm::json::Array *kernels = root->getArray("kernels"))
-    for (const llvm::json::Value &kernel : *kernels)
-      manifest.kernels.push_back(kernel.getAsString().value_or("?").str());
-  const auto &compile = reader.object(*root, "compile");
-  manifest.dtype = reader.string(compile, "dtype");
-  manifest.usesAMX = compile.getString("prefill_inputs") == llvm::StringRef("bf16");
-  const auto &target = reader.object(*root, "target");
-  manifest.targetCPU = reader.string(target, "cpu");
-  if (const llvm::json::Array *features = target.getArray("features"))
-    for (const llvm::json::Value &feature : *features)
-      if (auto name = feature.getAsString())
-        manifest.targetFeatures.push_back(name->str());
-  const auto &weights = reader.object(*root, "weights");
-  manifest.weightsFile = reader.string(weights, "file");
-  manifest.weightsSize = uint64_t(reader.integer(weights, "size"));
-  manifest.weightsFingerprint =
-      weights.getString("fingerprint").value_or("").str();
-  if (const llvm::json::Array *tensors = weights.getArray("tensors"))
-    for (const llvm::json::Value &entry : *tensors) {
-      const llvm::json::Object *object = entry.getAsObject();
-      if (!object)
-        fail(path + ": malformed weight table");
-      Manifest::Tensor tensor;
-      tensor.name = reader.string(*object, "name");
-      tensor.offset = uint64_t(reader.integer(*object, "offset"));
-      tensor.bytes = uint64_t(reader.integer(*object, "bytes"));
-      if (const llvm::json::Array *shape = object->getArray("shape"))
-        for (const llvm::json::Value &dim : *shape)
-          tensor.shape.push_back(dim.getAsInteger().value_or(0));
-      tensor.layout = object->getString("layout").value_or("").str();
-      if (!tensor.layout.empty() && tensor.layout != "vnni16x32" &&
-          tensor.layout != "f32panel64" &&
-          tensor.layout != "q8_0x16x32" && tensor.layout != "q4_0x16x32" &&
-          tensor.layout != "q8_0x16x32_scales" &&
-          tensor.layout != "q4_0x16x32_scales")
-        fail(path + ": weight '" + tensor.name + "' has unknown layout '" +
-             tensor.layout + "'");
-      if (tensor.offset + tensor.bytes > manifest.weightsSize)
-        fail(path + ": weight '" + tensor.name +
-             "' lies outside weights.bin");
-      manifest.tensors.push_back(std::move(tensor));
-    }
-  const auto &config = reader.object(*root, "config");
-  manifest.tieWordEmbeddings =
-      config.getBoolean("tie_word_embeddings").value_or(false);
-  manifest.vocabSize = reader.integer(config, "vocab_size");
-  manifest.maxPositionEmbeddings =
-      reader.integer(config, "max_position_embeddings");
-  if (auto bos = config.getInteger("bos_token_id"))
-    manifest.bosTokenId = *bos;
-  addEndIds(config, manifest.eosTokenIds);
-  // generation_config.json (copied from the checkpoint) may name more end
-  // ids than config.json; generation stops at any of them.
-  if (auto generation =
-          llvm::MemoryBuffer::getFile(dir + "/generation_config.json")) {
-    llvm::Expected<llvm::json::Value> parsed =
-        llvm::json::parse((*generation)->getBuffer());
-    if (!parsed)
-      fail(dir + "/generation_config.json: invalid JSON: " +
-           llvm::toString(parsed.takeError()));
-    if (const llvm::json::Object *object = parsed->getAsObject())
-      addEndIds(*object, manifest.eosTokenIds);
-  }
-  const auto &cache = reader.object(*root, "kv_cache");
-  manifest.numLayers = reader.integer(cache, "layers");
-  manifest.numKVHeads = reader.integer(cache, "kv_heads");
-  manifest.headDim = reader.integer(cache, "head_dim");
-  if (manifest.vocabSize <= 0 || manifest.numLayers <= 0 ||
-      manifest.numKVHeads <= 0 || manifest.headDim <= 0)
-    fail(path + ": non-positive model sizes");
-  return manifest;
-}
 
 /// Runs the generated code inside a task arena of the requested size; its
 /// parallel loops come back through `parallelFor`.
@@ -256,8 +103,12 @@ std::vector<Model::KernelTime> Model::takeProfile() {
     KernelTime time = executor->times[id];
     if (!time.calls)
       continue;
-    time.kernel = id < info.kernels.size() ? info.kernels[id]
-                                           : "kernel " + std::to_string(id);
+    if (id < info.kernels.size()) {
+      time.kernel = info.kernels[id].name;
+      time.microKernel = info.kernels[id].microKernel;
+    } else {
+      time.kernel = "kernel " + std::to_string(id);
+    }
     result.push_back(time);
   }
   executor->times.clear();
@@ -275,27 +126,24 @@ std::unique_ptr<Model> Model::load(const std::string &dir,
   const Manifest &info = model->info;
 
   // The code uses instructions of the CPU it was compiled for.
-  const llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
-  std::string missing;
-  // Features the host probe does not know are tuning flags, not
-  // instructions; a known feature reported absent is a real lack.
-  for (const std::string &feature : info.targetFeatures) {
-    auto found = host.find(feature);
-    if (found != host.end() && !found->second)
-      missing += (missing.empty() ? "" : ", ") + feature;
-  }
-  if (!missing.empty())
+  std::vector<std::string> missing = artifact::missingCPUFeatures(
+      info.targetFeatures, artifact::hostCPUFeatures());
+  if (!missing.empty()) {
+    std::string names;
+    for (const std::string &feature : missing)
+      names += (names.empty() ? "" : ", ") + feature;
     fail(dir + ": compiled for CPU '" + info.targetCPU +
-         "', but this CPU lacks: " + missing +
+         "', but this CPU lacks: " + names +
          " (recompile with 'llamac compile --target-cpu host')");
-  if (info.usesAMX)
+  }
+  if (info.needsTileState())
     requestAMXPermission(dir);
 
   std::string libraryPath = dir + "/" + info.libraryFile;
   // dlopen of a truncated library dies of SIGBUS; another compile's would
   // run with the wrong shapes.
   if (!info.libraryFingerprint.empty() &&
-      fingerprintOfFile(libraryPath) != info.libraryFingerprint)
+      artifact::fingerprintOfFile(libraryPath) != info.libraryFingerprint)
     fail(libraryPath + ": does not match manifest.json (truncated, or "
                        "another compile's library?); recompile the artifact");
   model->library = ::dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -374,7 +222,7 @@ std::unique_ptr<Model> Model::load(const std::string &dir,
   }
   ::close(fd);
   if (!info.weightsFingerprint.empty() &&
-      fileFingerprint(memory, fileSize) != info.weightsFingerprint)
+      artifact::fileFingerprint(memory, fileSize) != info.weightsFingerprint)
     fail(weightsPath + ": does not match manifest.json (another compile's "
                        "weights?); recompile the artifact");
 
@@ -430,14 +278,17 @@ void Session::check(const std::vector<int32_t> &tokens) const {
   if (count == 0)
     fail("no tokens to run");
   if (pos + count > contextLength)
-    fail("context full: " + std::to_string(pos) + " tokens in the cache + " +
-         std::to_string(count) + " new exceed the context of " +
-         std::to_string(contextLength) + " (raise --ctx)");
+    throw Error("context full: " + std::to_string(pos) +
+                    " tokens in the cache + " + std::to_string(count) +
+                    " new exceed the context of " +
+                    std::to_string(contextLength) + " (raise --ctx)",
+                ErrorKind::ContextFull);
   for (int32_t token : tokens)
     if (token < 0 || token >= info.vocabSize)
-      fail("token id " + std::to_string(token) +
-           " is outside the vocabulary [0, " + std::to_string(info.vocabSize) +
-           ")");
+      throw Error("token id " + std::to_string(token) +
+                      " is outside the vocabulary [0, " +
+                      std::to_string(info.vocabSize) + ")",
+                  ErrorKind::TokenOutOfRange);
 }
 
 void Session::run(void *entry, const std::vector<int32_t> &tokens,

@@ -1,8 +1,7 @@
 //===- PreflightTest.cpp - Checks before an artifact runs -----------------===//
 //
-// The weights fingerprint tells files apart by size and sampled content; the
-// memory figures are read from /proc and cgroup texts; a request larger than
-// the available memory is refused with the figures.
+// The memory figures are read from /proc and cgroup texts; a request larger
+// than the available memory is refused with the figures.
 //
 //===----------------------------------------------------------------------===//
 #include "llamac/Runtime/Preflight.h"
@@ -11,40 +10,10 @@
 #include "gtest/gtest.h"
 
 #include <cstdlib>
-#include <vector>
 
 using namespace llamac::runtime;
 
 namespace {
-
-std::vector<uint8_t> pattern(size_t size) {
-  std::vector<uint8_t> bytes(size);
-  for (size_t i = 0; i < size; ++i)
-    bytes[i] = uint8_t(i * 131 + (i >> 12));
-  return bytes;
-}
-
-TEST(WeightsFingerprint, SeesSizeFirstAndLastBlocks) {
-  for (size_t size : {size_t(100), size_t(1) << 22}) {
-    std::vector<uint8_t> bytes = pattern(size);
-    std::string original = fileFingerprint(bytes.data(), size);
-    EXPECT_EQ(original.size(), 16u);
-    EXPECT_EQ(fileFingerprint(bytes.data(), size), original);
-    EXPECT_NE(fileFingerprint(bytes.data(), size - 1), original) << size;
-    bytes.front() ^= 1;
-    EXPECT_NE(fileFingerprint(bytes.data(), size), original) << size;
-    bytes.front() ^= 1;
-    bytes.back() ^= 1;
-    EXPECT_NE(fileFingerprint(bytes.data(), size), original) << size;
-    bytes.back() ^= 1;
-    // The 10th of 64 sampled blocks.
-    size_t sampled = (size - 4096) / 63 * 10;
-    if (size > 64 * 4096) {
-      bytes[sampled] ^= 1;
-      EXPECT_NE(fileFingerprint(bytes.data(), size), original);
-    }
-  }
-}
 
 TEST(AvailableMemory, ParsesMeminfoAndCgroupFiles) {
   EXPECT_EQ(parseMemAvailable("MemTotal:       24576000 kB\n"

@@ -1,17 +1,18 @@
-//===- RuntimeTest.cpp - Sampler and chat format --------------------------===//
+//===- RuntimeTest.cpp - Sampler, chat format and prompts -----------------===//
 //
-// The sampler against distributions and rules written out here, and the
-// chat format against token ids assembled from the golden tokenizer cases
-// and the vocabulary of the real tokenizer.json (not from the code tested).
+// The sampler against distributions and rules written out here, the chat
+// format against token ids assembled from the golden tokenizer cases and
+// the vocabulary of the real tokenizer.json (not from the code tested), and
+// the prompts fed for text against the template written out here.
 //
 //===----------------------------------------------------------------------===//
-#include "llamac/Runtime/Chat.h"
 #include "llamac/Runtime/Runtime.h"
+#include "llamac/Runtime/Chat.h"
+#include "llamac/Runtime/Prompt.h"
 #include "llamac/Runtime/Sampler.h"
-#include "llamac/Runtime/Tokenizer.h"
+#include "llamac/Tokenizer/Tokenizer.h"
 
-#include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
+#include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
 
@@ -20,6 +21,8 @@
 #include <map>
 
 using namespace llamac::runtime;
+using llamac::tokenizer::Tokenizer;
+using json = nlohmann::json;
 
 namespace {
 
@@ -141,23 +144,18 @@ TEST(ChatFormatTest, Dates) {
 class VocabLookup {
 public:
   VocabLookup() {
-    auto buffer = llvm::MemoryBuffer::getFile(LLAMAC_TOKENIZER_JSON);
-    EXPECT_TRUE(bool(buffer));
-    auto json = llvm::json::parse((*buffer)->getBuffer());
-    EXPECT_TRUE(bool(json));
-    root = std::move(*json);
+    std::ifstream in(LLAMAC_TOKENIZER_JSON, std::ios::binary);
+    EXPECT_TRUE(bool(in)) << LLAMAC_TOKENIZER_JSON;
+    vocab = json::parse(in)["model"]["vocab"];
   }
   int32_t operator()(const std::string &piece) const {
-    auto id = root.getAsObject()
-                  ->getObject("model")
-                  ->getObject("vocab")
-                  ->getInteger(piece);
-    EXPECT_TRUE(id.has_value()) << piece;
-    return int32_t(id.value_or(-1));
+    auto id = vocab.find(piece);
+    EXPECT_TRUE(id != vocab.end() && id->is_number_integer()) << piece;
+    return id != vocab.end() ? id->get<int32_t>() : -1;
   }
 
 private:
-  llvm::json::Value root = nullptr;
+  json vocab;
 };
 
 /// The golden tokenizer case whose text is `text`.
@@ -166,23 +164,24 @@ std::vector<int32_t> goldenIds(const std::string &text) {
                       "/tokenizer/llama3-cases.jsonl");
   std::string line;
   while (std::getline(cases, line)) {
-    auto json = llvm::json::parse(line);
-    if (!json)
+    json object = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (object.is_discarded() || object["text"] != text)
       continue;
-    auto *object = json->getAsObject();
-    if (object->getString("text") != llvm::StringRef(text))
-      continue;
-    std::vector<int32_t> ids;
-    for (const auto &id : *object->getArray("ids"))
-      ids.push_back(int32_t(*id.getAsInteger()));
-    return ids;
+    return object["ids"].get<std::vector<int32_t>>();
   }
   ADD_FAILURE() << "no golden case for " << text;
   return {};
 }
 
+/// The real Llama 3 tokenizer, loaded once.
+const Tokenizer &realTokenizer() {
+  static std::unique_ptr<Tokenizer> tokenizer =
+      Tokenizer::fromHuggingFaceJSON(LLAMAC_TOKENIZER_JSON);
+  return *tokenizer;
+}
+
 TEST(ChatFormatTest, TwoTurnConversationTokenIds) {
-  auto tokenizer = Tokenizer::fromHuggingFaceJSON(LLAMAC_TOKENIZER_JSON);
+  const Tokenizer *tokenizer = &realTokenizer();
   VocabLookup vocab;
   ChatFormat format(ChatFormat::parseDate("2024-07-26"));
   std::vector<ChatMessage> messages = {{"user", " Hi "},
@@ -216,6 +215,68 @@ TEST(ChatFormatTest, TwoTurnConversationTokenIds) {
   std::vector<int32_t> next = tokenizer->encode(format.renderTurn(messages[2]));
   incremental.insert(incremental.end(), next.begin(), next.end());
   EXPECT_EQ(incremental, expected);
+}
+
+/// The chat template as the model's own Jinja template renders one user
+/// turn on 26 Jul 2024, written out here.
+std::string chatTemplate(const std::string &system, const std::string &user) {
+  return "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
+         "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n" +
+         system + "<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n" +
+         user + "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n";
+}
+
+TEST(PromptTest, RawCompletionsBeginWithOneBOS) {
+  const Tokenizer &tokenizer = realTokenizer();
+  const int32_t bos = *tokenizer.specialTokenId("<|begin_of_text|>");
+  PromptOptions raw;
+  raw.bosTokenId = bos;
+  std::vector<int32_t> expected = {bos};
+  for (int32_t id : tokenizer.encode("Once upon a time"))
+    expected.push_back(id);
+  EXPECT_EQ(encodePrompt(tokenizer, raw, "Once upon a time"), expected);
+  // A text that spells its own BOS does not get a second one.
+  EXPECT_EQ(encodePrompt(tokenizer, raw, "<|begin_of_text|>Once upon a time"),
+            expected);
+  EXPECT_EQ(encodePrompt(tokenizer, raw, ""), std::vector<int32_t>{bos});
+  // A model without BOS: the text alone; nothing at all is an error.
+  PromptOptions noBOS;
+  EXPECT_EQ(encodePrompt(tokenizer, noBOS, "Once upon a time"),
+            tokenizer.encode("Once upon a time"));
+  try {
+    encodePrompt(tokenizer, noBOS, "");
+    ADD_FAILURE() << "no error";
+  } catch (const Error &error) {
+    EXPECT_EQ(std::string(error.what()), "the prompt is empty");
+  }
+}
+
+TEST(PromptTest, ChatTurnsAreTheTemplate) {
+  const Tokenizer &tokenizer = realTokenizer();
+  PromptOptions chat;
+  chat.chat = true;
+  chat.system = " Be brief.\n";
+  chat.today = ChatFormat::parseDate("2024-07-26");
+  chat.bosTokenId = *tokenizer.specialTokenId("<|begin_of_text|>");
+  // The first turn: the whole template, contents trimmed, one BOS (the
+  // template's own).
+  EXPECT_EQ(encodePrompt(tokenizer, chat, "  Hi there\n"),
+            tokenizer.encode(chatTemplate("Be brief.", "Hi there")));
+  // Later turns: only the user's turn and the assistant header.
+  EXPECT_EQ(encodePrompt(tokenizer, chat, "And again?", /*continuing=*/true),
+            tokenizer.encode("<|start_header_id|>user<|end_header_id|>\n\n"
+                             "And again?<|eot_id|><|start_header_id|>"
+                             "assistant<|end_header_id|>\n\n"));
+  // Without a system message the system block is there, empty.
+  chat.system.clear();
+  EXPECT_EQ(encodePrompt(tokenizer, chat, "Hi there"),
+            tokenizer.encode(chatTemplate("", "Hi there")));
+  // A raw prompt's --system is not a chat's.
+  PromptOptions raw = chat;
+  raw.chat = false;
+  raw.system = "Be brief.";
+  std::vector<int32_t> ids = encodePrompt(tokenizer, raw, "Hi there");
+  EXPECT_EQ(ids.size(), tokenizer.encode("Hi there").size() + 1);
 }
 
 } // namespace

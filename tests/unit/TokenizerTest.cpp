@@ -9,10 +9,9 @@
 // (scripts/install-tokenizer.sh), LLAMAC_GOLDEN_DIR the shared golden data.
 //
 //===----------------------------------------------------------------------===//
-#include "llamac/Runtime/Tokenizer.h"
+#include "llamac/Tokenizer/Tokenizer.h"
 
-#include "llvm/Support/JSON.h"
-#include "llvm/Support/raw_ostream.h"
+#include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
 
@@ -33,7 +32,8 @@
 #error "LLAMAC_GOLDEN_DIR must name the golden data directory"
 #endif
 
-using namespace llamac::runtime;
+using namespace llamac::tokenizer;
+using json = nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
@@ -65,16 +65,15 @@ std::vector<Case> readCases() {
   while (std::getline(in, line)) {
     if (line.empty())
       continue;
-    llvm::Expected<llvm::json::Value> json = llvm::json::parse(line);
-    if (!json) {
-      ADD_FAILURE() << path << ": " << llvm::toString(json.takeError());
+    json object = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (object.is_discarded()) {
+      ADD_FAILURE() << path << ": not JSON: " << line;
       continue;
     }
-    const llvm::json::Object *object = json->getAsObject();
     Case c;
-    c.text = object->getString("text")->str();
-    for (const llvm::json::Value &id : *object->getArray("ids"))
-      c.ids.push_back(static_cast<int32_t>(*id.getAsInteger()));
+    c.text = object["text"].get<std::string>();
+    for (const json &id : object["ids"])
+      c.ids.push_back(id.get<int32_t>());
     cases.push_back(std::move(c));
   }
   return cases;
@@ -176,9 +175,7 @@ std::string join(const std::vector<int32_t> &ids) {
 
 /// `text` as a JSON string, for messages.
 std::string quoted(const std::string &text) {
-  std::string out;
-  llvm::raw_string_ostream(out) << llvm::json::Value(text);
-  return out;
+  return json(text).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 void checkGolden(const Tokenizer &tokenizer) {
@@ -381,8 +378,8 @@ std::string byteLevelChar(int byte) {
 
 /// A small valid tokenizer.json in the Llama 3 shape: the 256 byte tokens,
 /// "he", "ll", "hell", "Ġw" and one special token.
-llvm::json::Object miniTokenizer() {
-  llvm::json::Object vocab;
+json miniTokenizer() {
+  json vocab = json::object();
   for (int byte = 0; byte < 256; ++byte)
     vocab[byteLevelChar(byte)] = byte;
   vocab["he"] = 256;
@@ -390,63 +387,52 @@ llvm::json::Object miniTokenizer() {
   vocab["hell"] = 258;
   vocab["Ġw"] = 259;
   vocab["xy"] = 261; // no merge makes it: only ignore_merges does
-  return llvm::json::Object{
+  return json{
       {"version", "1.0"},
       {"truncation", nullptr},
       {"padding", nullptr},
-      {"added_tokens",
-       llvm::json::Array{llvm::json::Object{{"id", 260},
-                                            {"content", "<|end|>"},
-                                            {"single_word", false},
-                                            {"lstrip", false},
-                                            {"rstrip", false},
-                                            {"normalized", false},
-                                            {"special", true}}}},
+      {"added_tokens", json::array({json{{"id", 260},
+                                         {"content", "<|end|>"},
+                                         {"single_word", false},
+                                         {"lstrip", false},
+                                         {"rstrip", false},
+                                         {"normalized", false},
+                                         {"special", true}}})},
       {"normalizer", nullptr},
       {"pre_tokenizer",
-       llvm::json::Object{
-           {"type", "Sequence"},
-           {"pretokenizers",
-            llvm::json::Array{
-                llvm::json::Object{
-                    {"type", "Split"},
-                    {"pattern",
-                     llvm::json::Object{
-                         {"Regex",
-                          "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?"
-                          "\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-                          "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}}},
-                    {"behavior", "Isolated"},
-                    {"invert", false}},
-                llvm::json::Object{{"type", "ByteLevel"},
-                                   {"add_prefix_space", false},
-                                   {"trim_offsets", true},
-                                   {"use_regex", false}}}}}},
-      {"post_processor", llvm::json::Object{{"type", "ByteLevel"}}},
-      {"decoder", llvm::json::Object{{"type", "ByteLevel"}}},
-      {"model",
-       llvm::json::Object{
-           {"type", "BPE"},
-           {"dropout", nullptr},
-           {"unk_token", nullptr},
-           {"byte_fallback", false},
-           {"ignore_merges", true},
-           {"vocab", std::move(vocab)},
-           {"merges", llvm::json::Array{"h e", "l l", "he ll",
-                                        llvm::json::Array{"Ġ", "w"}}}}},
+       json{{"type", "Sequence"},
+            {"pretokenizers",
+             json::array(
+                 {json{{"type", "Split"},
+                       {"pattern",
+                        json{{"Regex",
+                              "(?i:'s|'t|'re|'ve|'m|'ll|'d)|"
+                              "[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}|"
+                              " ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|"
+                              "\\s+(?!\\S)|\\s+"}}},
+                       {"behavior", "Isolated"},
+                       {"invert", false}},
+                  json{{"type", "ByteLevel"},
+                       {"add_prefix_space", false},
+                       {"trim_offsets", true},
+                       {"use_regex", false}}})}}},
+      {"post_processor", json{{"type", "ByteLevel"}}},
+      {"decoder", json{{"type", "ByteLevel"}}},
+      {"model", json{{"type", "BPE"},
+                     {"dropout", nullptr},
+                     {"unk_token", nullptr},
+                     {"byte_fallback", false},
+                     {"ignore_merges", true},
+                     {"vocab", std::move(vocab)},
+                     {"merges", json::array({"h e", "l l", "he ll",
+                                             json::array({"Ġ", "w"})})}}},
   };
 }
 
-std::string writeJSON(const std::string &name, const llvm::json::Value &json) {
+std::string writeJSON(const std::string &name, const json &value) {
   std::string path = tempDir() + "/" + name + ".json";
-  std::string text;
-  llvm::raw_string_ostream(text) << json;
-  writeFile(path, text);
+  writeFile(path, value.dump());
   return path;
-}
-
-llvm::json::Object &object(llvm::json::Object &in, llvm::StringRef key) {
-  return *in.getObject(key);
 }
 
 TEST(TokenizerJSON, MiniTokenizerWorks) {
@@ -461,8 +447,8 @@ TEST(TokenizerJSON, MiniTokenizerWorks) {
   EXPECT_EQ(Tokenizer::load(path)->encode("hello hell"),
             (std::vector<int32_t>{258, 'o', ' ', 258}));
 
-  llvm::json::Object plain = miniTokenizer();
-  (*plain.getObject("model"))["ignore_merges"] = false;
+  json plain = miniTokenizer();
+  plain["model"]["ignore_merges"] = false;
   t = Tokenizer::fromHuggingFaceJSON(writeJSON("plain", std::move(plain)));
   EXPECT_EQ(t->encode("xy"), (std::vector<int32_t>{'x', 'y'}));
   t->save(path);
@@ -472,173 +458,130 @@ TEST(TokenizerJSON, MiniTokenizerWorks) {
 
 struct Malformed {
   const char *name;
-  std::function<void(llvm::json::Object &)> edit;
+  std::function<void(json &)> edit;
   const char *section; // the error must name it
 };
 
 TEST(TokenizerJSON, MalformedSectionsAreClearErrors) {
-  using llvm::json::Array;
-  using llvm::json::Object;
   const Malformed variants[] = {
-      {"no-model", [](Object &o) { o.erase("model"); }, "model"},
-      {"model-not-object", [](Object &o) { o["model"] = 3; }, "model"},
-      {"model-wordpiece",
-       [](Object &o) { object(o, "model")["type"] = "WordPiece"; }, "model"},
-      {"model-no-type", [](Object &o) { object(o, "model").erase("type"); },
+      {"no-model", [](json &o) { o.erase("model"); }, "model"},
+      {"model-not-object", [](json &o) { o["model"] = 3; }, "model"},
+      {"model-wordpiece", [](json &o) { o["model"]["type"] = "WordPiece"; },
        "model"},
-      {"model-dropout", [](Object &o) { object(o, "model")["dropout"] = 0.1; },
-       "model"},
+      {"model-no-type", [](json &o) { o["model"].erase("type"); }, "model"},
+      {"model-dropout", [](json &o) { o["model"]["dropout"] = 0.1; }, "model"},
       {"model-byte-fallback",
-       [](Object &o) { object(o, "model")["byte_fallback"] = true; }, "model"},
-      {"no-vocab", [](Object &o) { object(o, "model").erase("vocab"); },
+       [](json &o) { o["model"]["byte_fallback"] = true; }, "model"},
+      {"no-vocab", [](json &o) { o["model"].erase("vocab"); }, "model.vocab"},
+      {"vocab-array", [](json &o) { o["model"]["vocab"] = json::array(); },
        "model.vocab"},
-      {"vocab-array", [](Object &o) { object(o, "model")["vocab"] = Array{}; },
+      {"vocab-string-id", [](json &o) { o["model"]["vocab"]["he"] = "256"; },
        "model.vocab"},
-      {"vocab-string-id",
-       [](Object &o) { object(object(o, "model"), "vocab")["he"] = "256"; },
-       "model.vocab"},
-      {"vocab-negative-id",
-       [](Object &o) { object(object(o, "model"), "vocab")["he"] = -1; },
+      {"vocab-negative-id", [](json &o) { o["model"]["vocab"]["he"] = -1; },
        "model.vocab"},
       {"vocab-huge-id",
-       [](Object &o) {
-         object(object(o, "model"), "vocab")["he"] = int64_t(1) << 40;
-       },
+       [](json &o) { o["model"]["vocab"]["he"] = int64_t(1) << 40; },
        "model.vocab"},
-      {"vocab-duplicate-id",
-       [](Object &o) { object(object(o, "model"), "vocab")["ll"] = 256; },
+      {"vocab-duplicate-id", [](json &o) { o["model"]["vocab"]["ll"] = 256; },
        "model.vocab"},
       {"vocab-not-byte-level",
-       [](Object &o) { object(object(o, "model"), "vocab")["a b"] = 261; },
-       "model.vocab"},
-      {"vocab-missing-byte",
-       [](Object &o) { object(object(o, "model"), "vocab").erase("A"); },
+       [](json &o) { o["model"]["vocab"]["a b"] = 261; }, "model.vocab"},
+      {"vocab-missing-byte", [](json &o) { o["model"]["vocab"].erase("A"); },
        "model.vocab"},
       {"vocab-id-beyond-count",
-       [](Object &o) { object(object(o, "model"), "vocab")["xyz"] = 300; },
-       "model.vocab"},
+       [](json &o) { o["model"]["vocab"]["xyz"] = 300; }, "model.vocab"},
       {"vocab-gap",
-       [](Object &o) {
-         object(object(o, "model"), "vocab").erase("hell");
-         object(o, "model")["merges"] = Array{"h e", "l l"};
+       [](json &o) {
+         o["model"]["vocab"].erase("hell");
+         o["model"]["merges"] = json::array({"h e", "l l"});
        },
        "model.vocab"},
-      {"no-merges", [](Object &o) { object(o, "model").erase("merges"); },
+      {"no-merges", [](json &o) { o["model"].erase("merges"); },
        "model.merges"},
       {"merge-unknown-left",
-       [](Object &o) {
-         object(o, "model").getArray("merges")->push_back("zz e");
-       },
+       [](json &o) { o["model"]["merges"].push_back("zz e"); },
        "model.merges[4]"},
       {"merge-unknown-result",
-       [](Object &o) {
-         object(o, "model").getArray("merges")->push_back("w w");
-       },
+       [](json &o) { o["model"]["merges"].push_back("w w"); },
        "model.merges[4]"},
-      {"merge-one-token",
-       [](Object &o) {
-         object(o, "model").getArray("merges")->push_back("he");
-       },
+      {"merge-one-token", [](json &o) { o["model"]["merges"].push_back("he"); },
        "model.merges[4]"},
-      {"merge-number",
-       [](Object &o) { (*object(o, "model").getArray("merges"))[0] = 5; },
+      {"merge-number", [](json &o) { o["model"]["merges"][0] = 5; },
        "model.merges[0]"},
       {"merge-triple",
-       [](Object &o) {
-         (*object(o, "model").getArray("merges"))[1] = Array{"l", "l", "l"};
+       [](json &o) {
+         o["model"]["merges"][1] = json::array({"l", "l", "l"});
        },
        "model.merges[1]"},
       {"normalizer-nfc",
-       [](Object &o) {
-         o["normalizer"] = Object{{"type", "NFC"}};
+       [](json &o) {
+         o["normalizer"] = json{{"type", "NFC"}};
        },
        "normalizer"},
-      {"normalizer-string", [](Object &o) { o["normalizer"] = "NFC"; },
+      {"normalizer-string", [](json &o) { o["normalizer"] = "NFC"; },
        "normalizer"},
-      {"no-pre-tokenizer", [](Object &o) { o.erase("pre_tokenizer"); },
+      {"no-pre-tokenizer", [](json &o) { o.erase("pre_tokenizer"); },
        "pre_tokenizer"},
       {"pre-tokenizer-gpt2",
-       [](Object &o) {
-         o["pre_tokenizer"] = Object{{"type", "ByteLevel"},
-                                     {"add_prefix_space", false},
-                                     {"use_regex", true}};
+       [](json &o) {
+         o["pre_tokenizer"] = json{{"type", "ByteLevel"},
+                                   {"add_prefix_space", false},
+                                   {"use_regex", true}};
        },
        "pre_tokenizer"},
       {"pre-tokenizer-other-regex",
-       [](Object &o) {
-         Object &split =
-             *(*object(o, "pre_tokenizer").getArray("pretokenizers"))[0]
-                  .getAsObject();
-         split["pattern"] = Object{{"Regex", "\\s+"}};
+       [](json &o) {
+         o["pre_tokenizer"]["pretokenizers"][0]["pattern"] =
+             json{{"Regex", "\\s+"}};
        },
        "pre_tokenizer"},
       {"pre-tokenizer-prefix-space",
-       [](Object &o) {
-         Object &bl =
-             *(*object(o, "pre_tokenizer").getArray("pretokenizers"))[1]
-                  .getAsObject();
-         bl["add_prefix_space"] = true;
+       [](json &o) {
+         o["pre_tokenizer"]["pretokenizers"][1]["add_prefix_space"] = true;
        },
        "pre_tokenizer"},
       {"pre-tokenizer-one-step",
-       [](Object &o) {
-         object(o, "pre_tokenizer").getArray("pretokenizers")->pop_back();
-       },
+       [](json &o) { o["pre_tokenizer"]["pretokenizers"].erase(1); },
        "pre_tokenizer"},
       {"pre-tokenizer-steps-not-objects",
-       [](Object &o) {
-         object(o, "pre_tokenizer")["pretokenizers"] = Array{1, 2};
+       [](json &o) {
+         o["pre_tokenizer"]["pretokenizers"] = json::array({1, 2});
        },
        "pre_tokenizer"},
-      {"no-decoder", [](Object &o) { o.erase("decoder"); }, "decoder"},
+      {"no-decoder", [](json &o) { o.erase("decoder"); }, "decoder"},
       {"decoder-wordpiece",
-       [](Object &o) {
-         o["decoder"] = Object{{"type", "WordPiece"}};
+       [](json &o) {
+         o["decoder"] = json{{"type", "WordPiece"}};
        },
        "decoder"},
-      {"post-processor-number", [](Object &o) { o["post_processor"] = 1; },
+      {"post-processor-number", [](json &o) { o["post_processor"] = 1; },
        "post_processor"},
-      {"added-not-array", [](Object &o) { o["added_tokens"] = Object{}; },
+      {"added-not-array", [](json &o) { o["added_tokens"] = json::object(); },
        "added_tokens"},
-      {"added-not-object",
-       [](Object &o) { o.getArray("added_tokens")->push_back("x"); },
+      {"added-not-object", [](json &o) { o["added_tokens"].push_back("x"); },
        "added_tokens[1]"},
-      {"added-no-id",
-       [](Object &o) {
-         (*o.getArray("added_tokens"))[0].getAsObject()->erase("id");
-       },
+      {"added-no-id", [](json &o) { o["added_tokens"][0].erase("id"); },
        "added_tokens[0]"},
       {"added-empty-content",
-       [](Object &o) {
-         (*(*o.getArray("added_tokens"))[0].getAsObject())["content"] = "";
-       },
+       [](json &o) { o["added_tokens"][0]["content"] = ""; },
        "added_tokens[0]"},
-      {"added-collides",
-       [](Object &o) {
-         (*(*o.getArray("added_tokens"))[0].getAsObject())["id"] = 256;
-       },
+      {"added-collides", [](json &o) { o["added_tokens"][0]["id"] = 256; },
        "added_tokens[0]"},
-      {"added-lstrip",
-       [](Object &o) {
-         (*(*o.getArray("added_tokens"))[0].getAsObject())["lstrip"] = true;
-       },
+      {"added-lstrip", [](json &o) { o["added_tokens"][0]["lstrip"] = true; },
        "added_tokens[0]"},
       {"added-special-string",
-       [](Object &o) {
-         (*(*o.getArray("added_tokens"))[0].getAsObject())["special"] = "yes";
-       },
+       [](json &o) { o["added_tokens"][0]["special"] = "yes"; },
        "added_tokens[0]"},
       {"added-twice",
-       [](Object &o) {
-         o.getArray("added_tokens")
-             ->push_back(Object{{"id", 261}, {"content", "<|end|>"}});
+       [](json &o) {
+         o["added_tokens"].push_back(json{{"id", 261}, {"content", "<|end|>"}});
        },
        "added_tokens[1]"},
   };
   for (const Malformed &variant : variants) {
-    llvm::json::Object json = miniTokenizer();
-    variant.edit(json);
-    std::string path = writeJSON(variant.name, std::move(json));
+    json tokenizerJSON = miniTokenizer();
+    variant.edit(tokenizerJSON);
+    std::string path = writeJSON(variant.name, tokenizerJSON);
     try {
       Tokenizer::fromHuggingFaceJSON(path);
       ADD_FAILURE() << variant.name << ": no error";

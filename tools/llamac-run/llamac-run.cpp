@@ -3,36 +3,49 @@
 //   llamac-run ART (--tokens IDS | -p TEXT [--chat]) [sampling] [-n N] ...
 //   llamac-run ART chat [--system TEXT] [sampling] ...
 //   llamac-run tokenize (ART | tokenizer.json) [--jsonl]
+//   llamac-run bench ART [-p 64,512] [-n 128] [-t 2] [--json] [--profile]
 //
-// Each mode is a function with its own options (built after LLVM's library
-// options that would clash with llama.cpp's spellings are released), so
-// `--help` lists exactly what the mode takes.
+// Each mode is a function with its own options (CommandLine.h), so that
+// `--help` lists exactly what the mode takes. What a mode does beyond
+// reading options and printing is in the runtime library (prompts,
+// generation, the chat conversation, benchmarks). No LLVM: the tool ships
+// with the runtime alone.
 //
 //===----------------------------------------------------------------------===//
+#include "CommandLine.h"
+
+#include "llamac/Artifact/Files.h"
 #include "llamac/Runtime/Bench.h"
 #include "llamac/Runtime/Chat.h"
+#include "llamac/Runtime/Conversation.h"
 #include "llamac/Runtime/Generate.h"
+#include "llamac/Runtime/Prompt.h"
 #include "llamac/Runtime/Runtime.h"
 #include "llamac/Runtime/Sampler.h"
-#include "llamac/Runtime/Tokenizer.h"
+#include "llamac/Tokenizer/Tokenizer.h"
 
-#include "llvm/ADT/ScopeExit.h"
-#include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/CommandLine.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/Process.h"
-#include "llvm/Support/raw_ostream.h"
+#include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <functional>
 #include <iostream>
+#include <iterator>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
-using namespace llvm;
 namespace rt = llamac::runtime;
+namespace tok = llamac::tokenizer;
+using llamac::cli::OptionParser;
+using json = nlohmann::json;
 
 namespace {
 
@@ -51,18 +64,8 @@ Run 'llamac-run ART --help', 'llamac-run ART chat --help' or
 'llamac-run tokenize --help', 'llamac-run bench --help' for the options.
 )";
 
-/// LLVM's own (hidden) options with names llama.cpp users expect to be ours.
-void releaseLLVMOptions() {
-  auto &registered = cl::getRegisteredOptions();
-  for (const char *name : {"threads", "stats", "seed"})
-    if (auto it = registered.find(name); it != registered.end())
-      it->second->removeArgument();
-}
-
-/// More worker threads than this is a typo, not a machine.
-constexpr int kMaxThreads = 1024;
-
 int checkedThreads(int threads) {
+  constexpr int kMaxThreads = rt::LoadOptions::kMaxThreads;
   if (threads < 0 || threads > kMaxThreads)
     throw rt::Error("--threads must be between 0 (all cores) and " +
                     std::to_string(kMaxThreads) + ", got " +
@@ -70,64 +73,97 @@ int checkedThreads(int threads) {
   return threads;
 }
 
-/// The bytes of `path`, exactly (a prompt file need not be UTF-8).
-std::string readPromptFile(const std::string &path) {
-  ErrorOr<std::unique_ptr<MemoryBuffer>> file =
-      MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/false,
-                                   /*RequiresNullTerminator=*/false);
-  if (!file)
-    throw rt::Error(path + ": " + file.getError().message());
-  return (*file)->getBuffer().str();
+/// printf to a string, for the figures printed below.
+template <typename... Args>
+std::string format(const char *pattern, Args... args) {
+  int size = std::snprintf(nullptr, 0, pattern, args...);
+  std::string text(size_t(std::max(size, 0)) + 1, '\0');
+  std::snprintf(text.data(), text.size(), pattern, args...);
+  text.pop_back();
+  return text;
+}
+
+void print(const std::string &text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+}
+void printError(const std::string &text) {
+  std::fwrite(text.data(), 1, text.size(), stderr);
+}
+
+bool isDirectory(const std::string &path) {
+  struct stat status;
+  return ::stat(path.c_str(), &status) == 0 && S_ISDIR(status.st_mode);
+}
+
+/// `text` without leading and trailing ASCII whitespace.
+std::string_view trimmed(std::string_view text) {
+  const char *space = " \t\n\v\f\r";
+  size_t begin = text.find_first_not_of(space);
+  if (begin == std::string_view::npos)
+    return {};
+  return text.substr(begin, text.find_last_not_of(space) - begin + 1);
+}
+
+/// A decimal integer, all of `text` (surrounding whitespace allowed).
+std::optional<int64_t> decimal(std::string_view text) {
+  text = trimmed(text);
+  int64_t value;
+  auto [end, error] =
+      std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size())
+    return std::nullopt;
+  return value;
+}
+
+/// The comma-separated parts of `text`, empty ones included.
+std::vector<std::string> splitCommas(const std::string &text) {
+  std::vector<std::string> parts;
+  size_t begin = 0;
+  while (true) {
+    size_t comma = text.find(',', begin);
+    parts.push_back(text.substr(begin, comma - begin));
+    if (comma == std::string::npos)
+      return parts;
+    begin = comma + 1;
+  }
 }
 
 /// Options every generating mode shares.
 struct CommonOptions {
-  explicit CommonOptions(cl::OptionCategory &category)
-      : contextLength("ctx", cl::init(4096),
-                      cl::desc("Context length: tokens the KV cache holds"),
-                      cl::value_desc("N"), cl::cat(category)),
-        contextAlias("c", cl::aliasopt(contextLength), cl::cat(category)),
-        threads("threads", cl::init(0),
-                cl::desc("Worker threads (default: all cores)"),
-                cl::value_desc("N"), cl::cat(category)),
-        threadsAlias("t", cl::aliasopt(threads), cl::cat(category)),
-        prefillChunk("prefill-chunk", cl::init(512),
-                     cl::desc("Prompt tokens per prefill call: longer "
-                              "prompts run in chunks, which bounds the "
-                              "memory of the activations (default 512; 0 = "
-                              "the whole prompt at once)"),
-                     cl::value_desc("N"), cl::cat(category)),
-        maxNewTokens("n", cl::init(-1),
-                     cl::desc("Generate at most N tokens; -1: until EOS or "
-                              "the context is full (the default, except "
-                              "with --tokens: 16)"),
-                     cl::value_desc("N"), cl::cat(category)),
-        temperature("temp", cl::init(0.8),
-                    cl::desc("Temperature; 0 = greedy (default 0.8; greedy "
-                             "with --tokens unless given)"),
-                    cl::cat(category)),
-        topK("top-k", cl::init(40), cl::desc("Top-k sampling, 0 = off"),
-             cl::cat(category)),
-        topP("top-p", cl::init(0.95), cl::desc("Top-p sampling, 1 = off"),
-             cl::cat(category)),
-        minP("min-p", cl::init(0.05), cl::desc("Min-p sampling, 0 = off"),
-             cl::cat(category)),
-        repeatPenalty("repeat-penalty", cl::init(1.0),
-                      cl::desc("Penalty for recent tokens, 1 = off"),
-                      cl::cat(category)),
-        repeatLastN("repeat-last-n", cl::init(64),
-                    cl::desc("Tokens the repetition penalty looks back on"),
-                    cl::cat(category)),
-        seed("seed", cl::init(0),
-             cl::desc("Random seed: the same seed gives the same text"),
-             cl::cat(category)),
-        ignoreEos("ignore-eos", cl::init(false),
-                  cl::desc("Do not stop at an end-of-sequence id"),
-                  cl::cat(category)),
-        date("date", cl::init(""),
-             cl::desc("'Today Date' of the chat template (YYYY-MM-DD; "
-                      "default: today), for reproducible prompts"),
-             cl::cat(category)) {}
+  /// Declares them on `parser`, which must outlive the queries below.
+  void declare(OptionParser &parser) {
+    this->parser = &parser;
+    parser.option({"ctx", "c"}, contextLength, "N",
+                  "Context length: tokens the KV cache holds");
+    parser.option({"threads", "t"}, threads, "N",
+                  "Worker threads (default: all cores)");
+    parser.option({"prefill-chunk"}, prefillChunk, "N",
+                  "Prompt tokens per prefill call: longer prompts run in "
+                  "chunks, which bounds the memory of the activations "
+                  "(default 512; 0 = the whole prompt at once)");
+    parser.option({"n"}, maxNewTokens, "N",
+                  "Generate at most N tokens; -1: until EOS or the context "
+                  "is full (the default, except with --tokens: 16)");
+    parser.option({"temp"}, sampling.temperature, "number",
+                  "Temperature; 0 = greedy (default 0.8; greedy with "
+                  "--tokens unless given)");
+    parser.option({"top-k"}, sampling.topK, "N", "Top-k sampling, 0 = off");
+    parser.option({"top-p"}, sampling.topP, "number",
+                  "Top-p sampling, 1 = off");
+    parser.option({"min-p"}, sampling.minP, "number",
+                  "Min-p sampling, 0 = off");
+    parser.option({"repeat-penalty"}, sampling.repeatPenalty, "number",
+                  "Penalty for recent tokens, 1 = off");
+    parser.option({"repeat-last-n"}, sampling.repeatLastN, "N",
+                  "Tokens the repetition penalty looks back on");
+    parser.option({"seed"}, sampling.seed, "N",
+                  "Random seed: the same seed gives the same text");
+    parser.flag({"ignore-eos"}, ignoreEos,
+                "Do not stop at an end-of-sequence id");
+    parser.option({"date"}, date, "date",
+                  "'Today Date' of the chat template (YYYY-MM-DD; default: "
+                  "today), for reproducible prompts");
+  }
 
   /// The -n limit; `fallback` when -n is not given.
   int64_t tokenLimit(int64_t fallback) const {
@@ -135,14 +171,15 @@ struct CommonOptions {
       throw rt::Error("-n must be >= -1 (-1: until EOS or the context is "
                       "full), got " +
                       std::to_string(maxNewTokens));
-    if (!maxNewTokens.getNumOccurrences())
+    if (!parser->given("n"))
       return fallback;
-    return maxNewTokens == -1 ? contextLength.getValue()
-                              : maxNewTokens.getValue();
+    return maxNewTokens == -1 ? contextLength : maxNewTokens;
   }
-
-  /// --threads, checked: 0 (all cores) up to kMaxThreads.
-  int threadCount() const { return checkedThreads(threads); }
+  /// Without an explicit count, running out of context ends the
+  /// generation; an explicit count that does not fit is an error.
+  bool stopAtContextEnd() const {
+    return !parser->given("n") || maxNewTokens == -1;
+  }
 
   /// What --threads and --prefill-chunk ask of the loader.
   rt::LoadOptions loadOptions() const {
@@ -151,21 +188,17 @@ struct CommonOptions {
                       "once), got " +
                       std::to_string(prefillChunk));
     rt::LoadOptions options;
-    options.threads = threadCount();
+    options.threads = checkedThreads(threads);
     options.prefillChunk = prefillChunk;
     return options;
   }
 
+  /// The sampling options, checked; greedy unless --temp is given when
+  /// `greedyDefault`.
   rt::SamplerOptions sampler(bool greedyDefault) const {
-    rt::SamplerOptions options;
-    options.temperature =
-        greedyDefault && !temperature.getNumOccurrences() ? 0.0 : temperature;
-    options.topK = topK;
-    options.topP = topP;
-    options.minP = minP;
-    options.repeatPenalty = repeatPenalty;
-    options.repeatLastN = repeatLastN;
-    options.seed = seed;
+    rt::SamplerOptions options = sampling;
+    if (greedyDefault && !parser->given("temp"))
+      options.temperature = 0.0;
     options.validate();
     return options;
   }
@@ -173,116 +206,145 @@ struct CommonOptions {
     return date.empty() ? rt::ChatFormat::formatDate(std::time(nullptr))
                         : rt::ChatFormat::parseDate(date);
   }
+  /// The ids generation stops at: the model's end ids, or none with
+  /// --ignore-eos.
+  std::vector<int64_t> stopIds(const rt::Manifest &manifest) const {
+    return ignoreEos ? std::vector<int64_t>() : manifest.stopTokenIds();
+  }
 
-  cl::opt<int64_t> contextLength;
-  cl::alias contextAlias;
-  cl::opt<int> threads;
-  cl::alias threadsAlias;
-  cl::opt<int64_t> prefillChunk;
-  cl::opt<int64_t> maxNewTokens;
-  cl::opt<double> temperature;
-  cl::opt<int64_t> topK;
-  cl::opt<double> topP;
-  cl::opt<double> minP;
-  cl::opt<double> repeatPenalty;
-  cl::opt<int64_t> repeatLastN;
-  cl::opt<uint64_t> seed;
-  cl::opt<bool> ignoreEos;
-  cl::opt<std::string> date;
+  const OptionParser *parser = nullptr;
+  int64_t contextLength = 4096;
+  int threads = 0;
+  int64_t prefillChunk = rt::LoadOptions().prefillChunk;
+  int64_t maxNewTokens = -1;
+  /// llama.cpp's defaults, the sampler's own.
+  rt::SamplerOptions sampling;
+  bool ignoreEos = false;
+  std::string date;
 };
 
-std::vector<int32_t> parseTokens(StringRef text) {
+std::vector<int32_t> parseTokens(const std::string &text) {
   std::vector<int32_t> tokens;
-  SmallVector<StringRef> parts;
-  text.split(parts, ',', -1, /*KeepEmpty=*/true);
-  for (StringRef part : parts) {
-    int64_t value;
-    if (part.trim().getAsInteger(10, value) || value < 0 || value > INT32_MAX)
-      throw rt::Error("--tokens: '" + part.str() +
+  for (const std::string &part : splitCommas(text)) {
+    std::optional<int64_t> value = decimal(part);
+    if (!value || *value < 0 || *value > INT32_MAX)
+      throw rt::Error("--tokens: '" + part +
                       "' is not a token id (expected e.g. 128000,9906,11)");
-    tokens.push_back(int32_t(value));
+    tokens.push_back(int32_t(*value));
   }
   return tokens;
 }
 
 /// The artifact's tokenizer, with a message that says how to get one.
-std::unique_ptr<rt::Tokenizer> loadArtifactTokenizer(const std::string &dir) {
+std::unique_ptr<tok::Tokenizer> loadArtifactTokenizer(const std::string &dir) {
   std::string path = dir + "/tokenizer.bin";
-  if (!sys::fs::exists(path))
+  if (::access(path.c_str(), F_OK) != 0)
     throw rt::Error(dir + ": the artifact has no tokenizer (compile a "
                           "checkpoint that has tokenizer.json, or use "
                           "--tokens)");
-  return rt::Tokenizer::load(path);
+  return tok::Tokenizer::load(path);
 }
 
-/// Streams `token`'s text as soon as it forms whole characters; end ids are
-/// not text.
-void printStreamed(rt::StreamDecoder &stream, int32_t token,
-                   const std::vector<int64_t> &stopIds) {
-  if (std::find(stopIds.begin(), stopIds.end(), token) != stopIds.end())
-    return;
-  outs() << stream.push(token);
-  outs().flush();
+/// Prints streamed text as soon as it comes.
+void printStreamed(const std::string &text) {
+  print(text);
+  std::fflush(stdout);
 }
 
 /// Prints the end-of-run figures to stderr.
 void printStats(const rt::GenerationResult &result, int threads) {
-  errs() << format("\nprompt: %lld tokens, TTFT %.3f s\n",
-                   (long long)result.promptTokens, result.ttftSeconds);
-  errs() << format("prefill: %.2f tok/s; decode: %.2f tok/s (%lld tokens); "
-                   "threads: %d\n",
-                   result.promptTokens / std::max(result.prefillSeconds, 1e-9),
-                   result.decodeSteps
-                       ? result.decodeSteps / std::max(result.decodeSeconds, 1e-9)
-                       : 0.0,
-                   (long long)result.decodeSteps, threads);
+  printError(format("\nprompt: %lld tokens, TTFT %.3f s\n",
+                    (long long)result.promptTokens, result.ttftSeconds));
+  printError(format(
+      "prefill: %.2f tok/s; decode: %.2f tok/s (%lld tokens); threads: %d\n",
+      result.promptTokens / std::max(result.prefillSeconds, 1e-9),
+      result.decodeSteps
+          ? result.decodeSteps / std::max(result.decodeSeconds, 1e-9)
+          : 0.0,
+      (long long)result.decodeSteps, threads));
   if (result.stoppedAtContextEnd)
-    errs() << "(stopped: the context is full; raise --ctx)\n";
+    printError("(stopped: the context is full; raise --ctx)\n");
 }
 
-int runGenerate(int argc, const char **argv) {
-  cl::OptionCategory category("llamac-run options");
-  cl::opt<std::string> artifactDir(cl::Positional, cl::Required,
-                                   cl::desc("<artifact dir>"),
-                                   cl::cat(category));
-  cl::opt<std::string> tokenList(
-      "tokens", cl::desc("Prompt token ids, comma-separated, used exactly "
-                         "as given; prints ids (greedy by default)"),
-      cl::value_desc("ids"), cl::cat(category));
-  cl::opt<std::string> prompt(
-      "p", cl::desc("Prompt text (BOS is added); streams the generated text"),
-      cl::value_desc("text"), cl::cat(category));
-  cl::alias promptAlias("prompt", cl::aliasopt(prompt), cl::cat(category));
-  cl::opt<std::string> promptFile(
-      "f", cl::desc("Read the prompt text from a file ('-': stdin), byte for "
-                    "byte"),
-      cl::value_desc("file"), cl::cat(category));
-  cl::alias promptFileAlias("file", cl::aliasopt(promptFile),
-                            cl::cat(category));
-  cl::opt<bool> chat("chat",
-                     cl::desc("Wrap -p as one user message of the Llama 3 "
-                              "chat format"),
-                     cl::cat(category));
-  cl::opt<std::string> system("system",
-                              cl::desc("System message (with --chat)"),
-                              cl::cat(category));
-  cl::opt<std::string> dumpLogits(
-      "dump-logits",
-      cl::desc("Write the logits of every prompt position, then of each "
-               "generated step, as raw little-endian float32 rows"),
-      cl::value_desc("file"), cl::cat(category));
-  cl::opt<int64_t> prefillTokens(
-      "prefill-tokens", cl::init(-1),
-      cl::desc("Run only the first N prompt tokens through prefill and feed "
-               "the others one at a time through decode steps (teacher "
-               "forcing: the decode kernels on a given sequence, e.g. with "
-               "--dump-logits); default: the whole prompt in prefill"),
-      cl::value_desc("N"), cl::cat(category));
-  CommonOptions common(category);
-  cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(argc, argv,
-                              "Generate from token ids or text\n");
-  if (prefillTokens.getNumOccurrences() && prefillTokens < 1)
+/// --dump-logits: rows go to a temporary file renamed when the run is
+/// complete, and a failed run leaves neither.
+class LogitsFile {
+public:
+  explicit LogitsFile(std::string path)
+      : path(std::move(path)), temporary(this->path + ".tmp") {
+    file = std::fopen(temporary.c_str(), "wb");
+    if (!file)
+      throw rt::Error(this->path + ": " + std::strerror(errno));
+  }
+  ~LogitsFile() {
+    if (file)
+      std::fclose(file);
+    if (!committed)
+      std::remove(temporary.c_str());
+  }
+  LogitsFile(const LogitsFile &) = delete;
+  LogitsFile &operator=(const LogitsFile &) = delete;
+
+  void write(const float *rows, size_t floats) {
+    failed |= std::fwrite(rows, sizeof(float), floats, file) != floats;
+  }
+  void commit() {
+    bool closed = std::fclose(file) == 0;
+    file = nullptr;
+    if (failed || !closed)
+      throw rt::Error(path + ": write failed");
+    if (std::rename(temporary.c_str(), path.c_str()) != 0)
+      throw rt::Error(path + ": " + std::strerror(errno));
+    committed = true;
+  }
+
+private:
+  std::string path, temporary;
+  std::FILE *file = nullptr;
+  bool failed = false, committed = false;
+};
+
+/// Reads a mode's options; false when `--help` asked for them instead, which
+/// are then printed.
+bool readOptions(OptionParser &parser, const std::vector<std::string> &args) {
+  if (parser.parse(args))
+    return true;
+  print(parser.help());
+  return false;
+}
+
+int runGenerate(const std::string &program,
+                const std::vector<std::string> &args) {
+  OptionParser parser(program, "[options] <artifact dir>",
+                      "Generate from token ids or text");
+  std::string artifactDir, tokenList, prompt, promptFile, system, dumpLogits;
+  bool chat = false;
+  int64_t prefillTokens = -1;
+  parser.positional(artifactDir, "artifact dir");
+  parser.option({"tokens"}, tokenList, "ids",
+                "Prompt token ids, comma-separated, used exactly as given; "
+                "prints ids (greedy by default)");
+  parser.option({"p", "prompt"}, prompt, "text",
+                "Prompt text (BOS is added); streams the generated text");
+  parser.option({"f", "file"}, promptFile, "file",
+                "Read the prompt text from a file ('-': stdin), byte for "
+                "byte");
+  parser.flag({"chat"}, chat,
+              "Wrap -p as one user message of the Llama 3 chat format");
+  parser.option({"system"}, system, "text", "System message (with --chat)");
+  parser.option({"dump-logits"}, dumpLogits, "file",
+                "Write the logits of every prompt position, then of each "
+                "generated step, as raw little-endian float32 rows");
+  parser.option({"prefill-tokens"}, prefillTokens, "N",
+                "Run only the first N prompt tokens through prefill and feed "
+                "the others one at a time through decode steps (teacher "
+                "forcing: the decode kernels on a given sequence, e.g. with "
+                "--dump-logits); default: the whole prompt in prefill");
+  CommonOptions common;
+  common.declare(parser);
+  if (!readOptions(parser, args))
+    return 0;
+  if (parser.given("prefill-tokens") && prefillTokens < 1)
     throw rt::Error("--prefill-tokens must be >= 1, got " +
                     std::to_string(prefillTokens));
 
@@ -292,7 +354,7 @@ int runGenerate(int argc, const char **argv) {
     throw rt::Error("give either --tokens IDS or -p TEXT or -f FILE (see "
                     "--help)");
   std::string promptText =
-      promptFile.empty() ? prompt.getValue() : readPromptFile(promptFile);
+      promptFile.empty() ? prompt : llamac::artifact::readFile(promptFile);
   if ((chat || !system.empty()) && !tokenList.empty())
     throw rt::Error("--chat and --system need -p TEXT or -f FILE");
   rt::SamplerOptions samplerOptions =
@@ -300,27 +362,19 @@ int runGenerate(int argc, const char **argv) {
   auto model = rt::Model::load(artifactDir, common.loadOptions());
   const rt::Manifest &manifest = model->manifest();
 
-  std::unique_ptr<rt::Tokenizer> tokenizer;
+  std::unique_ptr<tok::Tokenizer> tokenizer;
   std::vector<int32_t> promptTokens;
   if (!tokenList.empty()) {
     promptTokens = parseTokens(tokenList);
   } else {
     tokenizer = loadArtifactTokenizer(artifactDir);
-    std::string text = promptText;
-    if (chat) {
-      std::vector<rt::ChatMessage> messages;
-      if (!system.empty())
-        messages.push_back({"system", system});
-      messages.push_back({"user", promptText});
-      text = rt::ChatFormat(common.today()).render(messages);
-    } else if (manifest.bosTokenId &&
-               !StringRef(text).starts_with("<|begin_of_text|>")) {
-      promptTokens.push_back(int32_t(*manifest.bosTokenId));
-    }
-    std::vector<int32_t> encoded = tokenizer->encode(text);
-    promptTokens.insert(promptTokens.end(), encoded.begin(), encoded.end());
-    if (promptTokens.empty())
-      throw rt::Error("the prompt is empty");
+    rt::PromptOptions promptOptions;
+    promptOptions.chat = chat;
+    promptOptions.system = system;
+    if (chat)
+      promptOptions.today = common.today();
+    promptOptions.bosTokenId = manifest.bosTokenId;
+    promptTokens = rt::encodePrompt(*tokenizer, promptOptions, promptText);
   }
 
   rt::Session session(*model, common.contextLength);
@@ -328,285 +382,214 @@ int runGenerate(int argc, const char **argv) {
   rt::GenerateOptions generateOptions;
   generateOptions.maxNewTokens =
       common.tokenLimit(!tokenList.empty() ? 16 : common.contextLength);
-  // Without an explicit count, running out of context ends the generation;
-  // an explicit count that does not fit is an error.
-  generateOptions.stopAtContextEnd =
-      !common.maxNewTokens.getNumOccurrences() || common.maxNewTokens == -1;
-  if (!common.ignoreEos)
-    generateOptions.stopIds = manifest.eosTokenIds;
+  generateOptions.stopAtContextEnd = common.stopAtContextEnd();
+  generateOptions.stopIds = common.stopIds(manifest);
   generateOptions.prefillTokens = prefillTokens;
 
-  // Logit rows go to a temporary file renamed at the end: no half output.
-  std::unique_ptr<raw_fd_ostream> dump;
-  std::string dumpTemp;
-  // An error before the rename (context full, a bad token) leaves no file.
-  auto removeDumpTemp = make_scope_exit([&] {
-    if (!dumpTemp.empty()) {
-      dump.reset();
-      sys::fs::remove(dumpTemp);
-    }
-  });
-  if (!dumpLogits.empty()) {
-    dumpTemp = dumpLogits + ".tmp";
-    std::error_code ec;
-    dump = std::make_unique<raw_fd_ostream>(dumpTemp, ec);
-    if (ec)
-      throw rt::Error(dumpLogits + ": " + ec.message());
-  }
+  std::optional<LogitsFile> dump;
+  if (!dumpLogits.empty())
+    dump.emplace(dumpLogits);
   // Set only for --dump-logits: generate() then asks prefill for every
   // prompt row's logits (128256 floats each), which it otherwise skips.
   std::function<void(const float *, int64_t)> onLogits;
   if (dump)
     onLogits = [&](const float *rows, int64_t count) {
-      dump->write(reinterpret_cast<const char *>(rows),
-                  size_t(count) * manifest.vocabSize * sizeof(float));
+      dump->write(rows, size_t(count) * size_t(manifest.vocabSize));
     };
 
-  std::optional<rt::StreamDecoder> stream;
+  std::optional<tok::StreamDecoder> stream;
   if (tokenizer)
     stream.emplace(*tokenizer);
+  const std::vector<int64_t> &stopIds = generateOptions.stopIds;
   auto onToken = [&](int32_t token) {
-    if (stream)
-      printStreamed(*stream, token, generateOptions.stopIds);
+    // End ids are not text.
+    if (stream &&
+        std::find(stopIds.begin(), stopIds.end(), token) == stopIds.end())
+      printStreamed(stream->push(token));
     return true;
   };
   rt::GenerationResult result = rt::generate(
       session, promptTokens, sampler, generateOptions, onToken, onLogits);
   if (stream)
-    outs() << stream->flush() << "\n";
+    print(stream->flush() + "\n");
+  if (dump)
+    dump->commit();
 
-  if (dump) {
-    dump->close();
-    if (dump->has_error())
-      throw rt::Error(dumpLogits + ": write failed");
-    if (std::error_code ec = sys::fs::rename(dumpTemp, dumpLogits))
-      throw rt::Error(dumpLogits + ": " + ec.message());
-    dumpTemp.clear();
-  }
   if (!tokenizer) {
-    outs() << "generated:";
+    std::string ids = "generated:";
     for (int32_t id : result.tokens)
-      outs() << " " << id;
-    outs() << "\n";
-    outs() << format("prefill: %zu tokens in %.3f s (%.2f tok/s)\n",
-                     promptTokens.size(), result.prefillSeconds,
-                     promptTokens.size() /
-                         std::max(result.prefillSeconds, 1e-9));
-    outs() << format("decode: %lld tokens in %.3f s (%.2f tok/s)\n",
-                     (long long)result.decodeSteps, result.decodeSeconds,
-                     result.decodeSteps ? result.decodeSteps /
-                                              std::max(result.decodeSeconds,
-                                                       1e-9)
-                                        : 0.0);
-    outs() << format("threads: %d\n", model->threads());
+      ids += " " + std::to_string(id);
+    print(ids + "\n");
+    print(format("prefill: %zu tokens in %.3f s (%.2f tok/s)\n",
+                 promptTokens.size(), result.prefillSeconds,
+                 promptTokens.size() / std::max(result.prefillSeconds, 1e-9)));
+    print(format("decode: %lld tokens in %.3f s (%.2f tok/s)\n",
+                 (long long)result.decodeSteps, result.decodeSeconds,
+                 result.decodeSteps
+                     ? result.decodeSteps / std::max(result.decodeSeconds, 1e-9)
+                     : 0.0));
+    print(format("threads: %d\n", model->threads()));
   } else {
     printStats(result, model->threads());
   }
   return 0;
 }
 
-int runChat(int argc, const char **argv) {
-  cl::OptionCategory category("llamac-run chat options");
-  cl::opt<std::string> artifactDir(cl::Positional, cl::Required,
-                                   cl::desc("<artifact dir>"),
-                                   cl::cat(category));
-  cl::opt<std::string> system("system", cl::desc("System message"),
-                              cl::cat(category));
-  CommonOptions common(category);
-  cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(
-      argc, argv,
-      "Interactive chat. Type a message and Enter; /reset starts over, "
-      "/exit or end of input quits. The KV cache is kept between turns.\n");
+int runChat(const std::string &program, const std::vector<std::string> &args) {
+  OptionParser parser(program, "[options]",
+                      "Interactive chat. Type a message and Enter; /reset "
+                      "starts over, /exit or end of input quits. The KV "
+                      "cache is kept between turns.");
+  std::string artifactDir, system;
+  parser.positional(artifactDir, "artifact dir");
+  parser.option({"system"}, system, "text", "System message");
+  CommonOptions common;
+  common.declare(parser);
+  if (!readOptions(parser, args))
+    return 0;
 
   rt::Sampler sampler(common.sampler(/*greedyDefault=*/false));
   auto model = rt::Model::load(artifactDir, common.loadOptions());
   auto tokenizer = loadArtifactTokenizer(artifactDir);
-  rt::ChatFormat format(common.today());
+  rt::ConversationOptions options;
+  options.system = system;
+  options.today = common.today();
+  options.stopIds = common.stopIds(model->manifest());
   rt::Session session(*model, common.contextLength);
-  const rt::Manifest &manifest = model->manifest();
-  const bool interactive = sys::Process::StandardInIsUserInput();
+  options.maxReplyTokens = common.tokenLimit(session.capacity());
+  rt::Conversation conversation(session, *tokenizer, sampler,
+                                std::move(options));
+  const bool interactive = ::isatty(STDIN_FILENO);
 
-  std::optional<int32_t> pending; // the last reply's end token, not yet fed
-  bool started = false;
   std::string line;
   while (true) {
     if (interactive)
-      errs() << "> ";
+      printError("> ");
     if (!std::getline(std::cin, line))
       break;
-    std::string message = rt::trimWhitespace(line);
-    if (message.empty())
-      continue;
-    if (message == "/exit" || message == "/quit")
+    rt::Conversation::Turn turn = conversation.input(line, printStreamed);
+    if (turn.outcome == rt::Conversation::Outcome::Exit)
       break;
-    if (message == "/reset") {
-      session.reset();
-      started = false;
-      pending.reset();
-      errs() << "(conversation reset)\n";
-      continue;
+    if (turn.outcome == rt::Conversation::Outcome::Replied) {
+      print("\n");
+      std::fflush(stdout);
     }
-    std::string text;
-    if (!started) {
-      std::vector<rt::ChatMessage> messages;
-      if (!system.empty())
-        messages.push_back({"system", system});
-      messages.push_back({"user", message});
-      text = format.render(messages);
-    } else {
-      text = format.renderTurn({"user", message});
-    }
-    std::vector<int32_t> tokens;
-    if (pending)
-      tokens.push_back(*pending);
-    std::vector<int32_t> encoded = tokenizer->encode(text);
-    tokens.insert(tokens.end(), encoded.begin(), encoded.end());
-    if (session.position() + int64_t(tokens.size()) >= session.capacity()) {
-      errs() << "context full: the conversation holds " << session.position()
-             << " tokens and this message needs " << tokens.size()
-             << " more of the " << session.capacity()
-             << " (--ctx); /reset to start over\n";
-      continue;
-    }
-
-    rt::StreamDecoder stream(*tokenizer);
-    rt::GenerateOptions options;
-    options.maxNewTokens = common.tokenLimit(session.capacity());
-    options.stopAtContextEnd = true;
-    if (!common.ignoreEos)
-      options.stopIds = manifest.eosTokenIds;
-    auto onToken = [&](int32_t token) {
-      printStreamed(stream, token, options.stopIds);
-      return true;
-    };
-    rt::GenerationResult result =
-        rt::generate(session, tokens, sampler, options, onToken);
-    outs() << stream.flush() << "\n";
-    outs().flush();
-    started = true;
-    pending = result.pendingToken;
-    // A reply cut short (by -n) still has to end its turn.
-    if (!result.stoppedAtStopId && pending) {
-      if (auto eot = tokenizer->specialTokenId("<|eot_id|>")) {
-        std::vector<int32_t> close = {*pending};
-        if (session.position() + 2 <= session.capacity()) {
-          session.prefill(close, /*lastOnly=*/true);
-          pending = *eot;
-        }
-      }
-    }
-    if (result.stoppedAtContextEnd)
-      errs() << "(context full: " << session.capacity()
-             << " tokens; /reset to start over)\n";
+    if (!turn.notice.empty())
+      printError(turn.notice + "\n");
     // Every turn ends with its figures on stderr (the reply alone is on
     // stdout), so a script can tell the turns apart whatever was said.
-    printStats(result, model->threads());
+    if (turn.outcome == rt::Conversation::Outcome::Replied)
+      printStats(turn.result, model->threads());
   }
   return 0;
 }
 
-int runTokenize(int argc, const char **argv) {
-  cl::OptionCategory category("llamac-run tokenize options");
-  cl::opt<std::string> path(cl::Positional, cl::Required,
-                            cl::desc("<artifact dir | tokenizer.json>"),
-                            cl::cat(category));
-  cl::opt<bool> jsonl("jsonl",
-                      cl::desc("Read one {\"text\": ...} object a line and "
-                               "write one {\"ids\": [...]} line each"),
-                      cl::cat(category));
-  cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(argc, argv,
-                              "Token ids of the text on standard input (no "
-                              "BOS added; special-token text is recognised)\n");
-  std::unique_ptr<rt::Tokenizer> tokenizer =
-      sys::fs::is_directory(path) ? loadArtifactTokenizer(path)
-                                  : rt::Tokenizer::fromHuggingFaceJSON(path);
-  auto printIds = [](const std::vector<int32_t> &ids) {
-    json::Array array;
-    for (int32_t id : ids)
-      array.push_back(id);
-    return array;
-  };
+int runTokenize(const std::string &program,
+                const std::vector<std::string> &args) {
+  OptionParser parser(program, "[options] <artifact dir | tokenizer.json>",
+                      "Token ids of the text on standard input (no BOS "
+                      "added; special-token text is recognised)");
+  std::string path;
+  bool jsonl = false;
+  parser.positional(path, "artifact dir | tokenizer.json");
+  parser.flag({"jsonl"}, jsonl,
+              "Read one {\"text\": ...} object a line and write one "
+              "{\"ids\": [...]} line each");
+  if (!readOptions(parser, args))
+    return 0;
+  std::unique_ptr<tok::Tokenizer> tokenizer =
+      isDirectory(path) ? loadArtifactTokenizer(path)
+                        : tok::Tokenizer::fromHuggingFaceJSON(path);
   if (!jsonl) {
     std::string text((std::istreambuf_iterator<char>(std::cin)),
                      std::istreambuf_iterator<char>());
-    std::vector<int32_t> ids = tokenizer->encode(text);
-    for (size_t i = 0; i < ids.size(); ++i)
-      outs() << (i ? " " : "") << ids[i];
-    outs() << "\n";
+    std::string ids;
+    for (int32_t id : tokenizer->encode(text))
+      ids += (ids.empty() ? "" : " ") + std::to_string(id);
+    print(ids + "\n");
     return 0;
   }
   std::string line;
   int64_t lineNumber = 0;
   while (std::getline(std::cin, line)) {
     ++lineNumber;
-    if (rt::trimWhitespace(line).empty())
+    if (trimmed(line).empty())
       continue;
-    Expected<json::Value> value = json::parse(line);
-    const json::Object *object = value ? value->getAsObject() : nullptr;
-    std::optional<StringRef> text = object ? object->getString("text") : std::nullopt;
-    if (!text) {
-      if (!value)
-        consumeError(value.takeError());
+    json value = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    auto text = value.is_object() ? value.find("text") : value.end();
+    if (!value.is_object() || text == value.end() || !text->is_string())
       throw rt::Error("stdin line " + std::to_string(lineNumber) +
                       ": expected a JSON object with a string \"text\"");
-    }
-    outs() << json::Value(json::Object{
-                  {"ids", printIds(tokenizer->encode(text->str()))}})
-           << "\n";
+    json ids = tokenizer->encode(text->get_ref<const std::string &>());
+    print(json{{"ids", std::move(ids)}}.dump() + "\n");
   }
   return 0;
 }
 
-std::vector<int64_t> parseSizes(StringRef text, StringRef flag) {
+std::vector<int64_t> parseSizes(const std::string &text,
+                                const std::string &flag) {
   std::vector<int64_t> sizes;
-  SmallVector<StringRef> parts;
-  text.split(parts, ',');
-  for (StringRef part : parts) {
-    int64_t value;
-    if (part.trim().getAsInteger(10, value) || value < 1)
-      throw rt::Error(flag.str() + ": '" + part.str() +
+  for (const std::string &part : splitCommas(text)) {
+    std::optional<int64_t> value = decimal(part);
+    if (!value || *value < 1)
+      throw rt::Error(flag + ": '" + part +
                       "' is not a positive count (expected e.g. 64,512)");
-    sizes.push_back(value);
+    sizes.push_back(*value);
   }
-  if (sizes.empty())
-    throw rt::Error(flag.str() + ": no sizes given");
   return sizes;
 }
 
-int runBench(int argc, const char **argv) {
-  cl::OptionCategory category("llamac-run bench options");
-  cl::opt<std::string> artifactDir(cl::Positional, cl::Required,
-                                   cl::desc("<artifact dir>"),
-                                   cl::cat(category));
-  cl::opt<std::string> promptSizes(
-      "p", cl::init("64,512"),
-      cl::desc("Prompt sizes to measure prefill on (pp)"),
-      cl::value_desc("n,n,..."), cl::cat(category));
-  cl::opt<std::string> generateSizes(
-      "n", cl::init("128"), cl::desc("Tokens to generate (tg)"),
-      cl::value_desc("n,n,..."), cl::cat(category));
-  cl::opt<int> threads("threads", cl::init(0),
-                       cl::desc("Worker threads (default: all cores)"),
-                       cl::value_desc("N"), cl::cat(category));
-  cl::alias threadsAlias("t", cl::aliasopt(threads), cl::cat(category));
-  cl::opt<int> repetitions("r", cl::init(3),
-                           cl::desc("Repetitions of each measurement"),
-                           cl::cat(category));
-  cl::opt<bool> json("json", cl::desc("Print one JSON object"),
-                     cl::cat(category));
-  cl::opt<bool> profile(
-      "profile",
-      cl::desc("Also print the time per kernel of one prefill (of the first "
-               "-p size) and one decode step"),
-      cl::cat(category));
-  cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(
-      argc, argv,
-      "Prefill and decode throughput (median and range over repetitions), "
-      "time to first token, and the machine's read bandwidth and compute "
-      "peak measured in the same run\n");
+/// Time per kernel, most expensive first, as JSON rows.
+json profileRows(const std::vector<rt::Model::KernelTime> &times) {
+  json rows = json::array();
+  for (const auto &time : times)
+    rows.push_back({{"kernel", time.kernel},
+                    {"micro_kernel", time.microKernel},
+                    {"calls", time.calls},
+                    {"ms", time.seconds * 1e3}});
+  return rows;
+}
+
+/// The same as a table.
+void printProfile(const std::string &title,
+                  const std::vector<rt::Model::KernelTime> &times) {
+  double total = 0;
+  for (const auto &time : times)
+    total += time.seconds;
+  print("\n" + title + format(" (%.2f ms in kernels)\n", total * 1e3));
+  for (const auto &time : times) {
+    // The micro-kernel a product runs on follows its name in brackets.
+    std::string label = time.kernel;
+    if (!time.microKernel.empty())
+      label += " [" + time.microKernel + "]";
+    print(format("  %-60s %5lld calls %9.3f ms %5.1f%%\n", label.c_str(),
+                 (long long)time.calls, time.seconds * 1e3,
+                 total > 0 ? 100 * time.seconds / total : 0.0));
+  }
+}
+
+int runBench(const std::string &program, const std::vector<std::string> &args) {
+  OptionParser parser(program, "[options] <artifact dir>",
+                      "Prefill and decode throughput (median and range over "
+                      "repetitions), time to first token, and the machine's "
+                      "read bandwidth and compute peak measured in the same "
+                      "run");
+  std::string artifactDir, promptSizes = "64,512", generateSizes = "128";
+  int threads = 0, repetitions = 3;
+  bool printJSON = false, profile = false;
+  parser.positional(artifactDir, "artifact dir");
+  parser.option({"p"}, promptSizes, "n,n,...",
+                "Prompt sizes to measure prefill on (pp)");
+  parser.option({"n"}, generateSizes, "n,n,...", "Tokens to generate (tg)");
+  parser.option({"threads", "t"}, threads, "N",
+                "Worker threads (default: all cores)");
+  parser.option({"r"}, repetitions, "N", "Repetitions of each measurement");
+  parser.flag({"json"}, printJSON, "Print one JSON object");
+  parser.flag({"profile"}, profile,
+              "Also print the time per kernel of one prefill (of the first "
+              "-p size) and one decode step");
+  if (!readOptions(parser, args))
+    return 0;
 
   rt::BenchOptions options;
   options.promptSizes = parseSizes(promptSizes, "-p");
@@ -621,27 +604,21 @@ int runBench(int argc, const char **argv) {
   int used = model->threads();
 
   rt::Measurement bandwidth = rt::probeReadBandwidth(used);
-  rt::Measurement peakF32 = rt::probePeakF32(used);
-  rt::Measurement peakBF16 = rt::probePeakBF16(used);
   const rt::Manifest &info = model->manifest();
-  rt::Measurement peakAMX;
-  if (info.usesAMX)
-    peakAMX = rt::probePeakAMX(used);
+  rt::ComputePeaks peaks = rt::probeComputePeaks(info.computeUnits, used);
+  const bool usesAMX =
+      info.usesComputeUnit(llamac::artifact::ComputeUnit::AMXBF16);
   rt::BenchResult result = rt::runBench(*model, options);
   std::optional<rt::KernelProfile> kernelProfile;
   if (profile)
     kernelProfile = rt::profileKernels(*model, options.promptSizes.front());
-  // The highest arithmetic rate the machine offers for what the kernels
-  // use: f32 FMA; for bf16 weights also the bf16 dot product; AMX tiles
-  // when the artifact multiplies with them.
-  double peak = info.dtype == "bf16"
-                    ? std::max(peakF32.median, peakBF16.median)
-                    : peakF32.median;
-  if (info.usesAMX)
-    peak = std::max(peak, peakAMX.median);
+  // The highest arithmetic rate the machine offers for the units the
+  // kernels use.
+  double peak = peaks.highest(info.computeUnits);
 
-  if (json) {
-    json::Object pp, tg, ppGflops, tgGbs;
+  if (printJSON) {
+    json pp = json::object(), tg = json::object(), ppGflops = json::object(),
+         tgGbs = json::object();
     for (auto &[size, m] : result.prefill) {
       pp[std::to_string(size)] = m.median;
       ppGflops[std::to_string(size)] = result.prefillGflops(m.median, size);
@@ -651,131 +628,109 @@ int runBench(int argc, const char **argv) {
       tgGbs[std::to_string(size)] =
           m.median * result.decodeBytesPerToken / 1e9;
     }
-    json::Object out{
-        {"artifact", artifactDir.getValue()},
-        {"dtype", info.dtype},
-        {"threads", used},
-        {"repetitions", int(repetitions)},
-        {"pp", std::move(pp)},
-        {"tg", std::move(tg)},
-        {"ttft_s", result.ttft.median},
-        {"ttft_prompt_tokens", result.ttftPromptSize},
-        {"decode_bytes_per_token", result.decodeBytesPerToken},
-        {"decode_gb_s", std::move(tgGbs)},
-        {"prefill_gflop_s", std::move(ppGflops)},
-        {"flops_per_token", result.flopsPerToken},
-        {"output_projection_flops", result.outputFlops},
-        {"read_bandwidth_gb_s", bandwidth.median},
-        {"peak_gflop_s", peak},
-        {"peak_f32_fma_gflop_s", peakF32.median},
-        {"peak_bf16_dot_gflop_s", peakBF16.median},
-        {"peak_amx_bf16_gflop_s", peakAMX.median},
-    };
-    if (kernelProfile) {
-      auto table = [](const std::vector<rt::Model::KernelTime> &times) {
-        json::Array rows;
-        for (const auto &time : times)
-          rows.push_back(json::Object{{"kernel", time.kernel},
-                                      {"calls", time.calls},
-                                      {"ms", time.seconds * 1e3}});
-        return rows;
-      };
-      out["profile"] = json::Object{
-          {"prompt_tokens", kernelProfile->promptSize},
-          {"prefill", table(kernelProfile->prefill)},
-          {"decode", table(kernelProfile->decode)}};
-    }
-    outs() << json::Value(std::move(out)) << "\n";
+    json out = {{"artifact", artifactDir},
+                {"dtype", info.dtype},
+                {"threads", used},
+                {"repetitions", repetitions},
+                {"pp", std::move(pp)},
+                {"tg", std::move(tg)},
+                {"ttft_s", result.ttft.median},
+                {"ttft_prompt_tokens", result.ttftPromptSize},
+                {"decode_bytes_per_token", result.decodeBytesPerToken},
+                {"decode_gb_s", std::move(tgGbs)},
+                {"prefill_gflop_s", std::move(ppGflops)},
+                {"flops_per_token", result.flopsPerToken},
+                {"output_projection_flops", result.outputFlops},
+                {"read_bandwidth_gb_s", bandwidth.median},
+                {"peak_gflop_s", peak},
+                {"peak_f32_fma_gflop_s", peaks.f32FMA.median},
+                {"peak_bf16_dot_gflop_s", peaks.bf16Dot.median},
+                {"peak_amx_bf16_gflop_s", peaks.amxBF16.median}};
+    if (kernelProfile)
+      out["profile"] = {{"prompt_tokens", kernelProfile->promptSize},
+                        {"prefill", profileRows(kernelProfile->prefill)},
+                        {"decode", profileRows(kernelProfile->decode)}};
+    print(out.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
     return 0;
   }
-  outs() << format("model: %s (%s weights, %.2f GB read per token), %d "
-                   "threads, %d repetitions\n",
-                   artifactDir.c_str(), info.dtype.c_str(),
-                   result.decodeBytesPerToken / 1e9, used, int(repetitions));
-  outs() << format("machine: read bandwidth %.1f GB/s, f32 FMA peak %.0f "
-                   "GFLOP/s, bf16 dot peak %.0f GFLOP/s",
-                   bandwidth.median, peakF32.median, peakBF16.median);
-  if (info.usesAMX)
-    outs() << format(", AMX bf16 peak %.0f GFLOP/s", peakAMX.median);
-  outs() << "\n\n";
-  outs() << "| test   |            tok/s | achieved                          |\n";
-  outs() << "|--------|------------------|-----------------------------------|\n";
+  print(format("model: %s (%s weights, %.2f GB read per token), %d "
+               "threads, %d repetitions\n",
+               artifactDir.c_str(), info.dtype.c_str(),
+               result.decodeBytesPerToken / 1e9, used, repetitions));
+  print(format("machine: read bandwidth %.1f GB/s, f32 FMA peak %.0f "
+               "GFLOP/s, bf16 dot peak %.0f GFLOP/s",
+               bandwidth.median, peaks.f32FMA.median, peaks.bf16Dot.median));
+  if (usesAMX)
+    print(format(", AMX bf16 peak %.0f GFLOP/s", peaks.amxBF16.median));
+  print("\n\n");
+  print("| test   |            tok/s | achieved                          |\n");
+  print("|--------|------------------|-----------------------------------|\n");
   for (auto &[size, m] : result.prefill) {
     double gflops = result.prefillGflops(m.median, size);
-    outs() << format("| pp%-4lld | %7.2f +/- %5.2f | %7.1f GFLOP/s (%4.1f%% of peak)  |\n",
-                     (long long)size, m.median, (m.high - m.low) / 2, gflops,
-                     peak > 0 ? 100 * gflops / peak : 0.0);
+    print(format(
+        "| pp%-4lld | %7.2f +/- %5.2f | %7.1f GFLOP/s (%4.1f%% of peak)  |\n",
+        (long long)size, m.median, (m.high - m.low) / 2, gflops,
+        peak > 0 ? 100 * gflops / peak : 0.0));
   }
   for (auto &[size, m] : result.decode) {
     double gbs = m.median * result.decodeBytesPerToken / 1e9;
-    outs() << format("| tg%-4lld | %7.2f +/- %5.2f | %7.1f GB/s (%4.1f%% of bandwidth) |\n",
-                     (long long)size, m.median, (m.high - m.low) / 2, gbs,
-                     bandwidth.median > 0 ? 100 * gbs / bandwidth.median
-                                          : 0.0);
+    print(format(
+        "| tg%-4lld | %7.2f +/- %5.2f | %7.1f GB/s (%4.1f%% of bandwidth) |\n",
+        (long long)size, m.median, (m.high - m.low) / 2, gbs,
+        bandwidth.median > 0 ? 100 * gbs / bandwidth.median : 0.0));
   }
-  outs() << format("\nTTFT (pp%lld): %.3f s\n",
-                   (long long)result.ttftPromptSize, result.ttft.median);
+  print(format("\nTTFT (pp%lld): %.3f s\n", (long long)result.ttftPromptSize,
+               result.ttft.median));
   if (kernelProfile) {
-    auto print = [](StringRef title,
-                    const std::vector<rt::Model::KernelTime> &times) {
-      double total = 0;
-      for (const auto &time : times)
-        total += time.seconds;
-      outs() << "\n" << title << format(" (%.2f ms in kernels)\n", total * 1e3);
-      for (const auto &time : times)
-        outs() << format("  %-52s %5lld calls %9.3f ms %5.1f%%\n",
-                         time.kernel.c_str(), (long long)time.calls,
-                         time.seconds * 1e3,
-                         total > 0 ? 100 * time.seconds / total : 0.0);
-    };
-    print(("profile: prefill of " + std::to_string(kernelProfile->promptSize) +
-           " tokens")
-              .c_str(),
-          kernelProfile->prefill);
-    print("profile: one decode step", kernelProfile->decode);
+    printProfile("profile: prefill of " +
+                     std::to_string(kernelProfile->promptSize) + " tokens",
+                 kernelProfile->prefill);
+    printProfile("profile: one decode step", kernelProfile->decode);
   }
   return 0;
+}
+
+/// What messages call the program: argv[0] without its directory.
+std::string programName(const char *argv0) {
+  const char *slash = std::strrchr(argv0, '/');
+  return slash ? slash + 1 : argv0;
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
-  InitLLVM initLLVM(argc, argv);
-  releaseLLVMOptions();
   if (argc < 2) {
-    errs() << kUsage;
+    printError(kUsage);
     return 1;
   }
-  StringRef first = argv[1];
+  std::string first = argv[1];
   if (first == "--help" || first == "-h" || first == "help") {
-    outs() << kUsage;
+    print(kUsage);
     return 0;
   }
   try {
-    // argv for the mode: "llamac-run MODE" then the mode's own arguments.
-    std::vector<const char *> args;
-    if (first == "bench") {
-      args.push_back("llamac-run bench");
-      args.insert(args.end(), argv + 2, argv + argc);
-      return runBench(int(args.size()), args.data());
-    }
-    if (first == "tokenize") {
-      args.push_back("llamac-run tokenize");
-      args.insert(args.end(), argv + 2, argv + argc);
-      return runTokenize(int(args.size()), args.data());
-    }
-    if (argc >= 3 && StringRef(argv[2]) == "chat") {
-      args = {"llamac-run ART chat", argv[1]};
+    // Each mode gets its own arguments and the name its messages start with.
+    if (first == "bench")
+      return runBench("llamac-run bench",
+                      std::vector<std::string>(argv + 2, argv + argc));
+    if (first == "tokenize")
+      return runTokenize("llamac-run tokenize",
+                         std::vector<std::string>(argv + 2, argv + argc));
+    if (argc >= 3 && std::string(argv[2]) == "chat") {
+      std::vector<std::string> args = {argv[1]};
       args.insert(args.end(), argv + 3, argv + argc);
-      return runChat(int(args.size()), args.data());
+      return runChat("llamac-run ART chat", args);
     }
-    args.assign(argv, argv + argc);
-    return runGenerate(int(args.size()), args.data());
+    return runGenerate(programName(argv[0]),
+                       std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const llamac::cli::UsageError &error) {
+    printError(std::string(error.what()) + "\n");
   } catch (const rt::Error &error) {
-    errs() << "llamac-run: error: " << error.what() << "\n";
-    return 1;
+    printError("llamac-run: error: " + std::string(error.what()) + "\n");
   } catch (const std::bad_alloc &) {
-    errs() << "llamac-run: error: out of memory\n";
-    return 1;
+    printError("llamac-run: error: out of memory\n");
+  } catch (const std::exception &error) {
+    printError("llamac-run: error: " + std::string(error.what()) + "\n");
   }
+  return 1;
 }

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "llamac/IR/LLMDialect.h"
+#include "llamac/Passes/KernelTable.h"
 #include "llamac/Passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -85,28 +86,25 @@ struct LLMInstrumentKernelsPass
     // Each kernel is listed with the shapes it works on, e.g.
     // "linear_13 1x2048xf32 8192x2048xbf16", so profiles read by themselves,
     // and the micro-kernel it runs on, if any.
-    Builder b(context);
-    SmallVector<Attribute> names;
+    std::vector<llamac::KernelTableEntry> table;
     for (auto &[name, id] : ids) {
-      std::string label = name.str();
+      llamac::KernelTableEntry entry;
+      entry.label = name.str();
       auto kernel = module.lookupSymbol<func::FuncOp>(name);
       for (Type input : kernel.getArgumentTypes())
         if (auto shaped = dyn_cast<ShapedType>(input)) {
-          label += " ";
+          entry.label += " ";
           for (int64_t dim : shaped.getShape())
-            label += (ShapedType::isDynamic(dim) ? std::string("?")
-                                                 : std::to_string(dim)) +
-                     "x";
-          llvm::raw_string_ostream(label) << shaped.getElementType();
+            entry.label += (ShapedType::isDynamic(dim) ? std::string("?")
+                                                       : std::to_string(dim)) +
+                           "x";
+          llvm::raw_string_ostream(entry.label) << shaped.getElementType();
         }
-      SmallVector<NamedAttribute> entry = {
-          b.getNamedAttr("name", b.getStringAttr(label))};
-      if (Attribute microKernel =
-              kernel->getAttr(llamac::llm::MicroKernelAttr::getAttrName()))
-        entry.push_back(b.getNamedAttr("micro_kernel", microKernel));
-      names.push_back(b.getDictionaryAttr(entry));
+      entry.microKernel = kernel->getAttrOfType<llamac::llm::MicroKernelAttr>(
+          llamac::llm::MicroKernelAttr::getAttrName());
+      table.push_back(std::move(entry));
     }
-    module->setAttr("llm.kernels", b.getArrayAttr(names));
+    llamac::setKernelTable(module, table);
   }
 };
 

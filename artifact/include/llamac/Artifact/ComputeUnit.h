@@ -17,15 +17,14 @@
 namespace llamac::artifact {
 
 enum class ComputeUnit : uint8_t {
-  /// f32 vector FMAs (AVX-512 or AVX2).
+  /// f32 vector FMAs (AVX-512 or AVX2): generic code, bf16 and quantized
+  /// weights widened to f32 included.
   F32FMA,
-  /// bf16 pair dot products (AVX512-BF16 `vdpbf16ps`).
-  BF16Dot,
   /// AMX bf16 tile products (`tdpbf16ps`).
   AMXBF16,
 };
 
-/// "f32-fma", "bf16-dot", "amx-bf16": the manifest's names.
+/// "f32-fma", "amx-bf16": the manifest's names.
 std::string_view computeUnitName(ComputeUnit unit);
 std::optional<ComputeUnit> parseComputeUnit(std::string_view name);
 

@@ -13,9 +13,13 @@
 extern "C" {
 #endif
 
-/* Bumped whenever the entry signatures, descriptor layout or weight layout
- * rules change; the runtime refuses artifacts of another version. */
-#define LLAMAC_ABI_VERSION 4 /* 4: vnni16x32 weight tiles, AMX code */
+/* Bumped whenever the entry signatures, descriptor layout, weight layout
+ * rules or the manifest's format change; the runtime refuses artifacts of
+ * another version.
+ *   4: vnni16x32 weight tiles, AMX code.
+ *   5: the manifest lists the compute units the kernels use
+ *      ("compute_units") and each kernel as {"name", "micro_kernel"}. */
+#define LLAMAC_ABI_VERSION 5
 
 /* A strided memref descriptor as MLIR lays it out: the allocation and the
  * aligned data pointers, an element offset, then sizes and strides. */

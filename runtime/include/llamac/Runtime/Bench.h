@@ -38,6 +38,25 @@ Measurement probePeakBF16(int threads, int repetitions = 5);
 /// model that uses AMX is loaded).
 Measurement probePeakAMX(int threads, int repetitions = 5);
 
+/// The arithmetic peaks a benchmark reports, each from its probe.
+struct ComputePeaks {
+  Measurement f32FMA, bf16Dot, amxBF16;
+
+  /// The probe of `unit`: f32-fma probePeakF32, amx-bf16 probePeakAMX.
+  /// (No micro-kernel runs on `vdpbf16ps`; its peak is reported as the
+  /// machine's, not compared with.)
+  const Measurement &of(artifact::ComputeUnit unit) const;
+  /// The highest median among `units` (0 for none): the ceiling of the
+  /// arithmetic of kernels that run on them.
+  double highest(const std::vector<artifact::ComputeUnit> &units) const;
+};
+
+/// Probes the f32 FMA and bf16 dot peaks (reported whatever the model uses)
+/// and, when `units` holds amx-bf16, the AMX peak (only a process that
+/// loaded a model using AMX has the tile state it needs).
+ComputePeaks probeComputePeaks(const std::vector<artifact::ComputeUnit> &units,
+                               int threads);
+
 struct BenchOptions {
   std::vector<int64_t> promptSizes = {64, 512};
   std::vector<int64_t> generateSizes = {128};

@@ -4,12 +4,9 @@
 // a request too large for this machine ends in one clear error instead of
 // wrong results or the kernel's OOM killer:
 //
-// - weights.bin and model.so belong to their manifest: a fingerprint of each
-//   file's size and of sampled blocks, written by `llamac compile` and
-//   compared at load (cheap: 64 blocks of 4 KiB, whatever the file's size).
-//   A truncated model.so would otherwise crash dlopen (SIGBUS), and another
-//   compile's library or weights would compute garbage or write out of
-//   bounds;
+// - weights.bin and model.so belong to their manifest: their fingerprints
+//   (llamac/Artifact/Fingerprint.h), written by `llamac compile`, are
+//   compared at load;
 // - the weights and the KV cache for the requested context fit in the memory
 //   this process may use (MemAvailable, and the cgroup's limit if lower).
 //
@@ -17,22 +14,13 @@
 #ifndef LLAMAC_RUNTIME_PREFLIGHT_H
 #define LLAMAC_RUNTIME_PREFLIGHT_H
 
+#include "llamac/Runtime/Runtime.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
 
 namespace llamac::runtime {
-
-struct Manifest;
-
-/// fileFingerprint() of the file at `path`; throws an Error naming the file
-/// when it cannot be read.
-std::string fingerprintOfFile(const std::string &path);
-
-/// A 64-bit fingerprint of an artifact file as 16 hex digits: its size and
-/// 64 evenly spaced 4 KiB blocks (all of it when smaller). Detects a
-/// truncated file or one from another compile, not every flipped bit.
-std::string fileFingerprint(const void *data, uint64_t size);
 
 /// Memory this process may still use, and where the figure comes from.
 struct AvailableMemory {

@@ -10,88 +10,27 @@
 #ifndef LLAMAC_RUNTIME_RUNTIME_H
 #define LLAMAC_RUNTIME_RUNTIME_H
 
+#include "llamac/Artifact/Error.h"
+#include "llamac/Artifact/Manifest.h"
+
 #include <cstdint>
 #include <memory>
-#include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace llamac::runtime {
 
 /// Everything the runtime reports to a user: one line, says what is wrong.
-class Error : public std::runtime_error {
-public:
-  using std::runtime_error::runtime_error;
-};
-
-/// What the runtime needs from `manifest.json`.
-struct Manifest {
-  int64_t abiVersion = 0;
-  std::string dtype;
-  std::string targetCPU;
-  std::vector<std::string> targetFeatures;
-  /// The kernels use AMX tiles (compiled with --prefill-inputs=bf16).
-  bool usesAMX = false;
-  std::string libraryFile;
-  /// fileFingerprint() of the library as compiled; empty in older artifacts.
-  std::string libraryFingerprint;
-  std::string weightsFile;
-  uint64_t weightsSize = 0;
-  /// fileFingerprint() of the file as compiled; empty in older artifacts.
-  std::string weightsFingerprint;
-  int64_t vocabSize = 0;
-  int64_t numLayers = 0;
-  int64_t numKVHeads = 0;
-  int64_t headDim = 0;
-  int64_t maxPositionEmbeddings = 0;
-  std::optional<int64_t> bosTokenId;
-  std::vector<int64_t> eosTokenIds;
-  bool tieWordEmbeddings = false;
-
-  /// One entry of the weight table.
-  struct Tensor {
-    std::string name;
-    uint64_t offset = 0;
-    uint64_t bytes = 0;
-    std::vector<int64_t> shape;
-    /// Empty, or "vnni16x32": a [out, in] matrix stored as tiles;
-    /// "q8_0x16x32" / "q4_0x16x32": the quantized codes of one (its
-    /// "_scales" entry has the same name and the layout with "_scales").
-    std::string layout;
-
-    /// The f16 block scales of a quantized matrix.
-    bool isScales() const {
-      return layout.size() > 7 &&
-             layout.compare(layout.size() - 7, 7, "_scales") == 0;
-    }
-    /// A projection matrix (2-D, tiles of one, or its quantized codes).
-    bool isMatrix() const {
-      return (shape.size() == 2 || !layout.empty()) && !isScales();
-    }
-    /// Elements of the [out, in] matrix this entry stores (two 4-bit
-    /// codes per byte for q4_0).
-    int64_t matrixElements() const {
-      return layout == "q4_0x16x32" ? 2 * numElements() : numElements();
-    }
-    int64_t numElements() const {
-      int64_t count = 1;
-      for (int64_t dim : shape)
-        count *= dim;
-      return count;
-    }
-  };
-  std::vector<Tensor> tensors;
-  /// Kernel names, indexed as the profile hook reports them.
-  std::vector<std::string> kernels;
-
-  /// Reads and checks `dir/manifest.json`.
-  static Manifest read(const std::string &dir);
-};
+using Error = artifact::Error;
+using ErrorKind = artifact::ErrorKind;
+/// What the runtime reads from `manifest.json`.
+using Manifest = artifact::Manifest;
 
 struct LoadOptions {
   /// Worker threads for the generated code's parallel tasks; 0 = all cores.
   int threads = 0;
+  /// More threads than this is a typo, not a machine: front ends refuse it.
+  static constexpr int kMaxThreads = 1024;
   /// Most prompt tokens per call of the generated prefill: longer prompts
   /// run in consecutive chunks (same logits), which bounds the memory of
   /// the activations; 0 = the whole prompt in one call.
@@ -113,6 +52,9 @@ public:
   /// Time per kernel, gathered while profiling is on.
   struct KernelTime {
     std::string kernel;
+    /// The micro-kernel its product runs on (manifest name, e.g.
+    /// "vnni_gemv"); empty: generic code.
+    std::string microKernel;
     int64_t calls = 0;
     double seconds = 0;
   };

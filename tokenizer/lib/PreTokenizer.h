@@ -1,6 +1,6 @@
 //===- PreTokenizer.h - The Llama 3 pre-tokenizer split ---------*- C++ -*-===//
 //
-// Internal to the runtime. The Llama 3 pre-tokenizer splits text with the
+// Internal to the tokenizer. The Llama 3 pre-tokenizer splits text with the
 // regular expression
 //
 //   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
@@ -12,13 +12,13 @@
 // position ends.
 //
 //===----------------------------------------------------------------------===//
-#ifndef LLAMAC_RUNTIME_LIB_PRETOKENIZER_H
-#define LLAMAC_RUNTIME_LIB_PRETOKENIZER_H
+#ifndef LLAMAC_TOKENIZER_LIB_PRETOKENIZER_H
+#define LLAMAC_TOKENIZER_LIB_PRETOKENIZER_H
 
 #include <cstddef>
 #include <string_view>
 
-namespace llamac::runtime::detail {
+namespace llamac::tokenizer::detail {
 
 /// The pattern as `tokenizer.json` spells it (its Split pre-tokenizer's
 /// "Regex"); a tokenizer.json with another pattern is rejected.
@@ -30,6 +30,6 @@ extern const char *const llama3SplitPattern;
 /// at a time and classed like a symbol (as U+FFFD would be).
 size_t llama3PieceEnd(std::string_view text, size_t pos);
 
-} // namespace llamac::runtime::detail
+} // namespace llamac::tokenizer::detail
 
-#endif // LLAMAC_RUNTIME_LIB_PRETOKENIZER_H
+#endif // LLAMAC_TOKENIZER_LIB_PRETOKENIZER_H

@@ -34,7 +34,7 @@
 #include <array>
 #include <cstdint>
 
-namespace llamac::runtime::detail {
+namespace llamac::tokenizer::detail {
 
 const char *const llama3SplitPattern =
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
@@ -208,4 +208,4 @@ size_t llama3PieceEnd(std::string_view text, size_t pos) {
   return end;         // 7
 }
 
-} // namespace llamac::runtime::detail
+} // namespace llamac::tokenizer::detail

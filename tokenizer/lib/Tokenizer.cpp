@@ -23,14 +23,14 @@
 // covers the whole file but its own field.
 //
 //===----------------------------------------------------------------------===//
-#include "llamac/Runtime/Tokenizer.h"
+#include "llamac/Tokenizer/Tokenizer.h"
 
 #include "PreTokenizer.h"
 
-#include "llvm/ADT/StringMap.h"
-#include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
+#include "llamac/Artifact/Files.h"
+#include "llamac/Artifact/JSON.h"
 
+#include <nlohmann/json.hpp>
 #include <utf8proc.h>
 
 #include <fcntl.h>
@@ -45,13 +45,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
-#include <tuple>
+#include <unordered_map>
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the compiled tokenizer format is little-endian; this host is not"
 #endif
 
-namespace llamac::runtime {
+namespace llamac::tokenizer {
 
 namespace {
 
@@ -460,6 +460,144 @@ void fillImage(Tokenizer::Image &image, const Contents &contents) {
 // tokenizer.json
 //===----------------------------------------------------------------------===//
 
+using json = nlohmann::json;
+
+/// tokenizer.json as read: a JSON tree of every section but for the entries
+/// of model.vocab and model.merges (hundreds of thousands of small values,
+/// most of the file), which are kept in flat lists beside it; the tree holds
+/// an empty object and an empty array in their place. A whole tree would
+/// allocate a node (and a string) per entry: reading the Llama 3 file that
+/// way takes about three times as long.
+struct TokenizerFile {
+  json root;
+  /// model.vocab's entries in file order; a repeated spelling is there
+  /// each time (the last one counts, as in a tree).
+  std::vector<std::pair<std::string, json>> vocab;
+  /// model.merges' entries: "left right" strings, or any other value.
+  struct Merge {
+    std::string text;
+    json other;
+    bool isText = false;
+  };
+  std::vector<Merge> merges;
+};
+
+/// Builds a TokenizerFile from nlohmann's SAX events. Every value goes into
+/// the tree where its parent is, except directly inside root.model.vocab or
+/// root.model.merges, where it goes to the flat lists (a container there is
+/// built whole, then added).
+class TokenizerFileBuilder : public nlohmann::json_sax<json> {
+public:
+  explicit TokenizerFileBuilder(TokenizerFile &file) : file(file) {}
+
+  bool null() override { return add(json(nullptr)); }
+  bool boolean(bool value) override { return add(json(value)); }
+  bool number_integer(number_integer_t value) override {
+    return add(json(value));
+  }
+  bool number_unsigned(number_unsigned_t value) override {
+    return add(json(value));
+  }
+  bool number_float(number_float_t value, const string_t &) override {
+    return add(json(value));
+  }
+  bool string(string_t &value) override {
+    if (!frames.empty() && frames.back().role == Role::Merges) {
+      file.merges.push_back({std::move(value), json(), /*isText=*/true});
+      return true;
+    }
+    return add(json(std::move(value)));
+  }
+  bool binary(binary_t &) override { return false; } // not in JSON text
+  bool start_object(std::size_t) override {
+    return open(json::value_t::object);
+  }
+  bool key(string_t &name) override {
+    pendingKey = std::move(name);
+    return true;
+  }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(json::value_t::array); }
+  bool end_array() override { return close(); }
+  bool parse_error(std::size_t, const std::string &,
+                   const nlohmann::detail::exception &error) override {
+    message = artifact::jsonErrorReason(error);
+    return false;
+  }
+
+  /// Why parsing stopped.
+  std::string message;
+
+private:
+  /// What an open container is, as far as the flat lists are concerned.
+  enum class Role : uint8_t { Root, Model, Vocab, Merges, Other };
+  struct Frame {
+    json *container;
+    Role role;
+  };
+
+  /// Puts `value` where the innermost open container wants it; returns it.
+  json *place(json value) {
+    if (frames.empty()) {
+      file.root = std::move(value);
+      return &file.root;
+    }
+    Frame &top = frames.back();
+    if (top.role == Role::Vocab) {
+      file.vocab.emplace_back(std::move(pendingKey), std::move(value));
+      return &file.vocab.back().second;
+    }
+    if (top.role == Role::Merges) {
+      file.merges.push_back({std::string(), std::move(value), false});
+      return &file.merges.back().other;
+    }
+    if (top.container->is_array()) {
+      top.container->push_back(std::move(value));
+      return &top.container->back();
+    }
+    json &slot = (*top.container)[std::move(pendingKey)];
+    slot = std::move(value);
+    return &slot;
+  }
+
+  bool add(json value) {
+    place(std::move(value));
+    return true;
+  }
+
+  bool open(json::value_t kind) {
+    Role parent = frames.empty() ? Role::Other : frames.back().role;
+    bool object = kind == json::value_t::object;
+    Role role = Role::Other;
+    if (frames.empty())
+      role = object ? Role::Root : Role::Other;
+    else if (parent == Role::Root && object && pendingKey == "model")
+      role = Role::Model;
+    else if (parent == Role::Model && object && pendingKey == "vocab")
+      role = Role::Vocab;
+    else if (parent == Role::Model && !object && pendingKey == "merges")
+      role = Role::Merges;
+    // A repeated key replaces the earlier value, lists included. (A
+    // container inside a list stays valid while it is built: the list only
+    // grows again after it is closed.)
+    if (role == Role::Vocab)
+      file.vocab.clear();
+    if (role == Role::Merges)
+      file.merges.clear();
+    frames.push_back({place(json(kind)), role});
+    return true;
+  }
+
+  bool close() {
+    frames.pop_back();
+    return true;
+  }
+
+  TokenizerFile &file;
+  std::vector<Frame> frames;
+  std::string pendingKey;
+};
+
 /// GPT-2's byte-level alphabet: printable Latin-1 bytes stand for
 /// themselves, the other 68 bytes for U+0100 onwards, in byte order.
 struct ByteLevelAlphabet {
@@ -479,7 +617,7 @@ struct ByteLevelAlphabet {
 
   /// The bytes a vocabulary entry stands for, or nullopt if it has a
   /// character outside the alphabet.
-  std::optional<std::string> decode(llvm::StringRef chars) const {
+  std::optional<std::string> decode(std::string_view chars) const {
     std::string out;
     out.reserve(chars.size());
     auto *data = reinterpret_cast<const utf8proc_uint8_t *>(chars.data());
@@ -496,10 +634,10 @@ struct ByteLevelAlphabet {
   }
 };
 
-/// Short, quoted and escaped text of a JSON value for error messages.
-std::string quote(llvm::StringRef text) {
+/// Short, quoted and escaped text of a JSON string for error messages.
+std::string quote(std::string_view text) {
   std::string out = "\"";
-  for (char c : text.take_front(40)) {
+  for (char c : text.substr(0, 40)) {
     if (c == '"' || c == '\\')
       out += '\\';
     if (static_cast<unsigned char>(c) < 0x20) {
@@ -513,19 +651,97 @@ std::string quote(llvm::StringRef text) {
   return out + (text.size() > 40 ? "...\"" : "\"");
 }
 
-std::string describe(const llvm::json::Value *value) {
+/// The member `key` of the object `in`, or null when absent.
+const json *member(const json &in, const char *key) {
+  auto found = in.find(key);
+  return found == in.end() ? nullptr : &*found;
+}
+/// The member `key` of `in` when it is an object (`kind`) or an array.
+const json *memberOf(const json &in, const char *key, json::value_t kind) {
+  const json *value = member(in, key);
+  return value && value->type() == kind ? value : nullptr;
+}
+const json *objectAt(const json &in, const char *key) {
+  return memberOf(in, key, json::value_t::object);
+}
+const json *arrayAt(const json &in, const char *key) {
+  return memberOf(in, key, json::value_t::array);
+}
+/// The string member `key` of `in`, if it is one.
+std::optional<std::string_view> stringAt(const json &in, const char *key) {
+  const json *value = member(in, key);
+  if (!value || !value->is_string())
+    return std::nullopt;
+  return std::string_view(value->get_ref<const std::string &>());
+}
+/// Whether `in` has the string `key` equal to `expected`.
+bool hasString(const json &in, const char *key, std::string_view expected) {
+  return stringAt(in, key) == expected;
+}
+
+std::string describe(const json *value) {
   if (!value)
     return "missing";
-  if (const llvm::json::Object *object = value->getAsObject()) {
-    if (auto type = object->getString("type"))
+  if (value->is_object()) {
+    if (std::optional<std::string_view> type = stringAt(*value, "type"))
       return "type " + quote(*type);
     return "an object without a type";
   }
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  os << *value;
-  return text.size() > 60 ? text.substr(0, 60) + "..." : text;
+  return artifact::jsonExcerpt(*value);
 }
+
+/// model.vocab's spellings -> the index of their entry (the last one when a
+/// spelling is repeated): open addressing with linear probing over (hash,
+/// index) pairs. A std::unordered_map spent most of the load chasing its
+/// nodes for the 1.5 million look-ups of the Llama 3 file.
+class SpellingIndex {
+public:
+  using Entries = std::vector<std::pair<std::string, json>>;
+
+  /// Indexes `list`, which must outlive the index unchanged.
+  void build(const Entries &list) {
+    entries = &list;
+    slots.assign(tableSizeFor(list.size()), Slot{0, kEmpty});
+    mask = slots.size() - 1;
+    count = 0;
+    for (uint32_t index = 0; index < list.size(); ++index) {
+      std::string_view spelling = list[index].first;
+      uint64_t hash = hashBytes(spelling);
+      Slot *slot = &slots[hash & mask];
+      while (slot->index != kEmpty && !(slot->hash == uint32_t(hash) &&
+                                        list[slot->index].first == spelling))
+        slot = &slots[(slot - slots.data() + 1) & mask];
+      count += slot->index == kEmpty;
+      *slot = Slot{uint32_t(hash), index};
+    }
+  }
+
+  /// The entry index of `spelling`, or nothing.
+  std::optional<uint32_t> find(std::string_view spelling) const {
+    uint64_t hash = hashBytes(spelling);
+    for (uint64_t at = hash & mask;; at = (at + 1) & mask) {
+      const Slot &slot = slots[at];
+      if (slot.index == kEmpty)
+        return std::nullopt;
+      if (slot.hash == uint32_t(hash) &&
+          (*entries)[slot.index].first == spelling)
+        return slot.index;
+    }
+  }
+  /// Distinct spellings.
+  size_t size() const { return count; }
+
+private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  struct Slot {
+    uint32_t hash;
+    uint32_t index;
+  };
+  const Entries *entries = nullptr;
+  std::vector<Slot> slots;
+  uint64_t mask = 0;
+  size_t count = 0;
+};
 
 /// Reads and checks one tokenizer.json; every error names its section.
 class JSONReader {
@@ -539,39 +755,47 @@ private:
                           const std::string &message) const {
     fail(path + ": " + section + ": " + message);
   }
-  bool isNullOrAbsent(const llvm::json::Object &in, llvm::StringRef key) {
-    const llvm::json::Value *value = in.get(key);
-    return !value || value->kind() == llvm::json::Value::Null;
+  static bool isNullOrAbsent(const json &in, const char *key) {
+    const json *value = member(in, key);
+    return !value || value->is_null();
   }
   /// A boolean option: absent or null gives `defaultValue`.
-  bool flag(const std::string &section, const llvm::json::Object &in,
-            llvm::StringRef key, bool defaultValue) {
-    const llvm::json::Value *value = in.get(key);
-    if (!value || value->kind() == llvm::json::Value::Null)
+  bool flag(const std::string &section, const json &in, const char *key,
+            bool defaultValue) const {
+    const json *value = member(in, key);
+    if (!value || value->is_null())
       return defaultValue;
-    std::optional<bool> flag = value->getAsBoolean();
-    if (!flag)
-      error(section, "'" + key.str() + "' must be true or false, not " +
+    if (!value->is_boolean())
+      error(section, "'" + std::string(key) + "' must be true or false, not " +
                          describe(value));
-    return *flag;
+    return value->get<bool>();
   }
 
-  void checkNormalizer(const llvm::json::Object &root);
-  void checkPreTokenizer(const llvm::json::Object &root);
-  void checkDecoder(const llvm::json::Object &root);
-  void checkPostProcessor(const llvm::json::Object &root);
-  void readModel(const llvm::json::Object &root, Contents &contents);
-  void readAddedTokens(const llvm::json::Object &root, Contents &contents);
+  void checkNormalizer(const json &root);
+  void checkPreTokenizer(const json &root);
+  void checkDecoder(const json &root);
+  void checkPostProcessor(const json &root);
+  void readModel(const json &root, Contents &contents);
+  void readAddedTokens(const json &root, Contents &contents);
+  /// The id of the vocabulary entry spelled `spelling` (byte-level
+  /// characters), for model.merges[`rank`].
+  uint32_t mergeTokenId(std::string_view spelling, size_t rank) const;
 
-  /// Checks one id of model.vocab or added_tokens; `what` names its token.
-  int64_t checkId(const std::string &section, const std::string &what,
-                  const llvm::json::Value *id) const {
-    std::optional<int64_t> value = id ? id->getAsInteger() : std::nullopt;
+  /// Checks one id of model.vocab or added_tokens; the message names the
+  /// token by `spelling` when there is one.
+  int64_t checkId(const std::string &section,
+                  std::optional<std::string_view> spelling,
+                  const json *id) const {
+    std::optional<int64_t> value =
+        id ? artifact::jsonInteger(*id) : std::nullopt;
+    auto what = [&] {
+      return spelling ? "token " + quote(*spelling) : std::string("token");
+    };
     if (!value || *value < 0)
-      error(section, what + " has id " + describe(id) +
+      error(section, what() + " has id " + describe(id) +
                          ", expected a non-negative integer");
     if (*value >= idLimit)
-      error(section, what + " has id " + std::to_string(*value) +
+      error(section, what() + " has id " + std::to_string(*value) +
                          ", but model.vocab and added_tokens list " +
                          std::to_string(idLimit) +
                          " tokens: ids must be contiguous from 0");
@@ -579,43 +803,48 @@ private:
   }
 
   const std::string &path;
+  TokenizerFile file;
   /// Ids are contiguous, so each is below the number of tokens listed; this
   /// also keeps a wild id from allocating gigabytes.
   int64_t idLimit = 0;
   ByteLevelAlphabet alphabet;
-  /// model.vocab as spelled in the JSON (byte-level characters) -> id.
-  llvm::StringMap<int32_t> vocabIds;
+  /// model.vocab as spelled in the JSON (byte-level characters) -> the
+  /// index in file.vocab of its (last) entry, and each entry's id.
+  SpellingIndex vocabEntry;
+  std::vector<int32_t> entryIds;
   std::vector<bool> assigned;
 };
 
 Contents JSONReader::read() {
-  auto buffer = llvm::MemoryBuffer::getFile(path);
-  if (!buffer)
-    fail(path + ": " + buffer.getError().message());
-  llvm::Expected<llvm::json::Value> json =
-      llvm::json::parse((*buffer)->getBuffer());
-  if (!json)
-    fail(path + ": invalid JSON: " + llvm::toString(json.takeError()));
-  const llvm::json::Object *root = json->getAsObject();
-  if (!root)
+  std::string text = artifact::readFile(path);
+  TokenizerFileBuilder builder(file);
+  if (!json::sax_parse(text, &builder))
+    fail(path + ": invalid JSON: " + builder.message);
+  text = std::string(); // the tree and lists hold what is needed
+  const json &root = file.root;
+  if (!root.is_object())
     fail(path + ": not a JSON object (a Hugging Face tokenizer.json?)");
 
-  const llvm::json::Object *model = root->getObject("model");
-  const llvm::json::Object *vocab = model ? model->getObject("vocab") : nullptr;
-  const llvm::json::Array *added = root->getArray("added_tokens");
-  if (!added && !isNullOrAbsent(*root, "added_tokens"))
+  const json *model = objectAt(root, "model");
+  const json *vocab = model ? objectAt(*model, "vocab") : nullptr;
+  const json *added = arrayAt(root, "added_tokens");
+  if (!added && !isNullOrAbsent(root, "added_tokens"))
     error("added_tokens",
-          describe(root->get("added_tokens")) + ", expected an array");
-  idLimit = std::min<int64_t>(
-      (vocab ? vocab->size() : 0) + (added ? added->size() : 0), maxVocabSize);
+          describe(member(root, "added_tokens")) + ", expected an array");
+  if (!vocab)
+    file.vocab.clear(); // entries of a model.vocab that was replaced
+  vocabEntry.build(file.vocab);
+  idLimit = std::min<int64_t>(int64_t(vocabEntry.size()) +
+                                  (added ? int64_t(added->size()) : 0),
+                              maxVocabSize);
 
-  checkNormalizer(*root);
-  checkPreTokenizer(*root);
-  checkDecoder(*root);
-  checkPostProcessor(*root);
+  checkNormalizer(root);
+  checkPreTokenizer(root);
+  checkDecoder(root);
+  checkPostProcessor(root);
   Contents contents;
-  readModel(*root, contents);
-  readAddedTokens(*root, contents);
+  readModel(root, contents);
+  readAddedTokens(root, contents);
   for (size_t id = 0; id < assigned.size(); ++id)
     if (!assigned[id])
       error("model.vocab", "id " + std::to_string(id) +
@@ -624,104 +853,105 @@ Contents JSONReader::read() {
   return contents;
 }
 
-void JSONReader::checkNormalizer(const llvm::json::Object &root) {
+void JSONReader::checkNormalizer(const json &root) {
   if (!isNullOrAbsent(root, "normalizer"))
-    error("normalizer", describe(root.get("normalizer")) +
+    error("normalizer", describe(member(root, "normalizer")) +
                             " is not supported (only null: Llama 3 has none)");
 }
 
-void JSONReader::checkPreTokenizer(const llvm::json::Object &root) {
+void JSONReader::checkPreTokenizer(const json &root) {
   const std::string section = "pre_tokenizer";
   auto unsupported = [&](const std::string &why) {
     error(section, why + "; only the Llama 3 pre-tokenizer is supported: "
                          "Sequence[Split(Llama 3 pattern, Isolated), "
                          "ByteLevel(add_prefix_space=false, use_regex=false)]");
   };
-  const llvm::json::Object *pre = root.getObject("pre_tokenizer");
+  const json *pre = objectAt(root, "pre_tokenizer");
   if (!pre)
-    unsupported(describe(root.get("pre_tokenizer")));
-  const llvm::json::Array *steps = pre->getArray("pretokenizers");
-  if (pre->getString("type") != llvm::StringRef("Sequence") || !steps ||
-      steps->size() != 2)
+    unsupported(describe(member(root, "pre_tokenizer")));
+  const json *steps = arrayAt(*pre, "pretokenizers");
+  if (!hasString(*pre, "type", "Sequence") || !steps || steps->size() != 2)
     unsupported(
-        describe(root.get("pre_tokenizer")) +
+        describe(pre) +
         (steps ? " with " + std::to_string(steps->size()) + " steps" : ""));
-  const llvm::json::Object *split = (*steps)[0].getAsObject();
-  const llvm::json::Object *byteLevel = (*steps)[1].getAsObject();
-  if (!split || split->getString("type") != llvm::StringRef("Split"))
-    unsupported("first step is " + describe(&(*steps)[0]));
-  const llvm::json::Object *pattern = split->getObject("pattern");
-  std::optional<llvm::StringRef> regex =
-      pattern ? pattern->getString("Regex") : std::nullopt;
+  const json &splitStep = (*steps)[0], &byteLevelStep = (*steps)[1];
+  if (!splitStep.is_object() || !hasString(splitStep, "type", "Split"))
+    unsupported("first step is " + describe(&splitStep));
+  const json *pattern = objectAt(splitStep, "pattern");
+  std::optional<std::string_view> regex =
+      pattern ? stringAt(*pattern, "Regex") : std::nullopt;
   if (!regex || *regex != detail::llama3SplitPattern)
     unsupported("the Split pattern is not the Llama 3 one");
-  if (split->getString("behavior") != llvm::StringRef("Isolated"))
-    unsupported("Split behavior " + describe(split->get("behavior")));
-  if (flag(section, *split, "invert", false))
+  if (!hasString(splitStep, "behavior", "Isolated"))
+    unsupported("Split behavior " + describe(member(splitStep, "behavior")));
+  if (flag(section, splitStep, "invert", false))
     unsupported("Split with invert=true");
-  if (!byteLevel ||
-      byteLevel->getString("type") != llvm::StringRef("ByteLevel"))
-    unsupported("second step is " + describe(&(*steps)[1]));
+  if (!byteLevelStep.is_object() ||
+      !hasString(byteLevelStep, "type", "ByteLevel"))
+    unsupported("second step is " + describe(&byteLevelStep));
   // Hugging Face's defaults for both are true.
-  if (flag(section, *byteLevel, "add_prefix_space", true))
+  if (flag(section, byteLevelStep, "add_prefix_space", true))
     unsupported("ByteLevel with add_prefix_space=true");
-  if (flag(section, *byteLevel, "use_regex", true))
+  if (flag(section, byteLevelStep, "use_regex", true))
     unsupported("ByteLevel with use_regex=true");
 }
 
-void JSONReader::checkDecoder(const llvm::json::Object &root) {
-  const llvm::json::Object *decoder = root.getObject("decoder");
-  if (!decoder || decoder->getString("type") != llvm::StringRef("ByteLevel"))
-    error("decoder", (root.get("decoder")
-                          ? describe(root.get("decoder")) + " is not supported"
-                          : std::string("missing")) +
-                         " (only ByteLevel is)");
+void JSONReader::checkDecoder(const json &root) {
+  const json *decoder = objectAt(root, "decoder");
+  if (!decoder || !hasString(*decoder, "type", "ByteLevel"))
+    error("decoder",
+          (member(root, "decoder")
+               ? describe(member(root, "decoder")) + " is not supported"
+               : std::string("missing")) +
+              " (only ByteLevel is)");
 }
 
-void JSONReader::checkPostProcessor(const llvm::json::Object &root) {
+void JSONReader::checkPostProcessor(const json &root) {
   // Post-processing only adds BOS/EOS in Hugging Face's encode with
   // add_special_tokens; encode() here never adds any, so any processor is
   // fine as long as the section is well-formed.
   if (isNullOrAbsent(root, "post_processor"))
     return;
-  const llvm::json::Object *post = root.getObject("post_processor");
-  if (!post || !post->getString("type"))
+  const json *post = objectAt(root, "post_processor");
+  if (!post || !stringAt(*post, "type"))
     error("post_processor", "expected null or an object with a \"type\", got " +
-                                describe(root.get("post_processor")));
+                                describe(member(root, "post_processor")));
 }
 
-void JSONReader::readModel(const llvm::json::Object &root, Contents &contents) {
-  const llvm::json::Object *model = root.getObject("model");
+void JSONReader::readModel(const json &root, Contents &contents) {
+  const json *model = objectAt(root, "model");
   if (!model)
     error("model", "missing or not an object");
-  if (!model->get("type"))
+  if (!member(*model, "type"))
     error("model", "'type' is missing (only \"BPE\" is supported)");
-  if (model->getString("type") != llvm::StringRef("BPE"))
-    error("model", "type " + describe(model->get("type")) +
+  if (!hasString(*model, "type", "BPE"))
+    error("model", "type " + describe(member(*model, "type")) +
                        " is not supported (only \"BPE\" is)");
-  if (!isNullOrAbsent(*model, "dropout") && model->getNumber("dropout") != 0.0)
-    error("model", "BPE dropout is not supported");
-  for (llvm::StringRef key :
-       {"continuing_subword_prefix", "end_of_word_suffix"})
-    if (!isNullOrAbsent(*model, key) &&
-        model->getString(key) != llvm::StringRef(""))
-      error("model", "'" + key.str() + "' is not supported");
+  if (!isNullOrAbsent(*model, "dropout")) {
+    const json &dropout = (*model)["dropout"];
+    if (!dropout.is_number() || dropout.get<double>() != 0.0)
+      error("model", "BPE dropout is not supported");
+  }
+  for (const char *key : {"continuing_subword_prefix", "end_of_word_suffix"})
+    if (!isNullOrAbsent(*model, key) && !hasString(*model, key, ""))
+      error("model", "'" + std::string(key) + "' is not supported");
   if (flag("model", *model, "byte_fallback", false))
     error("model",
           "byte_fallback is not supported (byte-level BPE needs none)");
   contents.ignoreMerges = flag("model", *model, "ignore_merges", false);
 
   // model.vocab: byte-level spelling -> id.
-  const llvm::json::Object *vocab = model->getObject("vocab");
-  if (!vocab)
-    error("model.vocab", describe(model->get("vocab")) +
+  if (!objectAt(*model, "vocab"))
+    error("model.vocab", describe(member(*model, "vocab")) +
                              ", expected an object of token -> id");
   contents.tokens.reserve(idLimit);
   contents.kinds.reserve(idLimit);
-  for (const auto &entry : *vocab) {
-    llvm::StringRef spelling = entry.first;
-    int64_t id =
-        checkId("model.vocab", "token " + quote(spelling), &entry.second);
+  entryIds.assign(file.vocab.size(), -1);
+  for (uint32_t index = 0; index < file.vocab.size(); ++index) {
+    const auto &[spelling, idValue] = file.vocab[index];
+    if (*vocabEntry.find(spelling) != index)
+      continue; // a later entry spells the same token
+    int64_t id = checkId("model.vocab", spelling, &idValue);
     std::optional<std::string> bytes = alphabet.decode(spelling);
     if (!bytes || bytes->empty())
       error("model.vocab", "token " + quote(spelling) +
@@ -738,7 +968,7 @@ void JSONReader::readModel(const llvm::json::Object &root, Contents &contents) {
                                " and another");
     assigned[id] = true;
     contents.tokens[id] = std::move(*bytes);
-    vocabIds[spelling] = static_cast<int32_t>(id);
+    entryIds[index] = static_cast<int32_t>(id);
   }
   std::array<bool, 256> hasByte{};
   for (const std::string &bytes : contents.tokens)
@@ -753,71 +983,80 @@ void JSONReader::readModel(const llvm::json::Object &root, Contents &contents) {
     }
 
   // model.merges: "left right" strings or [left, right] pairs, best first.
-  const llvm::json::Array *merges = model->getArray("merges");
-  if (!merges)
+  if (!arrayAt(*model, "merges"))
     error("model.merges",
-          describe(model->get("merges")) + ", expected an array");
-  contents.merges.reserve(merges->size());
-  for (size_t rank = 0; rank < merges->size(); ++rank) {
-    const llvm::json::Value &merge = (*merges)[rank];
-    std::string where = "model.merges[" + std::to_string(rank) + "]";
-    llvm::StringRef left, right;
-    if (std::optional<llvm::StringRef> text = merge.getAsString()) {
-      std::tie(left, right) = text->split(' ');
-      if (left.empty() || right.empty() || right.contains(' '))
-        error(where, quote(*text) + " is not two tokens separated by a space");
-    } else if (const llvm::json::Array *pair = merge.getAsArray();
-               pair && pair->size() == 2 && (*pair)[0].getAsString() &&
-               (*pair)[1].getAsString()) {
-      left = *(*pair)[0].getAsString();
-      right = *(*pair)[1].getAsString();
+          describe(member(*model, "merges")) + ", expected an array");
+  contents.merges.reserve(file.merges.size());
+  std::string joined;
+  for (size_t rank = 0; rank < file.merges.size(); ++rank) {
+    const TokenizerFile::Merge &merge = file.merges[rank];
+    std::string_view left, right;
+    if (merge.isText) {
+      std::string_view text = merge.text;
+      size_t space = text.find(' ');
+      left = text.substr(0, space);
+      right = space == std::string_view::npos ? std::string_view()
+                                              : text.substr(space + 1);
+      if (left.empty() || right.empty() ||
+          right.find(' ') != std::string_view::npos)
+        error("model.merges[" + std::to_string(rank) + "]",
+              quote(text) + " is not two tokens separated by a space");
+    } else if (const json &pair = merge.other;
+               pair.is_array() && pair.size() == 2 && pair[0].is_string() &&
+               pair[1].is_string()) {
+      left = pair[0].get_ref<const std::string &>();
+      right = pair[1].get_ref<const std::string &>();
     } else {
-      error(where,
-            describe(&merge) + " is not \"left right\" or [left, right]");
+      error("model.merges[" + std::to_string(rank) + "]",
+            describe(&merge.other) + " is not \"left right\" or [left, right]");
     }
-    auto idOf = [&](llvm::StringRef spelling) {
-      auto found = vocabIds.find(spelling);
-      if (found == vocabIds.end())
-        error(where, "token " + quote(spelling) + " is not in model.vocab");
-      return static_cast<uint32_t>(found->second);
-    };
-    uint32_t leftId = idOf(left), rightId = idOf(right);
-    contents.merges.push_back({leftId, rightId, idOf((left + right).str())});
+    uint32_t leftId = mergeTokenId(left, rank);
+    uint32_t rightId = mergeTokenId(right, rank);
+    joined.assign(left);
+    joined.append(right);
+    contents.merges.push_back({leftId, rightId, mergeTokenId(joined, rank)});
   }
 }
 
-void JSONReader::readAddedTokens(const llvm::json::Object &root,
-                                 Contents &contents) {
+uint32_t JSONReader::mergeTokenId(std::string_view spelling,
+                                  size_t rank) const {
+  std::optional<uint32_t> entry = vocabEntry.find(spelling);
+  if (!entry)
+    error("model.merges[" + std::to_string(rank) + "]",
+          "token " + quote(spelling) + " is not in model.vocab");
+  return static_cast<uint32_t>(entryIds[*entry]);
+}
+
+void JSONReader::readAddedTokens(const json &root, Contents &contents) {
   if (isNullOrAbsent(root, "added_tokens"))
     return;
-  const llvm::json::Array *added = root.getArray("added_tokens");
+  const json *added = arrayAt(root, "added_tokens");
   if (!added)
     error("added_tokens",
-          describe(root.get("added_tokens")) + ", expected an array");
-  llvm::StringMap<int32_t> contentIds;
+          describe(member(root, "added_tokens")) + ", expected an array");
+  std::unordered_map<std::string_view, int32_t> contentIds;
   for (size_t index = 0; index < added->size(); ++index) {
     std::string where = "added_tokens[" + std::to_string(index) + "]";
-    const llvm::json::Object *token = (*added)[index].getAsObject();
-    if (!token)
-      error(where, describe(&(*added)[index]) + ", expected an object");
-    int64_t id = checkId(where, "token", token->get("id"));
-    std::optional<llvm::StringRef> content = token->getString("content");
+    const json &token = (*added)[index];
+    if (!token.is_object())
+      error(where, describe(&token) + ", expected an object");
+    int64_t id = checkId(where, std::nullopt, member(token, "id"));
+    std::optional<std::string_view> content = stringAt(token, "content");
     if (!content || content->empty())
-      error(where, "'content' is " + describe(token->get("content")) +
+      error(where, "'content' is " + describe(member(token, "content")) +
                        ", expected a non-empty string");
-    for (llvm::StringRef option : {"single_word", "lstrip", "rstrip"})
-      if (flag(where, *token, option, false))
-        error(where, quote(*content) + " has " + option.str() +
+    for (const char *option : {"single_word", "lstrip", "rstrip"})
+      if (flag(where, token, option, false))
+        error(where, quote(*content) + " has " + option +
                          "=true, which is not supported");
-    bool special = flag(where, *token, "special", false);
+    bool special = flag(where, token, "special", false);
     if (!contentIds.try_emplace(*content, int32_t(id)).second)
       error(where, quote(*content) + " is listed twice");
 
     if (size_t(id) < assigned.size() && assigned[id]) {
       // An added token may repeat a model token, with the same id.
-      auto model = vocabIds.find(*content);
-      if (contents.kinds[id] != ModelToken || model == vocabIds.end() ||
-          model->second != id)
+      std::optional<uint32_t> model = vocabEntry.find(*content);
+      if (contents.kinds[id] != ModelToken || !model || entryIds[*model] != id)
         error(where, quote(*content) + " has id " + std::to_string(id) +
                          ", which is already " + quote(contents.tokens[id]));
     }
@@ -827,7 +1066,7 @@ void JSONReader::readAddedTokens(const llvm::json::Object &root,
       assigned.resize(id + 1, false);
     }
     assigned[id] = true;
-    contents.tokens[id] = content->str();
+    contents.tokens[id] = std::string(*content);
     contents.kinds[id] = special ? SpecialToken : AddedToken;
   }
 }
@@ -933,8 +1172,9 @@ int32_t Tokenizer::vocabSize() const {
 
 std::string_view Tokenizer::bytesOf(int32_t id) const {
   if (id < 0 || uint32_t(id) >= image->header.vocabSize)
-    fail("token id " + std::to_string(id) + " is out of range [0, " +
-         std::to_string(image->header.vocabSize) + ")");
+    throw Error("token id " + std::to_string(id) + " is out of range [0, " +
+                    std::to_string(image->header.vocabSize) + ")",
+                artifact::ErrorKind::TokenOutOfRange);
   return image->token(static_cast<uint32_t>(id));
 }
 
@@ -1150,4 +1390,4 @@ std::string StreamDecoder::drain(bool atEnd) {
   return out;
 }
 
-} // namespace llamac::runtime
+} // namespace llamac::tokenizer

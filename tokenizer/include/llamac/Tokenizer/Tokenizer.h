@@ -18,13 +18,17 @@
 // printing, StreamDecoder only ever returns valid UTF-8.
 //
 // A Tokenizer is immutable once made: its const methods may be called from
-// several threads at once.
+// several threads at once. Errors (a malformed tokenizer.json, a damaged
+// tokenizer.bin, an id out of range) are artifact::Error.
+//
+// Plain C++17 with utf8proc (Unicode classes) and nlohmann-json
+// (tokenizer.json): no LLVM.
 //
 //===----------------------------------------------------------------------===//
-#ifndef LLAMAC_RUNTIME_TOKENIZER_H
-#define LLAMAC_RUNTIME_TOKENIZER_H
+#ifndef LLAMAC_TOKENIZER_TOKENIZER_H
+#define LLAMAC_TOKENIZER_TOKENIZER_H
 
-#include "llamac/Runtime/Runtime.h"
+#include "llamac/Artifact/Error.h"
 
 #include <cstdint>
 #include <memory>
@@ -33,7 +37,9 @@
 #include <string_view>
 #include <vector>
 
-namespace llamac::runtime {
+namespace llamac::tokenizer {
+
+using Error = artifact::Error;
 
 class Tokenizer {
 public:
@@ -110,6 +116,6 @@ private:
   std::string pending;
 };
 
-} // namespace llamac::runtime
+} // namespace llamac::tokenizer
 
-#endif // LLAMAC_RUNTIME_TOKENIZER_H
+#endif // LLAMAC_TOKENIZER_TOKENIZER_H
