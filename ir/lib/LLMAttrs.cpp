@@ -181,19 +181,6 @@ std::string blockKeyword(artifact::LayoutKind kind) {
          std::to_string(layout.blockDepth());
 }
 
-Type elementTypeOf(MLIRContext *context, artifact::ElementType type) {
-  switch (type) {
-  case artifact::ElementType::F32:
-    return Float32Type::get(context);
-  case artifact::ElementType::F16:
-    return Float16Type::get(context);
-  case artifact::ElementType::BF16:
-    return BFloat16Type::get(context);
-  case artifact::ElementType::I8:
-    return IntegerType::get(context, 8);
-  }
-  return {};
-}
 } // namespace
 
 LogicalResult
@@ -257,7 +244,7 @@ void WeightLayoutAttr::print(AsmPrinter &printer) const {
 }
 
 Type WeightLayoutAttr::getElementType(MLIRContext *context) const {
-  return elementTypeOf(context, getLayout().element());
+  return getMLIRType(context, getLayout().element());
 }
 
 RankedTensorType WeightLayoutAttr::getStoredType(MLIRContext *context,
@@ -472,4 +459,19 @@ artifact::ComputeUnit MicroKernelAttr::getComputeUnit() const {
   default:
     return artifact::ComputeUnit::F32FMA;
   }
+}
+
+Type llamac::llm::getMLIRType(MLIRContext *context,
+                             artifact::ElementType type) {
+  switch (type) {
+  case artifact::ElementType::F32:
+    return Float32Type::get(context);
+  case artifact::ElementType::F16:
+    return Float16Type::get(context);
+  case artifact::ElementType::BF16:
+    return BFloat16Type::get(context);
+  case artifact::ElementType::I8:
+    return IntegerType::get(context, 8);
+  }
+  return {};
 }

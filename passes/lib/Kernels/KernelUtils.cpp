@@ -13,10 +13,10 @@ Value tileView(OpBuilder &b, Location loc, Value base, Value offset,
   Type element = cast<MemRefType>(base.getType()).getElementType();
   std::optional<int64_t> staticStride = getConstantIntValue(rowStride);
   int64_t stride = staticStride ? *staticStride : ShapedType::kDynamic;
-  auto type = MemRefType::get(
-      {rows, stride}, element,
-      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
-                             {stride, 1}));
+  auto type =
+      MemRefType::get({rows, stride}, element,
+                      StridedLayoutAttr::get(
+                          b.getContext(), ShapedType::kDynamic, {stride, 1}));
   return b.create<memref::ReinterpretCastOp>(
       loc, type, base, OpFoldResult(offset),
       ArrayRef<OpFoldResult>{b.getIndexAttr(rows), rowStride},
@@ -52,22 +52,9 @@ void guard(OpBuilder &b, linalg::GenericOp op, Value contiguous,
 }
 
 namespace {
-Type elementType(MLIRContext *context, artifact::ElementType type) {
-  switch (type) {
-  case artifact::ElementType::F32:
-    return Float32Type::get(context);
-  case artifact::ElementType::F16:
-    return Float16Type::get(context);
-  case artifact::ElementType::BF16:
-    return BFloat16Type::get(context);
-  case artifact::ElementType::I8:
-    return IntegerType::get(context, 8);
-  }
-  return {};
-}
-
 bool matches(MemRefType type, const OperandSpec &spec) {
-  if (type.getElementType() != elementType(type.getContext(), spec.element) ||
+  if (type.getElementType() !=
+          llm::getMLIRType(type.getContext(), spec.element) ||
       type.getRank() != int64_t(spec.shape.size()))
     return false;
   for (auto [size, wanted] : llvm::zip(type.getShape(), spec.shape))
@@ -79,9 +66,8 @@ bool matches(MemRefType type, const OperandSpec &spec) {
 } // namespace
 
 OperandSpec quantCodesSpec(bool q4) {
-  OperandSpec spec{artifact::ElementType::I8,
-                   {kAnySize, kStaticSize, kDepth / 2, kTile},
-                   2};
+  OperandSpec spec{
+      artifact::ElementType::I8, {kAnySize, kStaticSize, kDepth / 2, kTile}, 2};
   if (!q4) {
     spec.shape.push_back(2);
     spec.contiguousDims = 3;
@@ -104,9 +90,8 @@ LogicalResult matchProductOperands(linalg::GenericOp op,
   StringRef kind = llm::stringifyMicroKernelKind(kernel.getKind());
   if (op.getNumDpsInputs() + 1 != specs.size() || op.getNumDpsInits() != 1 ||
       op.getNumLoops() != loops || !op.hasPureBufferSemantics())
-    return op.emitOpError("tagged ")
-           << kind << " but not a bufferized " << loops << "-loop product of "
-           << what;
+    return op.emitOpError("tagged ") << kind << " but not a bufferized "
+                                     << loops << "-loop product of " << what;
   for (auto [operand, spec] : llvm::zip(op->getOperands(), specs))
     if (!matches(cast<MemRefType>(operand.getType()), spec))
       return op.emitOpError("tagged ")
@@ -128,8 +113,9 @@ ProductOperands bindProductOperands(OpBuilder &b, linalg::GenericOp op,
     for (int64_t dim = rank - 1; dim >= rank - int64_t(spec.contiguousDims);
          --dim) {
       conditions.push_back(m.eq(s.strides[dim], elements));
-      assert((spec.shape[dim] > 0 || dim == rank - int64_t(spec.contiguousDims)) &&
-             "a contiguous dimension's inner sizes must be known");
+      assert(
+          (spec.shape[dim] > 0 || dim == rank - int64_t(spec.contiguousDims)) &&
+          "a contiguous dimension's inner sizes must be known");
       elements *= spec.shape[dim];
     }
   }
@@ -144,8 +130,8 @@ Value tileOffset(IndexMath &m, const Strided &s, Value nb, Value kb) {
 Value loadBlockScales(OpBuilder &b, Location loc, const Strided &scales,
                       Value nb, Value kb) {
   IndexMath m{b, loc};
-  Value view = vectorView(b, loc, scales.base, tileOffset(m, scales, nb, kb),
-                          kTile);
+  Value view =
+      vectorView(b, loc, scales.base, tileOffset(m, scales, nb, kb), kTile);
   Value half = b.create<vector::LoadOp>(
       loc, VectorType::get({kTile}, b.getF16Type()), view, ValueRange{m.c(0)});
   return b.create<arith::ExtFOp>(loc, VectorType::get({kTile}, b.getF32Type()),
@@ -178,16 +164,16 @@ void emitRowsInGroups(
   emitGroup(b, row, rest.getInductionVar(), 1);
 }
 
-SmallVector<Value> outputTileViews(OpBuilder &b, Location loc,
-                                   const Strided &y, Value row, Value nb,
-                                   int64_t group) {
+SmallVector<Value> outputTileViews(OpBuilder &b, Location loc, const Strided &y,
+                                   Value row, Value nb, int64_t group) {
   IndexMath m{b, loc};
   SmallVector<Value> views;
   for (int64_t g = 0; g < group; ++g)
-    views.push_back(vectorView(
-        b, loc, y.base,
-        m.at(y.offset, {{row, y.strides[0]}, {m.add(nb, m.c(g)), y.strides[1]}}),
-        kTile));
+    views.push_back(
+        vectorView(b, loc, y.base,
+                   m.at(y.offset, {{row, y.strides[0]},
+                                   {m.add(nb, m.c(g)), y.strides[1]}}),
+                   kTile));
   return views;
 }
 
@@ -195,8 +181,7 @@ SmallVector<Value> emitDepthLoop(
     OpBuilder &b, Location loc, int64_t depthTiles, ValueRange init,
     function_ref<void(OpBuilder &, Value kb, SmallVectorImpl<Value> &)> body) {
   IndexMath m{b, loc};
-  auto loop =
-      b.create<scf::ForOp>(loc, m.c(0), m.c(depthTiles), m.c(1), init);
+  auto loop = b.create<scf::ForOp>(loc, m.c(0), m.c(depthTiles), m.c(1), init);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(loop.getBody());
   SmallVector<Value> carried(loop.getRegionIterArgs().begin(),
@@ -221,8 +206,8 @@ void emitAccumulateRow(
     b.create<vector::StoreOp>(loc, result, view, ValueRange{m.c(0)});
 }
 
-SmallVector<OperandSpec> QuantGemvOperands::specs(bool q4,
-                                                  artifact::ElementType inputs) {
+SmallVector<OperandSpec>
+QuantGemvOperands::specs(bool q4, artifact::ElementType inputs) {
   return {{inputs, {kAnySize, kAnySize, kDepth / 2, 2}, 3},
           quantCodesSpec(q4),
           quantScalesSpec(),

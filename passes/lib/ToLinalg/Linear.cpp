@@ -88,7 +88,7 @@ Value lowerPlainProduct(llm::LinearOp op, LinearAdaptor adaptor,
 /// nb, ni, k] over the input [M, in], the panels [out/64, in, 64] and the
 /// result as [M, out/64, 64] (micro-kernel f32_panels).
 Value lowerPanelProduct(llm::LinearOp op, LinearAdaptor adaptor,
-                               ConversionPatternRewriter &rewriter) {
+                        ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   MLIRContext *context = rewriter.getContext();
   auto type = op.getResult().getType();
@@ -96,8 +96,8 @@ Value lowerPanelProduct(llm::LinearOp op, LinearAdaptor adaptor,
   int64_t panels = op.getWeight().getType().getDimSize(0);
   Value input = adaptor.getInput();
   OpFoldResult rows = tensor::getMixedSize(rewriter, loc, input, 0);
-  Value init = rowsAccumulator(rewriter, loc, adaptor.getAddend(), rows,
-                               type, panels, WeightLayout::kPanelWidth);
+  Value init = rowsAccumulator(rewriter, loc, adaptor.getAddend(), rows, type,
+                               panels, WeightLayout::kPanelWidth);
   // Loops: m, nb, ni, k.
   return taggedRowsProduct(
       rewriter, loc, type, ValueRange{input, adaptor.getWeight()}, init,
@@ -110,15 +110,14 @@ Value lowerPanelProduct(llm::LinearOp op, LinearAdaptor adaptor,
       });
 }
 
-Value rowsAccumulator(ConversionPatternRewriter &rewriter,
-                             Location loc, Value addend, OpFoldResult rows,
-                             RankedTensorType type, int64_t tilesOut,
-                             int64_t tile) {
+Value rowsAccumulator(ConversionPatternRewriter &rewriter, Location loc,
+                      Value addend, OpFoldResult rows, RankedTensorType type,
+                      int64_t tilesOut, int64_t tile) {
   if (!addend)
-    return filled(rewriter, loc,
-                  {rows, rewriter.getIndexAttr(tilesOut),
-                   rewriter.getIndexAttr(tile)},
-                  type.getElementType(), 0.0);
+    return filled(
+        rewriter, loc,
+        {rows, rewriter.getIndexAttr(tilesOut), rewriter.getIndexAttr(tile)},
+        type.getElementType(), 0.0);
   auto tiled = RankedTensorType::get({type.getDimSize(0), tilesOut, tile},
                                      type.getElementType());
   return rewriter.create<tensor::ExpandShapeOp>(
@@ -127,35 +126,32 @@ Value rowsAccumulator(ConversionPatternRewriter &rewriter,
                              rewriter.getIndexAttr(tile)});
 }
 
-Value inputPairTiles(ConversionPatternRewriter &rewriter,
-                            Location loc, Value input, OpFoldResult rows,
-                            int64_t tilesIn) {
+Value inputPairTiles(ConversionPatternRewriter &rewriter, Location loc,
+                     Value input, OpFoldResult rows, int64_t tilesIn) {
   auto inputType = cast<RankedTensorType>(input.getType());
   auto tilesType = RankedTensorType::get(
       {inputType.getDimSize(0), tilesIn, WeightLayout::kTileDepth / 2, 2},
       inputType.getElementType());
   return rewriter.create<tensor::ExpandShapeOp>(
       loc, tilesType, input, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}},
-      ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(tilesIn),
-                             rewriter.getIndexAttr(WeightLayout::kTileDepth / 2),
-                             rewriter.getIndexAttr(2)});
+      ArrayRef<OpFoldResult>{
+          rows, rewriter.getIndexAttr(tilesIn),
+          rewriter.getIndexAttr(WeightLayout::kTileDepth / 2),
+          rewriter.getIndexAttr(2)});
 }
 
 Value taggedRowsProduct(
-    ConversionPatternRewriter &rewriter, Location loc,
-    RankedTensorType type, ValueRange inputs, Value init,
-    ArrayRef<AffineMap> maps, ArrayRef<IteratorType> iterators,
-    llm::MicroKernelAttr kernel,
+    ConversionPatternRewriter &rewriter, Location loc, RankedTensorType type,
+    ValueRange inputs, Value init, ArrayRef<AffineMap> maps,
+    ArrayRef<IteratorType> iterators, llm::MicroKernelAttr kernel,
     function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
-  Value product =
-      generic(rewriter, loc, inputs, init, maps, iterators, body);
+  Value product = generic(rewriter, loc, inputs, init, maps, iterators, body);
   if (kernel)
     product.getDefiningOp()->setAttr(llm::MicroKernelAttr::getAttrName(),
                                      kernel);
   return rewriter.create<tensor::CollapseShapeOp>(
       loc, type, product, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
 }
-
 
 } // namespace llamac::to_linalg
 

@@ -26,9 +26,10 @@ namespace {
 /// and scales [M, in/32] (f32), `dx = max|x| / 127`,
 /// `qx = roundeven(x * (1 / dx))`, 0 for a block of zeros. The loops run
 /// over [M, in/32, 32] so that the 32 inputs of a block are contiguous.
-std::pair<Value, Value>
-quantizeInputBlocks(ConversionPatternRewriter &rewriter, Location loc,
-                    Value input, OpFoldResult rows, int64_t tilesIn) {
+std::pair<Value, Value> quantizeInputBlocks(ConversionPatternRewriter &rewriter,
+                                            Location loc, Value input,
+                                            OpFoldResult rows,
+                                            int64_t tilesIn) {
   MLIRContext *context = rewriter.getContext();
   Type f32 = rewriter.getF32Type();
   const int64_t depth = WeightLayout::kTileDepth;
@@ -41,30 +42,30 @@ quantizeInputBlocks(ConversionPatternRewriter &rewriter, Location loc,
                              rewriter.getIndexAttr(depth)});
   SmallVector<OpFoldResult> blocks = {rows, rewriter.getIndexAttr(tilesIn)};
   // Loops: m, kb, k.
-  Value maxAbs = generic(
-      rewriter, loc, {blocks3}, filled(rewriter, loc, blocks, f32, 0.0),
-      {dimsMap(context, 3, {0, 1, 2}), dimsMap(context, 3, {0, 1})},
-      {kPar, kPar, kRed},
-      [](OpBuilder &b, Location loc, ValueRange args) -> Value {
-        return b.create<arith::MaximumFOp>(
-            loc, args[1], b.create<math::AbsFOp>(loc, args[0]));
-      });
-  Value scales = generic(
-      rewriter, loc, {maxAbs}, empty(rewriter, loc, blocks, f32),
-      {dimsMap(context, 2, {0, 1}), dimsMap(context, 2, {0, 1})},
-      {kPar, kPar}, [&](OpBuilder &b, Location loc, ValueRange args) {
-        return b
-            .create<arith::DivFOp>(
-                loc, args[0],
-                b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(127.0f)))
-            .getResult();
-      });
+  Value maxAbs =
+      generic(rewriter, loc, {blocks3}, filled(rewriter, loc, blocks, f32, 0.0),
+              {dimsMap(context, 3, {0, 1, 2}), dimsMap(context, 3, {0, 1})},
+              {kPar, kPar, kRed},
+              [](OpBuilder &b, Location loc, ValueRange args) -> Value {
+                return b.create<arith::MaximumFOp>(
+                    loc, args[1], b.create<math::AbsFOp>(loc, args[0]));
+              });
+  Value scales =
+      generic(rewriter, loc, {maxAbs}, empty(rewriter, loc, blocks, f32),
+              {dimsMap(context, 2, {0, 1}), dimsMap(context, 2, {0, 1})},
+              {kPar, kPar}, [&](OpBuilder &b, Location loc, ValueRange args) {
+                return b
+                    .create<arith::DivFOp>(loc, args[0],
+                                           b.create<arith::ConstantOp>(
+                                               loc, b.getF32FloatAttr(127.0f)))
+                    .getResult();
+              });
   Value codes = generic(
       rewriter, loc, {blocks3, scales},
-      empty(rewriter, loc,
-            {rows, rewriter.getIndexAttr(tilesIn),
-             rewriter.getIndexAttr(depth)},
-            rewriter.getI8Type()),
+      empty(
+          rewriter, loc,
+          {rows, rewriter.getIndexAttr(tilesIn), rewriter.getIndexAttr(depth)},
+          rewriter.getI8Type()),
       {dimsMap(context, 3, {0, 1, 2}), dimsMap(context, 3, {0, 1}),
        dimsMap(context, 3, {0, 1, 2})},
       {kPar, kPar, kPar},
@@ -81,9 +82,8 @@ quantizeInputBlocks(ConversionPatternRewriter &rewriter, Location loc,
       });
   Value codeTiles = rewriter.create<tensor::ExpandShapeOp>(
       loc,
-      RankedTensorType::get(
-          {inputType.getDimSize(0), tilesIn, depth / 2, 2},
-          rewriter.getI8Type()),
+      RankedTensorType::get({inputType.getDimSize(0), tilesIn, depth / 2, 2},
+                            rewriter.getI8Type()),
       codes, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}},
       ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(tilesIn),
                              rewriter.getIndexAttr(depth / 2),
@@ -91,6 +91,32 @@ quantizeInputBlocks(ConversionPatternRewriter &rewriter, Location loc,
   return {codeTiles, scales};
 }
 
+/// What the one-row products by tiles (lowerTileRows, lowerQuantizedRows)
+/// start from.
+struct TileRowsOperands {
+  OpFoldResult rows;
+  int64_t tilesIn;
+  /// The input [M, in] as [M, in/32, 16, 2] (inputPairTiles).
+  Value inputPairs;
+  /// The [M, out/16, 16] accumulator (rowsAccumulator).
+  Value init;
+};
+
+TileRowsOperands tileRowsOperands(llm::LinearOp op, LinearAdaptor adaptor,
+                                  ConversionPatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  auto weightType = op.getWeight().getType();
+  int64_t tilesOut = weightType.getDimSize(0);
+  TileRowsOperands operands;
+  operands.tilesIn = weightType.getDimSize(1);
+  operands.rows = tensor::getMixedSize(rewriter, loc, adaptor.getInput(), 0);
+  operands.inputPairs = inputPairTiles(rewriter, loc, adaptor.getInput(),
+                                       operands.rows, operands.tilesIn);
+  operands.init =
+      rowsAccumulator(rewriter, loc, adaptor.getAddend(), operands.rows,
+                      op.getResult().getType(), tilesOut);
+  return operands;
+}
 
 } // namespace
 
@@ -101,23 +127,18 @@ namespace llamac::to_linalg {
 /// as [M, in/32, 16, 2], the weight tiles and the result as [M, out/16,
 /// 16]; inputs stay f32 (micro-kernel vnni_gemv).
 Value lowerTileRows(llm::LinearOp op, LinearAdaptor adaptor,
-                            ConversionPatternRewriter &rewriter) {
+                    ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   MLIRContext *context = rewriter.getContext();
   auto type = op.getResult().getType();
   Type elementType = type.getElementType();
-  auto weightType = op.getWeight().getType();
-  int64_t tilesOut = weightType.getDimSize(0), tilesIn = weightType.getDimSize(1);
-  Value input = adaptor.getInput();
-  OpFoldResult rows = tensor::getMixedSize(rewriter, loc, input, 0);
-  Value input4 = inputPairTiles(rewriter, loc, input, rows, tilesIn);
-  Value init = rowsAccumulator(rewriter, loc, adaptor.getAddend(), rows,
-                               type, tilesOut);
+  TileRowsOperands operands = tileRowsOperands(op, adaptor, rewriter);
   // Loops: m, nb, ni, kb, kr, kp.
   return taggedRowsProduct(
-      rewriter, loc, type, ValueRange{input4, adaptor.getWeight()}, init,
-      {dimsMap(context, 6, {0, 3, 4, 5}),
-       dimsMap(context, 6, {1, 3, 4, 2, 5}), dimsMap(context, 6, {0, 1, 2})},
+      rewriter, loc, type, ValueRange{operands.inputPairs, adaptor.getWeight()},
+      operands.init,
+      {dimsMap(context, 6, {0, 3, 4, 5}), dimsMap(context, 6, {1, 3, 4, 2, 5}),
+       dimsMap(context, 6, {0, 1, 2})},
       {kPar, kPar, kPar, kRed, kRed, kRed}, op.getMicroKernelAttr(),
       [&](OpBuilder &b, Location loc, ValueRange args) {
         Value weight = castFloat(b, loc, args[1], elementType);
@@ -126,28 +147,22 @@ Value lowerTileRows(llm::LinearOp op, LinearAdaptor adaptor,
 }
 
 /// Products by quantized weights, one input row at a time (decode, and
-/// prefill without input_type): loops [m, nb, ni, kb, kr, kp] as in lowerTiledRows,
-/// with the scales [nb, kb, ni] as a third operand and the weight
-/// dequantized in the body (Q4_0's codes have no kp dimension: the loop
+/// prefill without input_type): loops [m, nb, ni, kb, kr, kp] as in
+/// lowerTiledRows, with the scales [nb, kb, ni] as a third operand and the
+/// weight dequantized in the body (Q4_0's codes have no kp dimension: the loop
 /// picks the nibble; micro-kernels q8_0_gemv / q4_0_gemv). With input_type
 /// i8, the inputs' codes [M, in/32, 16, 2] take the inputs' place and
 /// their scales [M, in/32] come last (see quantizeInputBlocks; the
 /// weight stays the second operand, whose tiles tasks split; micro-kernels
 /// q8_0_i8_gemv / q4_0_i8_gemv).
 Value lowerQuantizedRows(llm::LinearOp op, LinearAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) {
+                         ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   MLIRContext *context = rewriter.getContext();
   auto type = op.getResult().getType();
   Type elementType = type.getElementType();
-  auto weightType = op.getWeight().getType();
   artifact::QuantScheme scheme = op.getWeightLayoutAttr().getLayout().scheme;
-  int64_t tilesOut = weightType.getDimSize(0), tilesIn = weightType.getDimSize(1);
-  Value input = adaptor.getInput();
-  OpFoldResult rows = tensor::getMixedSize(rewriter, loc, input, 0);
-  Value input4 = inputPairTiles(rewriter, loc, input, rows, tilesIn);
-  Value init = rowsAccumulator(rewriter, loc, adaptor.getAddend(), rows,
-                               type, tilesOut);
+  TileRowsOperands operands = tileRowsOperands(op, adaptor, rewriter);
   AffineMap codesMap = scheme == artifact::QuantScheme::Q8_0
                            ? dimsMap(context, 6, {1, 3, 4, 2, 5})
                            : dimsMap(context, 6, {1, 3, 4, 2});
@@ -157,7 +172,7 @@ Value lowerQuantizedRows(llm::LinearOp op, LinearAdaptor adaptor,
                : Value();
   };
   // Loops: m, nb, ni, kb, kr, kp.
-  SmallVector<Value> inputs = {input4, adaptor.getWeight(),
+  SmallVector<Value> inputs = {operands.inputPairs, adaptor.getWeight(),
                                adaptor.getScales()};
   SmallVector<AffineMap> maps = {dimsMap(context, 6, {0, 3, 4, 5}), codesMap,
                                  dimsMap(context, 6, {1, 3, 2})};
@@ -165,15 +180,15 @@ Value lowerQuantizedRows(llm::LinearOp op, LinearAdaptor adaptor,
   if (i8Inputs) {
     // input_type i8: the inputs quantized per block, then their codes
     // times the weights' codes, each block's sum scaled by both scales.
-    auto [inputCodes, inputScales] =
-        quantizeInputBlocks(rewriter, loc, input, rows, tilesIn);
+    auto [inputCodes, inputScales] = quantizeInputBlocks(
+        rewriter, loc, adaptor.getInput(), operands.rows, operands.tilesIn);
     inputs[0] = inputCodes;
     inputs.push_back(inputScales);
     maps.push_back(dimsMap(context, 6, {0, 3}));
   }
   maps.push_back(dimsMap(context, 6, {0, 1, 2}));
   return taggedRowsProduct(
-      rewriter, loc, type, inputs, init, maps,
+      rewriter, loc, type, inputs, operands.init, maps,
       {kPar, kPar, kPar, kRed, kRed, kRed}, op.getMicroKernelAttr(),
       [&](OpBuilder &b, Location loc, ValueRange args) {
         Value inputValue = args[0];
@@ -197,15 +212,17 @@ Value lowerQuantizedRows(llm::LinearOp op, LinearAdaptor adaptor,
 /// indexed [nb, kb, ni], each weight dequantized and rounded to the input
 /// type in the body (micro-kernels amx_q8_0 / amx_q4_0).
 Value lowerTileMatmul(llm::LinearOp op, LinearAdaptor adaptor,
-                              ConversionPatternRewriter &rewriter) {
+                      ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   MLIRContext *context = rewriter.getContext();
   auto type = op.getResult().getType();
   Type elementType = type.getElementType();
   Type inputType = *op.getInputType();
   auto weightType = op.getWeight().getType();
-  int64_t tilesOut = weightType.getDimSize(0), tilesIn = weightType.getDimSize(1);
-  const int64_t tileRows = WeightLayout::kTileRows, depth = WeightLayout::kTileDepth;
+  int64_t tilesOut = weightType.getDimSize(0),
+          tilesIn = weightType.getDimSize(1);
+  const int64_t tileRows = WeightLayout::kTileRows,
+                depth = WeightLayout::kTileDepth;
   Value input = adaptor.getInput();
   Value rows = rewriter.create<tensor::DimOp>(loc, input, 0);
   // ceil(rows / 16), as (rows + 15) / 16: arith-to-llvm has no ceildivui.
@@ -218,10 +235,9 @@ Value lowerTileMatmul(llm::LinearOp op, LinearAdaptor adaptor,
   auto index = [&](int64_t value) { return rewriter.getIndexAttr(value); };
 
   // Rounded input tiles: tiles[mb, kb, mi, j] = bf16(input[mb*16+mi, kb*32+j]).
-  Value tilesInit =
-      empty(rewriter, loc, {rowTiles, index(tilesIn), index(tileRows),
-                            index(depth)},
-            inputType);
+  Value tilesInit = empty(
+      rewriter, loc, {rowTiles, index(tilesIn), index(tileRows), index(depth)},
+      inputType);
   auto tiles = rewriter.create<linalg::GenericOp>(
       loc, tilesInit.getType(), ValueRange{}, ValueRange{tilesInit},
       ArrayRef<AffineMap>{dimsMap(context, 4, {0, 1, 2, 3})},
@@ -237,18 +253,18 @@ Value lowerTileMatmul(llm::LinearOp op, LinearAdaptor adaptor,
         };
         Value row = scaled(at(0), tileRows, at(2));
         Value column = scaled(at(1), depth, at(3));
-        Value inside = b.create<arith::CmpIOp>(
-            loc, arith::CmpIPredicate::ult, row, rows);
+        Value inside =
+            b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, row, rows);
         Value zeroRow = b.create<arith::ConstantIndexOp>(loc, 0);
         Value safeRow = b.create<arith::SelectOp>(loc, inside, row, zeroRow);
-        Value value = b.create<tensor::ExtractOp>(
-            loc, input, ValueRange{safeRow, column});
+        Value value = b.create<tensor::ExtractOp>(loc, input,
+                                                  ValueRange{safeRow, column});
         Value rounded = castFloat(b, loc, value, inputType);
         Value zero =
             b.create<arith::ConstantOp>(loc, b.getFloatAttr(inputType, 0.0));
         b.create<linalg::YieldOp>(
-            loc, b.create<arith::SelectOp>(loc, inside, rounded, zero)
-                     .getResult());
+            loc,
+            b.create<arith::SelectOp>(loc, inside, rounded, zero).getResult());
       });
   auto pairsType = RankedTensorType::get(
       {ShapedType::kDynamic, tilesIn, tileRows, depth / 2, 2}, inputType);
@@ -261,8 +277,8 @@ Value lowerTileMatmul(llm::LinearOp op, LinearAdaptor adaptor,
   Value paddedRows = rewriter.create<arith::MulIOp>(
       loc, rowTiles, rewriter.create<arith::ConstantIndexOp>(loc, tileRows));
   int64_t out = tilesOut * tileRows;
-  Value init = filled(rewriter, loc, {paddedRows, index(out)}, elementType,
-                      0.0);
+  Value init =
+      filled(rewriter, loc, {paddedRows, index(out)}, elementType, 0.0);
   if (Value addend = adaptor.getAddend()) // sums start from it
     init = rewriter.create<tensor::InsertSliceOp>(
         loc, addend, init, ArrayRef<OpFoldResult>{index(0), index(0)},
@@ -298,8 +314,8 @@ Value lowerTileMatmul(llm::LinearOp op, LinearAdaptor adaptor,
           rhs = castFloat(b, loc, args[1], elementType);
         } else {
           Value pairIndex = b.create<linalg::IndexOp>(loc, 6);
-          Value exact = dequantize(b, loc, scheme, args[1], args[2],
-                                   pairIndex, elementType);
+          Value exact = dequantize(b, loc, scheme, args[1], args[2], pairIndex,
+                                   elementType);
           rhs = castFloat(b, loc, castFloat(b, loc, exact, inputType),
                           elementType);
         }

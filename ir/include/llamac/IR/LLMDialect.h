@@ -29,6 +29,10 @@ class DialectRegistry;
 } // namespace mlir
 
 namespace llamac::llm {
+/// The MLIR type of an element a weight layout stores.
+mlir::Type getMLIRType(mlir::MLIRContext *context,
+                      artifact::ElementType type);
+
 /// Registers how `llm.flash_attention` bufferizes (one-shot bufferization).
 void registerBufferizableOpInterfaceExternalModels(
     mlir::DialectRegistry &registry);

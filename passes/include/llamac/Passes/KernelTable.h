@@ -1,4 +1,5 @@
-//===- KernelTable.h - The module's list of instrumented kernels -*- C++ -*-===//
+//===- KernelTable.h - The module's list of instrumented kernels -*- C++
+//-*-===//
 //
 // llm-instrument-kernels numbers the kernels its profile calls report and
 // records them, in that order, on the module; the compiler copies the list
