@@ -253,9 +253,13 @@ Model::~Model() {
     ::dlclose(library);
 }
 
-Session::Session(Model &model, int64_t contextLength)
-    : model(model), contextLength(contextLength) {
-  const Manifest &info = model.info;
+namespace {
+
+/// Bytes of one of the two caches, after the checks that the length is
+/// one the model and this machine can hold.
+uint64_t checkedCacheBytes(const Model &model, int64_t contextLength,
+                           uint64_t residentWeights) {
+  const Manifest &info = model.manifest();
   if (contextLength <= 0)
     fail("the context length must be positive, got " +
          std::to_string(contextLength));
@@ -263,12 +267,16 @@ Session::Session(Model &model, int64_t contextLength)
     fail("a context of " + std::to_string(contextLength) +
          " tokens exceeds the model's maximum of " +
          std::to_string(info.maxPositionEmbeddings));
-  checkMemoryFits(info, contextLength, model.residentWeights);
-  size_t elements = size_t(info.numLayers) * info.numKVHeads * contextLength *
-                    info.headDim;
-  keyCache.assign(elements, 0.0f);
-  valueCache.assign(elements, 0.0f);
+  checkMemoryFits(info, contextLength, residentWeights);
+  return kvCacheBytes(info, contextLength) / 2;
 }
+
+} // namespace
+
+Session::Session(Model &model, int64_t contextLength)
+    : model(model), contextLength(contextLength),
+      keyCache(checkedCacheBytes(model, contextLength, model.residentWeights)),
+      valueCache(keyCache.size()) {}
 
 Session::~Session() = default;
 
@@ -301,9 +309,10 @@ void Session::run(void *entry, const std::vector<int32_t> &tokens,
   auto *tokenData = const_cast<int32_t *>(tokens.data());
   llamac_tokens_t tokenDesc{tokenData, tokenData, 0, {count}, {1}};
   int64_t slot = contextLength * info.headDim;
-  auto cache = [&](std::vector<float> &data) {
-    return llamac_cache_t{data.data(),
-                          data.data(),
+  auto cache = [&](ZeroPages &memory) {
+    auto *data = static_cast<float *>(memory.data());
+    return llamac_cache_t{data,
+                          data,
                           0,
                           {info.numLayers, info.numKVHeads, contextLength,
                            info.headDim},
@@ -358,6 +367,15 @@ std::vector<float> Session::prefill(const std::vector<int32_t> &tokens,
     logits.insert(logits.end(), rows.begin(), rows.end());
   }
   return logits;
+}
+
+void Session::truncate(int64_t position) {
+  if (position < 0 || position > pos)
+    fail("cannot keep " + std::to_string(position) + " tokens of a history of " +
+         std::to_string(pos));
+  // The cache rows past `position` are overwritten before anything reads
+  // them again: attention at position p reads rows [0, p] only.
+  pos = position;
 }
 
 std::vector<float> Session::decode(int32_t token) {

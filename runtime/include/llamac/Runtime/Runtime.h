@@ -12,6 +12,7 @@
 
 #include "llamac/Artifact/Error.h"
 #include "llamac/Artifact/Manifest.h"
+#include "llamac/Runtime/ZeroPages.h"
 
 #include <cstdint>
 #include <memory>
@@ -84,7 +85,8 @@ private:
 /// One conversation's state: the KV cache and the position in it.
 class Session {
 public:
-  /// A cache for `contextLength` tokens (at most the model's maximum).
+  /// A cache for `contextLength` tokens (at most the model's maximum),
+  /// whose memory is taken as positions are first written (ZeroPages).
   Session(Model &model, int64_t contextLength);
   ~Session();
 
@@ -101,8 +103,13 @@ public:
                              bool lastOnly = false);
   /// Runs one token; returns its logits row.
   std::vector<float> decode(int32_t token);
-  /// Forgets the history (the cache is overwritten as positions are reused).
+  /// Forgets the history (the cache is overwritten as positions are reused;
+  /// the pages already touched stay).
   void reset() { pos = 0; }
+  /// Keeps the first `position` tokens of the history and forgets the
+  /// rest, as if only they had been run; throws beyond the current
+  /// position.
+  void truncate(int64_t position);
 
 private:
   /// Throws unless `tokens` is non-empty, fits the context at the current
@@ -113,7 +120,7 @@ private:
   Model &model;
   int64_t contextLength;
   int64_t pos = 0;
-  std::vector<float> keyCache, valueCache;
+  ZeroPages keyCache, valueCache;
 };
 
 /// Index of the largest value (the first one on ties).
