@@ -283,10 +283,16 @@ Manifest Manifest::read(const std::string &dir) {
   manifest.numLayers = reader.integer(cache, "layers");
   manifest.numKVHeads = reader.integer(cache, "kv_heads");
   manifest.headDim = reader.integer(cache, "head_dim");
+  manifest.numQueryHeads = reader.integer(cache, "query_heads");
   manifest.files = ManifestReader::strings(root, "files");
   if (manifest.vocabSize <= 0 || manifest.numLayers <= 0 ||
       manifest.numKVHeads <= 0 || manifest.headDim <= 0)
     fail(path + ": non-positive model sizes");
+  if (manifest.numQueryHeads < manifest.numKVHeads ||
+      manifest.numQueryHeads % manifest.numKVHeads)
+    fail(path + ": " + std::to_string(manifest.numQueryHeads) +
+         " query heads that are not a multiple of the kv heads (" +
+         std::to_string(manifest.numKVHeads) + ")");
   return manifest;
 }
 
@@ -360,6 +366,7 @@ void Manifest::write(const std::string &path) const {
   root["kv_cache"] = {{"layers", numLayers},
                       {"kv_heads", numKVHeads},
                       {"head_dim", headDim},
+                      {"query_heads", numQueryHeads},
                       {"dtype", "f32"}};
   root["kernels"] = std::move(kernelList);
   root["files"] = files;

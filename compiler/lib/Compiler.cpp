@@ -241,6 +241,7 @@ Error writeManifest(StringRef path, const ManifestInputs &in) {
   manifest.numLayers = config.numLayers;
   manifest.numKVHeads = config.numKVHeads;
   manifest.headDim = config.headDim;
+  manifest.numQueryHeads = config.numHeads;
   manifest.kernels.assign(in.kernels.begin(), in.kernels.end());
   manifest.files.assign(in.copiedFiles.begin(), in.copiedFiles.end());
   try {

@@ -97,6 +97,7 @@ Manifest sample() {
   m.numLayers = 2;
   m.numKVHeads = 1;
   m.headDim = 64;
+  m.numQueryHeads = 4;
   m.kernels = {{"embed 1024x256xbf16 ?xi32", ""},
                {"linear ?x256xf32 64x8x16x16x2xi8", "amx_bf16"}};
   m.files = {"generation_config.json", "tokenizer.bin"};
@@ -136,6 +137,7 @@ void expectSame(const Manifest &a, const Manifest &b) {
   EXPECT_EQ(a.numLayers, b.numLayers);
   EXPECT_EQ(a.numKVHeads, b.numKVHeads);
   EXPECT_EQ(a.headDim, b.headDim);
+  EXPECT_EQ(a.numQueryHeads, b.numQueryHeads);
   ASSERT_EQ(a.kernels.size(), b.kernels.size());
   for (size_t i = 0; i < a.kernels.size(); ++i) {
     EXPECT_EQ(a.kernels[i].name, b.kernels[i].name) << i;
@@ -340,6 +342,11 @@ TEST_F(ManifestTest, EveryBrokenFieldIsOneClearError) {
        "non-positive model sizes"},
       {"zero-layers", [](json &m) { m["kv_cache"]["layers"] = 0; },
        "non-positive model sizes"},
+      {"no-query-heads", [](json &m) { m["kv_cache"].erase("query_heads"); },
+       "missing integer 'query_heads'"},
+      {"query-heads-not-shared-evenly",
+       [](json &m) { m["kv_cache"]["kv_heads"] = 3; },
+       "4 query heads that are not a multiple of the kv heads (3)"},
   };
   sample().write(manifestPath());
   const json good = json::parse(readText(manifestPath()));

@@ -119,6 +119,9 @@ struct Manifest {
   int64_t numLayers = 0;
   int64_t numKVHeads = 0;
   int64_t headDim = 0;
+  /// Query heads of the attention reading the cache (`num_kv_heads` of
+  /// them share one cached head): what its arithmetic costs.
+  int64_t numQueryHeads = 0;
 
   /// Indexed as the generated code's profile hook reports them.
   std::vector<ManifestKernel> kernels;
