@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "llamac/Runtime/Bench.h"
 
+#include "llamac/Runtime/Preflight.h"
+
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
@@ -284,10 +286,20 @@ ComputePeaks probeComputePeaks(const std::vector<artifact::ComputeUnit> &units,
   return peaks;
 }
 
+std::string benchPointName(BenchPoint point) {
+  std::string name = std::to_string(point.size);
+  if (point.depth)
+    name += "@d" + std::to_string(point.depth);
+  return name;
+}
+
 BenchResult runBench(Model &model, const BenchOptions &options) {
   const Manifest &info = model.manifest();
   if (options.repetitions < 1)
     throw Error("-r must be >= 1");
+  if (options.promptSizes.empty() || options.generateSizes.empty() ||
+      options.depths.empty())
+    throw Error("-p, -n and -d need at least one size each");
   BenchResult result;
   for (const artifact::ManifestTensor &tensor : info.tensors) {
     bool untiedEmbedding =
@@ -302,57 +314,84 @@ BenchResult runBench(Model &model, const BenchOptions &options) {
     double flops = 2.0 * double(tensor.matrixElements());
     (output ? result.outputFlops : result.flopsPerToken) += flops;
   }
+  // Per (query, key) pair, in every layer and query head: head_dim
+  // multiply-adds for the score and as many for its share of the values.
+  result.attentionFlopsPerPair = 2.0 * 2.0 * double(info.numLayers) *
+                                 double(info.numQueryHeads) *
+                                 double(info.headDim);
+  result.cacheBytesPerPosition =
+      double(kvCacheBytes(info, 1)); // keys and values of every layer
 
   int64_t context = 1;
-  for (int64_t size : options.promptSizes) {
-    if (size < 1)
-      throw Error("-p: prompt sizes must be >= 1");
-    context = std::max(context, size);
-  }
-  for (int64_t size : options.generateSizes) {
-    if (size < 1)
-      throw Error("-n: generation sizes must be >= 1");
-    context = std::max(context, size + 1);
+  for (int64_t depth : options.depths) {
+    if (depth < 0)
+      throw Error("-d: depths must be >= 0");
+    for (int64_t size : options.promptSizes) {
+      if (size < 1)
+        throw Error("-p: prompt sizes must be >= 1");
+      context = std::max(context, depth + size);
+    }
+    for (int64_t size : options.generateSizes) {
+      if (size < 1)
+        throw Error("-n: generation sizes must be >= 1");
+      // Depth 0 decodes after the BOS token.
+      context = std::max(context, std::max<int64_t>(depth, 1) + size);
+    }
   }
   Session session(model, context);
-  int64_t ttftSize = *std::min_element(options.promptSizes.begin(),
-                                       options.promptSizes.end());
+  result.ttftDepth =
+      *std::min_element(options.depths.begin(), options.depths.end());
+  result.ttftPromptSize = *std::min_element(options.promptSizes.begin(),
+                                            options.promptSizes.end());
   std::vector<double> ttft;
-  for (int64_t size : options.promptSizes) {
-    std::vector<int32_t> prompt = benchPrompt(size, info.vocabSize);
-    std::vector<double> samples;
-    for (int r = 0; r < options.repetitions; ++r) {
-      session.reset();
-      auto start = Clock::now();
-      // Like llama-bench: the logits of the last token only.
-      std::vector<float> logits = session.prefill(prompt, /*lastOnly=*/true);
-      double elapsed = seconds(start);
-      int64_t first = argmax(logits.data(), info.vocabSize);
-      if (size == ttftSize)
-        ttft.push_back(seconds(start));
-      sink = double(first);
-      samples.push_back(double(size) / elapsed);
+  for (int64_t depth : options.depths) {
+    // What every test at this depth starts from, run once: a prefix of
+    // `depth` tokens (the BOS token alone for decode at depth 0).
+    session.reset();
+    if (depth)
+      session.prefill(benchPrompt(depth, info.vocabSize), /*lastOnly=*/true);
+    for (int64_t size : options.promptSizes) {
+      // Other ids than the prefix's, as a new message would be.
+      std::vector<int32_t> prompt = benchPrompt(depth + size, info.vocabSize);
+      prompt.erase(prompt.begin(), prompt.begin() + depth);
+      std::vector<double> samples;
+      for (int r = 0; r < options.repetitions; ++r) {
+        session.truncate(depth);
+        auto start = Clock::now();
+        // Like llama-bench: the logits of the last token only.
+        std::vector<float> logits = session.prefill(prompt, /*lastOnly=*/true);
+        double elapsed = seconds(start);
+        sink = double(argmax(logits.data(), info.vocabSize));
+        if (depth == result.ttftDepth && size == result.ttftPromptSize)
+          ttft.push_back(elapsed);
+        samples.push_back(double(size) / elapsed);
+      }
+      result.prefill[{depth, size}] = Measurement::of(samples);
     }
-    result.prefill[size] = Measurement::of(samples);
+
+    int64_t decodeDepth = depth;
+    if (!depth) {
+      session.truncate(0);
+      session.prefill({int32_t(info.bosTokenId.value_or(0))},
+                      /*lastOnly=*/true);
+      decodeDepth = 1;
+    }
+    for (int64_t size : options.generateSizes) {
+      std::vector<double> samples;
+      for (int r = 0; r < options.repetitions; ++r) {
+        session.truncate(decodeDepth);
+        int32_t next = int32_t(info.bosTokenId.value_or(0));
+        auto start = Clock::now();
+        for (int64_t step = 0; step < size; ++step) {
+          std::vector<float> logits = session.decode(next);
+          next = int32_t(argmax(logits.data(), info.vocabSize));
+        }
+        samples.push_back(double(size) / seconds(start));
+      }
+      result.decode[{depth, size}] = Measurement::of(samples);
+    }
   }
   result.ttft = Measurement::of(ttft);
-  result.ttftPromptSize = ttftSize;
-
-  for (int64_t size : options.generateSizes) {
-    std::vector<double> samples;
-    for (int r = 0; r < options.repetitions; ++r) {
-      session.reset();
-      std::vector<float> logits = session.prefill(
-          {int32_t(info.bosTokenId.value_or(0))}, /*lastOnly=*/true);
-      auto start = Clock::now();
-      for (int64_t step = 0; step < size; ++step) {
-        int32_t next = int32_t(argmax(logits.data(), info.vocabSize));
-        logits = session.decode(next);
-      }
-      samples.push_back(double(size) / seconds(start));
-    }
-    result.decode[size] = Measurement::of(samples);
-  }
   return result;
 }
 

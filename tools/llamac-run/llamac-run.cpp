@@ -3,7 +3,7 @@
 //   llamac-run ART (--tokens IDS | -p TEXT [--chat]) [sampling] [-n N] ...
 //   llamac-run ART chat [--system TEXT] [sampling] ...
 //   llamac-run tokenize (ART | tokenizer.json) [--jsonl]
-//   llamac-run bench ART [-p 64,512] [-n 128] [-t 2] [--json] [--profile]
+//   llamac-run bench ART [-p 64,512] [-n 128] [-d 0,4096] [-t 2] [--json] [--profile]
 //
 // Each mode is a function with its own options (CommandLine.h), so that
 // `--help` lists exactly what the mode takes. What a mode does beyond
@@ -58,7 +58,7 @@ USAGE:
   llamac-run ART -f prompt.txt [--chat] [options]     the same, text from a file
   llamac-run ART chat [options]                       interactive conversation
   llamac-run tokenize (ART | tokenizer.json) [--jsonl] text on stdin -> ids
-  llamac-run bench ART [-p 64,512] [-n 128] [-t 2] [--json] [--profile]
+  llamac-run bench ART [-p 64,512] [-n 128] [-d 0,4096] [-t 2] [--json] [--profile]
 
 Run 'llamac-run ART --help', 'llamac-run ART chat --help' or
 'llamac-run tokenize --help', 'llamac-run bench --help' for the options.
@@ -527,13 +527,15 @@ int runTokenize(const std::string &program,
 }
 
 std::vector<int64_t> parseSizes(const std::string &text,
-                                const std::string &flag) {
+                                const std::string &flag, int64_t least = 1) {
   std::vector<int64_t> sizes;
   for (const std::string &part : splitCommas(text)) {
     std::optional<int64_t> value = decimal(part);
-    if (!value || *value < 1)
-      throw rt::Error(flag + ": '" + part +
-                      "' is not a positive count (expected e.g. 64,512)");
+    if (!value || *value < least)
+      throw rt::Error(flag + ": '" + part + "' is not a " +
+                      (least ? "positive" : "non-negative") +
+                      " count (expected e.g. " +
+                      (least ? "64,512" : "0,4096") + ")");
     sizes.push_back(*value);
   }
   return sizes;
@@ -574,13 +576,17 @@ int runBench(const std::string &program, const std::vector<std::string> &args) {
                       "repetitions), time to first token, and the machine's "
                       "read bandwidth and compute peak measured in the same "
                       "run");
-  std::string artifactDir, promptSizes = "64,512", generateSizes = "128";
+  std::string artifactDir, promptSizes = "64,512", generateSizes = "128",
+              depths = "0";
   int threads = 0, repetitions = 3;
   bool printJSON = false, profile = false;
   parser.positional(artifactDir, "artifact dir");
   parser.option({"p"}, promptSizes, "n,n,...",
                 "Prompt sizes to measure prefill on (pp)");
   parser.option({"n"}, generateSizes, "n,n,...", "Tokens to generate (tg)");
+  parser.option({"d"}, depths, "n,n,...",
+                "Tokens already in the KV cache when each pp and tg test "
+                "starts (like llama-bench -d)");
   parser.option({"threads", "t"}, threads, "N",
                 "Worker threads (default: all cores)");
   parser.option({"r"}, repetitions, "N", "Repetitions of each measurement");
@@ -594,6 +600,7 @@ int runBench(const std::string &program, const std::vector<std::string> &args) {
   rt::BenchOptions options;
   options.promptSizes = parseSizes(promptSizes, "-p");
   options.generateSizes = parseSizes(generateSizes, "-n");
+  options.depths = parseSizes(depths, "-d", /*least=*/0);
   if (repetitions < 1)
     throw rt::Error("-r must be at least 1, got " +
                     std::to_string(repetitions));
@@ -619,14 +626,16 @@ int runBench(const std::string &program, const std::vector<std::string> &args) {
   if (printJSON) {
     json pp = json::object(), tg = json::object(), ppGflops = json::object(),
          tgGbs = json::object();
-    for (auto &[size, m] : result.prefill) {
-      pp[std::to_string(size)] = m.median;
-      ppGflops[std::to_string(size)] = result.prefillGflops(m.median, size);
+    // Keys "512", or "512@d4096" after a depth (rt::benchPointName).
+    for (auto &[point, m] : result.prefill) {
+      pp[rt::benchPointName(point)] = m.median;
+      ppGflops[rt::benchPointName(point)] =
+          result.prefillGflops(m.median, point);
     }
-    for (auto &[size, m] : result.decode) {
-      tg[std::to_string(size)] = m.median;
-      tgGbs[std::to_string(size)] =
-          m.median * result.decodeBytesPerToken / 1e9;
+    for (auto &[point, m] : result.decode) {
+      tg[rt::benchPointName(point)] = m.median;
+      tgGbs[rt::benchPointName(point)] =
+          m.median * result.decodeBytes(point) / 1e9;
     }
     json out = {{"artifact", artifactDir},
                 {"dtype", info.dtype},
@@ -636,11 +645,15 @@ int runBench(const std::string &program, const std::vector<std::string> &args) {
                 {"tg", std::move(tg)},
                 {"ttft_s", result.ttft.median},
                 {"ttft_prompt_tokens", result.ttftPromptSize},
+                {"ttft_depth", result.ttftDepth},
+                {"depths", options.depths},
                 {"decode_bytes_per_token", result.decodeBytesPerToken},
+                {"kv_cache_bytes_per_position", result.cacheBytesPerPosition},
                 {"decode_gb_s", std::move(tgGbs)},
                 {"prefill_gflop_s", std::move(ppGflops)},
                 {"flops_per_token", result.flopsPerToken},
                 {"output_projection_flops", result.outputFlops},
+                {"attention_flops_per_query_key", result.attentionFlopsPerPair},
                 {"read_bandwidth_gb_s", bandwidth.median},
                 {"peak_gflop_s", peak},
                 {"peak_f32_fma_gflop_s", peaks.f32FMA.median},
@@ -663,23 +676,34 @@ int runBench(const std::string &program, const std::vector<std::string> &args) {
   if (usesAMX)
     print(format(", AMX bf16 peak %.0f GFLOP/s", peaks.amxBF16.median));
   print("\n\n");
-  print("| test   |            tok/s | achieved                          |\n");
-  print("|--------|------------------|-----------------------------------|\n");
-  for (auto &[size, m] : result.prefill) {
-    double gflops = result.prefillGflops(m.median, size);
+  // Tests are named as llama-bench names them: pp512, tg128 @ d4096.
+  auto testName = [](const char *kind, rt::BenchPoint point) {
+    std::string name = kind + std::to_string(point.size);
+    if (point.depth)
+      name += " @ d" + std::to_string(point.depth);
+    return name;
+  };
+  print("| test            |            tok/s | achieved                          |\n");
+  print("|-----------------|------------------|-----------------------------------|\n");
+  for (auto &[point, m] : result.prefill) {
+    double gflops = result.prefillGflops(m.median, point);
     print(format(
-        "| pp%-4lld | %7.2f +/- %5.2f | %7.1f GFLOP/s (%4.1f%% of peak)  |\n",
-        (long long)size, m.median, (m.high - m.low) / 2, gflops,
+        "| %-15s | %7.2f +/- %5.2f | %7.1f GFLOP/s (%4.1f%% of peak)  |\n",
+        testName("pp", point).c_str(), m.median, (m.high - m.low) / 2, gflops,
         peak > 0 ? 100 * gflops / peak : 0.0));
   }
-  for (auto &[size, m] : result.decode) {
-    double gbs = m.median * result.decodeBytesPerToken / 1e9;
+  for (auto &[point, m] : result.decode) {
+    double gbs = m.median * result.decodeBytes(point) / 1e9;
     print(format(
-        "| tg%-4lld | %7.2f +/- %5.2f | %7.1f GB/s (%4.1f%% of bandwidth) |\n",
-        (long long)size, m.median, (m.high - m.low) / 2, gbs,
+        "| %-15s | %7.2f +/- %5.2f | %7.1f GB/s (%4.1f%% of bandwidth) |\n",
+        testName("tg", point).c_str(), m.median, (m.high - m.low) / 2, gbs,
         bandwidth.median > 0 ? 100 * gbs / bandwidth.median : 0.0));
   }
-  print(format("\nTTFT (pp%lld): %.3f s\n", (long long)result.ttftPromptSize,
+  print("(GFLOP/s count every matrix and causal attention, q.k and the sum "
+        "of v; GB/s the weights and the KV cache read per step)\n");
+  print(format("\nTTFT (%s): %.3f s\n",
+               testName("pp", {result.ttftDepth, result.ttftPromptSize})
+                   .c_str(),
                result.ttft.median));
   if (kernelProfile) {
     printProfile("profile: prefill of " +

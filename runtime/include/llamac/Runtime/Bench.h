@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
 #include <vector>
 
 namespace llamac::runtime {
@@ -60,33 +61,70 @@ ComputePeaks probeComputePeaks(const std::vector<artifact::ComputeUnit> &units,
 struct BenchOptions {
   std::vector<int64_t> promptSizes = {64, 512};
   std::vector<int64_t> generateSizes = {128};
+  /// Tokens already in the cache when each pp and tg test starts (like
+  /// llama-bench's -d): depth 0 is an empty cache for pp and the BOS token
+  /// alone for tg.
+  std::vector<int64_t> depths = {0};
   int repetitions = 3;
 };
 
+/// One measured test: `size` tokens (prompt or generated) after `depth`.
+struct BenchPoint {
+  int64_t depth = 0, size = 0;
+  bool operator<(const BenchPoint &other) const {
+    return depth != other.depth ? depth < other.depth : size < other.size;
+  }
+};
+
 struct BenchResult {
-  std::map<int64_t, Measurement> prefill;  ///< tok/s per prompt size
-  std::map<int64_t, Measurement> decode;   ///< tok/s per generation size
-  Measurement ttft;                        ///< s, smallest prompt size
-  int64_t ttftPromptSize = 0;
+  std::map<BenchPoint, Measurement> prefill; ///< tok/s per (depth, prompt)
+  std::map<BenchPoint, Measurement> decode;  ///< tok/s per (depth, generated)
+  Measurement ttft;                          ///< s, smallest prompt, depth
+  int64_t ttftPromptSize = 0;                ///< at the smallest depth
+  int64_t ttftDepth = 0;
   /// Weight bytes each decode step reads (the whole weight file but the
   /// embedding rows it does not touch when the embedding is untied).
   double decodeBytesPerToken = 0;
+  /// KV-cache bytes each decode step reads per position already cached
+  /// (keys and values of every layer).
+  double cacheBytesPerPosition = 0;
   /// FLOP per prompt token (2 per multiply-add): every matrix but the
   /// output projection once, attention excluded.
   double flopsPerToken = 0;
   /// FLOP of the output projection, which a prompt runs once (for its last
   /// token).
   double outputFlops = 0;
+  /// FLOP of attention per (query, key) pair it scores: q·k and the
+  /// weighted sum of v, in every layer and query head.
+  double attentionFlopsPerPair = 0;
 
-  /// Prefill GFLOP/s at `tokensPerSecond` for prompts of `size` tokens.
-  double prefillGflops(double tokensPerSecond, int64_t size) const {
-    return tokensPerSecond * (flopsPerToken + outputFlops / double(size)) /
-           1e9;
+  /// FLOP of a prompt of `size` tokens after `depth` cached ones: the
+  /// matrices for every token, the output projection once, and causal
+  /// attention, where token i (from 0) attends depth + i + 1 keys.
+  double prefillFlops(BenchPoint point) const {
+    double n = double(point.size), d = double(point.depth);
+    double pairs = n * d + n * (n + 1) / 2;
+    return n * flopsPerToken + outputFlops + pairs * attentionFlopsPerPair;
+  }
+  /// Prefill GFLOP/s at `tokensPerSecond`, attention counted.
+  double prefillGflops(double tokensPerSecond, BenchPoint point) const {
+    return tokensPerSecond * prefillFlops(point) / double(point.size) / 1e9;
+  }
+  /// Bytes a decode step reads on average over `size` steps after `depth`
+  /// cached positions: the weights and the cache up to that step.
+  double decodeBytes(BenchPoint point) const {
+    double cached = double(point.depth) + double(point.size + 1) / 2;
+    return decodeBytesPerToken + cached * cacheBytesPerPosition;
   }
 };
 
-/// Runs the pp and tg measurements on `model` with a session sized for the
-/// largest of them.
+/// How a test is named in tables and JSON: "512", or "512@d4096" after a
+/// depth, as llama-bench writes "pp512 @ d4096".
+std::string benchPointName(BenchPoint point);
+
+/// Runs the pp and tg measurements on `model` with one session sized for
+/// the deepest and largest of them; each depth's prefix is prefilled once
+/// and every repetition starts again from it.
 BenchResult runBench(Model &model, const BenchOptions &options);
 
 /// Time per kernel of one prefill of `promptSize` tokens and of the decode
