@@ -12,6 +12,11 @@ the last prompt token on are compared), within max-abs 1e-4.
 
 The reference numbers are read from the golden files; nothing here computes
 them. Exits non-zero, naming the case and row, on the first violation.
+
+Long-context sets (llama-golden-long) store only some rows of a prefill
+(the case's `positions`), give each case its own `atol` and name the KV
+cache format each case was computed with (`kv_cache`); --kv-cache selects
+the cases of one format, and the context is sized for the longest case.
 """
 import argparse
 import array
@@ -65,6 +70,9 @@ def main():
     parser.add_argument("--atol", type=float,
                         help="bound on max |logit diff| instead of the golden "
                              "one (for the documented approximate modes)")
+    parser.add_argument("--kv-cache", default="float32",
+                        help="run the cases whose kv_cache is this format "
+                             "(cases without one are float32)")
     parser.add_argument("--skip-without-amx", action="store_true",
                         help="exit 77 (skipped) when this CPU has no AMX-BF16")
     parser.add_argument("--skip-without-vnni", action="store_true",
@@ -100,7 +108,10 @@ def main():
                               "logits": case["logits"]})
     else:
         atol = cases["recommended_tolerance_float32"]["atol"]
-        case_list = cases["cases"]
+        case_list = [case for case in cases["cases"]
+                     if case.get("kv_cache", "float32") == args.kv_cache]
+        if not case_list:
+            raise SystemExit(f"{args.golden}: no case with a {args.kv_cache} KV cache")
     if args.atol is not None:
         atol = args.atol
     worst = 0.0
@@ -113,12 +124,16 @@ def main():
         if decode_inputs:
             compile_command += ["--decode-inputs", decode_inputs]
         subprocess.run(compile_command, check=True)
+        # Room for the longest prompt and its continuation.
+        context = max(len(case["tokens"]) + len(case.get("generated", []))
+                      for case in case_list)
         for case in case_list:
             name, tokens = case["name"], case["tokens"]
             reference = read_rows(os.path.join(args.golden, case["logits"]["file"]), vocab)
             dump = os.path.join(work, name + ".bin")
             command = [args.llamac_run, artifact, "--tokens", ",".join(map(str, tokens)),
-                       "--dump-logits", dump, "--ignore-eos", "-t", args.threads]
+                       "--dump-logits", dump, "--ignore-eos", "-t", args.threads,
+                       "--ctx", str(max(context, 4096))]
             if args.prefill_tokens:
                 command += ["--prefill-tokens", str(args.prefill_tokens)]
             if case["kind"] == "teacher_forced":
@@ -135,6 +150,10 @@ def main():
             rows = read_rows(dump, vocab)
             if case["kind"] == "teacher_forced":
                 rows = rows[case["first_row"]:]
+            if case["kind"] == "prefill" and "positions" in case:
+                if len(rows) != len(tokens):
+                    raise SystemExit(f"{name}: {len(rows)} logit rows, expected {len(tokens)}")
+                rows = [rows[p] for p in case["positions"]]
             if case["kind"] == "greedy_decode":
                 # Rows: every prompt position, then one per decode step; the
                 # reference starts at the last prompt position.
@@ -147,14 +166,16 @@ def main():
                     raise SystemExit(f"{name}: generated {ids}, reference {generated}")
             if len(rows) != len(reference):
                 raise SystemExit(f"{name}: {len(rows)} rows, reference has {len(reference)}")
+            # A case's own bound, unless one is given for the mode checked.
+            case_atol = atol if args.atol is not None else case.get("atol", atol)
             for r, (got, want) in enumerate(zip(rows, reference)):
                 diff = max(abs(a - b) for a, b in zip(got, want))
                 worst = max(worst, diff)
-                if diff > atol:
-                    raise SystemExit(f"{name}: row {r}: max |diff| {diff:.3g} > atol {atol}")
+                if diff > case_atol:
+                    raise SystemExit(f"{name}: row {r}: max |diff| {diff:.3g} > atol {case_atol}")
                 top = sorted(want, reverse=True)[:2]
                 # A near tie may flip within the tolerance; a clear winner may not.
-                if top[0] - top[1] > 2 * atol and argmax(got) != argmax(want):
+                if top[0] - top[1] > 2 * case_atol and argmax(got) != argmax(want):
                     raise SystemExit(f"{name}: row {r}: argmax {argmax(got)} != {argmax(want)}")
             print(f"{name}: {len(rows)} rows ok")
     label = os.path.basename(args.golden.rstrip('/')) + (f" {args.scheme}" if args.scheme else "")
