@@ -284,7 +284,12 @@ Manifest Manifest::read(const std::string &dir) {
   manifest.numKVHeads = reader.integer(cache, "kv_heads");
   manifest.headDim = reader.integer(cache, "head_dim");
   manifest.numQueryHeads = reader.integer(cache, "query_heads");
-  manifest.files = ManifestReader::strings(root, "files");
+  std::string cacheElement = reader.string(cache, "dtype");
+  if (std::optional<CacheElement> element = parseCacheElement(cacheElement))
+    manifest.cacheElement = *element;
+  else
+    fail(path + ": kv_cache dtype '" + cacheElement +
+         "' is not one of f32, bf16, f16");  manifest.files = ManifestReader::strings(root, "files");
   if (manifest.vocabSize <= 0 || manifest.numLayers <= 0 ||
       manifest.numKVHeads <= 0 || manifest.headDim <= 0)
     fail(path + ": non-positive model sizes");
@@ -367,7 +372,7 @@ void Manifest::write(const std::string &path) const {
                       {"kv_heads", numKVHeads},
                       {"head_dim", headDim},
                       {"query_heads", numQueryHeads},
-                      {"dtype", "f32"}};
+                      {"dtype", std::string(cacheElementName(cacheElement))}};
   root["kernels"] = std::move(kernelList);
   root["files"] = files;
 

@@ -95,6 +95,15 @@ Expected<llm::PrefillInputs> parsePrefillInputs(StringRef name) {
       [](PrefillInputs p) { return llm::stringifyPrefillInputs(p); });
 }
 
+Expected<llm::KVCachePrecision> parseKVCachePrecision(StringRef name) {
+  using llm::KVCachePrecision;
+  return parseEnum<KVCachePrecision>(
+      name, "--kv-type",
+      {KVCachePrecision::F32, KVCachePrecision::BF16, KVCachePrecision::F16},
+      [](StringRef s) { return llm::symbolizeKVCachePrecision(s); },
+      [](KVCachePrecision p) { return llm::stringifyKVCachePrecision(p); });
+}
+
 Expected<llm::DecodeInputs> parseDecodeInputs(StringRef name) {
   using llm::DecodeInputs;
   return parseEnum<DecodeInputs>(
@@ -242,6 +251,7 @@ Error writeManifest(StringRef path, const ManifestInputs &in) {
   manifest.numKVHeads = config.numKVHeads;
   manifest.headDim = config.headDim;
   manifest.numQueryHeads = config.numHeads;
+  manifest.cacheElement = in.numerics.cacheElement();
   manifest.kernels.assign(in.kernels.begin(), in.kernels.end());
   manifest.files.assign(in.copiedFiles.begin(), in.copiedFiles.end());
   try {
@@ -370,6 +380,17 @@ Error Compilation::buildGraph() {
   graphOptions.weightType = s.numerics.dtype == llm::WeightPrecision::BF16
                                 ? DType::BF16
                                 : DType::F32;
+  switch (s.numerics.cacheElement()) {
+  case artifact::CacheElement::F32:
+    graphOptions.cacheType = DType::F32;
+    break;
+  case artifact::CacheElement::BF16:
+    graphOptions.cacheType = DType::BF16;
+    break;
+  case artifact::CacheElement::F16:
+    graphOptions.cacheType = DType::F16;
+    break;
+  }
   s.module = buildLlamaGraph(*s.context, s.checkpoint->config, graphOptions);
   (*s.module)->setAttr(llm::TargetAttr::getAttrName(),
                        getTargetAttr(s.context.get(), s.target));

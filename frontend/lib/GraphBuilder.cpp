@@ -251,7 +251,7 @@ func::FuncOp FunctionBuilder::build(ModuleOp module, StringRef name,
   auto cacheType = RankedTensorType::get(
       {config.numLayers, config.numKVHeads, ShapedType::kDynamic,
        config.headDim},
-      f32);
+      elementTypeOf(context, options.cacheType));
   auto logitsType =
       lastOnly ? RankedTensorType::get({1, config.vocabSize}, f32)
                : activation(config.vocabSize);

@@ -389,10 +389,9 @@ LogicalResult AttentionOp::verify() {
   if (MicroKernelAttr kernel = getMicroKernelAttr()) {
     if (failed(verifyFlashKernel(*this, kernel, headDim)))
       return failure();
-    if (!queryType.getElementType().isF32() ||
-        !cacheType.getElementType().isF32())
+    if (!queryType.getElementType().isF32())
       return emitOpError("micro_kernel ")
-             << kernel << " needs f32 queries and cache";
+             << kernel << " needs f32 queries";
   }
   return success();
 }
@@ -416,8 +415,18 @@ LogicalResult FlashAttentionOp::verify() {
     return emitOpError("result type ")
            << getResult().front().getType() << " differs from init's " << init;
   for (ShapedType type : {query, keys, values, init})
-    if (type.getRank() != 3 || !type.getElementType().isF32())
-      return emitOpError("expects f32 operands of rank 3, got ") << type;
+    if (type.getRank() != 3)
+      return emitOpError("expects operands of rank 3, got ") << type;
+  for (ShapedType type : {query, init})
+    if (!type.getElementType().isF32())
+      return emitOpError("expects f32 query and init, got ") << type;
+  // The history as the cache stores it: widened to f32 as it is read.
+  Type historyType = keys.getElementType();
+  if (!historyType.isF32() && !historyType.isBF16() && !historyType.isF16())
+    return emitOpError("expects keys of f32, bf16 or f16, got ") << keys;
+  if (values.getElementType() != historyType)
+    return emitOpError("values ")
+           << values << " must have the keys' element type " << historyType;
   if (query.getShape() != init.getShape())
     return emitOpError("init ") << init << " must have the query's shape";
   int64_t headDim = query.getDimSize(2);

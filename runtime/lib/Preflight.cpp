@@ -111,7 +111,8 @@ std::optional<AvailableMemory> availableMemory() {
 }
 
 uint64_t kvCacheBytes(const Manifest &manifest, int64_t contextLength) {
-  uint64_t bytes = 2 * sizeof(float); // keys and values, f32
+  // Keys and values.
+  uint64_t bytes = 2 * cacheElementBytes(manifest.cacheElement);
   for (int64_t factor : {manifest.numLayers, manifest.numKVHeads,
                          contextLength, manifest.headDim})
     bytes = saturatingMultiply(bytes, uint64_t(factor > 0 ? factor : 0));

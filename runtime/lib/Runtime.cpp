@@ -310,7 +310,7 @@ void Session::run(void *entry, const std::vector<int32_t> &tokens,
   llamac_tokens_t tokenDesc{tokenData, tokenData, 0, {count}, {1}};
   int64_t slot = contextLength * info.headDim;
   auto cache = [&](ZeroPages &memory) {
-    auto *data = static_cast<float *>(memory.data());
+    void *data = memory.data();
     return llamac_cache_t{data,
                           data,
                           0,

@@ -191,6 +191,13 @@ int runCompile(int argc, char **argv) {
                "(inputs quantized in blocks of 32, integer dot products) or "
                "f32 (exact)"),
       cl::value_desc("auto|i8|f32"), cl::init("auto"), cl::cat(category));
+  cl::opt<std::string> kvType(
+      "kv-type",
+      cl::desc("Element type of the KV cache: f32 (default, exact), bf16 "
+               "or f16 (half the memory and the bandwidth of decode; new "
+               "keys and values rounded to nearest, read back widened to "
+               "f32)"),
+      cl::value_desc("f32|bf16|f16"), cl::init("f32"), cl::cat(category));
   cl::opt<std::string> targetCPU(
       "target-cpu",
       cl::desc("CPU to generate code for: host (default: this CPU and its "
@@ -227,7 +234,10 @@ int runCompile(int argc, char **argv) {
   auto decode = llamac::parseDecodeInputs(decodeInputs);
   if (!decode)
     return fail(decode.takeError());
-  options.numerics = {*weights, *prefill, *decode};
+  auto cache = llamac::parseKVCachePrecision(kvType);
+  if (!cache)
+    return fail(cache.takeError());
+  options.numerics = {*weights, *prefill, *decode, *cache};
   options.targetCPU = targetCPU;
   options.dumpIRDir = dumpIRDir;
   options.printTiming = timing;

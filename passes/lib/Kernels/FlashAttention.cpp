@@ -42,10 +42,12 @@ namespace {
 /// `llm-outline-tasks` hands to the runtime.
 ///
 /// `keys` and `values` are the visible history [kv, visible, d] (the new
-/// rows already appended); the keys are first transposed into a
-/// [kv, d, visible rounded up to 16] buffer so that 16 scores are one
-/// vector of FMAs. Lanes past the visible keys are masked to -inf before the
-/// maximum, and value rows past them are never read.
+/// rows already appended) as the cache stores it (f32, bf16 or f16: every
+/// row is widened to f32 as it is loaded); the keys are first transposed
+/// (and widened) into an f32 [kv, d, visible rounded up to 16] buffer so
+/// that 16 scores are one vector of FMAs. Lanes past the visible keys are
+/// masked to -inf before the maximum, and value rows past them are never
+/// read.
 void lowerFlashAttention(llm::FlashAttentionOp op) {
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -60,6 +62,7 @@ void lowerFlashAttention(llm::FlashAttentionOp op) {
   Value numTokens = b.create<memref::DimOp>(loc, op.getQuery(), 0);
   Value visible = b.create<memref::DimOp>(loc, op.getKeys(), 1);
   Type f32 = queryType.getElementType();
+  Type stored = keysType.getElementType();
   const int64_t lanes = *config.getLanes(), chunks = headDim / lanes;
   auto c = [&](int64_t v) {
     return b.create<arith::ConstantIndexOp>(loc, v).getResult();
@@ -84,7 +87,7 @@ void lowerFlashAttention(llm::FlashAttentionOp op) {
     SmallVector<int64_t> strides(rank - 1, ShapedType::kDynamic);
     strides.push_back(1);
     auto viewType = MemRefType::get(
-        type.getShape(), f32,
+        type.getShape(), type.getElementType(),
         StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides));
     SmallVector<OpFoldResult> sizes, strideValues;
     for (int64_t i = 0; i < rank; ++i) {
@@ -128,8 +131,27 @@ void lowerFlashAttention(llm::FlashAttentionOp op) {
                                visible},
         ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
                                b.getIndexAttr(1)});
-    b.create<linalg::TransposeOp>(loc, k, keysTVisible,
-                                  ArrayRef<int64_t>{0, 2, 1});
+    if (stored == f32) {
+      b.create<linalg::TransposeOp>(loc, k, keysTVisible,
+                                    ArrayRef<int64_t>{0, 2, 1});
+    } else {
+      MLIRContext *context = b.getContext();
+      auto map = [&](ArrayRef<unsigned> dims) {
+        SmallVector<AffineExpr> exprs;
+        for (unsigned dim : dims)
+          exprs.push_back(getAffineDimExpr(dim, context));
+        return AffineMap::get(3, 0, exprs, context);
+      };
+      // keysT[kv, d, t] = f32(K[kv, t, d]).
+      b.create<linalg::GenericOp>(
+          loc, TypeRange{}, ValueRange{k}, ValueRange{keysTVisible},
+          ArrayRef<AffineMap>{map({0, 2, 1}), map({0, 1, 2})},
+          SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            b.create<linalg::YieldOp>(
+                loc, ValueRange{b.create<arith::ExtFOp>(loc, f32, args[0])});
+          });
+    }
   }
 
   Value out = unitInnerStride(op.getInit());
@@ -164,12 +186,17 @@ void lowerFlashAttention(llm::FlashAttentionOp op) {
           loc, b.create<arith::MulIOp>(loc, head, c(group)), c(g)));
 
     // Row `row` of KV head `head` of `rows` (keys or values), as `chunks`
-    // vectors of `lanes`.
+    // f32 vectors of `lanes` (widened from the stored type).
+    auto storedVecType = VectorType::get({lanes}, stored);
     auto loadRow = [&](OpBuilder &b, Value rows, Value row) {
       SmallVector<Value> chunkVectors;
-      for (int64_t j = 0; j < chunks; ++j)
-        chunkVectors.push_back(b.create<vector::LoadOp>(
-            loc, vecType, rows, ValueRange{head, row, c(j * lanes)}));
+      for (int64_t j = 0; j < chunks; ++j) {
+        Value chunk = b.create<vector::LoadOp>(
+            loc, storedVecType, rows, ValueRange{head, row, c(j * lanes)});
+        if (stored != f32)
+          chunk = b.create<arith::ExtFOp>(loc, vecType, chunk);
+        chunkVectors.push_back(chunk);
+      }
       return chunkVectors;
     };
 

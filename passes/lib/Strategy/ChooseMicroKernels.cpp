@@ -128,12 +128,12 @@ struct LLMChooseMicroKernelsPass
     }
   }
 
-  /// The fused kernel for f32 attention whose head vectors are whole
-  /// vectors; null otherwise (generic loops).
+  /// The fused kernel for f32 attention (over an f32, bf16 or f16 cache,
+  /// widened as it is read) whose head vectors are whole vectors; null
+  /// otherwise (generic loops).
   llm::MicroKernelAttr chooseAttentionKernel(llm::AttentionOp attention) {
     auto query = attention.getQuery().getType();
     if (!query.getElementType().isF32() ||
-        !attention.getKeyCache().getType().getElementType().isF32() ||
         query.getDimSize(2) % kAttentionLanes != 0)
       return {};
     // Many queries share each key: transposing the history once makes

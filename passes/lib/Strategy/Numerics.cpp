@@ -24,6 +24,18 @@ artifact::QuantScheme Numerics::quantScheme() const {
   return artifact::QuantScheme::None;
 }
 
+artifact::CacheElement Numerics::cacheElement() const {
+  switch (kvCache) {
+  case llm::KVCachePrecision::F32:
+    return artifact::CacheElement::F32;
+  case llm::KVCachePrecision::BF16:
+    return artifact::CacheElement::BF16;
+  case llm::KVCachePrecision::F16:
+    return artifact::CacheElement::F16;
+  }
+  return artifact::CacheElement::F32;
+}
+
 Expected<Numerics> resolveNumerics(const NumericsOptions &options,
                                    llm::TargetAttr target) {
   Numerics numerics;
@@ -55,6 +67,14 @@ Expected<Numerics> resolveNumerics(const NumericsOptions &options,
   if (numerics.i8DecodeInputs && !vnni)
     return makeError("--decode-inputs=i8 needs a target CPU with "
                      "AVX512-VNNI (target '" +
+                     target.getCpu() + "' has none)");
+  // An f16 cache is written with F16C's vcvtps2ph: without it LLVM would
+  // call a runtime function that model.so does not link. (bf16 is rounded
+  // with integer arithmetic on any target.)
+  numerics.kvCache = options.kvCache;
+  if (numerics.kvCache == llm::KVCachePrecision::F16 &&
+      !target.hasFeature("f16c"))
+    return makeError("--kv-type=f16 needs a target CPU with F16C (target '" +
                      target.getCpu() + "' has none)");
   return numerics;
 }

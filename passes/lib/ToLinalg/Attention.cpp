@@ -1,10 +1,12 @@
 //===- Attention.cpp - llm.attention -> linalg ----------------------------===//
 //
 // The new keys and values are appended to the layer's cache rows
-// (transpose + tensor.insert_slice), then the queries attend to the visible
-// history: with a flash micro-kernel as one llm.flash_attention (lowered on
-// buffers by llm-lower-flash-attention), otherwise as generics that
-// materialize the scores (scores, masked max, exp, sum, weighted sum).
+// (transposed and rounded to the cache's element type in one generic, then
+// tensor.insert_slice), then the queries attend to the visible history:
+// with a flash micro-kernel as one llm.flash_attention over the history as
+// stored (lowered on buffers by llm-lower-flash-attention, which widens it
+// as it reads), otherwise as generics that materialize the scores (scores,
+// masked max, exp, sum, weighted sum) over the history widened to f32.
 //
 //===----------------------------------------------------------------------===//
 #include "LoweringUtils.h"
@@ -35,9 +37,12 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
     auto queryType = op.getQuery().getType();
     auto cacheType = op.getKeyCache().getType();
     Type elementType = queryType.getElementType();
-    if (cacheType.getElementType() != elementType)
+    // What the cache stores: the activations' type, or a narrower one the
+    // new rows are rounded to (bf16, f16).
+    Type storedType = cacheType.getElementType();
+    if (!elementType.isF32() && storedType != elementType)
       return rewriter.notifyMatchFailure(
-          op, "cache element type differs from the activations");
+          op, "a narrower cache needs f32 activations");
     int64_t queryHeads = queryType.getDimSize(1);
     int64_t headDim = queryType.getDimSize(2);
     int64_t kvHeads = cacheType.getDimSize(1);
@@ -55,16 +60,25 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
     };
 
     // 1. Append the new keys/values to this layer's cache rows
-    //    [start_pos, start_pos + n): [n, kv, d] -> [kv, n, d] -> cache slot.
+    //    [start_pos, start_pos + n): [n, kv, d] -> [kv, n, d], rounded to
+    //    the stored type -> cache slot.
     auto append = [&](Value cache, Value rows) {
+      Value init = empty(rewriter, loc,
+                         {index(kvHeads), numTokens, index(headDim)},
+                         storedType);
       Value transposed =
-          rewriter
-              .create<linalg::TransposeOp>(
-                  loc, rows,
-                  empty(rewriter, loc, {index(kvHeads), numTokens, index(headDim)},
-                        elementType),
-                  ArrayRef<int64_t>{1, 0, 2})
-              .getResult()[0];
+          storedType == elementType
+              ? rewriter
+                    .create<linalg::TransposeOp>(loc, rows, init,
+                                                 ArrayRef<int64_t>{1, 0, 2})
+                    .getResult()[0]
+              : generic(rewriter, loc, {rows}, init,
+                        {dimsMap(context, 3, {1, 0, 2}),
+                         dimsMap(context, 3, {0, 1, 2})},
+                        {kPar, kPar, kPar},
+                        [&](OpBuilder &b, Location loc, ValueRange args) {
+                          return roundToStorage(b, loc, args[0], storedType);
+                        });
       return rewriter.create<tensor::InsertSliceOp>(
           loc, transposed, cache,
           ArrayRef<OpFoldResult>{index(layer), index(0), startPos, index(0)},
@@ -79,9 +93,9 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
     Value visibleValue =
         rewriter.create<arith::AddIOp>(loc, startPos, numTokensValue);
     OpFoldResult visible = visibleValue;
-    auto history = [&](Value cache) {
+    auto history = [&](Value cache) -> Value {
       auto sliceType = RankedTensorType::get(
-          {kvHeads, ShapedType::kDynamic, headDim}, elementType);
+          {kvHeads, ShapedType::kDynamic, headDim}, storedType);
       return rewriter.create<tensor::ExtractSliceOp>(
           loc, sliceType, cache,
           ArrayRef<OpFoldResult>{index(layer), index(0), index(0), index(0)},
@@ -110,8 +124,23 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
       return success();
     }
 
-    // 4. Otherwise generic loops. Query heads grouped by the KV head they
-    //    share: [n, kv, g, d].
+    // 4. Otherwise generic loops over the history widened to f32. Query
+    //    heads grouped by the KV head they share: [n, kv, g, d].
+    auto widened = [&](Value stored) -> Value {
+      if (storedType == elementType)
+        return stored;
+      return generic(
+          rewriter, loc, {stored},
+          empty(rewriter, loc, {index(kvHeads), visible, index(headDim)},
+                elementType),
+          {dimsMap(context, 3, {0, 1, 2}), dimsMap(context, 3, {0, 1, 2})},
+          {kPar, kPar, kPar},
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            return castFloat(b, loc, args[0], elementType);
+          });
+    };
+    keys = widened(keys);
+    values = widened(values);
     auto groupedType = RankedTensorType::get(
         {queryType.getDimSize(0), kvHeads, group, headDim}, elementType);
     Value query = rewriter.create<tensor::ExpandShapeOp>(

@@ -17,6 +17,30 @@ Value castFloat(OpBuilder &b, Location loc, Value value, Type type) {
   return b.create<arith::TruncFOp>(loc, type, value);
 }
 
+Value roundToStorage(OpBuilder &b, Location loc, Value value, Type type) {
+  if (!type.isBF16())
+    return castFloat(b, loc, value, type);
+  // bf16 keeps the upper half of the f32 bits: add 0x7fff and the lowest
+  // kept bit (so that a tie goes to the even side), then drop the lower
+  // half; a NaN stays a (quiet) NaN instead of carrying into the exponent.
+  Type i32 = b.getI32Type(), i16 = b.getI16Type();
+  auto constant = [&](int64_t v) {
+    return b.create<arith::ConstantOp>(loc, b.getIntegerAttr(i32, v));
+  };
+  Value bits = b.create<arith::BitcastOp>(loc, i32, value);
+  Value upper = b.create<arith::ShRUIOp>(loc, bits, constant(16));
+  Value lowestKept = b.create<arith::AndIOp>(loc, upper, constant(1));
+  Value rounded = b.create<arith::AddIOp>(
+      loc, bits, b.create<arith::AddIOp>(loc, constant(0x7fff), lowestKept));
+  Value roundedUpper = b.create<arith::ShRUIOp>(loc, rounded, constant(16));
+  Value quietNaN = b.create<arith::OrIOp>(loc, upper, constant(0x40));
+  Value isNaN = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNO, value,
+                                        value);
+  Value kept = b.create<arith::SelectOp>(loc, isNaN, quietNaN, roundedUpper);
+  return b.create<arith::BitcastOp>(
+      loc, type, b.create<arith::TruncIOp>(loc, i16, kept));
+}
+
 Value empty(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
             Type elementType) {
   return b.create<tensor::EmptyOp>(loc, sizes, elementType);

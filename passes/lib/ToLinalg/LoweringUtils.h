@@ -23,6 +23,14 @@ inline constexpr IteratorType kRed = IteratorType::reduction;
 mlir::Value castFloat(mlir::OpBuilder &b, mlir::Location loc,
                       mlir::Value value, mlir::Type type);
 
+/// `value` (f32) stored as `type` (f32, bf16 or f16), rounded to nearest,
+/// ties to even. bf16 is rounded with integer arithmetic: LLVM has no
+/// instruction for it without AVX512-BF16 and would call `__truncsfbf2`,
+/// which model.so does not link; f16 is `arith.truncf` (F16C's
+/// `vcvtps2ph`, which the numerics require for an f16 cache).
+mlir::Value roundToStorage(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value value, mlir::Type type);
+
 /// A tensor.empty of `sizes` and `elementType`.
 mlir::Value empty(mlir::OpBuilder &b, mlir::Location loc,
                   llvm::ArrayRef<mlir::OpFoldResult> sizes,

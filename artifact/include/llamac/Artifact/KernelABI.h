@@ -18,8 +18,10 @@ extern "C" {
  * another version.
  *   4: vnni16x32 weight tiles, AMX code.
  *   5: the manifest lists the compute units the kernels use
- *      ("compute_units") and each kernel as {"name", "micro_kernel"}. */
-#define LLAMAC_ABI_VERSION 5
+ *      ("compute_units") and each kernel as {"name", "micro_kernel"}.
+ *   6: the KV cache's element type is the manifest's kv_cache.dtype (f32,
+ *      bf16 or f16); kv_cache.query_heads. */
+#define LLAMAC_ABI_VERSION 6
 
 /* A strided memref descriptor as MLIR lays it out: the allocation and the
  * aligned data pointers, an element offset, then sizes and strides. */
@@ -33,7 +35,8 @@ extern "C" {
   } NAME
 
 LLAMAC_DEFINE_MEMREF(llamac_tokens_t, int32_t, 1);   /* [n] token ids */
-LLAMAC_DEFINE_MEMREF(llamac_cache_t, float, 4);      /* [layers, kv, ctx, d] */
+/* [layers, kv, ctx, d] of the manifest's kv_cache.dtype (f32, bf16, f16). */
+LLAMAC_DEFINE_MEMREF(llamac_cache_t, void, 4);
 LLAMAC_DEFINE_MEMREF(llamac_logits_t, float, 2);     /* [n, vocab] */
 LLAMAC_DEFINE_MEMREF(llamac_weights_t, int8_t, 1);   /* [bytes] */
 

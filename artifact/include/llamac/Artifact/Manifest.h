@@ -13,7 +13,8 @@
 //   library, library_fingerprint, entry_points   model.so
 //   weights        file, size, fingerprint, tensors (name, offset, bytes,
 //                  dtype, shape, layout)
-//   kv_cache       layers, kv_heads, head_dim, dtype (f32)
+//   kv_cache       layers, kv_heads, query_heads, head_dim, dtype (f32,
+//                  bf16, f16)
 //   kernels        {name, micro_kernel}, indexed as the profile hook reports
 //   files          the other files copied into the artifact
 //
@@ -21,6 +22,7 @@
 #ifndef LLAMAC_ARTIFACT_MANIFEST_H
 #define LLAMAC_ARTIFACT_MANIFEST_H
 
+#include "llamac/Artifact/CacheElement.h"
 #include "llamac/Artifact/ComputeUnit.h"
 #include "llamac/Artifact/KernelABI.h"
 #include "llamac/Artifact/WeightLayout.h"
@@ -115,13 +117,15 @@ struct Manifest {
   std::string weightsFingerprint;
   std::vector<ManifestTensor> tensors;
 
-  // kv_cache: [layers, kv_heads, ctx, head_dim] f32 for keys and values.
+  // kv_cache: [layers, kv_heads, ctx, head_dim] of `cacheElement` for keys
+  // and values.
   int64_t numLayers = 0;
   int64_t numKVHeads = 0;
   int64_t headDim = 0;
   /// Query heads of the attention reading the cache (`num_kv_heads` of
   /// them share one cached head): what its arithmetic costs.
   int64_t numQueryHeads = 0;
+  CacheElement cacheElement = CacheElement::F32;
 
   /// Indexed as the generated code's profile hook reports them.
   std::vector<ManifestKernel> kernels;

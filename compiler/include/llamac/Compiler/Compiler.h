@@ -54,6 +54,9 @@ llvm::Expected<EmitStage> parseEmitStage(llvm::StringRef name);
 llvm::Expected<llm::WeightPrecision> parseWeightPrecision(llvm::StringRef name);
 llvm::Expected<llm::PrefillInputs> parsePrefillInputs(llvm::StringRef name);
 llvm::Expected<llm::DecodeInputs> parseDecodeInputs(llvm::StringRef name);
+/// `llamac compile --kv-type`.
+llvm::Expected<llm::KVCachePrecision>
+parseKVCachePrecision(llvm::StringRef name);
 
 /// Moments of a compile a test may stop at (CompileHooks::reached).
 enum class CompilePoint {

@@ -4,7 +4,7 @@
 // functions sharing the same weights,
 //
 //   func.func @prefill(%tokens: tensor<?xi32>, %start_pos: index,
-//                      %k_cache: tensor<LxKVx?xDxf32>, %v_cache: ...)
+//                      %k_cache: tensor<LxKVx?xDxT>, %v_cache: ...)
 //       -> (tensor<?xVxf32>, k_cache type, v_cache type)
 //   func.func @decode(%tokens: tensor<1xi32>, ...) -> (tensor<1xVxf32>, ...)
 //
@@ -39,6 +39,9 @@ struct GraphOptions {
   DType weightType = DType::BF16;
   /// Per-tensor element types, e.g. as stored in a checkpoint.
   std::map<std::string, DType> paramTypes;
+  /// Element type of the KV cache arguments and results (f32, bf16, f16):
+  /// the attention rounds new keys and values to it.
+  DType cacheType = DType::F32;
 };
 
 /// The weight element type a config's `torch_dtype` implies (bf16 when the

@@ -46,6 +46,13 @@ def LLM_WeightPrecision : LLM_Enum<"WeightPrecision",
   I32EnumAttrCase<"Q4_0", 3, "q4_0">,
 ]>;
 
+def LLM_KVCachePrecision : LLM_Enum<"KVCachePrecision",
+    "the element type a compile stores the KV cache in", [
+  I32EnumAttrCase<"F32", 0, "f32">,
+  I32EnumAttrCase<"BF16", 1, "bf16">,
+  I32EnumAttrCase<"F16", 2, "f16">,
+]>;
+
 def LLM_PrefillInputs : LLM_Enum<"PrefillInputs",
     "the precision of the activations entering prefill's matrix products", [
   I32EnumAttrCase<"Auto", 0, "auto">,

@@ -10,6 +10,7 @@
 #ifndef LLAMAC_PASSES_STRATEGY_H
 #define LLAMAC_PASSES_STRATEGY_H
 
+#include "llamac/Artifact/CacheElement.h"
 #include "llamac/IR/LLMDialect.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -23,6 +24,8 @@ struct NumericsOptions {
   llm::WeightPrecision dtype = llm::WeightPrecision::BF16;
   llm::PrefillInputs prefillInputs = llm::PrefillInputs::Auto;
   llm::DecodeInputs decodeInputs = llm::DecodeInputs::Auto;
+  /// `llamac compile --kv-type`: what the KV cache stores.
+  llm::KVCachePrecision kvCache = llm::KVCachePrecision::F32;
 };
 
 /// The numerics with `auto` resolved for a target.
@@ -34,9 +37,14 @@ struct Numerics {
   /// Decode's products by quantized weights quantize their inputs to int8
   /// per block of 32, for VNNI dot products.
   bool i8DecodeInputs = false;
+  /// The KV cache's element type: the graph's cache tensors have it, new
+  /// keys and values are rounded to it and attention widens it to f32.
+  llm::KVCachePrecision kvCache = llm::KVCachePrecision::F32;
 
   /// The block quantization of the matrices (None for f32 and bf16).
   artifact::QuantScheme quantScheme() const;
+  /// What the manifest says the KV cache stores.
+  artifact::CacheElement cacheElement() const;
 };
 
 /// Resolves `auto`: bf16 prefill inputs for bf16 or quantized weights on a
