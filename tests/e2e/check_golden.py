@@ -27,6 +27,10 @@ import sys
 import tempfile
 
 
+# cases.json's kv_cache names -> llamac compile --kv-type.
+KV_TYPES = {"float32": "f32", "bfloat16": "bf16", "float16": "f16"}
+
+
 def read_rows(path, vocab):
     values = array.array("f")
     with open(path, "rb") as f:
@@ -71,8 +75,10 @@ def main():
                         help="bound on max |logit diff| instead of the golden "
                              "one (for the documented approximate modes)")
     parser.add_argument("--kv-cache", default="float32",
+                        choices=sorted(KV_TYPES),
                         help="run the cases whose kv_cache is this format "
-                             "(cases without one are float32)")
+                             "(cases without one are float32), compiled "
+                             "with the matching llamac compile --kv-type")
     parser.add_argument("--skip-without-amx", action="store_true",
                         help="exit 77 (skipped) when this CPU has no AMX-BF16")
     parser.add_argument("--skip-without-vnni", action="store_true",
@@ -115,10 +121,11 @@ def main():
     if args.atol is not None:
         atol = args.atol
     worst = 0.0
+    bound = 0.0  # the largest atol a row was held to
     with tempfile.TemporaryDirectory() as work:
         artifact = os.path.join(work, "artifact")
         compile_command = [args.llamac, "compile", checkpoint, "--dtype", dtype,
-                           "-o", artifact]
+                           "--kv-type", KV_TYPES[args.kv_cache], "-o", artifact]
         if prefill_inputs:
             compile_command += ["--prefill-inputs", prefill_inputs]
         if decode_inputs:
@@ -168,6 +175,7 @@ def main():
                 raise SystemExit(f"{name}: {len(rows)} rows, reference has {len(reference)}")
             # A case's own bound, unless one is given for the mode checked.
             case_atol = atol if args.atol is not None else case.get("atol", atol)
+            bound = max(bound, case_atol)
             for r, (got, want) in enumerate(zip(rows, reference)):
                 diff = max(abs(a - b) for a, b in zip(got, want))
                 worst = max(worst, diff)
@@ -185,7 +193,9 @@ def main():
         label += f" (--decode-inputs {decode_inputs})"
     if args.prefill_tokens:
         label += f" (--prefill-tokens {args.prefill_tokens})"
-    print(f"{label}: all cases pass, max |logit diff| {worst:.3g} (atol {atol})")
+    if args.kv_cache != "float32":
+        label += f" (--kv-type {KV_TYPES[args.kv_cache]})"
+    print(f"{label}: all cases pass, max |logit diff| {worst:.3g} (atol {bound:g})")
 
 
 if __name__ == "__main__":

@@ -641,6 +641,22 @@ func.func @flash_heads(%q: tensor<?x3x16xf32>, %k: tensor<2x?x16xf32>, %o: tenso
 
 // -----
 
+func.func @flash_history_types(%q: tensor<?x4x16xf32>, %k: tensor<1x?x16xbf16>, %v: tensor<1x?x16xf16>, %o: tensor<?x4x16xf32>, %p: index) {
+  // expected-error @+1 {{'llm.flash_attention' op values 'tensor<1x?x16xf16>' must have the keys' element type 'bf16'}}
+  %r = llm.flash_attention %q, %k, %v at %p into %o {scale = 0.125 : f64, micro_kernel = #llm.micro_kernel<flash_key_rows, lanes = 16>} : tensor<?x4x16xf32>, tensor<1x?x16xbf16>, tensor<1x?x16xf16>, tensor<?x4x16xf32> -> tensor<?x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @flash_history_int(%q: tensor<?x4x16xf32>, %k: tensor<1x?x16xi8>, %o: tensor<?x4x16xf32>, %p: index) {
+  // expected-error @+1 {{'llm.flash_attention' op expects keys of f32, bf16 or f16, got 'tensor<1x?x16xi8>'}}
+  %r = llm.flash_attention %q, %k, %k at %p into %o {scale = 0.125 : f64, micro_kernel = #llm.micro_kernel<flash_key_rows, lanes = 16>} : tensor<?x4x16xf32>, tensor<1x?x16xi8>, tensor<1x?x16xi8>, tensor<?x4x16xf32> -> tensor<?x4x16xf32>
+  return
+}
+
+// -----
+
 func.func @target_features() {
   // expected-error @+1 {{target: features must be strings, got 3 : i64}}
   %w = llm.param "w" {t = #llm.target<cpu = "x", triple = "y", features = [3]>} : tensor<64x64xbf16>

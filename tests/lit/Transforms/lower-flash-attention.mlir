@@ -50,6 +50,23 @@ func.func @key_rows(%q: memref<1x2x16xf32, strided<[?, ?, ?], offset: ?>>, %k: m
 
 // -----
 
+// A bf16 history: the keys are widened as they are transposed into the f32
+// buffer, the value rows as they are loaded.
+// CHECK-LABEL: func.func @bf16_history(
+// CHECK: %[[KT:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<1x16x?xf32>
+// CHECK: linalg.generic {{.*}} ins(%{{.+}} : memref<1x?x16xbf16>) outs(%{{.+}} : memref<1x16x?xf32, strided<[?, ?, 1], offset: ?>>)
+// CHECK:   arith.extf %{{.+}} : bf16 to f32
+// CHECK: scf.forall
+// CHECK:   vector.load %{{.+}} : memref<1x?x16xbf16>, vector<16xbf16>
+// CHECK:   arith.extf %{{.+}} : vector<16xbf16> to vector<16xf32>
+func.func @bf16_history(%q: memref<?x2x16xf32>, %k: memref<1x?x16xbf16>, %v: memref<1x?x16xbf16>, %o: memref<?x2x16xf32>, %pos: index) {
+  llm.flash_attention %q, %k, %v at %pos into %o {scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>}
+      : memref<?x2x16xf32>, memref<1x?x16xbf16>, memref<1x?x16xbf16>, memref<?x2x16xf32>
+  return
+}
+
+// -----
+
 // The vector width is the micro-kernel's `lanes`.
 // CHECK-LABEL: func.func @eight_lanes(
 // CHECK: math.exp {{.*}} : vector<8xf32>

@@ -232,6 +232,49 @@ func.func @attention_decode(%q: tensor<1x4x8xf32>, %k: tensor<1x2x8xf32>, %v: te
 
 // -----
 
+// A bf16 cache (--kv-type bf16): the new rows are transposed and rounded to
+// nearest-even with integer arithmetic in one generic (no fptrunc, which
+// LLVM would turn into a call without AVX512-BF16); the generic loops read
+// the history widened back to f32.
+// CHECK-LABEL: func.func @attention_bf16_cache(
+// CHECK: %[[KT:.+]] = linalg.generic {{.*}} ins(%{{.+}} : tensor<?x2x8xf32>) outs(%{{.+}} : tensor<2x?x8xbf16>)
+// CHECK:   arith.bitcast %{{.+}} : f32 to i32
+// CHECK:   arith.constant 32767 : i32
+// CHECK:   arith.cmpf uno
+// CHECK:   arith.trunci %{{.+}} : i32 to i16
+// CHECK:   arith.bitcast %{{.+}} : i16 to bf16
+// CHECK: tensor.insert_slice %[[KT]] into %{{.+}} : tensor<2x?x8xbf16> into tensor<2x2x?x8xbf16>
+// CHECK: %[[KH:.+]] = tensor.extract_slice {{.*}} : tensor<2x2x?x8xbf16> to tensor<2x?x8xbf16>
+// CHECK: linalg.generic {{.*}} ins(%[[KH]] : tensor<2x?x8xbf16>) outs(%{{.+}} : tensor<2x?x8xf32>)
+// CHECK:   arith.extf %{{.+}} : bf16 to f32
+// CHECK-NOT: arith.truncf
+func.func @attention_bf16_cache(%q: tensor<?x4x8xf32>, %k: tensor<?x2x8xf32>, %v: tensor<?x2x8xf32>, %pos: index,
+                                %kc: tensor<2x2x?x8xbf16>, %vc: tensor<2x2x?x8xbf16>)
+    -> (tensor<?x4x8xf32>, tensor<2x2x?x8xbf16>, tensor<2x2x?x8xbf16>) {
+  %o, %kc1, %vc1 = llm.attention %q, %k, %v cache(%kc, %vc) at %pos {layer = 1 : i64, scale = 0.125 : f64}
+      : tensor<?x4x8xf32>, tensor<?x2x8xf32>, tensor<2x2x?x8xbf16>
+  return %o, %kc1, %vc1 : tensor<?x4x8xf32>, tensor<2x2x?x8xbf16>, tensor<2x2x?x8xbf16>
+}
+
+// -----
+
+// An f16 cache with a flash micro-kernel: the rows are narrowed with
+// arith.truncf and the fused op reads the f16 history as it is stored.
+// CHECK-LABEL: func.func @attention_f16_cache_flash(
+// CHECK: linalg.generic {{.*}} outs(%{{.+}} : tensor<2x?x16xf16>)
+// CHECK:   arith.truncf %{{.+}} : f32 to f16
+// CHECK: llm.flash_attention {{.*}} : tensor<?x4x16xf32>, tensor<2x?x16xf16>, tensor<2x?x16xf16>, tensor<?x4x16xf32> -> tensor<?x4x16xf32>
+func.func @attention_f16_cache_flash(%q: tensor<?x4x16xf32>, %k: tensor<?x2x16xf32>, %v: tensor<?x2x16xf32>, %pos: index,
+                                     %kc: tensor<1x2x?x16xf16>, %vc: tensor<1x2x?x16xf16>)
+    -> (tensor<?x4x16xf32>, tensor<1x2x?x16xf16>, tensor<1x2x?x16xf16>) {
+  %o, %kc1, %vc1 = llm.attention %q, %k, %v cache(%kc, %vc) at %pos
+      {layer = 0 : i64, scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>}
+      : tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<1x2x?x16xf16>
+  return %o, %kc1, %vc1 : tensor<?x4x16xf32>, tensor<1x2x?x16xf16>, tensor<1x2x?x16xf16>
+}
+
+// -----
+
 // Tiled weights, matrix product with bf16 inputs: the rows are rounded and
 // laid out as [ceil(M/16), in/32, 16, 32] input tiles (zero past M), the
 // product loops over the tiles (tagged amx_bf16) into a padded result whose
