@@ -15,12 +15,70 @@ Conversation::Conversation(Session &session,
   promptOptions.chat = true;
   promptOptions.system = this->options.system;
   promptOptions.today = this->options.today;
+  // A conversation that starts after other tokens does not know them, so
+  // it cannot run them again.
+  tracked = session.position() == 0;
 }
 
 void Conversation::reset() {
   session.reset();
   begun = false;
   pending.reset();
+  tracked = true;
+  cached.clear();
+  turnStarts.clear();
+}
+
+std::vector<int32_t>
+Conversation::turnPrompt(const std::vector<int32_t> &encoded) const {
+  std::vector<int32_t> prompt;
+  if (pending)
+    prompt.push_back(*pending);
+  prompt.insert(prompt.end(), encoded.begin(), encoded.end());
+  return prompt;
+}
+
+bool Conversation::makeRoom(const std::vector<int32_t> &encoded, Turn &turn) {
+  if (!options.contextShift || !tracked || turnStarts.empty())
+    return false;
+  const int64_t capacity = session.capacity();
+  // Room for a reply: as many tokens as a reply may have, but at most a
+  // quarter of the context, so that long replies do not empty it.
+  const int64_t reserve =
+      std::max<int64_t>(1, std::min(options.maxReplyTokens, capacity / 4));
+  const size_t header = turnStarts.front();
+  // Drop turns from the oldest until the kept ones, the pending token and
+  // the message fit; dropping them all drops the pending token too.
+  size_t drop = 1;
+  for (; drop <= turnStarts.size(); ++drop) {
+    size_t keptFrom = drop < turnStarts.size() ? turnStarts[drop] : cached.size();
+    int64_t kept = int64_t(header + cached.size() - keptFrom);
+    int64_t prompt = int64_t(encoded.size()) +
+                     (drop < turnStarts.size() && pending ? 1 : 0);
+    if (kept + prompt + reserve <= capacity)
+      break;
+  }
+  if (drop > turnStarts.size())
+    return false;
+  size_t keptFrom = drop < turnStarts.size() ? turnStarts[drop] : cached.size();
+  std::vector<int32_t> kept(cached.begin(), cached.begin() + header);
+  kept.insert(kept.end(), cached.begin() + keptFrom, cached.end());
+  turn.droppedTurns = int64_t(drop);
+  turn.droppedTokens = int64_t(keptFrom - header);
+  std::vector<size_t> starts;
+  for (size_t i = drop; i < turnStarts.size(); ++i)
+    starts.push_back(turnStarts[i] - turn.droppedTokens);
+  if (drop == turnStarts.size())
+    pending.reset();
+  session.reset();
+  session.prefill(kept, /*lastOnly=*/true);
+  cached = std::move(kept);
+  turnStarts = std::move(starts);
+  turn.notice = "(context full: dropped the " + std::to_string(drop) +
+                " oldest turn" + (drop == 1 ? "" : "s") + ", " +
+                std::to_string(turn.droppedTokens) + " tokens; " +
+                std::to_string(cached.size()) + " kept)";
+  return true;
 }
 
 bool Conversation::isStopId(int32_t token) const {
@@ -50,12 +108,14 @@ Conversation::Turn Conversation::input(const std::string &line,
 Conversation::Turn Conversation::send(const std::string &message,
                                       const TextSink &onText) {
   Turn turn;
-  if (pending)
-    turn.prompt.push_back(*pending);
   std::vector<int32_t> encoded =
       encodePrompt(tokenizer, promptOptions, message, /*continuing=*/begun);
-  turn.prompt.insert(turn.prompt.end(), encoded.begin(), encoded.end());
+  turn.prompt = turnPrompt(encoded);
   // The reply needs at least one position after the message.
+  if (session.position() + int64_t(turn.prompt.size()) >=
+          session.capacity() &&
+      makeRoom(encoded, turn))
+    turn.prompt = turnPrompt(encoded);
   if (session.position() + int64_t(turn.prompt.size()) >= session.capacity()) {
     turn.outcome = Outcome::TooLong;
     turn.notice =
@@ -80,7 +140,33 @@ Conversation::Turn Conversation::send(const std::string &message,
     return true;
   };
   turn.outcome = Outcome::Replied;
+  if (!begun && tracked) {
+    // The first turn: where the system block ends is where the turns
+    // begin (the template's blocks are delimited by special tokens, so the
+    // block encodes to a prefix of the whole prompt).
+    std::vector<int32_t> header =
+        tokenizer.encode(ChatFormat(options.today)
+                             .render(options.system.empty()
+                                         ? std::vector<ChatMessage>{}
+                                         : std::vector<ChatMessage>{
+                                               {"system", options.system}},
+                                     /*primeAssistant=*/false));
+    tracked = header.size() < turn.prompt.size() &&
+              std::equal(header.begin(), header.end(), turn.prompt.begin());
+    if (tracked)
+      turnStarts.push_back(header.size());
+  } else if (tracked) {
+    // A later turn begins after the previous reply's last token.
+    turnStarts.push_back(cached.size() + (pending ? 1 : 0));
+  }
   turn.result = generate(session, turn.prompt, sampler, generation, onToken);
+  if (tracked) {
+    cached.insert(cached.end(), turn.prompt.begin(), turn.prompt.end());
+    size_t fed = turn.result.tokens.size() -
+                 (turn.result.pendingToken && !turn.result.tokens.empty() ? 1 : 0);
+    cached.insert(cached.end(), turn.result.tokens.begin(),
+                  turn.result.tokens.begin() + fed);
+  }
   if (std::string rest = stream.flush(); onText && !rest.empty())
     onText(rest);
   begun = true;
@@ -90,11 +176,20 @@ Conversation::Turn Conversation::send(const std::string &message,
     if (std::optional<int32_t> eot = tokenizer.specialTokenId("<|eot_id|>"))
       if (session.position() + 2 <= session.capacity()) {
         session.prefill({*pending}, /*lastOnly=*/true);
+        if (tracked)
+          cached.push_back(*pending);
         pending = *eot;
       }
+  // What is tracked must be what the cache holds; should the two ever
+  // disagree, the conversation stops shifting rather than run wrong ids.
+  if (tracked && int64_t(cached.size()) != session.position())
+    tracked = false;
   if (turn.result.stoppedAtContextEnd)
     turn.notice = "(context full: " + std::to_string(session.capacity()) +
-                  " tokens; /reset to start over)";
+                  " tokens; " +
+                  (options.contextShift && tracked
+                       ? "the next message drops the oldest turns)"
+                       : "/reset to start over)");
   return turn;
 }
 

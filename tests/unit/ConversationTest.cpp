@@ -197,8 +197,11 @@ TEST(Conversation, BlankLinesAndCommands) {
 TEST(Conversation, MessagesAndRepliesMeetTheEndOfTheContext) {
   const std::string message = "one two three four five six";
   const int64_t promptSize = int64_t(encode(firstTurn(message)).size());
+  ConversationOptions noShift = replies(100);
+  noShift.contextShift = false;
   {
-    // The message alone does not leave room for a reply: nothing runs.
+    // The message alone does not leave room for a reply: nothing runs,
+    // whether turns may be dropped or not (there are none).
     Session session(*tiny().model, promptSize);
     Sampler sampler(greedy());
     Conversation conversation(session, *tiny().tokenizer, sampler, replies(4));
@@ -213,11 +216,11 @@ TEST(Conversation, MessagesAndRepliesMeetTheEndOfTheContext) {
     EXPECT_EQ(session.position(), 0);
     EXPECT_FALSE(conversation.started());
   }
-  // Room for three tokens: the reply stops when the cache is full, and the
-  // next message cannot follow it.
+  // Room for three tokens: the reply stops when the cache is full, and
+  // without the context shift the next message cannot follow it.
   Session session(*tiny().model, promptSize + 2);
   Sampler sampler(greedy());
-  Conversation conversation(session, *tiny().tokenizer, sampler, replies(100));
+  Conversation conversation(session, *tiny().tokenizer, sampler, noShift);
   Conversation::Turn turn = conversation.input(message);
   ASSERT_EQ(turn.outcome, Outcome::Replied);
   EXPECT_TRUE(turn.result.stoppedAtContextEnd);
@@ -225,6 +228,73 @@ TEST(Conversation, MessagesAndRepliesMeetTheEndOfTheContext) {
   EXPECT_EQ(turn.notice, "(context full: " + std::to_string(promptSize + 2) +
                              " tokens; /reset to start over)");
   EXPECT_EQ(conversation.input("more").outcome, Outcome::TooLong);
+}
+
+/// The ids of the template's system block alone (no system message).
+std::vector<int32_t> systemBlock() {
+  return encode("<|begin_of_text|><|start_header_id|>system<|end_header_id|>"
+                "\n\nCutting Knowledge Date: December 2023\nToday Date: 26 "
+                "Jul 2024\n\n<|eot_id|>");
+}
+
+TEST(Conversation, AFullContextDropsTheOldestTurns) {
+  // Three messages of which the third does not fit after the first two:
+  // the first turn is dropped, the system block and the second turn are
+  // run again from position 0, and the third reply is the one a fresh
+  // session gives after exactly those ids.
+  const std::string m1 = "one two three four five six", m2 = "seven eight",
+                    m3 = "nine ten eleven";
+  std::vector<int32_t> reply1, reply2;
+  {
+    Session probe(*tiny().model, 512);
+    Sampler sampler(greedy());
+    Conversation conversation(probe, *tiny().tokenizer, sampler, replies(4));
+    reply1 = conversation.input(m1).result.tokens;
+    reply2 = conversation.input(m2).result.tokens;
+  }
+  ASSERT_EQ(reply1.size(), 4u);
+  ASSERT_EQ(reply2.size(), 4u);
+  const std::vector<int32_t> p1 = encode(firstTurn(m1)), n2 = encode(nextTurn(m2)),
+                             n3 = encode(nextTurn(m3));
+  // Cut short by the limit, each reply is closed: its last token fed, then
+  // <|eot_id|> with the next turn.
+  const int64_t afterTwo = int64_t(p1.size() + 4 + 1 + n2.size() + 4);
+  Session session(*tiny().model, afterTwo + 1 + int64_t(n3.size()));
+  Sampler sampler(greedy());
+  Conversation conversation(session, *tiny().tokenizer, sampler, replies(4));
+  ASSERT_EQ(conversation.input(m1).outcome, Outcome::Replied);
+  ASSERT_EQ(conversation.input(m2).outcome, Outcome::Replied);
+  ASSERT_EQ(session.position(), afterTwo);
+  Conversation::Turn third = conversation.input(m3);
+  ASSERT_EQ(third.outcome, Outcome::Replied) << third.notice;
+  const std::vector<int32_t> header = systemBlock();
+  EXPECT_EQ(third.droppedTurns, 1);
+  EXPECT_EQ(third.droppedTokens, int64_t(p1.size() - header.size() + 4 + 1));
+  EXPECT_EQ(third.prompt, after(endOfTurn(), n3));
+
+  std::vector<int32_t> kept = header;
+  kept.insert(kept.end(), n2.begin(), n2.end());
+  kept.insert(kept.end(), reply2.begin(), reply2.end());
+  EXPECT_EQ(third.notice, "(context full: dropped the 1 oldest turn, " +
+                              std::to_string(third.droppedTokens) +
+                              " tokens; " + std::to_string(kept.size()) +
+                              " kept)");
+  // The same ids in the same two calls (the kept ones, then the message).
+  Session reference(*tiny().model, 512);
+  reference.prefill(kept, /*lastOnly=*/true);
+  Sampler referenceSampler(greedy());
+  GenerateOptions generation;
+  generation.maxNewTokens = 4;
+  GenerationResult expected = generate(reference, after(endOfTurn(), n3),
+                                       referenceSampler, generation);
+  EXPECT_EQ(third.result.tokens, expected.tokens);
+  EXPECT_EQ(session.position(), int64_t(kept.size() + 1 + n3.size()) + 4);
+
+  // A message too long for the context even alone is still refused.
+  std::string longMessage;
+  for (int i = 0; i < 200; ++i)
+    longMessage += " word";
+  EXPECT_EQ(conversation.input(longMessage).outcome, Outcome::TooLong);
 }
 
 } // namespace

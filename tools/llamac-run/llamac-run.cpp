@@ -439,10 +439,15 @@ int runChat(const std::string &program, const std::vector<std::string> &args) {
   OptionParser parser(program, "[options]",
                       "Interactive chat. Type a message and Enter; /reset "
                       "starts over, /exit or end of input quits. The KV "
-                      "cache is kept between turns.");
+                      "cache is kept between turns; when it is full, the "
+                      "oldest turns are dropped.");
   std::string artifactDir, system;
+  bool noContextShift = false;
   parser.positional(artifactDir, "artifact dir");
   parser.option({"system"}, system, "text", "System message");
+  parser.flag({"no-context-shift"}, noContextShift,
+              "When the context is full, refuse the message (and say to "
+              "/reset) instead of dropping the oldest turns");
   CommonOptions common;
   common.declare(parser);
   if (!readOptions(parser, args))
@@ -455,6 +460,7 @@ int runChat(const std::string &program, const std::vector<std::string> &args) {
   options.system = system;
   options.today = common.today();
   options.stopIds = common.stopIds(model->manifest());
+  options.contextShift = !noContextShift;
   rt::Session session(*model, common.contextLength);
   options.maxReplyTokens = common.tokenLimit(session.capacity());
   rt::Conversation conversation(session, *tokenizer, sampler,

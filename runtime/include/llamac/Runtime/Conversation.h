@@ -10,6 +10,13 @@
 // with <|eot_id|> so that the next turn follows a complete one. "/reset"
 // starts over, "/exit" and "/quit" end.
 //
+// When a message does not fit in what is left of the context, the oldest
+// whole turns (a user message and its reply) are dropped until it fits with
+// room for a reply, and what is kept — the system block and the later
+// turns — is run again from position 0 (exact: the kept tokens at their new
+// positions, as llama.cpp's context shift keeps the first tokens). Only a
+// message that does not fit even alone is refused.
+//
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_CONVERSATION_H
 #define LLAMAC_RUNTIME_CONVERSATION_H
@@ -38,6 +45,9 @@ struct ConversationOptions {
   /// A reply ends when it generates one of these (the model's end ids;
   /// empty: only at the token limit or the end of the context).
   std::vector<int64_t> stopIds;
+  /// Drop the oldest turns when a message does not fit (otherwise refuse
+  /// it and say to /reset).
+  bool contextShift = true;
 };
 
 class Conversation {
@@ -67,6 +77,10 @@ public:
     /// What to tell the user, or nothing: "(conversation reset)" and the
     /// context-full messages.
     std::string notice;
+    /// Replied: turns dropped to make room for this one, and the tokens
+    /// they held.
+    int64_t droppedTurns = 0;
+    int64_t droppedTokens = 0;
   };
 
   /// Receives the reply's text as it forms whole UTF-8 characters.
@@ -91,6 +105,11 @@ public:
 
 private:
   bool isStopId(int32_t token) const;
+  /// The ids this turn feeds: the pending token (if any), then `encoded`.
+  std::vector<int32_t> turnPrompt(const std::vector<int32_t> &encoded) const;
+  /// Drops the oldest turns until `encoded` fits with room for a reply and
+  /// runs what is kept again; false when nothing could be dropped.
+  bool makeRoom(const std::vector<int32_t> &encoded, Turn &turn);
 
   Session &session;
   const tokenizer::Tokenizer &tokenizer;
@@ -101,6 +120,12 @@ private:
   bool begun = false;
   /// The last reply's last token, not yet in the cache.
   std::optional<int32_t> pending;
+  /// The ids in the session's cache, in order, while the conversation knows
+  /// them (it started at position 0), and where each turn begins in them
+  /// (the first at the end of the system block).
+  bool tracked = false;
+  std::vector<int32_t> cached;
+  std::vector<size_t> turnStarts;
 };
 
 } // namespace llamac::runtime
