@@ -99,7 +99,8 @@ Expected<llm::KVCachePrecision> parseKVCachePrecision(StringRef name) {
   using llm::KVCachePrecision;
   return parseEnum<KVCachePrecision>(
       name, "--kv-type",
-      {KVCachePrecision::F32, KVCachePrecision::BF16, KVCachePrecision::F16},
+      {KVCachePrecision::Auto, KVCachePrecision::F32, KVCachePrecision::BF16,
+       KVCachePrecision::F16},
       [](StringRef s) { return llm::symbolizeKVCachePrecision(s); },
       [](KVCachePrecision p) { return llm::stringifyKVCachePrecision(p); });
 }

@@ -36,7 +36,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
 
     run([args.llamac, "compile", args.golden, "--dtype", "f32",
-         "-o", os.path.join(args.out, "golden-f32")])
+         "--kv-type", "f32", "-o", os.path.join(args.out, "golden-f32")])
 
     model = os.path.join(args.out, "tiny-model")
     shutil.rmtree(model, ignore_errors=True)

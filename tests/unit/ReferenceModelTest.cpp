@@ -725,6 +725,8 @@ struct CompiledModel {
 CompileOptions f32Weights() {
   CompileOptions options;
   options.numerics.dtype = llm::WeightPrecision::F32;
+  // The exact path the reference is for.
+  options.numerics.kvCache = llm::KVCachePrecision::F32;
   return options;
 }
 
@@ -928,6 +930,7 @@ TEST_P(ReferenceModelTest, BF16PrefillInputsMatchReference) {
   CompileOptions options;
   options.numerics.dtype = llm::WeightPrecision::BF16;
   options.numerics.prefillInputs = llm::PrefillInputs::BF16;
+  options.numerics.kvCache = llm::KVCachePrecision::F32;
   std::unique_ptr<CompiledModel> built = buildModel(test, options);
   ASSERT_TRUE(built);
   const int64_t vocab = test.vocabSize, n = test.seqLen;

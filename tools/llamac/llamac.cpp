@@ -193,11 +193,13 @@ int runCompile(int argc, char **argv) {
       cl::value_desc("auto|i8|f32"), cl::init("auto"), cl::cat(category));
   cl::opt<std::string> kvType(
       "kv-type",
-      cl::desc("Element type of the KV cache: f32 (default, exact), bf16 "
-               "or f16 (half the memory and the bandwidth of decode; new "
-               "keys and values rounded to nearest, read back widened to "
-               "f32)"),
-      cl::value_desc("f32|bf16|f16"), cl::init("f32"), cl::cat(category));
+      cl::desc("Element type of the KV cache: auto (default: bf16 when the "
+               "CPU has AVX512-BF16, else f16 with F16C, else f32), bf16 or "
+               "f16 (half the memory and the bandwidth of decode; new keys "
+               "and values rounded to nearest, read back widened to f32), "
+               "or f32 (exact)"),
+      cl::value_desc("auto|f32|bf16|f16"), cl::init("auto"),
+      cl::cat(category));
   cl::opt<std::string> targetCPU(
       "target-cpu",
       cl::desc("CPU to generate code for: host (default: this CPU and its "

@@ -32,6 +32,8 @@ artifact::CacheElement Numerics::cacheElement() const {
     return artifact::CacheElement::BF16;
   case llm::KVCachePrecision::F16:
     return artifact::CacheElement::F16;
+  case llm::KVCachePrecision::Auto:
+    break; // resolved by resolveNumerics
   }
   return artifact::CacheElement::F32;
 }
@@ -71,7 +73,14 @@ Expected<Numerics> resolveNumerics(const NumericsOptions &options,
   // An f16 cache is written with F16C's vcvtps2ph: without it LLVM would
   // call a runtime function that model.so does not link. (bf16 is rounded
   // with integer arithmetic on any target.)
+  // Half the cache's memory and decode's reads: bf16 where the CPU has
+  // AVX512-BF16 (the unit a bf16 attention will run on), else f16.
   numerics.kvCache = options.kvCache;
+  if (numerics.kvCache == llm::KVCachePrecision::Auto)
+    numerics.kvCache = target.hasFeature("avx512bf16")
+                           ? llm::KVCachePrecision::BF16
+                       : target.hasFeature("f16c") ? llm::KVCachePrecision::F16
+                                                   : llm::KVCachePrecision::F32;
   if (numerics.kvCache == llm::KVCachePrecision::F16 &&
       !target.hasFeature("f16c"))
     return makeError("--kv-type=f16 needs a target CPU with F16C (target '" +

@@ -51,6 +51,7 @@ def LLM_KVCachePrecision : LLM_Enum<"KVCachePrecision",
   I32EnumAttrCase<"F32", 0, "f32">,
   I32EnumAttrCase<"BF16", 1, "bf16">,
   I32EnumAttrCase<"F16", 2, "f16">,
+  I32EnumAttrCase<"Auto", 3, "auto">,
 ]>;
 
 def LLM_PrefillInputs : LLM_Enum<"PrefillInputs",

@@ -25,7 +25,7 @@ struct NumericsOptions {
   llm::PrefillInputs prefillInputs = llm::PrefillInputs::Auto;
   llm::DecodeInputs decodeInputs = llm::DecodeInputs::Auto;
   /// `llamac compile --kv-type`: what the KV cache stores.
-  llm::KVCachePrecision kvCache = llm::KVCachePrecision::F32;
+  llm::KVCachePrecision kvCache = llm::KVCachePrecision::Auto;
 };
 
 /// The numerics with `auto` resolved for a target.
@@ -37,8 +37,9 @@ struct Numerics {
   /// Decode's products by quantized weights quantize their inputs to int8
   /// per block of 32, for VNNI dot products.
   bool i8DecodeInputs = false;
-  /// The KV cache's element type: the graph's cache tensors have it, new
-  /// keys and values are rounded to it and attention widens it to f32.
+  /// The KV cache's element type (never Auto): the graph's cache tensors
+  /// have it, new keys and values are rounded to it and attention widens
+  /// it to f32.
   llm::KVCachePrecision kvCache = llm::KVCachePrecision::F32;
 
   /// The block quantization of the matrices (None for f32 and bf16).
@@ -49,7 +50,8 @@ struct Numerics {
 
 /// Resolves `auto`: bf16 prefill inputs for bf16 or quantized weights on a
 /// target with AMX-BF16, i8 decode inputs for quantized weights on a target
-/// with AVX512-VNNI. An explicit request the weights or the target rule out
+/// with AVX512-VNNI, a bf16 KV cache on a target with AVX512-BF16, else f16
+/// with F16C, else f32. An explicit request the weights or the target rule out
 /// is an error that names the option as `llamac compile` spells it.
 llvm::Expected<Numerics> resolveNumerics(const NumericsOptions &options,
                                          llm::TargetAttr target);
