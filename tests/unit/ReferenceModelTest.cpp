@@ -772,6 +772,21 @@ buildModel(const TestModel &test,
   return built;
 }
 
+/// The logits of `tokens` when the first `prefix` go through one prefill
+/// and the rest one decode step each, in a session of their own.
+std::vector<float> prefillThenDecode(runtime::Model &model,
+                                     const std::vector<int32_t> &tokens,
+                                     int64_t prefix) {
+  runtime::Session session(model, int64_t(tokens.size()));
+  std::vector<float> rows = session.prefill(
+      std::vector<int32_t>(tokens.begin(), tokens.begin() + prefix));
+  for (size_t t = size_t(prefix); t < tokens.size(); ++t) {
+    std::vector<float> row = session.decode(tokens[t]);
+    rows.insert(rows.end(), row.begin(), row.end());
+  }
+  return rows;
+}
+
 std::vector<int32_t> randomTokens(const TestModel &test, int64_t count) {
   Rng rng(test.seed ^ 0x70CE45ull);
   std::vector<int32_t> tokens;
@@ -990,13 +1005,7 @@ TEST_P(ReferenceModelTest, BF16PrefillInputsMatchReference) {
   if (!(test.flags & kDecode))
     return;
   const int64_t prefix = n / 3;
-  runtime::Session incremental(*built->model, n);
-  std::vector<float> stepped = incremental.prefill(
-      std::vector<int32_t>(tokens.begin(), tokens.begin() + prefix));
-  for (int64_t t = prefix; t < n; ++t) {
-    std::vector<float> row = incremental.decode(tokens[t]);
-    stepped.insert(stepped.end(), row.begin(), row.end());
-  }
+  std::vector<float> stepped = prefillThenDecode(*built->model, tokens, prefix);
   compareRows(reference(tokens, prefix, true), stepped, vocab, kFlipTolerance,
               test.name + " bf16-input prefill + decode");
 }
@@ -1055,13 +1064,8 @@ TEST(ReferenceModelKVCache, NarrowCacheMatchesTheReferenceRoundingTheSame) {
       EXPECT_LT(2 * stats.maxAbsError, moved) << what;
 
       const int64_t prefix = n / 3;
-      runtime::Session incremental(*built->model, n);
-      std::vector<float> stepped = incremental.prefill(
-          std::vector<int32_t>(tokens.begin(), tokens.begin() + prefix));
-      for (int64_t t = prefix; t < n; ++t) {
-        std::vector<float> row = incremental.decode(tokens[t]);
-        stepped.insert(stepped.end(), row.begin(), row.end());
-      }
+      std::vector<float> stepped =
+          prefillThenDecode(*built->model, tokens, prefix);
       compareRows(expected, stepped, vocab, precision.tolerance,
                   what + " decode");
       std::cout << "[ reference ] " << what << ": max abs error "
