@@ -8,7 +8,12 @@ of every test for both and their ratio.
 
     bench/side_by_side.py --artifact ART --gguf MODEL.gguf \
         --llama-bench /path/to/llama.cpp/build/bin/llama-bench \
-        [--rounds 5] [-p 64,512] [-n 128] [-t 2]
+        [--rounds 5] [-p 64,512] [-n 128] [-d 0,4096] [-t 2] [--fa 0,1]
+
+-d runs every test after that many tokens in the cache in both engines
+(llamac-run bench -d, llama-bench -d), named as llamac names them
+(pp512@d4096). --fa passes llama-bench's flash-attention setting(s); with
+several, llama.cpp's figure of a test is the best of them.
 
 llama.cpp is not part of llamac: build it yourself (docs/performance.md
 says how) and convert the same checkpoint to GGUF.
@@ -24,7 +29,7 @@ import sys
 def run_llamac(args):
     out = subprocess.run(
         [args.llamac_run, "bench", args.artifact, "-p", args.p, "-n", args.n,
-         "-t", str(args.t), "-r", "1", "--json"],
+         "-d", args.d, "-t", str(args.t), "-r", "1", "--json"],
         check=True, capture_output=True, text=True).stdout
     data = json.loads(out)
     result = {f"pp{k}": v for k, v in data["pp"].items()}
@@ -35,13 +40,16 @@ def run_llamac(args):
 def run_llamacpp(args):
     out = subprocess.run(
         [args.llama_bench, "-m", args.gguf, "-t", str(args.t), "-p", args.p,
-         "-n", args.n, "-r", "1", "-o", "json"],
+         "-n", args.n, "-d", args.d, "-fa", args.fa, "-r", "1", "-o", "json"],
         check=True, capture_output=True, text=True).stdout
     result = {}
     for test in json.loads(out):
         name = (f"pp{test['n_prompt']}" if test["n_prompt"] else
                 f"tg{test['n_gen']}")
-        result[name] = test["avg_ts"]
+        if test.get("n_depth"):
+            name += f"@d{test['n_depth']}"
+        # Best of the flash-attention settings asked for.
+        result[name] = max(result.get(name, 0.0), test["avg_ts"])
     return result
 
 
@@ -55,6 +63,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("-p", default="64,512")
     parser.add_argument("-n", default="128")
+    parser.add_argument("-d", default="0")
+    parser.add_argument("--fa", default="0,1",
+                        help="llama-bench -fa values; the best is kept")
     parser.add_argument("-t", type=int, default=2)
     args = parser.parse_args()
     if args.rounds < 1:
@@ -82,7 +93,11 @@ def main():
 
     print(f"| test | llamac tok/s (median, range) | llama.cpp tok/s | ratio |")
     print(f"|---|---|---|---|")
-    for test in sorted(ours, key=lambda t: (t[:2], int(t[2:]))):
+    def order(test):
+        size, _, depth = test[2:].partition("@d")
+        return (test[:2], int(depth or 0), int(size))
+
+    for test in sorted(ours, key=order):
         a, b = ours[test], theirs.get(test, [])
         ma = statistics.median(a)
         mb = statistics.median(b) if b else float("nan")
