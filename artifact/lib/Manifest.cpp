@@ -289,7 +289,8 @@ Manifest Manifest::read(const std::string &dir) {
     manifest.cacheElement = *element;
   else
     fail(path + ": kv_cache dtype '" + cacheElement +
-         "' is not one of f32, bf16, f16");  manifest.files = ManifestReader::strings(root, "files");
+         "' is not one of f32, bf16, f16");
+  manifest.files = ManifestReader::strings(root, "files");
   if (manifest.vocabSize <= 0 || manifest.numLayers <= 0 ||
       manifest.numKVHeads <= 0 || manifest.headDim <= 0)
     fail(path + ": non-positive model sizes");

@@ -47,12 +47,15 @@ bool Conversation::makeRoom(const std::vector<int32_t> &encoded, Turn &turn) {
   const int64_t reserve =
       std::max<int64_t>(1, std::min(options.maxReplyTokens, capacity / 4));
   const size_t header = turnStarts.front();
+  // Where the kept ids begin after dropping the `drop` oldest turns.
+  auto keptFromAfter = [&](size_t drop) {
+    return drop < turnStarts.size() ? turnStarts[drop] : cached.size();
+  };
   // Drop turns from the oldest until the kept ones, the pending token and
   // the message fit; dropping them all drops the pending token too.
   size_t drop = 1;
   for (; drop <= turnStarts.size(); ++drop) {
-    size_t keptFrom = drop < turnStarts.size() ? turnStarts[drop] : cached.size();
-    int64_t kept = int64_t(header + cached.size() - keptFrom);
+    int64_t kept = int64_t(header + cached.size() - keptFromAfter(drop));
     int64_t prompt = int64_t(encoded.size()) +
                      (drop < turnStarts.size() && pending ? 1 : 0);
     if (kept + prompt + reserve <= capacity)
@@ -60,7 +63,7 @@ bool Conversation::makeRoom(const std::vector<int32_t> &encoded, Turn &turn) {
   }
   if (drop > turnStarts.size())
     return false;
-  size_t keptFrom = drop < turnStarts.size() ? turnStarts[drop] : cached.size();
+  size_t keptFrom = keptFromAfter(drop);
   std::vector<int32_t> kept(cached.begin(), cached.begin() + header);
   kept.insert(kept.end(), cached.begin() + keptFrom, cached.end());
   turn.droppedTurns = int64_t(drop);

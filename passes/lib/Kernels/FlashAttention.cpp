@@ -135,17 +135,13 @@ void lowerFlashAttention(llm::FlashAttentionOp op) {
       b.create<linalg::TransposeOp>(loc, k, keysTVisible,
                                     ArrayRef<int64_t>{0, 2, 1});
     } else {
-      MLIRContext *context = b.getContext();
-      auto map = [&](ArrayRef<unsigned> dims) {
-        SmallVector<AffineExpr> exprs;
-        for (unsigned dim : dims)
-          exprs.push_back(getAffineDimExpr(dim, context));
-        return AffineMap::get(3, 0, exprs, context);
-      };
       // keysT[kv, d, t] = f32(K[kv, t, d]).
       b.create<linalg::GenericOp>(
           loc, TypeRange{}, ValueRange{k}, ValueRange{keysTVisible},
-          ArrayRef<AffineMap>{map({0, 2, 1}), map({0, 1, 2})},
+          ArrayRef<AffineMap>{
+              AffineMap::getPermutationMap(ArrayRef<unsigned>{0, 2, 1},
+                                           b.getContext()),
+              b.getMultiDimIdentityMap(3)},
           SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
           [&](OpBuilder &b, Location loc, ValueRange args) {
             b.create<linalg::YieldOp>(

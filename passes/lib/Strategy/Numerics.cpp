@@ -70,9 +70,6 @@ Expected<Numerics> resolveNumerics(const NumericsOptions &options,
     return makeError("--decode-inputs=i8 needs a target CPU with "
                      "AVX512-VNNI (target '" +
                      target.getCpu() + "' has none)");
-  // An f16 cache is written with F16C's vcvtps2ph: without it LLVM would
-  // call a runtime function that model.so does not link. (bf16 is rounded
-  // with integer arithmetic on any target.)
   // Half the cache's memory and decode's reads: bf16 where the CPU has
   // AVX512-BF16 (the unit a bf16 attention will run on), else f16.
   numerics.kvCache = options.kvCache;
@@ -81,6 +78,9 @@ Expected<Numerics> resolveNumerics(const NumericsOptions &options,
                            ? llm::KVCachePrecision::BF16
                        : target.hasFeature("f16c") ? llm::KVCachePrecision::F16
                                                    : llm::KVCachePrecision::F32;
+  // An f16 cache is written with F16C's vcvtps2ph: without it LLVM would
+  // call a runtime function that model.so does not link. (bf16 is rounded
+  // with integer arithmetic on any target.)
   if (numerics.kvCache == llm::KVCachePrecision::F16 &&
       !target.hasFeature("f16c"))
     return makeError("--kv-type=f16 needs a target CPU with F16C (target '" +
