@@ -166,6 +166,8 @@ int64_t TargetAttr::getVectorBits() const {
   return hasFeature("avx") ? 256 : 128;
 }
 
+int64_t TargetAttr::getVectorRegisters() const { return hasAVX512F() ? 32 : 16; }
+
 //===----------------------------------------------------------------------===//
 // WeightLayoutAttr
 //===----------------------------------------------------------------------===//
@@ -307,6 +309,7 @@ tuningOf(MicroKernelKind kind) {
   case MicroKernelKind::Q4_0I8Gemv:
     return {{"prefetch", 0}};
   case MicroKernelKind::FlashTransposedKeys:
+    return {{"rows", 1}, {"lanes", 1}};
   case MicroKernelKind::FlashKeyRows:
     return {{"lanes", 1}};
   case MicroKernelKind::TileGemv:

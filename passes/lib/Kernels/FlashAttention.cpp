@@ -32,46 +32,52 @@ using namespace llamac;
 
 namespace {
 
-/// Attention as one pass over the keys per (token, KV head): the
-/// query heads of the group are processed together (they share every key
-/// and value load), 16 keys at a time, with a running maximum, sum and
-/// weighted sum (the online softmax of flash attention), and only up to the
-/// token's causal limit, so nothing is materialized per score and half the
-/// products of a square prompt are skipped. Written at buffer level in the
-/// vector dialect: the tasks are an scf.forall over (KV head, token) that
-/// `llm-outline-tasks` hands to the runtime.
+/// What both attention kernels share: the operands as vector loads need
+/// them, their shapes, and the online-softmax step.
 ///
 /// `keys` and `values` are the visible history [kv, visible, d] (the new
 /// rows already appended) as the cache stores it (f32, bf16 or f16: every
-/// row is widened to f32 as it is loaded); the keys are first transposed
-/// (and widened) into an f32 [kv, d, visible rounded up to 16] buffer so
-/// that 16 scores are one vector of FMAs. Lanes past the visible keys are
-/// masked to -inf before the maximum, and value rows past them are never
-/// read.
-void lowerFlashAttention(llm::FlashAttentionOp op) {
-  OpBuilder b(op);
-  Location loc = op.getLoc();
-  llm::MicroKernelAttr config = op.getMicroKernel();
-  auto queryType = cast<MemRefType>(op.getQuery().getType());
-  auto keysType = cast<MemRefType>(op.getKeys().getType());
-  const int64_t kvHeads = keysType.getDimSize(0);
-  const int64_t headDim = queryType.getDimSize(2);
-  const int64_t group = queryType.getDimSize(1) / kvHeads;
-  const double scale = op.getScale().convertToDouble();
-  Value startPos = op.getStartPos();
-  Value numTokens = b.create<memref::DimOp>(loc, op.getQuery(), 0);
-  Value visible = b.create<memref::DimOp>(loc, op.getKeys(), 1);
-  Type f32 = queryType.getElementType();
-  Type stored = keysType.getElementType();
-  const int64_t lanes = *config.getLanes(), chunks = headDim / lanes;
-  auto c = [&](int64_t v) {
-    return b.create<arith::ConstantIndexOp>(loc, v).getResult();
-  };
-  // A view of `memref` with a static unit innermost stride, which vector
-  // loads need. Kernel arguments carry dynamic strides; the rows of q, of
-  // the caches and of our own buffers are contiguous by construction, and
-  // an assertion says so at run time.
-  auto unitInnerStride = [&](Value memref) -> Value {
+/// row is widened to f32 as it is loaded). Query head h of token t (absolute
+/// position start_pos + t) attends to keys [0, start_pos + t]; the query
+/// heads of a KV head's group are processed together, since they share
+/// every key and value load.
+struct AttentionKernel {
+  AttentionKernel(llm::FlashAttentionOp op)
+      : op(op), b(op), loc(op.getLoc()), config(op.getMicroKernel()) {
+    auto queryType = cast<MemRefType>(op.getQuery().getType());
+    auto keysType = cast<MemRefType>(op.getKeys().getType());
+    kvHeads = keysType.getDimSize(0);
+    headDim = queryType.getDimSize(2);
+    group = queryType.getDimSize(1) / kvHeads;
+    scale = op.getScale().convertToDouble();
+    f32 = queryType.getElementType();
+    stored = keysType.getElementType();
+    lanes = *config.getLanes();
+    chunks = headDim / lanes;
+    vecType = VectorType::get({lanes}, f32);
+    startPos = op.getStartPos();
+    numTokens = b.create<memref::DimOp>(loc, op.getQuery(), 0);
+    visible = b.create<memref::DimOp>(loc, op.getKeys(), 1);
+    q = unitInnerStride(op.getQuery());
+    v = unitInnerStride(op.getValues());
+    out = unitInnerStride(op.getInit());
+  }
+
+  Value c(int64_t value) {
+    return b.create<arith::ConstantIndexOp>(loc, value).getResult();
+  }
+  Value f32Constant(OpBuilder &b, double value) {
+    return b.create<arith::ConstantOp>(loc, b.getFloatAttr(f32, value));
+  }
+  Value splat(OpBuilder &b, Value scalar) {
+    return b.create<vector::BroadcastOp>(loc, vecType, scalar);
+  }
+
+  /// A view of `memref` with a static unit innermost stride, which vector
+  /// loads need. Kernel arguments carry dynamic strides; the rows of q, of
+  /// the caches and of our own buffers are contiguous by construction, and
+  /// an assertion says so at run time.
+  Value unitInnerStride(Value memref) {
     auto type = cast<MemRefType>(memref.getType());
     int64_t rank = type.getRank();
     SmallVector<int64_t> staticStrides;
@@ -101,256 +107,461 @@ void lowerFlashAttention(llm::FlashAttentionOp op) {
             loc, viewType, metadata.getBaseBuffer(),
             OpFoldResult(metadata.getOffset()), sizes, strideValues)
         .getResult();
-  };
-
-  Value q = unitInnerStride(op.getQuery());
-  Value v = unitInnerStride(op.getValues());
-  // Prefill transposes the keys once ([kv, d, padded visible]) so that 16
-  // scores are one vector of FMAs; a single token (decode) reads the key
-  // rows as they are and reduces each dot product horizontally, which costs
-  // less than transposing the whole history on every step.
-  const bool transposeKeys =
-      config.getKind() == llm::MicroKernelKind::FlashTransposedKeys;
-  Value k = op.getKeys();
-  Value keysT, keyRows;
-  if (!transposeKeys)
-    keyRows = unitInnerStride(k);
-  else {
-    Value padded = b.create<arith::MulIOp>(
-        loc,
-        b.create<arith::DivUIOp>(
-            loc, b.create<arith::AddIOp>(loc, visible, c(lanes - 1)), c(lanes)),
-        c(lanes));
-    auto keysTType =
-        MemRefType::get({kvHeads, headDim, ShapedType::kDynamic}, f32);
-    keysT = b.create<memref::AllocOp>(loc, keysTType, ValueRange{padded},
-                                      b.getI64IntegerAttr(64));
-    Value keysTVisible = b.create<memref::SubViewOp>(
-        loc, keysT, ArrayRef<OpFoldResult>{c(0), c(0), c(0)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(kvHeads), b.getIndexAttr(headDim),
-                               visible},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
-                               b.getIndexAttr(1)});
-    if (stored == f32) {
-      b.create<linalg::TransposeOp>(loc, k, keysTVisible,
-                                    ArrayRef<int64_t>{0, 2, 1});
-    } else {
-      // keysT[kv, d, t] = f32(K[kv, t, d]).
-      b.create<linalg::GenericOp>(
-          loc, TypeRange{}, ValueRange{k}, ValueRange{keysTVisible},
-          ArrayRef<AffineMap>{
-              AffineMap::getPermutationMap(ArrayRef<unsigned>{0, 2, 1},
-                                           b.getContext()),
-              b.getMultiDimIdentityMap(3)},
-          SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
-          [&](OpBuilder &b, Location loc, ValueRange args) {
-            b.create<linalg::YieldOp>(
-                loc, ValueRange{b.create<arith::ExtFOp>(loc, f32, args[0])});
-          });
-    }
   }
 
-  Value out = unitInnerStride(op.getInit());
+  /// Lanes `[0, chunk)` of row `row` of KV head `head` of `rows` (keys or
+  /// values) from element `offset`, widened to f32.
+  Value loadChunk(OpBuilder &b, Value rows, Value head, Value row,
+                  int64_t offset) {
+    Value chunk = b.create<vector::LoadOp>(
+        loc, VectorType::get({lanes}, stored), rows,
+        ValueRange{head, row, c(offset)});
+    return stored == f32 ? chunk
+                         : b.create<arith::ExtFOp>(loc, vecType, chunk);
+  }
 
+  /// One online-softmax step for one query row: `scores` are the block's
+  /// scaled scores (lanes past the causal limit already -inf), `max` and
+  /// `sum` the row's running maximum and sum so far.
+  struct SoftmaxStep {
+    Value max, sum;  // the new running maximum and sum
+    Value rescale;   // exp(old max - new max): what the old sums are worth
+    Value weights;   // exp(scores - new max), one per key of the block
+  };
+  SoftmaxStep softmaxStep(OpBuilder &b, Value scores, Value max, Value sum) {
+    SoftmaxStep step;
+    Value blockMax = b.create<vector::ReductionOp>(
+        loc, vector::CombiningKind::MAXIMUMF, scores);
+    step.max = b.create<arith::MaximumFOp>(loc, max, blockMax);
+    step.rescale = b.create<math::ExpOp>(
+        loc, b.create<arith::SubFOp>(loc, max, step.max));
+    step.weights = b.create<math::ExpOp>(
+        loc, b.create<arith::SubFOp>(loc, scores, splat(b, step.max)));
+    Value blockSum = b.create<vector::ReductionOp>(
+        loc, vector::CombiningKind::ADD, step.weights);
+    step.sum = b.create<arith::AddFOp>(
+        loc, b.create<arith::MulFOp>(loc, sum, step.rescale), blockSum);
+    return step;
+  }
+
+  /// `lanes` scores past the first `valid` set to -inf.
+  Value maskScores(OpBuilder &b, Value scores, Value valid) {
+    Value mask = b.create<vector::CreateMaskOp>(
+        loc, VectorType::get({lanes}, b.getI1Type()), ValueRange{valid});
+    return b.create<arith::SelectOp>(
+        loc, mask, scores,
+        splat(b, f32Constant(
+                     b, -std::numeric_limits<double>::infinity())));
+  }
+
+  void emitKeyRowTasks();
+  void emitQueryBlockTasks();
+
+  llm::FlashAttentionOp op;
+  OpBuilder b;
+  Location loc;
+  llm::MicroKernelAttr config;
+  int64_t kvHeads, headDim, group, lanes, chunks;
+  double scale;
+  Type f32, stored;
+  VectorType vecType;
+  Value startPos, numTokens, visible, q, v, out;
+};
+
+/// flash_key_rows: one query (decode). One task per (token, KV head): the
+/// key rows are read as they are and each dot product reduced
+/// horizontally, which costs less than transposing the whole history on
+/// every step; 16 keys at a time with a running maximum, sum and weighted
+/// sum (the online softmax of flash attention), the last partial block
+/// masked, value rows past the causal limit never read.
+void AttentionKernel::emitKeyRowTasks() {
+  Value keyRows = unitInnerStride(op.getKeys());
   // One task per (token, KV head), flattened: llm-outline-tasks takes
   // one-dimensional task loops.
   Value taskCount = b.create<arith::MulIOp>(loc, numTokens, c(kvHeads));
   auto forall = b.create<scf::ForallOp>(loc, ArrayRef<OpFoldResult>{taskCount},
                                         ValueRange{}, std::nullopt);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forall.getBody());
-    Value task = forall.getInductionVar(0);
-    Value token = b.create<arith::DivUIOp>(loc, task, c(kvHeads));
-    Value head = b.create<arith::RemUIOp>(loc, task, c(kvHeads));
-    auto vecType = VectorType::get({lanes}, f32);
-    Value zeroVec = b.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(vecType, b.getFloatAttr(f32, 0.0)));
-    Value minusInf = b.create<arith::ConstantOp>(
-        loc, b.getFloatAttr(f32, -std::numeric_limits<double>::infinity()));
-    Value minusInfVec = b.create<vector::BroadcastOp>(loc, vecType, minusInf);
-    Value scaleVec = b.create<vector::BroadcastOp>(
-        loc, vecType,
-        b.create<arith::ConstantOp>(loc, b.getFloatAttr(f32, scale)));
-    Value keyCount = b.create<arith::AddIOp>(
-        loc, b.create<arith::AddIOp>(loc, startPos, token), c(1));
-    Value fullEnd = b.create<arith::MulIOp>(
-        loc, b.create<arith::DivUIOp>(loc, keyCount, c(lanes)), c(lanes));
-    SmallVector<Value> queryHeads;
-    for (int64_t g = 0; g < group; ++g)
-      queryHeads.push_back(b.create<arith::AddIOp>(
-          loc, b.create<arith::MulIOp>(loc, head, c(group)), c(g)));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forall.getBody());
+  Value task = forall.getInductionVar(0);
+  Value token = b.create<arith::DivUIOp>(loc, task, c(kvHeads));
+  Value head = b.create<arith::RemUIOp>(loc, task, c(kvHeads));
+  Value zeroVec = b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(vecType, b.getFloatAttr(f32, 0.0)));
+  Value scaleVec = splat(b, f32Constant(b, scale));
+  Value keyCount = b.create<arith::AddIOp>(
+      loc, b.create<arith::AddIOp>(loc, startPos, token), c(1));
+  Value fullEnd = b.create<arith::MulIOp>(
+      loc, b.create<arith::DivUIOp>(loc, keyCount, c(lanes)), c(lanes));
+  SmallVector<Value> queryHeads;
+  for (int64_t g = 0; g < group; ++g)
+    queryHeads.push_back(b.create<arith::AddIOp>(
+        loc, b.create<arith::MulIOp>(loc, head, c(group)), c(g)));
+  auto loadRow = [&](OpBuilder &b, Value rows, Value row) {
+    SmallVector<Value> chunkVectors;
+    for (int64_t j = 0; j < chunks; ++j)
+      chunkVectors.push_back(loadChunk(b, rows, head, row, j * lanes));
+    return chunkVectors;
+  };
 
-    // Row `row` of KV head `head` of `rows` (keys or values), as `chunks`
-    // f32 vectors of `lanes` (widened from the stored type).
-    auto storedVecType = VectorType::get({lanes}, stored);
-    auto loadRow = [&](OpBuilder &b, Value rows, Value row) {
-      SmallVector<Value> chunkVectors;
-      for (int64_t j = 0; j < chunks; ++j) {
-        Value chunk = b.create<vector::LoadOp>(
-            loc, storedVecType, rows, ValueRange{head, row, c(j * lanes)});
-        if (stored != f32)
-          chunk = b.create<arith::ExtFOp>(loc, vecType, chunk);
-        chunkVectors.push_back(chunk);
-      }
-      return chunkVectors;
-    };
+  // The queries in registers, for the row-wise scores.
+  SmallVector<SmallVector<Value>> queryChunks(group);
+  for (int64_t g = 0; g < group; ++g)
+    for (int64_t j = 0; j < chunks; ++j)
+      queryChunks[g].push_back(b.create<vector::LoadOp>(
+          loc, vecType, q, ValueRange{token, queryHeads[g], c(j * lanes)}));
 
-    // The queries in registers, for the row-wise scores.
-    SmallVector<SmallVector<Value>> queryChunks(group);
-    if (!transposeKeys)
-      for (int64_t g = 0; g < group; ++g)
-        for (int64_t j = 0; j < chunks; ++j)
-          queryChunks[g].push_back(b.create<vector::LoadOp>(
-              loc, vecType, q, ValueRange{token, queryHeads[g], c(j * lanes)}));
+  // State per query head g: max m, sum l, weighted sum acc[chunks].
+  const int64_t stateSize = 2 + chunks;
+  SmallVector<Value> initial;
+  for (int64_t g = 0; g < group; ++g) {
+    initial.push_back(
+        f32Constant(b, -std::numeric_limits<double>::infinity()));
+    initial.push_back(f32Constant(b, 0.0));
+    for (int64_t j = 0; j < chunks; ++j)
+      initial.push_back(zeroVec);
+  }
 
-    // State per query head g: max m, sum l, weighted sum acc[chunks].
-    const int64_t stateSize = 2 + chunks;
-    SmallVector<Value> initial;
-    for (int64_t g = 0; g < group; ++g) {
-      initial.push_back(minusInf);
-      initial.push_back(
-          b.create<arith::ConstantOp>(loc, b.getFloatAttr(f32, 0.0)));
-      for (int64_t j = 0; j < chunks; ++j)
-        initial.push_back(zeroVec);
-    }
-
-    // One block of 16 keys at `first`; `valid` keys of it when given (the
-    // last, partial block), all 16 otherwise.
-    auto block = [&](OpBuilder &b, Value first, Value valid,
-                     ValueRange state) -> SmallVector<Value> {
-      SmallVector<Value> scores(group, zeroVec);
-      if (transposeKeys) {
-        for (int64_t d = 0; d < headDim; ++d) {
-          Value keyRow = b.create<vector::LoadOp>(
-              loc, vecType, keysT, ValueRange{head, c(d), first});
-          for (int64_t g = 0; g < group; ++g) {
-            Value qd = b.create<memref::LoadOp>(
-                loc, q, ValueRange{token, queryHeads[g], c(d)});
-            Value splat = b.create<vector::BroadcastOp>(loc, vecType, qd);
-            scores[g] = b.create<vector::FMAOp>(loc, splat, keyRow, scores[g]);
-          }
-        }
-      } else {
-        // Score i of the block: the dot product of the query with key row
-        // first + i, for the valid keys only.
-        auto score = [&](OpBuilder &b, Value i, ValueRange current) {
-          SmallVector<Value> updated(current.begin(), current.end());
-          SmallVector<Value> keyChunks =
-              loadRow(b, keyRows, b.create<arith::AddIOp>(loc, first, i));
-          for (int64_t g = 0; g < group; ++g) {
-            Value products = zeroVec;
-            for (int64_t j = 0; j < chunks; ++j)
-              products = b.create<vector::FMAOp>(loc, queryChunks[g][j],
-                                                 keyChunks[j], products);
-            Value dot = b.create<vector::ReductionOp>(
-                loc, vector::CombiningKind::ADD, products);
-            updated[g] =
-                b.create<vector::InsertElementOp>(loc, dot, updated[g], i);
-          }
-          return updated;
-        };
-        if (!valid) {
-          for (int64_t i = 0; i < lanes; ++i)
-            scores = score(b, c(i), scores);
-        } else {
-          auto loop = b.create<scf::ForOp>(
-              loc, c(0), valid, c(1), scores,
-              [&](OpBuilder &b, Location, Value i, ValueRange current) {
-                b.create<scf::YieldOp>(loc, score(b, i, current));
-              });
-          scores.assign(loop.getResults().begin(), loop.getResults().end());
-        }
-      }
-      Value mask;
-      if (valid)
-        mask = b.create<vector::CreateMaskOp>(
-            loc, VectorType::get({lanes}, b.getI1Type()), ValueRange{valid});
-      SmallVector<Value> next;
-      SmallVector<Value> weights(group), rescale(group);
+  // One block of 16 keys at `first`; `valid` keys of it when given (the
+  // last, partial block), all 16 otherwise.
+  auto block = [&](OpBuilder &b, Value first, Value valid,
+                   ValueRange state) -> SmallVector<Value> {
+    SmallVector<Value> scores(group, zeroVec);
+    // Score i of the block: the dot product of the query with key row
+    // first + i, for the valid keys only.
+    auto score = [&](OpBuilder &b, Value i, ValueRange current) {
+      SmallVector<Value> updated(current.begin(), current.end());
+      SmallVector<Value> keyChunks =
+          loadRow(b, keyRows, b.create<arith::AddIOp>(loc, first, i));
       for (int64_t g = 0; g < group; ++g) {
-        ValueRange st = state.slice(g * stateSize, stateSize);
-        Value scaled = b.create<arith::MulFOp>(loc, scores[g], scaleVec);
-        if (mask)
-          scaled = b.create<arith::SelectOp>(loc, mask, scaled, minusInfVec);
-        Value blockMax = b.create<vector::ReductionOp>(
-            loc, vector::CombiningKind::MAXIMUMF, scaled);
-        Value newMax = b.create<arith::MaximumFOp>(loc, st[0], blockMax);
-        rescale[g] = b.create<math::ExpOp>(
-            loc, b.create<arith::SubFOp>(loc, st[0], newMax));
-        weights[g] = b.create<math::ExpOp>(
-            loc, b.create<arith::SubFOp>(
-                     loc, scaled,
-                     b.create<vector::BroadcastOp>(loc, vecType, newMax)));
-        Value blockSum = b.create<vector::ReductionOp>(
-            loc, vector::CombiningKind::ADD, weights[g]);
-        Value newSum = b.create<arith::AddFOp>(
-            loc, b.create<arith::MulFOp>(loc, st[1], rescale[g]), blockSum);
-        next.push_back(newMax);
-        next.push_back(newSum);
-        Value rescaleVec =
-            b.create<vector::BroadcastOp>(loc, vecType, rescale[g]);
+        Value products = zeroVec;
         for (int64_t j = 0; j < chunks; ++j)
-          next.push_back(b.create<arith::MulFOp>(loc, st[2 + j], rescaleVec));
+          products = b.create<vector::FMAOp>(loc, queryChunks[g][j],
+                                             keyChunks[j], products);
+        Value dot = b.create<vector::ReductionOp>(
+            loc, vector::CombiningKind::ADD, products);
+        updated[g] = b.create<vector::InsertElementOp>(loc, dot, updated[g], i);
       }
-      // acc += p[i] * V[first + i] for each valid key i.
-      auto accumulate = [&](OpBuilder &b, Value i, ValueRange acc) {
-        SmallVector<Value> updated(acc.begin(), acc.end());
-        SmallVector<Value> valueChunks =
-            loadRow(b, v, b.create<arith::AddIOp>(loc, first, i));
-        for (int64_t g = 0; g < group; ++g) {
-          Value p = b.create<vector::ExtractElementOp>(loc, weights[g], i);
-          Value splat = b.create<vector::BroadcastOp>(loc, vecType, p);
-          for (int64_t j = 0; j < chunks; ++j) {
-            Value &slot = updated[g * stateSize + 2 + j];
-            slot = b.create<vector::FMAOp>(loc, splat, valueChunks[j], slot);
-          }
+      return updated;
+    };
+    if (!valid) {
+      for (int64_t i = 0; i < lanes; ++i)
+        scores = score(b, c(i), scores);
+    } else {
+      auto loop = b.create<scf::ForOp>(
+          loc, c(0), valid, c(1), scores,
+          [&](OpBuilder &b, Location, Value i, ValueRange current) {
+            b.create<scf::YieldOp>(loc, score(b, i, current));
+          });
+      scores.assign(loop.getResults().begin(), loop.getResults().end());
+    }
+    SmallVector<Value> next;
+    SmallVector<Value> weights(group);
+    for (int64_t g = 0; g < group; ++g) {
+      ValueRange st = state.slice(g * stateSize, stateSize);
+      Value scaled = b.create<arith::MulFOp>(loc, scores[g], scaleVec);
+      if (valid)
+        scaled = maskScores(b, scaled, valid);
+      SoftmaxStep step = softmaxStep(b, scaled, st[0], st[1]);
+      weights[g] = step.weights;
+      next.push_back(step.max);
+      next.push_back(step.sum);
+      Value rescaleVec = splat(b, step.rescale);
+      for (int64_t j = 0; j < chunks; ++j)
+        next.push_back(b.create<arith::MulFOp>(loc, st[2 + j], rescaleVec));
+    }
+    // acc += p[i] * V[first + i] for each valid key i.
+    auto accumulate = [&](OpBuilder &b, Value i, ValueRange acc) {
+      SmallVector<Value> updated(acc.begin(), acc.end());
+      SmallVector<Value> valueChunks =
+          loadRow(b, v, b.create<arith::AddIOp>(loc, first, i));
+      for (int64_t g = 0; g < group; ++g) {
+        Value p = splat(
+            b, b.create<vector::ExtractElementOp>(loc, weights[g], i));
+        for (int64_t j = 0; j < chunks; ++j) {
+          Value &slot = updated[g * stateSize + 2 + j];
+          slot = b.create<vector::FMAOp>(loc, p, valueChunks[j], slot);
+        }
+      }
+      return updated;
+    };
+    if (!valid) {
+      for (int64_t i = 0; i < lanes; ++i)
+        next = accumulate(b, c(i), next);
+      return next;
+    }
+    auto loop = b.create<scf::ForOp>(
+        loc, c(0), valid, c(1), next,
+        [&](OpBuilder &b, Location, Value i, ValueRange acc) {
+          b.create<scf::YieldOp>(loc, accumulate(b, i, acc));
+        });
+    return SmallVector<Value>(loop.getResults());
+  };
+
+  auto full = b.create<scf::ForOp>(
+      loc, c(0), fullEnd, c(lanes), initial,
+      [&](OpBuilder &b, Location, Value first, ValueRange state) {
+        b.create<scf::YieldOp>(loc, block(b, first, Value(), state));
+      });
+  Value remaining = b.create<arith::SubIOp>(loc, keyCount, fullEnd);
+  Value hasTail =
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, remaining, c(0));
+  auto tail = b.create<scf::IfOp>(
+      loc, hasTail,
+      [&](OpBuilder &b, Location) {
+        b.create<scf::YieldOp>(loc,
+                               block(b, fullEnd, remaining, full.getResults()));
+      },
+      [&](OpBuilder &b, Location) {
+        b.create<scf::YieldOp>(loc, full.getResults());
+      });
+  for (int64_t g = 0; g < group; ++g) {
+    ValueRange st = tail.getResults().slice(g * stateSize, stateSize);
+    Value inverse =
+        b.create<arith::DivFOp>(loc, f32Constant(b, 1.0), st[1]);
+    Value inverseVec = splat(b, inverse);
+    for (int64_t j = 0; j < chunks; ++j)
+      b.create<vector::StoreOp>(
+          loc, b.create<arith::MulFOp>(loc, st[2 + j], inverseVec), out,
+          ValueRange{token, queryHeads[g], c(j * lanes)});
+  }
+}
+
+/// flash_transposed_keys: many queries (prefill). The keys are first
+/// transposed (and widened) into an f32 [kv, d, visible rounded up to
+/// `lanes`] buffer, so that `lanes` scores of a query row are one vector of
+/// FMAs. One task per (KV head, block of `rows` consecutive tokens), head
+/// by head so that neighbouring tasks share the head's keys in cache: its
+/// R = rows x group query rows (token-major) take each block of `lanes`
+/// keys as two small matrix products held in registers,
+///
+///   S[R, lanes] = Q[R, d] . Kt[d, lanes]   (a key vector per d, R FMAs
+///                                           with broadcast query values)
+///   A[R, d]    += P[R, lanes] . V[lanes, d] (a value vector per key and
+///                                           chunk, R FMAs with broadcast
+///                                           weights)
+///
+/// with the online softmax between them: R vectors of scores stay in
+/// registers, the accumulators A and the weights P live in the task's stack
+/// frame (A one chunk of `lanes` columns at a time in registers), so every
+/// key and value loaded serves R rows instead of the group's. Blocks below
+/// the first row's causal limit run unmasked; the rest, up to the last
+/// row's limit, mask each row at its own limit and read no value row past
+/// the last one. The arithmetic per row is the same as one row at a time.
+/// A last partial block of tokens repeats its last token in the missing
+/// rows and stores only the real ones.
+void AttentionKernel::emitQueryBlockTasks() {
+  const int64_t rows = *config.getRows(), queryRows = rows * group;
+  Value padded = b.create<arith::MulIOp>(
+      loc,
+      b.create<arith::DivUIOp>(
+          loc, b.create<arith::AddIOp>(loc, visible, c(lanes - 1)), c(lanes)),
+      c(lanes));
+  auto keysTType =
+      MemRefType::get({kvHeads, headDim, ShapedType::kDynamic}, f32);
+  Value keysT = b.create<memref::AllocOp>(loc, keysTType, ValueRange{padded},
+                                          b.getI64IntegerAttr(64));
+  Value keysTVisible = b.create<memref::SubViewOp>(
+      loc, keysT, ArrayRef<OpFoldResult>{c(0), c(0), c(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(kvHeads), b.getIndexAttr(headDim),
+                             visible},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                             b.getIndexAttr(1)});
+  if (stored == f32) {
+    b.create<linalg::TransposeOp>(loc, op.getKeys(), keysTVisible,
+                                  ArrayRef<int64_t>{0, 2, 1});
+  } else {
+    // keysT[kv, d, t] = f32(K[kv, t, d]).
+    b.create<linalg::GenericOp>(
+        loc, TypeRange{}, ValueRange{op.getKeys()}, ValueRange{keysTVisible},
+        ArrayRef<AffineMap>{AffineMap::getPermutationMap(
+                                ArrayRef<unsigned>{0, 2, 1}, b.getContext()),
+                            b.getMultiDimIdentityMap(3)},
+        SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          b.create<linalg::YieldOp>(
+              loc, ValueRange{b.create<arith::ExtFOp>(loc, f32, args[0])});
+        });
+  }
+
+  // One task per (KV head, token block), flattened head-major:
+  // llm-outline-tasks takes one-dimensional task loops.
+  Value tokenBlocks = b.create<arith::DivUIOp>(
+      loc, b.create<arith::AddIOp>(loc, numTokens, c(rows - 1)), c(rows));
+  Value taskCount = b.create<arith::MulIOp>(loc, tokenBlocks, c(kvHeads));
+  auto forall = b.create<scf::ForallOp>(loc, ArrayRef<OpFoldResult>{taskCount},
+                                        ValueRange{}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forall.getBody());
+  // The task's stack buffers are released when it ends (the forall body
+  // may run as a loop when it is not outlined).
+  auto scope = b.create<memref::AllocaScopeOp>(loc, TypeRange{});
+  b.createBlock(&scope.getBodyRegion());
+  b.create<memref::AllocaScopeReturnOp>(loc);
+  b.setInsertionPointToStart(&scope.getBodyRegion().front());
+
+  Value task = forall.getInductionVar(0);
+  Value head = b.create<arith::DivUIOp>(loc, task, tokenBlocks);
+  Value firstToken = b.create<arith::MulIOp>(
+      loc, b.create<arith::RemUIOp>(loc, task, tokenBlocks), c(rows));
+  Value lastToken = b.create<arith::SubIOp>(loc, numTokens, c(1));
+  // Row r is query head (head * group + r % group) of token
+  // min(firstToken + r / group, last token), which attends to `keyCounts[r]`
+  // keys.
+  SmallVector<Value> tokens, tokenIsReal, queryHeads, keyCounts;
+  for (int64_t t = 0; t < rows; ++t) {
+    Value token = b.create<arith::AddIOp>(loc, firstToken, c(t));
+    tokenIsReal.push_back(b.create<arith::CmpIOp>(
+        loc, arith::CmpIPredicate::ult, token, numTokens));
+    tokens.push_back(b.create<arith::MinUIOp>(loc, token, lastToken));
+    keyCounts.push_back(b.create<arith::AddIOp>(
+        loc, b.create<arith::AddIOp>(loc, startPos, tokens.back()), c(1)));
+  }
+  auto tokenOf = [&](int64_t r) { return tokens[r / group]; };
+  for (int64_t g = 0; g < group; ++g)
+    queryHeads.push_back(b.create<arith::AddIOp>(
+        loc, b.create<arith::MulIOp>(loc, head, c(group)), c(g)));
+  auto queryHeadOf = [&](int64_t r) { return queryHeads[r % group]; };
+  Value firstKeyCount = keyCounts.front(), lastKeyCount = keyCounts.back();
+  Value fullEnd = b.create<arith::MulIOp>(
+      loc, b.create<arith::DivUIOp>(loc, firstKeyCount, c(lanes)), c(lanes));
+
+  auto accType = MemRefType::get({queryRows, headDim}, f32);
+  auto weightsType = MemRefType::get({queryRows, lanes}, f32);
+  Value acc = b.create<memref::AllocaOp>(loc, accType, b.getI64IntegerAttr(64));
+  Value weightsBuffer =
+      b.create<memref::AllocaOp>(loc, weightsType, b.getI64IntegerAttr(64));
+  Value zeroVec = b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(vecType, b.getFloatAttr(f32, 0.0)));
+  for (int64_t r = 0; r < queryRows; ++r)
+    for (int64_t j = 0; j < chunks; ++j)
+      b.create<vector::StoreOp>(loc, zeroVec, acc,
+                                ValueRange{c(r), c(j * lanes)});
+  Value scaleVec = splat(b, f32Constant(b, scale));
+
+  // The running maximum and sum of each row.
+  SmallVector<Value> initial;
+  for (int64_t r = 0; r < queryRows; ++r) {
+    initial.push_back(
+        f32Constant(b, -std::numeric_limits<double>::infinity()));
+    initial.push_back(f32Constant(b, 0.0));
+  }
+
+  // The block of `lanes` keys at `first`, masked per row when `masked`.
+  auto block = [&](OpBuilder &b, Value first, bool masked,
+                   ValueRange state) -> SmallVector<Value> {
+    // S = Q . Kt: one key vector per d serves every row.
+    SmallVector<Value> scores(queryRows, zeroVec);
+    for (int64_t d = 0; d < headDim; ++d) {
+      Value keyVector = b.create<vector::LoadOp>(
+          loc, vecType, keysT, ValueRange{head, c(d), first});
+      for (int64_t r = 0; r < queryRows; ++r) {
+        Value qd = b.create<memref::LoadOp>(
+            loc, q, ValueRange{tokenOf(r), queryHeadOf(r), c(d)});
+        scores[r] = b.create<vector::FMAOp>(loc, splat(b, qd), keyVector,
+                                            scores[r]);
+      }
+    }
+    SmallVector<Value> next, rescale(queryRows);
+    for (int64_t r = 0; r < queryRows; ++r) {
+      Value scaled = b.create<arith::MulFOp>(loc, scores[r], scaleVec);
+      if (masked)
+        scaled = maskScores(
+            b, scaled, b.create<arith::SubIOp>(loc, keyCounts[r / group], first));
+      SoftmaxStep step =
+          softmaxStep(b, scaled, state[2 * r], state[2 * r + 1]);
+      next.push_back(step.max);
+      next.push_back(step.sum);
+      rescale[r] = splat(b, step.rescale);
+      b.create<vector::StoreOp>(loc, step.weights, weightsBuffer,
+                                ValueRange{c(r), c(0)});
+    }
+    // A = A * rescale + P . V, `lanes` columns at a time; a masked block
+    // reads the value rows up to the last row's limit only.
+    Value keys = masked ? b.create<arith::MinUIOp>(
+                              loc, b.create<arith::SubIOp>(loc, lastKeyCount,
+                                                           first),
+                              c(lanes))
+                        : Value();
+    for (int64_t j = 0; j < chunks; ++j) {
+      SmallVector<Value> columns;
+      for (int64_t r = 0; r < queryRows; ++r)
+        columns.push_back(b.create<arith::MulFOp>(
+            loc,
+            b.create<vector::LoadOp>(loc, vecType, acc,
+                                     ValueRange{c(r), c(j * lanes)}),
+            rescale[r]));
+      auto accumulate = [&](OpBuilder &b, Value i, ValueRange current) {
+        SmallVector<Value> updated(current.begin(), current.end());
+        Value valueVector = loadChunk(
+            b, v, head, b.create<arith::AddIOp>(loc, first, i), j * lanes);
+        for (int64_t r = 0; r < queryRows; ++r) {
+          Value p = b.create<memref::LoadOp>(loc, weightsBuffer,
+                                             ValueRange{c(r), i});
+          updated[r] = b.create<vector::FMAOp>(loc, splat(b, p), valueVector,
+                                               updated[r]);
         }
         return updated;
       };
-      if (!valid) {
+      if (!masked) {
         for (int64_t i = 0; i < lanes; ++i)
-          next = accumulate(b, c(i), next);
-        return next;
+          columns = accumulate(b, c(i), columns);
+      } else {
+        auto loop = b.create<scf::ForOp>(
+            loc, c(0), keys, c(1), columns,
+            [&](OpBuilder &b, Location, Value i, ValueRange current) {
+              b.create<scf::YieldOp>(loc, accumulate(b, i, current));
+            });
+        columns.assign(loop.getResults().begin(), loop.getResults().end());
       }
-      auto loop = b.create<scf::ForOp>(
-          loc, c(0), valid, c(1), next,
-          [&](OpBuilder &b, Location, Value i, ValueRange acc) {
-            b.create<scf::YieldOp>(loc, accumulate(b, i, acc));
-          });
-      return SmallVector<Value>(loop.getResults());
-    };
-
-    auto full = b.create<scf::ForOp>(
-        loc, c(0), fullEnd, c(lanes), initial,
-        [&](OpBuilder &b, Location, Value first, ValueRange state) {
-          b.create<scf::YieldOp>(loc, block(b, first, Value(), state));
-        });
-    Value remaining = b.create<arith::SubIOp>(loc, keyCount, fullEnd);
-    Value hasTail =
-        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, remaining, c(0));
-    auto tail = b.create<scf::IfOp>(
-        loc, hasTail,
-        [&](OpBuilder &b, Location) {
-          b.create<scf::YieldOp>(
-              loc, block(b, fullEnd, remaining, full.getResults()));
-        },
-        [&](OpBuilder &b, Location) {
-          b.create<scf::YieldOp>(loc, full.getResults());
-        });
-    for (int64_t g = 0; g < group; ++g) {
-      ValueRange st = tail.getResults().slice(g * stateSize, stateSize);
-      Value inverse = b.create<arith::DivFOp>(
-          loc, b.create<arith::ConstantOp>(loc, b.getFloatAttr(f32, 1.0)),
-          st[1]);
-      Value inverseVec = b.create<vector::BroadcastOp>(loc, vecType, inverse);
-      for (int64_t j = 0; j < chunks; ++j)
-        b.create<vector::StoreOp>(
-            loc, b.create<arith::MulFOp>(loc, st[2 + j], inverseVec), out,
-            ValueRange{token, queryHeads[g], c(j * lanes)});
+      for (int64_t r = 0; r < queryRows; ++r)
+        b.create<vector::StoreOp>(loc, columns[r], acc,
+                                  ValueRange{c(r), c(j * lanes)});
     }
+    return next;
+  };
+
+  auto full = b.create<scf::ForOp>(
+      loc, c(0), fullEnd, c(lanes), initial,
+      [&](OpBuilder &b, Location, Value first, ValueRange state) {
+        b.create<scf::YieldOp>(loc, block(b, first, false, state));
+      });
+  auto partial = b.create<scf::ForOp>(
+      loc, fullEnd, lastKeyCount, c(lanes), full.getResults(),
+      [&](OpBuilder &b, Location, Value first, ValueRange state) {
+        b.create<scf::YieldOp>(loc, block(b, first, true, state));
+      });
+  for (int64_t r = 0; r < queryRows; ++r) {
+    Value inverse = splat(b, b.create<arith::DivFOp>(
+                                 loc, f32Constant(b, 1.0),
+                                 partial.getResult(2 * r + 1)));
+    SmallVector<Value> columnOffsets;
+    for (int64_t j = 0; j < chunks; ++j)
+      columnOffsets.push_back(c(j * lanes));
+    Value row = c(r);
+    auto store = b.create<scf::IfOp>(loc, tokenIsReal[r / group],
+                                     /*withElseRegion=*/false);
+    OpBuilder then = store.getThenBodyBuilder();
+    for (Value column : columnOffsets)
+      then.create<vector::StoreOp>(
+          loc,
+          then.create<arith::MulFOp>(
+              loc,
+              then.create<vector::LoadOp>(loc, vecType, acc,
+                                          ValueRange{row, column}),
+              inverse),
+          out, ValueRange{tokenOf(r), queryHeadOf(r), column});
   }
   // keysT is freed by the buffer deallocation pipeline.
+}
+
+void lowerFlashAttention(llm::FlashAttentionOp op) {
+  AttentionKernel kernel(op);
+  if (op.getMicroKernel().getKind() ==
+      llm::MicroKernelKind::FlashTransposedKeys)
+    kernel.emitQueryBlockTasks();
+  else
+    kernel.emitKeyRowTasks();
   op.erase();
 }
 

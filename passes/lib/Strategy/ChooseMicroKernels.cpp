@@ -89,7 +89,8 @@ struct LLMChooseMicroKernelsPass
           linear.setMicroKernelAttr(kernel);
       if (auto attention = dyn_cast<llm::AttentionOp>(op);
           attention && !attention.getMicroKernel())
-        if (llm::MicroKernelAttr kernel = chooseAttentionKernel(attention))
+        if (llm::MicroKernelAttr kernel =
+                chooseAttentionKernel(attention, target))
           attention.setMicroKernelAttr(kernel);
     });
   }
@@ -131,7 +132,8 @@ struct LLMChooseMicroKernelsPass
   /// The fused kernel for f32 attention (over an f32, bf16 or f16 cache,
   /// widened as it is read) whose head vectors are whole vectors; null
   /// otherwise (generic loops).
-  llm::MicroKernelAttr chooseAttentionKernel(llm::AttentionOp attention) {
+  llm::MicroKernelAttr chooseAttentionKernel(llm::AttentionOp attention,
+                                             llm::TargetAttr target) {
     auto query = attention.getQuery().getType();
     if (!query.getElementType().isF32() ||
         query.getDimSize(2) % kAttentionLanes != 0)
@@ -141,11 +143,24 @@ struct LLMChooseMicroKernelsPass
     // rows as they are, which costs less than transposing the history on
     // every step.
     bool severalTokens = query.isDynamicDim(0) || query.getDimSize(0) > 1;
-    MicroKernelKind kind = severalTokens ? MicroKernelKind::FlashTransposedKeys
-                                         : MicroKernelKind::FlashKeyRows;
-    return llm::MicroKernelAttr::get(&getContext(), kind, std::nullopt,
-                                     std::nullopt, std::nullopt, std::nullopt,
-                                     kAttentionLanes);
+    if (!severalTokens)
+      return llm::MicroKernelAttr::get(
+          &getContext(), MicroKernelKind::FlashKeyRows, std::nullopt,
+          std::nullopt, std::nullopt, std::nullopt, kAttentionLanes);
+    // Each prefill task holds a score vector per query row in registers
+    // while one key vector per head_dim element serves them all: half the
+    // target's vector registers go to scores, the rest to that key vector,
+    // the broadcast query values and the softmax. Tokens per task: as many
+    // as fill that half with whole groups of query heads.
+    int64_t group = query.getDimSize(1) /
+                    attention.getKeyCache().getType().getDimSize(1);
+    int64_t registersPerVector =
+        llvm::divideCeil(kAttentionLanes * 32, target.getVectorBits());
+    int64_t scoreVectors = target.getVectorRegisters() / 2 / registersPerVector;
+    int64_t rows = std::max<int64_t>(1, scoreVectors / group);
+    return llm::MicroKernelAttr::get(
+        &getContext(), MicroKernelKind::FlashTransposedKeys, std::nullopt,
+        rows, std::nullopt, std::nullopt, kAttentionLanes);
   }
 };
 

@@ -95,11 +95,11 @@ func.func @layouts(%x: tensor<1x64xf32>) -> (tensor<1x64xf32>, tensor<1x64xf32>)
 
 // Fused attention over a history, on tensors and on buffers.
 // CHECK-LABEL: func.func @flash(
-// CHECK: llm.flash_attention %{{.+}}, %{{.+}}, %{{.+}} at %{{.+}} into %{{.+}} {micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>, scale = 1.250000e-01 : f64} : tensor<?x4x32xf32>, tensor<2x?x32xf32>, tensor<2x?x32xf32>, tensor<?x4x32xf32> -> tensor<?x4x32xf32>
+// CHECK: llm.flash_attention %{{.+}}, %{{.+}}, %{{.+}} at %{{.+}} into %{{.+}} {micro_kernel = #llm.micro_kernel<flash_transposed_keys, rows = 4, lanes = 16>, scale = 1.250000e-01 : f64} : tensor<?x4x32xf32>, tensor<2x?x32xf32>, tensor<2x?x32xf32>, tensor<?x4x32xf32> -> tensor<?x4x32xf32>
 // CHECK: llm.flash_attention %{{.+}}, %{{.+}}, %{{.+}} at %{{.+}} into %{{.+}} {micro_kernel = #llm.micro_kernel<flash_key_rows, lanes = 16>, scale = 1.250000e-01 : f64} : memref<1x4x32xf32>, memref<2x?x32xf32>, memref<2x?x32xf32>, memref<1x4x32xf32>{{$}}
 func.func @flash(%q: tensor<?x4x32xf32>, %k: tensor<2x?x32xf32>, %v: tensor<2x?x32xf32>, %o: tensor<?x4x32xf32>, %pos: index,
                  %qb: memref<1x4x32xf32>, %kb: memref<2x?x32xf32>, %vb: memref<2x?x32xf32>, %ob: memref<1x4x32xf32>) -> tensor<?x4x32xf32> {
-  %r = llm.flash_attention %q, %k, %v at %pos into %o {scale = 0.125 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>} : tensor<?x4x32xf32>, tensor<2x?x32xf32>, tensor<2x?x32xf32>, tensor<?x4x32xf32> -> tensor<?x4x32xf32>
+  %r = llm.flash_attention %q, %k, %v at %pos into %o {scale = 0.125 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, rows = 4, lanes = 16>} : tensor<?x4x32xf32>, tensor<2x?x32xf32>, tensor<2x?x32xf32>, tensor<?x4x32xf32> -> tensor<?x4x32xf32>
   llm.flash_attention %qb, %kb, %vb at %pos into %ob {scale = 0.125 : f64, micro_kernel = #llm.micro_kernel<flash_key_rows, lanes = 16>} : memref<1x4x32xf32>, memref<2x?x32xf32>, memref<2x?x32xf32>, memref<1x4x32xf32>
   return %r : tensor<?x4x32xf32>
 }

@@ -74,9 +74,12 @@ func.func @others(%x: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>, 
 // -----
 
 // Attention: many queries transpose the keys once, one query reads their
-// rows; a head_dim of 24 (not whole 16-lane vectors) stays generic.
+// rows; a head_dim of 24 (not whole 16-lane vectors) stays generic. On
+// AVX2 a 16-lane score vector takes two of the 16 registers, so the 4 query
+// heads of a group already fill the half kept for scores: one token per
+// task.
 // CHECK-LABEL: func.func @attention(
-// CHECK: llm.attention {{.+}}micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>
+// CHECK: llm.attention {{.+}}micro_kernel = #llm.micro_kernel<flash_transposed_keys, rows = 1, lanes = 16>
 // CHECK: llm.attention {{.+}}micro_kernel = #llm.micro_kernel<flash_key_rows, lanes = 16>
 // CHECK-NOT: micro_kernel
 // CHECK: return
@@ -92,5 +95,28 @@ func.func @attention(%q: tensor<?x4x16xf32>, %k: tensor<?x1x16xf32>, %c: tensor<
   %o2, %kc2, %vc2 = llm.attention %q2, %k2, %k2 cache(%c2, %c2) at %p {layer = 0 : i64, scale = 0.25 : f64}
       : tensor<1x4x24xf32>, tensor<1x1x24xf32>, tensor<1x1x?x24xf32>
   return %o, %o1, %o2 : tensor<?x4x16xf32>, tensor<1x4x16xf32>, tensor<1x4x24xf32>
+}
+}
+
+// -----
+
+// AVX-512 keeps 16 score vectors in half its 32 registers: 4 tokens of a
+// 4-head group per task, 16 of a single head, and at least one token when
+// a group is larger than that.
+// CHECK-LABEL: func.func @attention_avx512(
+// CHECK: llm.attention {{.+}}micro_kernel = #llm.micro_kernel<flash_transposed_keys, rows = 4, lanes = 16>
+// CHECK: llm.attention {{.+}}micro_kernel = #llm.micro_kernel<flash_transposed_keys, rows = 16, lanes = 16>
+// CHECK: llm.attention {{.+}}micro_kernel = #llm.micro_kernel<flash_transposed_keys, rows = 1, lanes = 16>
+module attributes {llm.target = #llm.target<cpu = "znver4", triple = "x86_64-unknown-linux-gnu", features = ["avx2", "avx512f"]>} {
+func.func @attention_avx512(%q: tensor<?x4x16xf32>, %k: tensor<?x1x16xf32>, %c: tensor<1x1x?x16xf32>,
+                            %q1: tensor<?x1x16xf32>, %q32: tensor<?x32x16xf32>, %p: index)
+    -> (tensor<?x4x16xf32>, tensor<?x1x16xf32>, tensor<?x32x16xf32>) {
+  %o, %kc, %vc = llm.attention %q, %k, %k cache(%c, %c) at %p {layer = 0 : i64, scale = 0.25 : f64}
+      : tensor<?x4x16xf32>, tensor<?x1x16xf32>, tensor<1x1x?x16xf32>
+  %o1, %kc1, %vc1 = llm.attention %q1, %k, %k cache(%c, %c) at %p {layer = 0 : i64, scale = 0.25 : f64}
+      : tensor<?x1x16xf32>, tensor<?x1x16xf32>, tensor<1x1x?x16xf32>
+  %o2, %kc2, %vc2 = llm.attention %q32, %k, %k cache(%c, %c) at %p {layer = 0 : i64, scale = 0.25 : f64}
+      : tensor<?x32x16xf32>, tensor<?x1x16xf32>, tensor<1x1x?x16xf32>
+  return %o, %o1, %o2 : tensor<?x4x16xf32>, tensor<?x1x16xf32>, tensor<?x32x16xf32>
 }
 }

@@ -1,31 +1,54 @@
-// llm-lower-flash-attention: llm.flash_attention on buffers becomes one task
-// per (token, KV head) running the online softmax over blocks of `lanes`
-// keys up to the token's causal limit (full blocks, then a masked partial
-// one whose value rows past the limit are never read); the query heads of a
-// group share each load. Rows of q, K and V must be contiguous (checked at
-// run time).
+// llm-lower-flash-attention: llm.flash_attention on buffers becomes tasks
+// running the online softmax over blocks of `lanes` keys up to each query's
+// causal limit (full blocks, then masked partial ones whose value rows past
+// the limit are never read); the query heads of a group share each load.
+// Many queries (flash_transposed_keys): one task per (KV head, `rows`
+// tokens), every row's scores in registers, the accumulators in the task's
+// stack frame. One query (flash_key_rows): one task per (token, KV head).
+// Rows of q, K and V must be contiguous (checked at run time).
 // RUN: llamac-opt %s -llm-lower-flash-attention -split-input-file -verify-diagnostics | FileCheck %s
 
-// Many queries: the keys are transposed into a buffer padded to 16 rows.
+// Many queries: the keys are transposed into a buffer padded to 16 rows;
+// a task is 4 tokens x 2 query heads = 8 rows of one KV head, head-major.
+// Its block of keys: one key vector per head_dim element serves the 8 rows
+// (16 dims x 8 rows FMAs), then the softmax of each row, its weights
+// stored for the P.V product, the accumulators loaded, rescaled and
+// stored a chunk at a time. Unmasked blocks up to the first row's limit,
+// then masked ones (a mask per row, a loop over the valid value rows) up
+// to the last row's; only real tokens are stored.
 // CHECK-LABEL: func.func @transposed_keys(
 // CHECK: %[[KT:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<1x16x?xf32>
 // CHECK: linalg.transpose ins(%{{.+}} : memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>) outs(%{{.+}} : memref<1x16x?xf32, strided<[?, ?, 1], offset: ?>>) permutation = [0, 2, 1]
-// CHECK: scf.forall
-// CHECK:   scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(
-// CHECK:     vector.load %[[KT]]
-// CHECK:     vector.fma
-// CHECK:     vector.reduction <maximumf>
-// CHECK:     math.exp {{.*}} : vector<16xf32>
-// CHECK:     vector.reduction <add>
-// CHECK:   scf.if
-// CHECK:     vector.create_mask
-// CHECK:     scf.for
-// CHECK:       vector.extractelement
-// CHECK:   vector.store %{{.+}}, %{{.+}} : memref<?x2x16xf32>, vector<16xf32>
+// CHECK: %[[BLOCKS:.+]] = arith.divui %{{.+}}, %c4{{.*}} : index
+// CHECK: %[[TASKS:.+]] = arith.muli %[[BLOCKS]], %c1
+// CHECK: scf.forall (%[[TASK:.+]]) in (%[[TASKS]])
+// CHECK:   memref.alloca_scope
+// CHECK:     %[[HEAD:.+]] = arith.divui %[[TASK]], %[[BLOCKS]]
+// CHECK:     arith.minui
+// CHECK:     %[[ACC:.+]] = memref.alloca() {alignment = 64 : i64} : memref<8x16xf32>
+// CHECK:     %[[P:.+]] = memref.alloca() {alignment = 64 : i64} : memref<8x16xf32>
+// CHECK:     %[[FULL:.+]]:16 = scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(
+// CHECK-COUNT-128: vector.fma
+// CHECK:       vector.reduction <maximumf>
+// CHECK:       math.exp {{.*}} : vector<16xf32>
+// CHECK:       vector.reduction <add>
+// CHECK:       vector.store %{{.+}}, %[[P]]
+// CHECK:       vector.load %[[ACC]]
+// CHECK-COUNT-128: vector.fma
+// CHECK:       vector.store %{{.+}}, %[[ACC]]
+// CHECK:     %[[PARTIAL:.+]]:16 = scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args({{.*}}%[[FULL]]#0
+// CHECK:       vector.create_mask
+// CHECK:       arith.select
+// CHECK:       scf.for
+// CHECK:         memref.load %[[P]]
+// CHECK:     arith.divf %{{.+}}, %[[PARTIAL]]#1
+// CHECK:     scf.if
+// CHECK:       vector.load %[[ACC]]
+// CHECK:       vector.store %{{.+}}, %{{.+}} : memref<?x2x16xf32>, vector<16xf32>
 // CHECK-NOT: llm.flash_attention
 func.func @transposed_keys(%q: memref<?x2x16xf32, strided<[?, ?, ?], offset: ?>>, %k: memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>,
                            %v: memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>, %o: memref<?x2x16xf32>, %pos: index) {
-  llm.flash_attention %q, %k, %v at %pos into %o {scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>}
+  llm.flash_attention %q, %k, %v at %pos into %o {scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, rows = 4, lanes = 16>}
       : memref<?x2x16xf32, strided<[?, ?, ?], offset: ?>>, memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>, memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>, memref<?x2x16xf32>
   return
 }
@@ -60,7 +83,7 @@ func.func @key_rows(%q: memref<1x2x16xf32, strided<[?, ?, ?], offset: ?>>, %k: m
 // CHECK:   vector.load %{{.+}} : memref<1x?x16xbf16>, vector<16xbf16>
 // CHECK:   arith.extf %{{.+}} : vector<16xbf16> to vector<16xf32>
 func.func @bf16_history(%q: memref<?x2x16xf32>, %k: memref<1x?x16xbf16>, %v: memref<1x?x16xbf16>, %o: memref<?x2x16xf32>, %pos: index) {
-  llm.flash_attention %q, %k, %v at %pos into %o {scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>}
+  llm.flash_attention %q, %k, %v at %pos into %o {scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, rows = 4, lanes = 16>}
       : memref<?x2x16xf32>, memref<1x?x16xbf16>, memref<1x?x16xbf16>, memref<?x2x16xf32>
   return
 }
@@ -72,7 +95,7 @@ func.func @bf16_history(%q: memref<?x2x16xf32>, %k: memref<1x?x16xbf16>, %v: mem
 // CHECK: math.exp {{.*}} : vector<8xf32>
 // CHECK-NOT: vector<16xf32>
 func.func @eight_lanes(%q: memref<?x2x16xf32>, %k: memref<1x?x16xf32>, %v: memref<1x?x16xf32>, %o: memref<?x2x16xf32>, %pos: index) {
-  llm.flash_attention %q, %k, %v at %pos into %o {scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 8>}
+  llm.flash_attention %q, %k, %v at %pos into %o {scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, rows = 4, lanes = 8>}
       : memref<?x2x16xf32>, memref<1x?x16xf32>, memref<1x?x16xf32>, memref<?x2x16xf32>
   return
 }
@@ -81,7 +104,7 @@ func.func @eight_lanes(%q: memref<?x2x16xf32>, %k: memref<1x?x16xf32>, %v: memre
 
 func.func @on_tensors(%q: tensor<?x2x16xf32>, %k: tensor<1x?x16xf32>, %o: tensor<?x2x16xf32>, %pos: index) -> tensor<?x2x16xf32> {
   // expected-error @+1 {{'llm.flash_attention' op must be bufferized before llm-lower-flash-attention}}
-  %r = llm.flash_attention %q, %k, %k at %pos into %o {scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>}
+  %r = llm.flash_attention %q, %k, %k at %pos into %o {scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, rows = 4, lanes = 16>}
       : tensor<?x2x16xf32>, tensor<1x?x16xf32>, tensor<1x?x16xf32>, tensor<?x2x16xf32> -> tensor<?x2x16xf32>
   return %r : tensor<?x2x16xf32>
 }

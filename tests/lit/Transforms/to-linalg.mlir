@@ -268,7 +268,7 @@ func.func @attention_f16_cache_flash(%q: tensor<?x4x16xf32>, %k: tensor<?x2x16xf
                                      %kc: tensor<1x2x?x16xf16>, %vc: tensor<1x2x?x16xf16>)
     -> (tensor<?x4x16xf32>, tensor<1x2x?x16xf16>, tensor<1x2x?x16xf16>) {
   %o, %kc1, %vc1 = llm.attention %q, %k, %v cache(%kc, %vc) at %pos
-      {layer = 0 : i64, scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>}
+      {layer = 0 : i64, scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, rows = 4, lanes = 16>}
       : tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<1x2x?x16xf16>
   return %o, %kc1, %vc1 : tensor<?x4x16xf32>, tensor<1x2x?x16xf16>, tensor<1x2x?x16xf16>
 }
@@ -485,12 +485,12 @@ func.func @embed_q8(%t: tensor<?xi32>) -> tensor<?x64xf32> {
 // CHECK: %[[KEYS:.+]] = tensor.extract_slice %[[KC]][0, 0, 0, 0] [1, 1, %{{.+}}, 16] [1, 1, 1, 1] : tensor<1x1x64x16xf32> to tensor<1x?x16xf32>
 // CHECK: %[[VALUES:.+]] = tensor.extract_slice %[[VC]]
 // CHECK: %[[INIT:.+]] = tensor.empty(%{{.+}}) : tensor<?x2x16xf32>
-// CHECK: llm.flash_attention %{{.+}}, %[[KEYS]], %[[VALUES]] at %{{.+}} into %[[INIT]] {micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>, scale = 2.500000e-01 : f64} : tensor<?x2x16xf32>, tensor<1x?x16xf32>, tensor<1x?x16xf32>, tensor<?x2x16xf32> -> tensor<?x2x16xf32>
+// CHECK: llm.flash_attention %{{.+}}, %[[KEYS]], %[[VALUES]] at %{{.+}} into %[[INIT]] {micro_kernel = #llm.micro_kernel<flash_transposed_keys, rows = 4, lanes = 16>, scale = 2.500000e-01 : f64} : tensor<?x2x16xf32>, tensor<1x?x16xf32>, tensor<1x?x16xf32>, tensor<?x2x16xf32> -> tensor<?x2x16xf32>
 // CHECK-NOT: linalg.generic
 func.func @attention_fused(%q: tensor<?x2x16xf32>, %k: tensor<?x1x16xf32>, %v: tensor<?x1x16xf32>, %pos: index,
                            %kc: tensor<1x1x64x16xf32>, %vc: tensor<1x1x64x16xf32>)
     -> (tensor<?x2x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>) {
-  %o, %kc1, %vc1 = llm.attention %q, %k, %v cache(%kc, %vc) at %pos {layer = 0 : i64, scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>}
+  %o, %kc1, %vc1 = llm.attention %q, %k, %v cache(%kc, %vc) at %pos {layer = 0 : i64, scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, rows = 4, lanes = 16>}
       : tensor<?x2x16xf32>, tensor<?x1x16xf32>, tensor<1x1x64x16xf32>
   return %o, %kc1, %vc1 : tensor<?x2x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>
 }

@@ -107,6 +107,8 @@ def LLM_TargetAttr : LLM_Attr<"Target", "target"> {
     bool hasAVX512F() const;
     /// The widest vector registers: 512 (AVX-512), 256 (AVX) or 128 bits.
     int64_t getVectorBits() const;
+    /// Vector registers the code may use: 32 with AVX-512, 16 otherwise.
+    int64_t getVectorRegisters() const;
   }];
 }
 
@@ -177,6 +179,9 @@ def LLM_MicroKernelAttr : LLM_Attr<"MicroKernel", "micro_kernel"> {
       are prefetched (0: none);
     - `prefetch` (`q8_0_i8_gemv`, `q4_0_i8_gemv`): blocks of 32 inputs ahead
       whose codes are prefetched (0: none);
+    - `rows` (`flash_transposed_keys`): consecutive query tokens per task,
+      each with its group's query heads (rows x group score vectors are
+      held in registers);
     - `lanes` (`flash_*`): f32 lanes per vector (keys per score vector).
 
     Example:

@@ -384,15 +384,16 @@ def LLM_FlashAttentionOp : LLM_Op<"flash_attention", [
     turns the buffer form into vector code and parallel tasks as its
     `micro_kernel` says. Shapes: `query`, `init` `[n, q_heads, head_dim]`,
     `keys`, `values` `[kv_heads, visible, head_dim]` with
-    `visible >= start_pos + n`; all f32; `head_dim` a multiple of the
-    micro-kernel's `lanes`.
+    `visible >= start_pos + n`; `query` and `init` f32, `keys` and
+    `values` f32, bf16 or f16 (the cache's type, widened as they are read);
+    `head_dim` a multiple of the micro-kernel's `lanes`.
 
     Example:
 
     ```mlir
     %o = llm.flash_attention %q, %k, %v at %pos into %init
         {scale = 0.125 : f64,
-         micro_kernel = #llm.micro_kernel<flash_transposed_keys, lanes = 16>}
+         micro_kernel = #llm.micro_kernel<flash_transposed_keys, rows = 4, lanes = 16>}
         : tensor<?x32x64xf32>, tensor<8x?x64xf32>, tensor<8x?x64xf32>,
           tensor<?x32x64xf32> -> tensor<?x32x64xf32>
     ```

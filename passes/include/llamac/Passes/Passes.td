@@ -206,7 +206,10 @@ def LLMChooseMicroKernelsPass
     tiles not above `amx-unroll`. An f32 attention whose head_dim is a
     multiple of 16 gets `flash_transposed_keys` (several query rows: the
     history's keys transposed once) or `flash_key_rows` (one row), 16
-    lanes.
+    lanes; `flash_transposed_keys` takes `rows`, the tokens one task
+    carries, as many as fill half the target's vector registers with a
+    score vector per query head of a token (AVX-512: 16 / group, so 4 for
+    Llama 3.2's group of 4; AVX2: 1).
   }];
   let options = [
     Option<"amxUnroll", "amx-unroll", "int64_t", /*default=*/"8",
@@ -441,14 +444,18 @@ def LLMLowerFlashAttentionPass
   let description = [{
     Runs after bufferization and before `llm-outline-tasks`. Each
     `llm.flash_attention` on buffers becomes one pass over the keys per
-    (token, KV head) task (an `scf.forall`): the query heads of the group
-    together (they share every key and value load), `lanes` keys at a time
-    with a running maximum, sum and weighted sum (the online softmax), only
-    up to the token's causal limit. `flash_transposed_keys` first copies the
-    keys into a `[kv, head_dim, visible rounded up to lanes]` buffer so that
-    `lanes` scores are one vector of FMAs; `flash_key_rows` reads the key
-    rows and reduces each dot product horizontally (one query: transposing
-    the whole history would cost more). Rows of q, K and V must be
+    task (an `scf.forall`): the query heads of the group together (they
+    share every key and value load), `lanes` keys at a time with a running
+    maximum, sum and weighted sum (the online softmax), only up to the
+    causal limit. `flash_transposed_keys` first copies the keys into a
+    `[kv, head_dim, visible rounded up to lanes]` buffer so that `lanes`
+    scores are one vector of FMAs, and a task is (KV head, block of `rows`
+    tokens): one key vector per head_dim element serves the scores of every
+    query row of the block, blocks below every row's limit skip the mask,
+    and the block's accumulators live in a stack buffer walked `lanes`
+    columns at a time. `flash_key_rows` is one task per (token, KV head)
+    and reads the key rows, reducing each dot product horizontally (one
+    query: transposing the whole history would cost more). Rows of q, K and V must be
     contiguous (checked at run time). Vector ops only: no instruction set
     is assumed beyond what LLVM legalizes.
   }];
