@@ -9,23 +9,12 @@
 // non-zero: the ops add to it.
 //
 //===----------------------------------------------------------------------===//
-#include "llamac/Codegen/Codegen.h"
-#include "llamac/Passes/InitAll.h"
-#include "llamac/Passes/Pipelines.h"
+#include "CompiledKernels.h"
 
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringMap.h"
-#include "llvm/IR/LLVMContext.h"
-#include "llvm/IR/Module.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/raw_ostream.h"
-#include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 #include "gtest/gtest.h"
 
-#include <dlfcn.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -33,20 +22,16 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <thread>
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
 
-template <int Rank> struct Descriptor {
-  void *allocated, *aligned;
-  int64_t offset;
-  int64_t sizes[Rank];
-  int64_t strides[Rank];
-};
+using llamac::test::CompiledKernels;
+using llamac::test::Descriptor;
 
 uint16_t toBF16(float value) {
   uint32_t bits;
@@ -70,70 +55,6 @@ std::vector<float> randomValues(size_t count, std::mt19937 &rng) {
     value = std::ldexp(float(mantissa(rng)) / 128.0f, exponent(rng));
   return values;
 }
-
-/// A compiled kernel library, removed with its directory.
-class CompiledKernels {
-public:
-  explicit CompiledKernels(const std::string &source) { build(source); }
-  ~CompiledKernels() {
-    if (handle)
-      ::dlclose(handle);
-    if (!directory.empty())
-      llvm::sys::fs::remove_directories(directory);
-  }
-  void *entry = nullptr;
-
-private:
-  // gtest's ASSERT_* return from a void function, not a constructor.
-  void build(const std::string &source) {
-    llvm::SmallString<128> dir;
-    if (llvm::sys::fs::createUniqueDirectory("llamac-microkernel", dir)) {
-      ADD_FAILURE() << "cannot create a temporary directory";
-      return;
-    }
-    directory = dir.str().str();
-    mlir::DialectRegistry registry;
-    llamac::registerAllDialects(registry);
-    mlir::MLIRContext context(registry);
-    mlir::OwningOpRef<mlir::ModuleOp> module =
-        mlir::parseSourceString<mlir::ModuleOp>(source, &context);
-    ASSERT_TRUE(module) << source;
-    // The micro-kernels ask the target (this CPU) what they may emit.
-    auto target = llamac::resolveTargetCPU("host");
-    ASSERT_TRUE(bool(target)) << llvm::toString(target.takeError());
-    (*module)->setAttr(llamac::llm::TargetAttr::getAttrName(),
-                       llamac::getTargetAttr(&context, *target));
-    mlir::PassManager pm(&context);
-    llamac::buildLLMLowerToLLVMPipeline(pm);
-    ASSERT_TRUE(mlir::succeeded(pm.run(*module)));
-    llvm::LLVMContext llvmContext;
-    auto llvmModule =
-        llamac::translateToLLVMIR(*module, llvmContext, {"_mlir_ciface_run"});
-    ASSERT_TRUE(bool(llvmModule)) << llvm::toString(llvmModule.takeError());
-    auto machine = llamac::createTargetMachine(*target);
-    ASSERT_TRUE(bool(machine)) << llvm::toString(machine.takeError());
-    llamac::optimizeModule(**llvmModule, **machine);
-    std::string object = directory + "/kernel.o";
-    library = directory + "/kernel.so";
-    {
-      std::error_code ec;
-      llvm::raw_fd_ostream os(object, ec);
-      ASSERT_FALSE(ec) << object << ": " << ec.message();
-      llvm::Error error =
-          llamac::emitCode(**llvmModule, **machine, os, /*assembly=*/false);
-      ASSERT_FALSE(bool(error)) << llvm::toString(std::move(error));
-    }
-    llvm::Error error = llamac::linkSharedLibrary(object, library);
-    ASSERT_FALSE(bool(error)) << llvm::toString(std::move(error));
-    handle = ::dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
-    ASSERT_TRUE(handle) << ::dlerror();
-    entry = ::dlsym(handle, "_mlir_ciface_run");
-    ASSERT_TRUE(entry);
-  }
-
-  std::string directory, library;
-  void *handle = nullptr;
-};
 
 constexpr const char *kBody = R"(
   ^bb0(%x: ELEM, %y: bf16, %acc: f32):
