@@ -1,7 +1,8 @@
 //===- Checkpoint.cpp - A Hugging Face Llama checkpoint directory ---------===//
 //
-// Matches the tensors of `model.safetensors` against the parameter list the
-// configuration implies, using the Hugging Face `LlamaForCausalLM` names.
+// Matches the tensors of `model.safetensors` (or of its shards) against the
+// parameter list the configuration implies, using the Hugging Face
+// `LlamaForCausalLM` names.
 //
 //===----------------------------------------------------------------------===//
 
@@ -64,7 +65,7 @@ std::vector<ExpectedTensor> llamac::expectedTensors(const LlamaConfig &config) {
   return tensors;
 }
 
-Error llamac::validateWeights(const SafetensorsFile &file,
+Error llamac::validateWeights(const CheckpointWeights &weights,
                               const LlamaConfig &config) {
   std::vector<ExpectedTensor> expected = expectedTensors(config);
 
@@ -75,14 +76,14 @@ Error llamac::validateWeights(const SafetensorsFile &file,
   StringSet<> known;
   for (const ExpectedTensor &tensor : expected) {
     known.insert(tensor.name);
-    const TensorInfo *info = file.find(tensor.name);
+    const TensorInfo *info = weights.find(tensor.name);
     if (!info) {
       if (tensor.required && missingCount++ == 0)
         firstMissing = &tensor;
       continue;
     }
     if (info->shape != tensor.shape)
-      return makeError(file.path() + ": tensor '" + tensor.name +
+      return makeError(weights.pathOf(*info) + ": tensor '" + tensor.name +
                        "' has shape " + formatShape(info->shape) +
                        ", expected " + formatShape(tensor.shape));
   }
@@ -91,19 +92,21 @@ Error llamac::validateWeights(const SafetensorsFile &file,
     if (missingCount > 1)
       others =
           " and " + std::to_string(missingCount - 1) + " more missing tensors";
-    return makeError(file.path() + ": missing tensor '" + firstMissing->name +
+    return makeError(weights.path() + ": missing tensor '" +
+                     firstMissing->name +
                      "' (expected shape " + formatShape(firstMissing->shape) +
                      ")" + others);
   }
 
-  for (const TensorInfo &info : file.tensors()) {
+  for (const TensorInfo &info : weights.tensors()) {
     if (known.contains(info.name))
       continue;
     // Older exports saved the RoPE inverse frequencies as a buffer; llamac
     // recomputes them from the config.
     if (StringRef(info.name).ends_with("rotary_emb.inv_freq"))
       continue;
-    return makeError(file.path() + ": unexpected tensor '" + info.name +
+    return makeError(weights.pathOf(info) + ": unexpected tensor '" +
+                     info.name +
                      "' (shape " + formatShape(info.shape) +
                      ") that a Llama model of this configuration does not "
                      "have");
@@ -125,14 +128,13 @@ Expected<Checkpoint> Checkpoint::open(StringRef dir) {
     return config.takeError();
   checkpoint.config = std::move(*config);
 
+  // A single file wins over an index, as in Hugging Face's loader.
   std::string weightsPath = joinPath(dir, "model.safetensors");
-  if (!sys::fs::exists(weightsPath) &&
-      sys::fs::exists(joinPath(dir, "model.safetensors.index.json")))
-    return makeError(dir + ": sharded checkpoints are not supported yet "
-                           "(found model.safetensors.index.json, need a "
-                           "single model.safetensors)");
-  Expected<std::unique_ptr<SafetensorsFile>> weights =
-      SafetensorsFile::open(weightsPath);
+  std::string indexPath = joinPath(dir, "model.safetensors.index.json");
+  Expected<std::unique_ptr<CheckpointWeights>> weights =
+      !sys::fs::exists(weightsPath) && sys::fs::exists(indexPath)
+          ? CheckpointWeights::openIndex(indexPath)
+          : CheckpointWeights::openFile(weightsPath);
   if (!weights)
     return weights.takeError();
   checkpoint.weights = std::move(*weights);

@@ -1,6 +1,8 @@
-//===- Diagnostics.cpp - Shared pieces of the readers' messages -----------===//
+//===- Diagnostics.cpp - Shared pieces of the readers ---------------------===//
 #include "Diagnostics.h"
 
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
@@ -43,6 +45,71 @@ std::string formatShape(ArrayRef<int64_t> shape) {
     text += std::to_string(shape[i]);
   }
   return text + "]";
+}
+
+/// Decodes the JSON string literal `literal` (quotes included), resolving
+/// escapes, so that "a" and "\u0061" compare equal as they do after parsing.
+static std::string decodeStringLiteral(StringRef literal) {
+  Expected<json::Value> value = json::parse(literal);
+  if (!value) {
+    consumeError(value.takeError());
+    return literal.str();
+  }
+  if (std::optional<StringRef> text = value->getAsString())
+    return text->str();
+  return literal.str();
+}
+
+std::optional<DuplicateKey> findDuplicateKey(StringRef text) {
+  struct Frame {
+    bool isObject;
+    /// In an object: the next string is a key, not a value.
+    bool expectKey;
+    StringSet<> keys;
+  };
+  SmallVector<Frame, 8> stack;
+  std::string topLevelKey;
+  for (size_t i = 0, e = text.size(); i < e; ++i) {
+    char c = text[i];
+    switch (c) {
+    case '{':
+      stack.push_back({/*isObject=*/true, /*expectKey=*/true, {}});
+      break;
+    case '[':
+      stack.push_back({/*isObject=*/false, /*expectKey=*/false, {}});
+      break;
+    case '}':
+    case ']':
+      if (!stack.empty())
+        stack.pop_back();
+      break;
+    case ',':
+      if (!stack.empty() && stack.back().isObject)
+        stack.back().expectKey = true;
+      break;
+    case '"': {
+      size_t start = i;
+      // The text is valid JSON, so the literal is terminated; skip escaped
+      // characters (including \" and \\) in pairs.
+      for (++i; i < e && text[i] != '"'; ++i)
+        if (text[i] == '\\')
+          ++i;
+      if (stack.empty() || !stack.back().isObject || !stack.back().expectKey)
+        break;
+      Frame &frame = stack.back();
+      frame.expectKey = false;
+      std::string key = decodeStringLiteral(text.slice(start, i + 1));
+      if (stack.size() == 1)
+        topLevelKey = key;
+      if (!frame.keys.insert(key).second)
+        return DuplicateKey{key, stack.size() == 1 ? "" : topLevelKey};
+      break;
+    }
+    default:
+      break;
+    }
+  }
+  return std::nullopt;
 }
 
 } // namespace llamac::diag

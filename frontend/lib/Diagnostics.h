@@ -1,7 +1,8 @@
-//===- Diagnostics.h - Shared pieces of the readers' messages ---*- C++ -*-===//
+//===- Diagnostics.h - Shared pieces of the readers -------------*- C++ -*-===//
 //
 // Private to frontend/lib: the readers word their errors alike ("must be a
-// number, got string", shapes as [2048, 512]).
+// number, got string", shapes as [2048, 512]) and check their JSON for what
+// llvm::json::parse lets through.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_FRONTEND_LIB_DIAGNOSTICS_H
@@ -13,6 +14,7 @@
 #include "llvm/Support/JSON.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace llamac::diag {
@@ -30,6 +32,19 @@ std::string renderJSON(const llvm::json::Value &value);
 
 /// "[2048, 512]".
 std::string formatShape(llvm::ArrayRef<int64_t> shape);
+
+/// A key that occurs twice in one JSON object.
+struct DuplicateKey {
+  std::string key;
+  /// The top-level key whose value contains the duplicate; empty when the
+  /// duplicate is itself at the top level.
+  std::string topLevelKey;
+};
+
+/// Scans JSON text that llvm::json::parse has already accepted for a key
+/// repeated within one object. llvm::json::parse silently keeps only the
+/// last value of a repeated key, which would hide a tensor listed twice.
+std::optional<DuplicateKey> findDuplicateKey(llvm::StringRef text);
 
 } // namespace llamac::diag
 

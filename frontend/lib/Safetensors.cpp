@@ -26,6 +26,9 @@
 #include <optional>
 #include <tuple>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 using namespace llvm;
 using namespace llamac;
 using diag::formatShape;
@@ -66,82 +69,6 @@ std::optional<DType> parseDType(StringRef name) {
     return DType::F16;
   if (name == "F32")
     return DType::F32;
-  return std::nullopt;
-}
-
-/// A key that occurs twice in one JSON object.
-struct DuplicateKey {
-  std::string key;
-  /// The top-level key whose value contains the duplicate; empty when the
-  /// duplicate is itself at the top level.
-  std::string topLevelKey;
-};
-
-/// Decodes the JSON string literal `literal` (quotes included), resolving
-/// escapes, so that "a" and "\u0061" compare equal as they do after parsing.
-std::string decodeStringLiteral(StringRef literal) {
-  Expected<json::Value> value = json::parse(literal);
-  if (!value) {
-    consumeError(value.takeError());
-    return literal.str();
-  }
-  if (std::optional<StringRef> text = value->getAsString())
-    return text->str();
-  return literal.str();
-}
-
-/// Scans JSON text that llvm::json::parse has already accepted for a key
-/// repeated within one object. llvm::json::parse silently keeps only the
-/// last value of a repeated key, which would hide a tensor listed twice.
-std::optional<DuplicateKey> findDuplicateKey(StringRef text) {
-  struct Frame {
-    bool isObject;
-    /// In an object: the next string is a key, not a value.
-    bool expectKey;
-    StringSet<> keys;
-  };
-  SmallVector<Frame, 8> stack;
-  std::string topLevelKey;
-  for (size_t i = 0, e = text.size(); i < e; ++i) {
-    char c = text[i];
-    switch (c) {
-    case '{':
-      stack.push_back({/*isObject=*/true, /*expectKey=*/true, {}});
-      break;
-    case '[':
-      stack.push_back({/*isObject=*/false, /*expectKey=*/false, {}});
-      break;
-    case '}':
-    case ']':
-      if (!stack.empty())
-        stack.pop_back();
-      break;
-    case ',':
-      if (!stack.empty() && stack.back().isObject)
-        stack.back().expectKey = true;
-      break;
-    case '"': {
-      size_t start = i;
-      // The text is valid JSON, so the literal is terminated; skip escaped
-      // characters (including \" and \\) in pairs.
-      for (++i; i < e && text[i] != '"'; ++i)
-        if (text[i] == '\\')
-          ++i;
-      if (stack.empty() || !stack.back().isObject || !stack.back().expectKey)
-        break;
-      Frame &frame = stack.back();
-      frame.expectKey = false;
-      std::string key = decodeStringLiteral(text.slice(start, i + 1));
-      if (stack.size() == 1)
-        topLevelKey = key;
-      if (!frame.keys.insert(key).second)
-        return DuplicateKey{key, stack.size() == 1 ? "" : topLevelKey};
-      break;
-    }
-    default:
-      break;
-    }
-  }
   return std::nullopt;
 }
 
@@ -348,7 +275,8 @@ SafetensorsFile::fromBuffer(std::unique_ptr<MemoryBuffer> buffer,
   if (!entries)
     return makeError(name,
                      "header is not a JSON object, got " + diag::jsonKindName(*header));
-  if (std::optional<DuplicateKey> duplicate = findDuplicateKey(headerText)) {
+  if (std::optional<diag::DuplicateKey> duplicate =
+          diag::findDuplicateKey(headerText)) {
     if (duplicate->topLevelKey.empty())
       return makeError(name, "duplicate tensor name '" + duplicate->key +
                                  "' in the header");
@@ -420,4 +348,18 @@ ArrayRef<uint8_t> SafetensorsFile::bytes(const TensorInfo &tensor) const {
       reinterpret_cast<const uint8_t *>(buffer->getBufferStart()) +
           tensor.fileOffset,
       tensor.byteSize);
+}
+
+void SafetensorsFile::releasePages(const TensorInfo &tensor) const {
+  // Only a mapping of the file may be dropped: pages of a buffer the file
+  // was read into would come back zeroed.
+  if (buffer->getBufferKind() != MemoryBuffer::MemoryBuffer_MMap)
+    return;
+  const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
+  ArrayRef<uint8_t> data = bytes(tensor);
+  // Inward to whole pages: a page shared with a neighbour stays.
+  uintptr_t begin = alignTo(uintptr_t(data.data()), page);
+  uintptr_t end = alignDown(uintptr_t(data.data() + data.size()), page);
+  if (begin < end)
+    ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
 }

@@ -17,6 +17,10 @@ Long-context sets (llama-golden-long) store only some rows of a prefill
 (the case's `positions`), give each case its own `atol` and name the KV
 cache format each case was computed with (`kv_cache`); --kv-cache selects
 the cases of one format, and the context is sized for the longest case.
+
+With --shards N the checkpoint is first rewritten as N shards with an index
+(shard_checkpoint.py; --shard-dtype F32 widens its BF16 tensors exactly),
+and that copy is what gets compiled: the same tolerances hold.
 """
 import argparse
 import array
@@ -25,6 +29,8 @@ import os
 import subprocess
 import sys
 import tempfile
+
+import shard_checkpoint
 
 
 # cases.json's kv_cache names -> llamac compile --kv-type.
@@ -79,12 +85,18 @@ def main():
                         help="run the cases whose kv_cache is this format "
                              "(cases without one are float32), compiled "
                              "with the matching llamac compile --kv-type")
+    parser.add_argument("--shards", type=int,
+                        help="compile a copy sharded into this many files")
+    parser.add_argument("--shard-dtype", choices=["F32"],
+                        help="with --shards: BF16 tensors widened to F32")
     parser.add_argument("--skip-without-amx", action="store_true",
                         help="exit 77 (skipped) when this CPU has no AMX-BF16")
     parser.add_argument("--skip-without-vnni", action="store_true",
                         help="exit 77 (skipped) when this CPU has no "
                              "AVX512-VNNI")
     args = parser.parse_args()
+    if args.shard_dtype and not args.shards:
+        parser.error("--shard-dtype needs --shards")
     flags = open("/proc/cpuinfo").read().split()
     if args.skip_without_amx:
         if "amx_bf16" not in flags or "amx_tile" not in flags:
@@ -124,6 +136,10 @@ def main():
     bound = 0.0  # the largest atol a row was held to
     with tempfile.TemporaryDirectory() as work:
         artifact = os.path.join(work, "artifact")
+        if args.shards:
+            sharded = os.path.join(work, "sharded")
+            shard_checkpoint.shard(checkpoint, sharded, args.shards, args.shard_dtype)
+            checkpoint = sharded
         compile_command = [args.llamac, "compile", checkpoint, "--dtype", dtype,
                            "--kv-type", KV_TYPES[args.kv_cache], "-o", artifact]
         if prefill_inputs:
@@ -195,6 +211,8 @@ def main():
         label += f" (--prefill-tokens {args.prefill_tokens})"
     if args.kv_cache != "float32":
         label += f" (--kv-type {KV_TYPES[args.kv_cache]})"
+    if args.shards:
+        label += f" ({args.shards} shards{', ' + args.shard_dtype if args.shard_dtype else ''})"
     print(f"{label}: all cases pass, max |logit diff| {worst:.3g} (atol {bound:g})")
 
 

@@ -17,7 +17,9 @@
 
 #include "gtest/gtest.h"
 
+#include <cstdio>
 #include <functional>
+#include <map>
 #include <initializer_list>
 
 using namespace llvm;
@@ -53,8 +55,10 @@ struct TensorSpec {
   std::vector<int64_t> shape;
 };
 
-/// Serializes `tensors` as a safetensors file with contiguous BF16 data.
-std::string makeSafetensors(const std::vector<TensorSpec> &tensors) {
+/// Serializes `tensors` as a safetensors file with contiguous BF16 data,
+/// every byte `fill`.
+std::string makeSafetensors(const std::vector<TensorSpec> &tensors,
+                            char fill = '\x3f') {
   json::Object header;
   header["__metadata__"] = json::Object{{"format", "pt"}};
   uint64_t offset = 0;
@@ -74,7 +78,7 @@ std::string makeSafetensors(const std::vector<TensorSpec> &tensors) {
   std::string bytes(8, '\0');
   support::endian::write64le(bytes.data(), headerText.size());
   bytes += headerText;
-  bytes.append(offset, '\x3f');
+  bytes.append(offset, fill);
   return bytes;
 }
 
@@ -330,10 +334,244 @@ TEST_F(CheckpointDirTest, RotaryInvFreqIgnored) {
   EXPECT_TRUE(bool(checkpoint)) << toString(checkpoint.takeError());
 }
 
-TEST_F(CheckpointDirTest, Sharded) {
+/// The tiny untied checkpoint as three shards and an index; shard i's
+/// bytes are all 'a' + i. `index` edits the index before it is written.
+class ShardedCheckpointTest : public CheckpointDirTest {
+protected:
+  static constexpr int kShards = 3;
+
+  static std::string shardName(int i) {
+    char name[40];
+    std::snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", i + 1,
+                  kShards);
+    return name;
+  }
+
+  std::vector<std::vector<TensorSpec>> shards() {
+    std::vector<TensorSpec> tensors = allTensors(false);
+    std::vector<std::vector<TensorSpec>> parts(kShards);
+    for (size_t i = 0; i < tensors.size(); ++i)
+      parts[i * kShards / tensors.size()].push_back(tensors[i]);
+    return parts;
+  }
+
+  /// Tensor -> shard file. (Edited as a std::map: a json::Object copied
+  /// after an erase brings the erased key back in LLVM 19.)
+  using WeightMap = std::map<std::string, std::string>;
+
+  WeightMap weightMapOf(const std::vector<std::vector<TensorSpec>> &parts) {
+    WeightMap weightMap;
+    for (int i = 0; i < kShards; ++i)
+      for (const TensorSpec &tensor : parts[i])
+        weightMap[tensor.name] = shardName(i);
+    return weightMap;
+  }
+
+  void writeSharded(const std::vector<std::vector<TensorSpec>> &parts,
+                    const WeightMap &weightMap) {
+    write("config.json", formatv("{0}", json::Value(tinyConfig(false))).str());
+    for (int i = 0; i < kShards; ++i)
+      write(shardName(i), makeSafetensors(parts[i], char('a' + i)));
+    json::Object entries;
+    for (const auto &[tensor, shard] : weightMap)
+      entries[tensor] = shard;
+    json::Object index{{"metadata", json::Object{{"total_size", 1234}}},
+                       {"weight_map", std::move(entries)}};
+    write("model.safetensors.index.json",
+          formatv("{0:2}", json::Value(std::move(index))).str());
+  }
+
+  void writeSharded() {
+    std::vector<std::vector<TensorSpec>> parts = shards();
+    writeSharded(parts, weightMapOf(parts));
+  }
+
+  std::string path(StringRef name) const {
+    SmallString<256> path(dir);
+    sys::path::append(path, name);
+    return std::string(path);
+  }
+  std::string indexPath() const { return path("model.safetensors.index.json"); }
+
+};
+
+TEST_F(ShardedCheckpointTest, OpensEveryShard) {
+  writeSharded();
+  Expected<Checkpoint> checkpoint = open();
+  ASSERT_TRUE(bool(checkpoint)) << toString(checkpoint.takeError());
+  const CheckpointWeights &weights = *checkpoint->weights;
+  EXPECT_EQ(weights.path(), indexPath());
+  EXPECT_EQ(weights.numFiles(), size_t(kShards));
+  ASSERT_EQ(weights.tensors().size(), 21u);
+  std::vector<std::vector<TensorSpec>> parts = shards();
+  for (int i = 0; i < kShards; ++i)
+    for (const TensorSpec &spec : parts[i]) {
+      const TensorInfo *tensor = weights.find(spec.name);
+      ASSERT_NE(tensor, nullptr) << spec.name;
+      EXPECT_EQ(tensor->shape, spec.shape) << spec.name;
+      EXPECT_EQ(weights.pathOf(*tensor), path(shardName(i))) << spec.name;
+      // The bytes are those of the shard that holds it.
+      ArrayRef<uint8_t> bytes = weights.bytes(*tensor);
+      EXPECT_EQ(bytes.size(), tensor->byteSize);
+      EXPECT_TRUE(llvm::all_of(bytes, [&](uint8_t b) { return b == 'a' + i; }))
+          << spec.name;
+    }
+}
+
+TEST_F(ShardedCheckpointTest, ASingleFileWinsOverAnIndex) {
+  writeCheckpoint(tinyConfig(false), allTensors(false));
+  write("model.safetensors.index.json", "not even JSON");
+  Expected<Checkpoint> checkpoint = open();
+  ASSERT_TRUE(bool(checkpoint)) << toString(checkpoint.takeError());
+  EXPECT_EQ(checkpoint->weights->path(), weightsPath());
+  EXPECT_EQ(checkpoint->weights->numFiles(), 1u);
+}
+
+TEST_F(ShardedCheckpointTest, NeitherWeightsNorIndex) {
   write("config.json", formatv("{0}", json::Value(tinyConfig(false))).str());
-  write("model.safetensors.index.json", "{\"weight_map\": {}}");
-  expectContains(errorOf(open()), {"sharded checkpoints are not supported"});
+  expectContains(errorOf(open()), {"model.safetensors", "No such file"});
+}
+
+TEST_F(ShardedCheckpointTest, MalformedIndex) {
+  struct Case {
+    const char *name;
+    std::string index;
+    std::vector<const char *> expected;
+  };
+  const std::string shard = shardName(0);
+  const Case cases[] = {
+      {"not JSON", "{\"weight_map\": ", {"not valid JSON"}},
+      {"not an object", "[1, 2]", {"must be a JSON object, got array"}},
+      {"no map", "{\"metadata\": {}}", {"missing object 'weight_map'"}},
+      {"map not an object", "{\"weight_map\": []}",
+       {"'weight_map' must be an object, got array"}},
+      {"metadata not an object", "{\"metadata\": 3, \"weight_map\": {}}",
+       {"'metadata' must be an object, got number"}},
+      {"empty map", "{\"weight_map\": {}}", {"lists no tensors"}},
+      {"entry not a string",
+       "{\"weight_map\": {\"model.norm.weight\": 1}}",
+       {"entry 'model.norm.weight' must be a file name, got number"}},
+      {"path outside the directory",
+       "{\"weight_map\": {\"model.norm.weight\": \"../" + shard + "\"}}",
+       {"names '../model-00001-of-00003.safetensors'",
+        "not a file name in the checkpoint directory"}},
+      {"absolute path",
+       "{\"weight_map\": {\"model.norm.weight\": \"/etc/passwd\"}}",
+       {"'/etc/passwd'", "not a file name"}},
+      {"control character in a shard name",
+       "{\"weight_map\": {\"model.norm.weight\": \"" + shard +
+           "\\u0000.txt\"}}",
+       {"not a file name in the checkpoint directory"}},
+      {"tensor listed twice",
+       "{\"weight_map\": {\"model.norm.weight\": \"" + shard +
+           "\", \"model.norm.weight\": \"" + shard + "\"}}",
+       {"key 'model.norm.weight' appears twice in 'weight_map'"}},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.name);
+    writeSharded();
+    write("model.safetensors.index.json", c.index);
+    std::string message = errorOf(open());
+    EXPECT_TRUE(StringRef(message).starts_with(indexPath())) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    for (const char *part : c.expected)
+      EXPECT_NE(message.find(part), std::string::npos)
+          << "'" << part << "' not in: " << message;
+  }
+}
+
+TEST_F(ShardedCheckpointTest, IndexMustDescribeTheShards) {
+  // In the first shard.
+  const std::string moved = "model.layers.0.self_attn.k_proj.weight";
+  {
+    SCOPED_TRACE("a tensor of a shard the index does not list");
+    std::vector<std::vector<TensorSpec>> parts = shards();
+    WeightMap index = weightMapOf(parts);
+    index.erase("model.norm.weight");
+    writeSharded(parts, index);
+    expectContains(errorOf(open()),
+                   {"tensor 'model.norm.weight' is not in the index "
+                    "model.safetensors.index.json"});
+  }
+  {
+    SCOPED_TRACE("a listed tensor its shard does not hold");
+    std::vector<std::vector<TensorSpec>> parts = shards();
+    WeightMap index = weightMapOf(parts);
+    index["model.layers.7.mlp.up_proj.weight"] = shardName(1);
+    writeSharded(parts, index);
+    expectContains(errorOf(open()),
+                   {"tensor 'model.layers.7.mlp.up_proj.weight' is listed in "
+                    "model-00002-of-00003.safetensors, which does not hold "
+                    "it"});
+  }
+  {
+    SCOPED_TRACE("a tensor in the shard the index does not say");
+    std::vector<std::vector<TensorSpec>> parts = shards();
+    WeightMap index = weightMapOf(parts);
+    index[moved] = shardName(2);
+    writeSharded(parts, index);
+    std::string message = errorOf(open());
+    EXPECT_TRUE(StringRef(message).starts_with(indexPath())) << message;
+    expectContains(message, {"tensor 'model.layers.0.self_attn.k_proj.weight' "
+                             "is in model-00001-of-00003.safetensors",
+                             "but the index lists it in"});
+  }
+  {
+    SCOPED_TRACE("a tensor in two shards");
+    std::vector<std::vector<TensorSpec>> parts = shards();
+    WeightMap index = weightMapOf(parts);
+    auto it = llvm::find_if(parts[0], [&](const TensorSpec &spec) {
+      return spec.name == moved;
+    });
+    ASSERT_NE(it, parts[0].end());
+    parts[2].push_back(*it);
+    writeSharded(parts, index);
+    expectContains(errorOf(open()),
+                   {"tensor 'model.layers.0.self_attn.k_proj.weight' is in "
+                    "both model-00001-of-00003.safetensors and "
+                    "model-00003-of-00003.safetensors"});
+  }
+}
+
+TEST_F(ShardedCheckpointTest, EveryShardIsValidated) {
+  {
+    SCOPED_TRACE("a missing shard");
+    writeSharded();
+    ASSERT_FALSE(sys::fs::remove(path(shardName(1))));
+    std::string message = errorOf(open());
+    EXPECT_TRUE(StringRef(message).starts_with(path(shardName(1)))) << message;
+    expectContains(message, {"No such file"});
+  }
+  {
+    SCOPED_TRACE("a corrupt shard");
+    writeSharded();
+    write(shardName(2), "oops");
+    std::string message = errorOf(open());
+    EXPECT_TRUE(StringRef(message).starts_with(path(shardName(2)))) << message;
+    expectContains(message, {"truncated"});
+  }
+  {
+    SCOPED_TRACE("a misshapen tensor names its shard");
+    std::vector<std::vector<TensorSpec>> parts = shards();
+    for (TensorSpec &tensor : parts[2])
+      if (tensor.name == "model.norm.weight")
+        tensor.shape = {9};
+    writeSharded(parts, weightMapOf(parts));
+    EXPECT_EQ(errorOf(open()), path(shardName(2)) +
+                                   ": tensor 'model.norm.weight' has shape "
+                                   "[9], expected [8]");
+  }
+  {
+    SCOPED_TRACE("a tensor missing from all shards names the index");
+    std::vector<std::vector<TensorSpec>> parts = shards();
+    WeightMap index = weightMapOf(parts);
+    removeTensor(parts[2], "model.norm.weight");
+    index.erase("model.norm.weight");
+    writeSharded(parts, index);
+    EXPECT_EQ(errorOf(open()), indexPath() +
+                                   ": missing tensor 'model.norm.weight' "
+                                   "(expected shape [8])");
+  }
 }
 
 TEST_F(CheckpointDirTest, MissingWeights) {

@@ -160,7 +160,7 @@ TEST_F(GraphBuilderTest, RoundTripsThroughText) {
 
 /// The graph reads exactly the tensors the checkpoint holds, with the same
 /// shapes and element types: checked against the file, not the builder.
-void expectParamsMatchFile(func::FuncOp f, const SafetensorsFile &file) {
+void expectParamsMatchFile(func::FuncOp f, const CheckpointWeights &file) {
   std::map<std::string, std::string> fromGraph, fromFile;
   f.walk([&](llm::ParamOp param) {
     fromGraph[param.getName().str()] = typeString(param.getType());

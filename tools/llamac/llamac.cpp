@@ -103,8 +103,9 @@ int runGraph(int argc, char **argv) {
       int(args.argv.size()), args.argv.data(),
       "Print the llm dialect IR (prefill and decode) of a Llama model.\n\n"
       "MODEL_DIR is a Hugging Face checkpoint directory (config.json and,\n"
-      "if present, model.safetensors, which is then validated against the\n"
-      "config and gives each weight its element type).\n");
+      "if present, model.safetensors or the shards of\n"
+      "model.safetensors.index.json, which are then validated against the\n"
+      "config and give each weight its element type).\n");
 
   if (modelPath.empty() == preset.empty())
     return fail("give either a MODEL_DIR or --preset NAME (see --help)");
@@ -117,7 +118,8 @@ int runGraph(int argc, char **argv) {
       return fail(presetConfig.takeError());
     config = *presetConfig;
   } else if (sys::fs::is_directory(modelPath) &&
-             sys::fs::exists(modelPath + "/model.safetensors")) {
+             (sys::fs::exists(modelPath + "/model.safetensors") ||
+              sys::fs::exists(modelPath + "/model.safetensors.index.json"))) {
     auto checkpoint = llamac::Checkpoint::open(modelPath);
     if (!checkpoint)
       return fail(checkpoint.takeError());

@@ -10,7 +10,7 @@
 #define LLAMAC_COMPILER_WEIGHTPACKER_H
 
 #include "llamac/Artifact/WeightLayout.h"
-#include "llamac/Frontend/Safetensors.h"
+#include "llamac/Frontend/CheckpointWeights.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -53,7 +53,7 @@ llvm::Expected<std::vector<WeightSlot>> readWeightTable(mlir::ModuleOp module,
 /// and rearranged into the slot's layout.
 llvm::Error
 packWeights(llvm::ArrayRef<WeightSlot> slots, int64_t totalSize,
-            const SafetensorsFile &source, llvm::StringRef path,
+            const CheckpointWeights &source, llvm::StringRef path,
             const std::function<void(uint64_t, uint64_t)> &progress = {});
 
 } // namespace llamac

@@ -1,8 +1,9 @@
 //===- Checkpoint.h - A Hugging Face Llama checkpoint directory -*- C++ -*-===//
 //
-// A checkpoint directory holds `config.json` and `model.safetensors`. Opening
-// it checks that every tensor the Llama graph needs is present with the shape
-// the configuration implies, so the graph builder and later the weight packer
+// A checkpoint directory holds `config.json` and `model.safetensors`, or the
+// shards that `model.safetensors.index.json` lists. Opening it checks that
+// every tensor the Llama graph needs is present with the shape the
+// configuration implies, so the graph builder and later the weight packer
 // never meet a surprise.
 //
 //===----------------------------------------------------------------------===//
@@ -10,7 +11,7 @@
 #define LLAMAC_FRONTEND_CHECKPOINT_H
 
 #include "llamac/Frontend/LlamaConfig.h"
-#include "llamac/Frontend/Safetensors.h"
+#include "llamac/Frontend/CheckpointWeights.h"
 
 #include <memory>
 #include <string>
@@ -30,18 +31,21 @@ struct ExpectedTensor {
 /// order the graph uses them (embedding, layers, final norm, lm_head).
 std::vector<ExpectedTensor> expectedTensors(const LlamaConfig &config);
 
-/// Checks `file` against `config`: every required tensor present, shapes as
-/// expected, no tensor llamac does not know. Errors name the tensor.
-llvm::Error validateWeights(const SafetensorsFile &file,
+/// Checks `weights` against `config`: every required tensor present,
+/// shapes as expected, no tensor llamac does not know. Errors name the
+/// tensor and the file.
+llvm::Error validateWeights(const CheckpointWeights &weights,
                             const LlamaConfig &config);
 
 /// An opened, validated checkpoint directory.
 struct Checkpoint {
   std::string directory;
   LlamaConfig config;
-  std::unique_ptr<SafetensorsFile> weights;
+  std::unique_ptr<CheckpointWeights> weights;
 
-  /// Reads `dir/config.json` and `dir/model.safetensors` and validates them.
+  /// Reads `dir/config.json` and `dir/model.safetensors` (or, when there is
+  /// none, the shards of `dir/model.safetensors.index.json`) and validates
+  /// them.
   static llvm::Expected<Checkpoint> open(llvm::StringRef dir);
 };
 

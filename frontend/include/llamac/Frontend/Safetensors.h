@@ -37,6 +37,9 @@ struct TensorInfo {
   std::vector<int64_t> shape;
   uint64_t fileOffset = 0;
   uint64_t byteSize = 0;
+  /// Which file of a sharded checkpoint holds it (CheckpointWeights sets
+  /// it; 0 in a SafetensorsFile's own list).
+  uint32_t file = 0;
 
   int64_t numElements() const;
 };
@@ -57,6 +60,13 @@ public:
   const TensorInfo *find(llvm::StringRef name) const;
   /// The raw little-endian bytes of `tensor` (a view into the mapping).
   llvm::ArrayRef<uint8_t> bytes(const TensorInfo &tensor) const;
+  /// Says that `tensor` has been read: when the file is mapped, the pages
+  /// that hold only its bytes leave this process's memory (the kernel
+  /// reads them from the file again should they be touched). Packing
+  /// gigabytes tensor by tensor then needs memory for one tensor, not the
+  /// whole checkpoint. Contents never change; a file read into memory
+  /// rather than mapped keeps its pages.
+  void releasePages(const TensorInfo &tensor) const;
   /// The optional `__metadata__` string map.
   const std::map<std::string, std::string> &metadata() const {
     return metadataMap;

@@ -1,0 +1,66 @@
+//===- CheckpointWeights.h - The tensors of a checkpoint --------*- C++ -*-===//
+//
+// A checkpoint's weights are one `model.safetensors` or, for every Llama
+// above 1B on Hugging Face, shards (`model-00001-of-00004.safetensors`, ...)
+// that `model.safetensors.index.json` maps tensor by tensor. Either way the
+// compiler sees one set of named tensors; each shard is mapped and
+// validated like a single file, and the index must describe the shards
+// exactly.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_FRONTEND_CHECKPOINTWEIGHTS_H
+#define LLAMAC_FRONTEND_CHECKPOINTWEIGHTS_H
+
+#include "llamac/Frontend/Safetensors.h"
+
+#include "llvm/ADT/StringMap.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+class CheckpointWeights {
+public:
+  /// The tensors of one safetensors file.
+  static llvm::Expected<std::unique_ptr<CheckpointWeights>>
+  openFile(llvm::StringRef path);
+  /// The tensors of the shards that the index at `indexPath` names (file
+  /// names in the index's directory). Every tensor of a named shard must
+  /// be listed in the index under that shard, every listed tensor must be
+  /// in its shard, and no tensor may be in two shards.
+  static llvm::Expected<std::unique_ptr<CheckpointWeights>>
+  openIndex(llvm::StringRef indexPath);
+
+  /// All tensors: file by file (shards in the order of their names, which
+  /// for Hugging Face's `model-00001-of-0000N` is their number), each
+  /// file's in order of their data offsets.
+  llvm::ArrayRef<TensorInfo> tensors() const { return all; }
+  /// The tensor called `name`, or null.
+  const TensorInfo *find(llvm::StringRef name) const;
+  /// The raw little-endian bytes of `tensor` (a view into its file's
+  /// mapping).
+  llvm::ArrayRef<uint8_t> bytes(const TensorInfo &tensor) const;
+  /// See SafetensorsFile::releasePages.
+  void releasePages(const TensorInfo &tensor) const;
+  /// The single file, or the index of a sharded checkpoint.
+  llvm::StringRef path() const { return sourcePath; }
+  /// The file that holds `tensor`.
+  llvm::StringRef pathOf(const TensorInfo &tensor) const;
+  /// How many safetensors files the tensors come from.
+  size_t numFiles() const { return files.size(); }
+
+private:
+  CheckpointWeights() = default;
+  void add(std::unique_ptr<SafetensorsFile> file);
+
+  std::string sourcePath;
+  std::vector<std::unique_ptr<SafetensorsFile>> files;
+  std::vector<TensorInfo> all;
+  llvm::StringMap<size_t> byName;
+};
+
+} // namespace llamac
+
+#endif // LLAMAC_FRONTEND_CHECKPOINTWEIGHTS_H
