@@ -3,8 +3,9 @@
 // Configurations llamac knows without a checkpoint, so tools can build and
 // inspect the graph of a model by name. Each preset is a `config.json` text,
 // run through the same parser as a file on disk so that a preset can never
-// disagree with what reading the real file gives: the official file for a
-// published model, and a file in the same layout for llamac's test model.
+// disagree with what reading the real file gives: the official files of the
+// published Llama 3.2 1B and 3B and Llama 3.1 8B (Instruct), and a file in
+// the same layout for llamac's test model.
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,6 +55,92 @@ constexpr const char kLlama32_1BInstruct[] = R"json({
   "tie_word_embeddings": true,
   "torch_dtype": "bfloat16",
   "transformers_version": "4.45.0.dev0",
+  "use_cache": true,
+  "vocab_size": 128256
+}
+)json";
+
+/// `config.json` of meta-llama/Llama-3.2-3B-Instruct: wider and deeper than
+/// the 1B, head_dim 128, still tied embeddings.
+constexpr const char kLlama32_3BInstruct[] = R"json({
+  "architectures": [
+    "LlamaForCausalLM"
+  ],
+  "attention_bias": false,
+  "attention_dropout": 0.0,
+  "bos_token_id": 128000,
+  "eos_token_id": [
+    128001,
+    128008,
+    128009
+  ],
+  "head_dim": 128,
+  "hidden_act": "silu",
+  "hidden_size": 3072,
+  "initializer_range": 0.02,
+  "intermediate_size": 8192,
+  "max_position_embeddings": 131072,
+  "mlp_bias": false,
+  "model_type": "llama",
+  "num_attention_heads": 24,
+  "num_hidden_layers": 28,
+  "num_key_value_heads": 8,
+  "pretraining_tp": 1,
+  "rms_norm_eps": 1e-05,
+  "rope_scaling": {
+    "factor": 32.0,
+    "high_freq_factor": 4.0,
+    "low_freq_factor": 1.0,
+    "original_max_position_embeddings": 8192,
+    "rope_type": "llama3"
+  },
+  "rope_theta": 500000.0,
+  "tie_word_embeddings": true,
+  "torch_dtype": "bfloat16",
+  "transformers_version": "4.45.0.dev0",
+  "use_cache": true,
+  "vocab_size": 128256
+}
+)json";
+
+/// `config.json` of meta-llama/Llama-3.1-8B-Instruct: no `head_dim` (it is
+/// hidden_size / heads = 128), a separate `lm_head`, and the 3.1 RoPE
+/// scaling factor 8.
+constexpr const char kLlama31_8BInstruct[] = R"json({
+  "architectures": [
+    "LlamaForCausalLM"
+  ],
+  "attention_bias": false,
+  "attention_dropout": 0.0,
+  "bos_token_id": 128000,
+  "eos_token_id": [
+    128001,
+    128008,
+    128009
+  ],
+  "hidden_act": "silu",
+  "hidden_size": 4096,
+  "initializer_range": 0.02,
+  "intermediate_size": 14336,
+  "max_position_embeddings": 131072,
+  "mlp_bias": false,
+  "model_type": "llama",
+  "num_attention_heads": 32,
+  "num_hidden_layers": 32,
+  "num_key_value_heads": 8,
+  "pretraining_tp": 1,
+  "rms_norm_eps": 1e-05,
+  "rope_scaling": {
+    "factor": 8.0,
+    "low_freq_factor": 1.0,
+    "high_freq_factor": 4.0,
+    "original_max_position_embeddings": 8192,
+    "rope_type": "llama3"
+  },
+  "rope_theta": 500000.0,
+  "tie_word_embeddings": false,
+  "torch_dtype": "bfloat16",
+  "transformers_version": "4.42.3",
   "use_cache": true,
   "vocab_size": 128256
 }
@@ -115,6 +202,8 @@ struct Preset {
 
 constexpr Preset kPresets[] = {
     {"llama-3.2-1b", "1b", kLlama32_1BInstruct},
+    {"llama-3.2-3b", "3b", kLlama32_3BInstruct},
+    {"llama-3.1-8b", "8b", kLlama31_8BInstruct},
     {"tiny", nullptr, kTiny},
 };
 

@@ -16,7 +16,9 @@
 #include "llamac/Frontend/Synth.h"
 #include "llamac/Frontend/Checkpoint.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
@@ -29,8 +31,13 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <future>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <utility>
 #include <vector>
 
 using namespace llvm;
@@ -56,6 +63,26 @@ constexpr uint64_t kSpaceSlack = uint64_t(1) << 20;
 constexpr const char *kConfigFile = "config.json";
 constexpr const char *kGenerationConfigFile = "generation_config.json";
 constexpr const char *kWeightsFile = "model.safetensors";
+constexpr const char *kIndexFile = "model.safetensors.index.json";
+
+/// `model-00001-of-00004.safetensors`: the name `save_pretrained` gives
+/// shard `number` of `count`.
+std::string shardFileName(size_t number, size_t count) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "model-%05zu-of-%05zu.safetensors", number,
+                count);
+  return name;
+}
+
+/// Whether `name` is a shard file name as shardFileName() makes them.
+bool isShardFileName(StringRef name) {
+  // "model-" 5 digits "-of-" 5 digits ".safetensors"
+  if (!name.consume_front("model-") || !name.consume_back(".safetensors") ||
+      name.size() != 14 || name.substr(5, 4) != "-of-")
+    return false;
+  return llvm::all_of(name.substr(0, 5), isDigit) &&
+         llvm::all_of(name.substr(9), isDigit);
+}
 
 Error makeError(const Twine &message) {
   return createStringError(inconvertibleErrorCode(), message);
@@ -119,7 +146,7 @@ void generateChunk(uint64_t key, uint64_t first, uint64_t count, float mean,
   }
 }
 
-/// A tensor to write and its place in the data section.
+/// A tensor to write and its place in its file's data section.
 struct PlannedTensor {
   std::string name;
   std::vector<int64_t> shape;
@@ -129,8 +156,9 @@ struct PlannedTensor {
   bool isNorm = false;
 };
 
-/// The layout of `model.safetensors`.
-struct Plan {
+/// The layout of one safetensors file.
+struct FilePlan {
+  std::string name;
   std::vector<PlannedTensor> tensors;
   /// The JSON header, padded to a multiple of 8 bytes.
   std::string header;
@@ -139,33 +167,49 @@ struct Plan {
   uint64_t fileBytes() const { return 8 + header.size() + dataBytes; }
 };
 
-Plan makePlan(const LlamaConfig &config) {
-  Plan plan;
-  for (const ExpectedTensor &expected : expectedTensors(config)) {
-    // An optional tensor is the tied `lm_head.weight`, which Hugging Face
-    // does not save.
-    if (!expected.required)
-      continue;
-    PlannedTensor tensor;
-    tensor.name = expected.name;
-    tensor.shape = expected.shape;
-    tensor.elements = 1;
-    for (int64_t extent : expected.shape)
-      tensor.elements *= uint64_t(extent);
-    tensor.begin = plan.dataBytes;
-    tensor.isNorm = expected.shape.size() == 1;
-    plan.dataBytes += 2 * tensor.elements;
-    plan.tensors.push_back(std::move(tensor));
-  }
+/// Every weight file, and the index when there is more than one.
+struct Plan {
+  std::vector<FilePlan> files;
+  /// `model.safetensors.index.json`, or empty for a single file.
+  std::string index;
 
+  uint64_t weightBytes() const {
+    uint64_t bytes = 0;
+    for (const FilePlan &file : files)
+      bytes += file.fileBytes();
+    return bytes;
+  }
+};
+
+/// Where `name` comes in `LlamaForCausalLM.state_dict()`, which registers
+/// per layer the attention, then the MLP, then the two norms (the graph's
+/// expectedTensors() lists each norm before the projections it feeds).
+/// Only the order inside a layer differs, so a rank for the suffix is
+/// enough.
+int stateDictRank(StringRef name) {
+  static constexpr const char *kLayerOrder[] = {
+      "self_attn.q_proj.weight", "self_attn.k_proj.weight",
+      "self_attn.v_proj.weight", "self_attn.o_proj.weight",
+      "mlp.gate_proj.weight",    "mlp.up_proj.weight",
+      "mlp.down_proj.weight",    "input_layernorm.weight",
+      "post_attention_layernorm.weight"};
+  for (int rank = 0, e = int(std::size(kLayerOrder)); rank < e; ++rank)
+    if (name.ends_with(kLayerOrder[rank]))
+      return rank;
+  return 0;
+}
+
+/// The header of a file holding `tensors` back to back, in that order.
+std::string safetensorsHeader(ArrayRef<PlannedTensor> tensors) {
   // Written in data order with json::OStream, which keeps the order given,
   // like the header `safetensors` itself serializes.
-  raw_string_ostream os(plan.header);
+  std::string header;
+  raw_string_ostream os(header);
   json::OStream json(os);
   json.object([&] {
     json.attributeObject("__metadata__",
                          [&] { json.attribute("format", "pt"); });
-    for (const PlannedTensor &tensor : plan.tensors)
+    for (const PlannedTensor &tensor : tensors)
       json.attributeObject(tensor.name, [&] {
         json.attribute("dtype", "BF16");
         json.attributeArray("shape", [&] {
@@ -181,7 +225,64 @@ Plan makePlan(const LlamaConfig &config) {
   os.flush();
   // Padding with spaces keeps the data 8-byte aligned in the file, as the
   // reference implementation does.
-  plan.header.append((8 - plan.header.size() % 8) % 8, ' ');
+  header.append((8 - header.size() % 8) % 8, ' ');
+  return header;
+}
+
+/// `model.safetensors.index.json` for `files`, as `save_pretrained` writes
+/// it: `json.dumps(index, indent=2, sort_keys=True)` and a newline.
+std::string indexJSON(ArrayRef<FilePlan> files) {
+  std::map<std::string, std::string> weightMap;
+  uint64_t totalSize = 0;
+  for (const FilePlan &file : files) {
+    totalSize += file.dataBytes;
+    for (const PlannedTensor &tensor : file.tensors)
+      weightMap[tensor.name] = file.name;
+  }
+  std::string text;
+  raw_string_ostream os(text);
+  json::OStream json(os, /*IndentSize=*/2);
+  json.object([&] {
+    json.attributeObject("metadata",
+                         [&] { json.attribute("total_size", totalSize); });
+    json.attributeObject("weight_map", [&] {
+      for (const auto &[tensor, file] : weightMap)
+        json.attribute(tensor, file);
+    });
+  });
+  os << "\n";
+  return text;
+}
+
+Plan makePlan(const LlamaConfig &config, uint64_t maxShardBytes) {
+  std::map<std::string, const ExpectedTensor *> byName;
+  std::vector<ExpectedTensor> expected = expectedTensors(config);
+  for (const ExpectedTensor &tensor : expected)
+    byName[tensor.name] = &tensor;
+
+  Plan plan;
+  for (const SynthWeightFile &file :
+       planSynthWeightFiles(config, maxShardBytes)) {
+    FilePlan filePlan;
+    filePlan.name = file.name;
+    for (const std::string &name : file.tensors) {
+      const ExpectedTensor &expectedTensor = *byName.at(name);
+      PlannedTensor tensor;
+      tensor.name = name;
+      tensor.shape = expectedTensor.shape;
+      tensor.elements = 1;
+      for (int64_t extent : expectedTensor.shape)
+        tensor.elements *= uint64_t(extent);
+      tensor.begin = filePlan.dataBytes;
+      tensor.isNorm = expectedTensor.shape.size() == 1;
+      filePlan.dataBytes += 2 * tensor.elements;
+      filePlan.tensors.push_back(std::move(tensor));
+    }
+    filePlan.header = safetensorsHeader(filePlan.tensors);
+    plan.files.push_back(std::move(filePlan));
+  }
+  if (plan.files.size() > 1)
+    plan.index = indexJSON(plan.files);
   return plan;
 }
 
@@ -218,9 +319,10 @@ Error writeTextFile(StringRef path, StringRef shownPath, StringRef contents) {
   return Error::success();
 }
 
-/// Streams the safetensors file of `plan` to `path`.
-Error writeWeights(StringRef path, StringRef shownPath, const Plan &plan,
-                   uint64_t seed,
+/// Streams the safetensors file of `plan` to `path`. Progress counts from
+/// `doneBefore` (the files written before this one) up to `total`.
+Error writeWeights(StringRef path, StringRef shownPath, const FilePlan &plan,
+                   uint64_t seed, uint64_t doneBefore, uint64_t total,
                    function_ref<void(uint64_t, uint64_t)> progress) {
   std::error_code ec;
   raw_fd_ostream os(path, ec, sys::fs::OF_None);
@@ -238,7 +340,6 @@ Error writeWeights(StringRef path, StringRef shownPath, const Plan &plan,
     return makeError("cannot write '" + shownPath + "': " + error.message());
   };
 
-  const uint64_t total = plan.fileBytes();
   std::string prefix(8, '\0');
   support::endian::write64le(prefix.data(), plan.header.size());
   prefix += plan.header;
@@ -277,8 +378,8 @@ Error writeWeights(StringRef path, StringRef shownPath, const Plan &plan,
     });
   };
 
-  uint64_t done = 8 + plan.header.size();
-  uint64_t lastReported = 0;
+  uint64_t done = doneBefore + 8 + plan.header.size();
+  uint64_t lastReported = doneBefore;
   std::shared_future<void> pending;
   if (!chunks.empty())
     pending = generate(0);
@@ -306,8 +407,6 @@ Error writeWeights(StringRef path, StringRef shownPath, const Plan &plan,
   if (os.has_error())
     return fail(os.error());
   sys::DontRemoveFileOnSignal(path);
-  if (progress)
-    progress(total, total);
   return Error::success();
 }
 
@@ -361,9 +460,10 @@ Expected<Destination> inspectDestination(StringRef dir, StringRef shown) {
     empty = false;
     StringRef name = sys::path::filename(it->path());
     hasConfig |= name == kConfigFile;
-    hasWeights |= name == kWeightsFile;
+    hasWeights |= name == kWeightsFile || name == kIndexFile;
     onlyOurs &= name == kConfigFile || name == kWeightsFile ||
-                name == kGenerationConfigFile;
+                name == kGenerationConfigFile || name == kIndexFile ||
+                isShardFileName(name);
   }
   if (ec)
     return makeError("cannot read directory '" + shown + "': " + ec.message());
@@ -390,17 +490,92 @@ Error writeCheckpointFiles(StringRef tmp, StringRef shown,
                                 joinPath(shown, kGenerationConfigFile),
                                 generationConfigJSON(config)))
     return err;
-  return writeWeights(joinPath(tmp, kWeightsFile),
-                      joinPath(shown, kWeightsFile), plan, seed, progress);
+  if (!plan.index.empty())
+    if (Error err = writeTextFile(joinPath(tmp, kIndexFile),
+                                  joinPath(shown, kIndexFile), plan.index))
+      return err;
+  const uint64_t total = plan.weightBytes();
+  uint64_t done = 0;
+  for (const FilePlan &file : plan.files) {
+    if (Error err = writeWeights(joinPath(tmp, file.name),
+                                 joinPath(shown, file.name), file, seed, done,
+                                 total, progress))
+      return err;
+    done += file.fileBytes();
+  }
+  if (progress)
+    progress(total, total);
+  return Error::success();
 }
 
 } // namespace
 
+std::vector<SynthWeightFile>
+llamac::planSynthWeightFiles(const LlamaConfig &config,
+                             uint64_t maxShardBytes) {
+  std::vector<ExpectedTensor> tensors;
+  for (ExpectedTensor &tensor : expectedTensors(config))
+    // An optional tensor is the tied `lm_head.weight`, which Hugging Face
+    // does not save.
+    if (tensor.required)
+      tensors.push_back(std::move(tensor));
+  // Layers are contiguous in expectedTensors(); the stable sort by (layer,
+  // rank) only reorders within one.
+  auto layerOf = [](StringRef name) -> int64_t {
+    if (!name.consume_front("model.layers."))
+      return name.starts_with("model.embed_tokens")
+                 ? -1
+                 : std::numeric_limits<int64_t>::max();
+    int64_t layer = 0;
+    name.consumeInteger(10, layer);
+    return layer;
+  };
+  std::stable_sort(tensors.begin(), tensors.end(),
+                   [&](const ExpectedTensor &a, const ExpectedTensor &b) {
+                     int64_t layerA = layerOf(a.name), layerB = layerOf(b.name);
+                     if (layerA != layerB)
+                       return layerA < layerB;
+                     return stateDictRank(a.name) < stateDictRank(b.name);
+                   });
+
+  // huggingface_hub's split_state_dict_into_shards: a tensor that would
+  // take the current shard past the limit starts a new one; a tensor above
+  // the limit on its own is a shard by itself.
+  std::vector<SynthWeightFile> files;
+  SynthWeightFile current;
+  for (const ExpectedTensor &tensor : tensors) {
+    uint64_t bytes = 2;
+    for (int64_t extent : tensor.shape)
+      bytes *= uint64_t(extent);
+    if (bytes > maxShardBytes) {
+      files.push_back({"", {tensor.name}, bytes});
+      continue;
+    }
+    if (!current.tensors.empty() && current.dataBytes + bytes > maxShardBytes)
+      files.push_back(std::exchange(current, {}));
+    current.tensors.push_back(tensor.name);
+    current.dataBytes += bytes;
+  }
+  if (!current.tensors.empty())
+    files.push_back(std::move(current));
+
+  if (files.size() == 1)
+    files.front().name = kWeightsFile;
+  else
+    for (size_t i = 0; i < files.size(); ++i)
+      files[i].name = shardFileName(i + 1, files.size());
+  return files;
+}
+
 Error llamac::synthesizeCheckpoint(
     StringRef dir, const LlamaConfig &inputConfig, uint64_t seed,
-    function_ref<void(uint64_t done, uint64_t total)> progress) {
+    function_ref<void(uint64_t done, uint64_t total)> progress,
+    uint64_t maxShardBytes) {
   if (dir.empty())
     return makeError("no checkpoint directory given");
+  if (maxShardBytes == 0)
+    return makeError("cannot synthesize '" + dir +
+                     "': the largest shard size must be at least one byte");
   if (Error err = inputConfig.validate())
     return makeError("cannot synthesize '" + dir +
                      "': invalid configuration: " + toString(std::move(err)));
@@ -441,10 +616,10 @@ Error llamac::synthesizeCheckpoint(
   if (!destination)
     return destination.takeError();
 
-  Plan plan = makePlan(config);
+  Plan plan = makePlan(config, maxShardBytes);
   // The old checkpoint is only deleted after the new one is complete, so
   // the whole new size must fit next to it.
-  const uint64_t needed = plan.fileBytes() + kSpaceSlack;
+  const uint64_t needed = plan.weightBytes() + kSpaceSlack;
   ErrorOr<sys::fs::space_info> space = sys::fs::disk_space(parent);
   if (!space)
     return makeError("cannot determine the free space in '" + parent +

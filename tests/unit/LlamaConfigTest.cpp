@@ -232,7 +232,8 @@ TEST(LlamaConfig, PresetTiny) {
 
 TEST(LlamaConfig, PresetNamesAndUnknownPreset) {
   std::vector<std::string> names = presetNames();
-  EXPECT_EQ(names, (std::vector<std::string>{"llama-3.2-1b", "tiny"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"llama-3.2-1b", "llama-3.2-3b",
+                                             "llama-3.1-8b", "tiny"}));
   for (const std::string &name : names)
     EXPECT_TRUE(bool(getPresetConfig(name))) << name;
 
@@ -242,6 +243,34 @@ TEST(LlamaConfig, PresetNamesAndUnknownPreset) {
   EXPECT_NE(message.find("llama-3.2-1b"), std::string::npos) << message;
   EXPECT_NE(message.find("1b"), std::string::npos) << message;
   EXPECT_NE(message.find("tiny"), std::string::npos) << message;
+}
+
+TEST(LlamaConfig, BiggerPresetsAreThePublishedModels) {
+  // The model cards' figures: Llama 3.2 3B and Llama 3.1 8B (Instruct).
+  Expected<LlamaConfig> threeB = getPresetConfig("3b");
+  ASSERT_TRUE(bool(threeB)) << toString(threeB.takeError());
+  EXPECT_EQ(threeB->hiddenSize, 3072);
+  EXPECT_EQ(threeB->numLayers, 28);
+  EXPECT_EQ(threeB->numHeads, 24);
+  EXPECT_EQ(threeB->numKVHeads, 8);
+  EXPECT_EQ(threeB->headDim, 128);
+  EXPECT_EQ(threeB->intermediateSize, 8192);
+  EXPECT_TRUE(threeB->tieWordEmbeddings);
+  EXPECT_EQ(threeB->ropeScaling.factor, 32.0);
+
+  Expected<LlamaConfig> eightB = getPresetConfig("llama-3.1-8b");
+  ASSERT_TRUE(bool(eightB)) << toString(eightB.takeError());
+  EXPECT_EQ(eightB->hiddenSize, 4096);
+  EXPECT_EQ(eightB->numLayers, 32);
+  EXPECT_EQ(eightB->numHeads, 32);
+  EXPECT_EQ(eightB->numKVHeads, 8);
+  // No head_dim in the file: hidden_size / num_attention_heads.
+  EXPECT_EQ(eightB->headDim, 128);
+  EXPECT_EQ(eightB->intermediateSize, 14336);
+  EXPECT_FALSE(eightB->tieWordEmbeddings);
+  EXPECT_EQ(eightB->ropeScaling.factor, 8.0);
+  EXPECT_EQ(eightB->maxPositionEmbeddings, 131072);
+  EXPECT_EQ(eightB->vocabSize, 128256);
 }
 
 TEST(LlamaConfig, BaseConfigParses) {

@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <unistd.h>
 
 using namespace llvm;
@@ -189,19 +190,27 @@ TEST_F(SynthTest, TinyIsAValidHuggingFaceCheckpoint) {
   EXPECT_TRUE(config.tieWordEmbeddings);
   EXPECT_EQ(config.torchDtype, "bfloat16");
 
-  // Tied: every tensor but lm_head, BF16, contiguous in the graph's order.
+  // Tied: every tensor but lm_head, BF16, contiguous (in the state dict's
+  // order, which SynthPlan checks).
   std::vector<ExpectedTensor> expected = expectedTensors(config);
   ASSERT_EQ(expected.back().name, "lm_head.weight");
   expected.pop_back();
   ArrayRef<TensorInfo> tensors = checkpoint->weights->tensors();
   ASSERT_EQ(tensors.size(), expected.size());
+  std::vector<std::string> expectedNames, names;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    expectedNames.push_back(expected[i].name);
+    names.push_back(tensors[i].name);
+  }
+  llvm::sort(expectedNames);
+  llvm::sort(names);
+  EXPECT_EQ(names, expectedNames);
   uint64_t header = support::endian::read64le(
       readFile(joinPath(dir, "model.safetensors")).data());
   EXPECT_EQ(header % 8, 0u);
   uint64_t offset = 8 + header;
   uint64_t parameters = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
-    EXPECT_EQ(tensors[i].name, expected[i].name);
     EXPECT_EQ(tensors[i].dtype, DType::BF16) << tensors[i].name;
     EXPECT_EQ(tensors[i].fileOffset, offset) << tensors[i].name;
     offset += tensors[i].byteSize;
@@ -215,7 +224,10 @@ TEST_F(SynthTest, TinyIsAValidHuggingFaceCheckpoint) {
                             2 * (2 * 256 + 4 * 64 * 256 * 2 + 2 * 2 * 64 * 256 +
                                  3 * 256 * 512) +
                             256);
-  EXPECT_EQ(checkpoint->weights->metadata(),
+  Expected<std::unique_ptr<SafetensorsFile>> file =
+      SafetensorsFile::open(joinPath(dir, "model.safetensors"));
+  ASSERT_TRUE(bool(file)) << toString(file.takeError());
+  EXPECT_EQ((*file)->metadata(),
             (std::map<std::string, std::string>{{"format", "pt"}}));
 
   // Progress: increasing, ending at the file size.
@@ -434,6 +446,200 @@ TEST_F(SynthTest, RefusesWhenTheDiskIsTooSmall) {
   expectContains(errorOf(synthesizeCheckpoint(dir, huge, 0)),
                  {dir, "not enough disk space", "available", "bytes"});
   EXPECT_TRUE(listDir(root).empty());
+}
+
+/// The file names of `files`.
+std::vector<std::string> namesOf(ArrayRef<SynthWeightFile> files) {
+  std::vector<std::string> names;
+  for (const SynthWeightFile &file : files)
+    names.push_back(file.name);
+  return names;
+}
+
+LlamaConfig presetConfig(StringRef name) {
+  Expected<LlamaConfig> config = getPresetConfig(name);
+  EXPECT_TRUE(bool(config)) << toString(config.takeError());
+  return config ? *config : LlamaConfig();
+}
+
+TEST(SynthPlan, PresetsAreShardedLikeTheDownloads) {
+  // The published checkpoints: Llama-3.2-1B-Instruct is one
+  // model.safetensors, 3B two shards, Llama-3.1-8B-Instruct four; the
+  // totals are their indexes' metadata.total_size (and 2 bytes times the
+  // parameter count Hugging Face lists).
+  struct Case {
+    const char *preset;
+    size_t files;
+    uint64_t totalBytes;
+  } cases[] = {{"llama-3.2-1b", 1, 2471628800},
+               {"llama-3.2-3b", 2, 6425499648},
+               {"llama-3.1-8b", 4, 16060522496}};
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.preset);
+    LlamaConfig config = presetConfig(c.preset);
+    std::map<std::string, uint64_t> bytesOf;
+    for (const ExpectedTensor &tensor : expectedTensors(config)) {
+      uint64_t bytes = 2;
+      for (int64_t extent : tensor.shape)
+        bytes *= uint64_t(extent);
+      bytesOf[tensor.name] = bytes;
+    }
+    std::vector<SynthWeightFile> files = planSynthWeightFiles(config);
+    ASSERT_EQ(files.size(), c.files);
+    uint64_t total = 0;
+    size_t tensors = 0;
+    for (size_t i = 0; i < files.size(); ++i) {
+      uint64_t bytes = 0;
+      for (const std::string &name : files[i].tensors)
+        bytes += bytesOf.at(name);
+      EXPECT_EQ(files[i].dataBytes, bytes) << files[i].name;
+      EXPECT_LE(files[i].dataBytes, kHuggingFaceMaxShardBytes);
+      // Each shard is full: the next file's first tensor did not fit.
+      if (i + 1 < files.size())
+        EXPECT_GT(files[i].dataBytes + bytesOf.at(files[i + 1].tensors[0]),
+                  kHuggingFaceMaxShardBytes)
+            << files[i].name;
+      total += files[i].dataBytes;
+      tensors += files[i].tensors.size();
+    }
+    EXPECT_EQ(total, c.totalBytes);
+    EXPECT_EQ(tensors, size_t(2 + 9 * config.numLayers +
+                              (config.tieWordEmbeddings ? 0 : 1)));
+  }
+  EXPECT_EQ(namesOf(planSynthWeightFiles(presetConfig("llama-3.2-1b"))),
+            std::vector<std::string>{"model.safetensors"});
+  EXPECT_EQ(namesOf(planSynthWeightFiles(presetConfig("llama-3.1-8b"))),
+            (std::vector<std::string>{"model-00001-of-00004.safetensors",
+                                      "model-00002-of-00004.safetensors",
+                                      "model-00003-of-00004.safetensors",
+                                      "model-00004-of-00004.safetensors"}));
+}
+
+TEST(SynthPlan, ShardsFollowTheStateDictOrderAndTheLimit) {
+  LlamaConfig config = smallConfig();
+  // One file per tensor: every tensor is larger than one byte.
+  std::vector<SynthWeightFile> single = planSynthWeightFiles(config, 1);
+  ASSERT_EQ(single.size(), size_t(2 + 9 * config.numLayers));
+  // LlamaForCausalLM.state_dict(): the embedding, per layer attention,
+  // MLP, then the norms, the final norm last.
+  std::vector<std::string> order;
+  for (const SynthWeightFile &file : single) {
+    ASSERT_EQ(file.tensors.size(), 1u);
+    order.push_back(file.tensors.front());
+  }
+  EXPECT_EQ(std::vector<std::string>(order.begin(), order.begin() + 10),
+            (std::vector<std::string>{
+                "model.embed_tokens.weight",
+                "model.layers.0.self_attn.q_proj.weight",
+                "model.layers.0.self_attn.k_proj.weight",
+                "model.layers.0.self_attn.v_proj.weight",
+                "model.layers.0.self_attn.o_proj.weight",
+                "model.layers.0.mlp.gate_proj.weight",
+                "model.layers.0.mlp.up_proj.weight",
+                "model.layers.0.mlp.down_proj.weight",
+                "model.layers.0.input_layernorm.weight",
+                "model.layers.0.post_attention_layernorm.weight"}));
+  EXPECT_EQ(order.back(), "model.norm.weight");
+  ASSERT_EQ(single.size(), 20u);
+  EXPECT_EQ(single.front().name, "model-00001-of-00020.safetensors");
+  EXPECT_EQ(single.back().name, "model-00020-of-00020.safetensors");
+
+  // A limit that fits whole layers: shards close before the tensor that
+  // would overflow them, and nothing but a lone tensor exceeds the limit.
+  const uint64_t limit = 2 * 256 * 512 * 2 + 1000;
+  std::vector<SynthWeightFile> files = planSynthWeightFiles(config, limit);
+  ASSERT_GT(files.size(), 2u);
+  std::vector<std::string> flattened;
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (files[i].tensors.size() > 1)
+      EXPECT_LE(files[i].dataBytes, limit) << files[i].name;
+    flattened.insert(flattened.end(), files[i].tensors.begin(),
+                     files[i].tensors.end());
+  }
+  EXPECT_EQ(flattened, order);
+}
+
+TEST_F(SynthTest, ShardedCheckpointHoldsTheSameTensors) {
+  LlamaConfig config = smallConfig();
+  std::string whole = path("whole"), sharded = path("sharded");
+  ASSERT_FALSE(bool(synthesizeCheckpoint(whole, config, /*seed=*/3)));
+  std::vector<std::pair<uint64_t, uint64_t>> reports;
+  const uint64_t limit = 400000;
+  ASSERT_FALSE(bool(synthesizeCheckpoint(
+      sharded, config, /*seed=*/3,
+      [&](uint64_t done, uint64_t total) { reports.push_back({done, total}); },
+      limit)));
+
+  std::vector<SynthWeightFile> plan = planSynthWeightFiles(config, limit);
+  ASSERT_GT(plan.size(), 1u);
+  std::vector<std::string> expectedNames = {"config.json",
+                                            "generation_config.json"};
+  for (const SynthWeightFile &file : plan)
+    expectedNames.push_back(file.name);
+  expectedNames.push_back("model.safetensors.index.json");
+  std::sort(expectedNames.begin(), expectedNames.end());
+  EXPECT_EQ(listDir(sharded), expectedNames);
+  EXPECT_EQ(listDir(root), (std::vector<std::string>{"sharded", "whole"}));
+
+  // The reader validates the index against every shard; each tensor is
+  // byte for byte the unsharded checkpoint's.
+  Expected<Checkpoint> a = Checkpoint::open(whole);
+  Expected<Checkpoint> b = Checkpoint::open(sharded);
+  ASSERT_TRUE(bool(a)) << toString(a.takeError());
+  ASSERT_TRUE(bool(b)) << toString(b.takeError());
+  EXPECT_EQ(b->weights->numFiles(), plan.size());
+  ASSERT_EQ(a->weights->tensors().size(), b->weights->tensors().size());
+  uint64_t tensorBytes = 0;
+  for (const TensorInfo &tensor : a->weights->tensors()) {
+    const TensorInfo *other = b->weights->find(tensor.name);
+    ASSERT_NE(other, nullptr) << tensor.name;
+    EXPECT_EQ(a->weights->bytes(tensor), b->weights->bytes(*other))
+        << tensor.name;
+    tensorBytes += tensor.byteSize;
+  }
+
+  // The index as save_pretrained writes it.
+  Expected<json::Value> index =
+      json::parse(readFile(joinPath(sharded, "model.safetensors.index.json")));
+  ASSERT_TRUE(bool(index)) << toString(index.takeError());
+  const json::Object &indexObject = *index->getAsObject();
+  ASSERT_NE(indexObject.getObject("metadata"), nullptr);
+  EXPECT_EQ(indexObject.getObject("metadata")->getInteger("total_size"),
+            std::optional<int64_t>(tensorBytes));
+  const json::Object *weightMap = indexObject.getObject("weight_map");
+  ASSERT_NE(weightMap, nullptr);
+  EXPECT_EQ(weightMap->size(), b->weights->tensors().size());
+  for (const TensorInfo &tensor : b->weights->tensors())
+    EXPECT_EQ(sys::path::filename(b->weights->pathOf(tensor)),
+              *weightMap->getString(tensor.name))
+        << tensor.name;
+
+  // Progress runs over all the files once, to their total size.
+  uint64_t total = 0;
+  for (const SynthWeightFile &file : plan) {
+    uint64_t size = 0;
+    ASSERT_FALSE(sys::fs::file_size(joinPath(sharded, file.name), size));
+    total += size;
+  }
+  ASSERT_FALSE(reports.empty());
+  EXPECT_EQ(reports.back(), std::make_pair(total, total));
+  for (size_t i = 1; i < reports.size(); ++i)
+    EXPECT_LE(reports[i - 1].first, reports[i].first);
+
+  // A sharded synth output is recognized as one and replaced, in either
+  // direction, without leftovers.
+  ASSERT_FALSE(bool(synthesizeCheckpoint(sharded, config, /*seed=*/3)));
+  EXPECT_EQ(listDir(sharded),
+            (std::vector<std::string>{"config.json", "generation_config.json",
+                                      "model.safetensors"}));
+  ASSERT_FALSE(
+      bool(synthesizeCheckpoint(whole, config, /*seed=*/3, {}, limit)));
+  EXPECT_EQ(listDir(whole), expectedNames);
+  EXPECT_EQ(listDir(root), (std::vector<std::string>{"sharded", "whole"}));
+
+  expectContains(
+      errorOf(synthesizeCheckpoint(path("zero"), config, 0, {}, 0)),
+      {"zero", "shard size"});
 }
 
 TEST_F(SynthTest, RefusesAnInvalidConfig) {

@@ -1,6 +1,6 @@
 //===- SynthCommand.cpp - llamac synth ------------------------------------===//
 //
-//   llamac synth MODEL_DIR --preset NAME [--seed N]
+//   llamac synth MODEL_DIR --preset NAME [--seed N] [--max-shard-size SIZE]
 //
 // Writes a checkpoint of a preset's configuration with deterministic random
 // weights (see llamac/Frontend/Synth.h), then reopens it with the same
@@ -24,6 +24,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <limits>
+#include <optional>
 #include <string>
 
 using namespace llvm;
@@ -70,6 +72,26 @@ private:
   unsigned lastPercent = 0;
 };
 
+/// Parses a shard size as `save_pretrained`'s max_shard_size spells it:
+/// bytes, or a number with KB/MB/GB (powers of 1000) or KiB/MiB/GiB.
+std::optional<uint64_t> parseByteSize(StringRef text) {
+  static constexpr std::pair<const char *, uint64_t> kUnits[] = {
+      {"KiB", uint64_t(1) << 10}, {"MiB", uint64_t(1) << 20},
+      {"GiB", uint64_t(1) << 30}, {"KB", 1000},
+      {"MB", 1000000},            {"GB", 1000000000}};
+  uint64_t unit = 1;
+  for (const auto &[suffix, bytes] : kUnits)
+    if (text.consume_back_insensitive(suffix)) {
+      unit = bytes;
+      break;
+    }
+  uint64_t count = 0;
+  if (text.empty() || text.getAsInteger(10, count) || count == 0 ||
+      count > std::numeric_limits<uint64_t>::max() / unit)
+    return std::nullopt;
+  return count * unit;
+}
+
 } // namespace
 
 int runSynthCommand(int argc, char **argv) {
@@ -86,12 +108,20 @@ int runSynthCommand(int argc, char **argv) {
       cl::desc("Seed of the random weights; the same seed gives a "
                "byte-identical checkpoint"),
       cl::value_desc("N"), cl::init(0), cl::cat(category));
+  cl::opt<std::string> maxShardSize(
+      "max-shard-size",
+      cl::desc("Largest weight file before the weights are split into "
+               "model-NNNNN-of-NNNNN.safetensors shards with an index, as "
+               "save_pretrained does (bytes, or with KB/MB/GB)"),
+      cl::value_desc("size"), cl::init("5GB"), cl::cat(category));
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
       "Write a Hugging Face checkpoint (config.json, generation_config.json,\n"
-      "model.safetensors in BF16) of a preset model with deterministic random\n"
-      "weights, laid out exactly like a download of the real model.\n\n"
+      "the weights in BF16: model.safetensors, or shards and\n"
+      "model.safetensors.index.json above --max-shard-size) of a preset model\n"
+      "with deterministic random weights, laid out like a download of the\n"
+      "real model.\n\n"
       "MODEL_DIR must not exist, be empty, or hold a previous 'llamac synth'\n"
       "output, which is replaced. The checkpoint appears there only once it\n"
       "is complete.\n");
@@ -99,6 +129,11 @@ int runSynthCommand(int argc, char **argv) {
   auto config = llamac::getPresetConfig(preset);
   if (!config)
     return fail(toString(config.takeError()));
+  std::optional<uint64_t> shardBytes = parseByteSize(maxShardSize);
+  if (!shardBytes)
+    return fail("--max-shard-size: '" + maxShardSize +
+                "' is not a positive size (bytes, or a number with KB, MB, "
+                "GB, KiB, MiB or GiB)");
 
   ProgressLine progressLine(modelDir);
   const bool showProgress = sys::Process::StandardErrIsDisplayed();
@@ -107,7 +142,8 @@ int runSynthCommand(int argc, char **argv) {
       modelDir, *config, seed, [&](uint64_t done, uint64_t total) {
         if (showProgress)
           progressLine.update(done, total);
-      });
+      },
+      *shardBytes);
   progressLine.clear();
   if (written)
     return fail(toString(std::move(written)));
@@ -125,19 +161,21 @@ int runSynthCommand(int argc, char **argv) {
   uint64_t parameters = 0;
   for (const llamac::TensorInfo &tensor : checkpoint->weights->tensors())
     parameters += uint64_t(tensor.numElements());
+  // The directory holds only what synth wrote.
   uint64_t bytes = 0;
-  for (const char *file :
-       {"config.json", "generation_config.json", "model.safetensors"}) {
-    SmallString<256> path(modelDir.getValue());
-    sys::path::append(path, file);
+  std::error_code ec;
+  for (sys::fs::directory_iterator it(modelDir, ec), end; it != end && !ec;
+       it.increment(ec)) {
     uint64_t size = 0;
-    if (!sys::fs::file_size(path, size))
+    if (!sys::fs::file_size(it->path(), size))
       bytes += size;
   }
 
   outs() << "wrote " << modelDir << ": "
-         << checkpoint->weights->tensors().size() << " tensors, " << parameters
-         << " parameters, " << bytes << " bytes, " << format("%.2f", seconds)
-         << " s\n";
+         << checkpoint->weights->tensors().size() << " tensors";
+  if (size_t files = checkpoint->weights->numFiles(); files > 1)
+    outs() << " in " << files << " shards";
+  outs() << ", " << parameters << " parameters, " << bytes << " bytes, "
+         << format("%.2f", seconds) << " s\n";
   return 0;
 }
