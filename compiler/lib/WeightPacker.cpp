@@ -72,6 +72,23 @@ float loadAsFloat(const uint8_t *source, DType dtype, int64_t i) {
     std::memcpy(&bits, source + 2 * i, 2);
     return halfToFloat(bits);
   }
+  // A GGUF file's blocks of 32 along the row: the value is the code times
+  // the block's f16 scale, exactly (so requantizing it with the same
+  // algorithm gives back the same block).
+  case DType::Q8_0: {
+    const uint8_t *block = source + 34 * (i / 32);
+    uint16_t scale;
+    std::memcpy(&scale, block, 2);
+    return halfToFloat(scale) * float(int8_t(block[2 + i % 32]));
+  }
+  case DType::Q4_0: {
+    const uint8_t *block = source + 18 * (i / 32);
+    uint16_t scale;
+    std::memcpy(&scale, block, 2);
+    const int64_t j = i % 32;
+    const int code = j < 16 ? block[2 + j] & 0xF : block[2 + j - 16] >> 4;
+    return halfToFloat(scale) * float(code - 8);
+  }
   }
   llvm_unreachable("unknown dtype");
 }
@@ -274,11 +291,13 @@ Error stackParts(const WeightSlot &slot, const CheckpointWeights &source,
                        slot.parts.front() + "' (parts of '" + slot.name +
                        "')");
     }
-    ArrayRef<uint8_t> bytes = source.bytes(*tensor);
+    std::vector<uint8_t> scratch;
+    ArrayRef<uint8_t> bytes = source.bytes(*tensor, scratch);
     stacked.insert(stacked.end(), bytes.begin(), bytes.end());
     info.shape[0] += tensor->shape[0];
   }
   info.name = slot.name;
+  info.ropeHeads = 0; // the rows are in order in `stacked`
   info.byteSize = stacked.size();
   return Error::success();
 }
@@ -288,7 +307,7 @@ Error packSlot(const WeightSlot &slot, const CheckpointWeights &source,
                char *base) {
   const TensorInfo *tensor = source.find(slot.name);
   ArrayRef<uint8_t> bytes;
-  std::vector<uint8_t> stacked;
+  std::vector<uint8_t> stacked, unpermuted;
   TensorInfo stackedInfo;
   if (!slot.parts.empty()) {
     if (Error error = stackParts(slot, source, stacked, stackedInfo))
@@ -299,7 +318,7 @@ Error packSlot(const WeightSlot &slot, const CheckpointWeights &source,
     return makeError(source.path() + ": no tensor '" + slot.name +
                      "' for the compiled graph");
   } else {
-    bytes = source.bytes(*tensor);
+    bytes = source.bytes(*tensor, unpermuted);
   }
   auto *target = reinterpret_cast<uint8_t *>(base) + slot.offset;
   if (!slot.layout) {

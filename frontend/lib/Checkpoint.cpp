@@ -115,9 +115,29 @@ Error llamac::validateWeights(const CheckpointWeights &weights,
 }
 
 Expected<Checkpoint> Checkpoint::open(StringRef dir) {
+  if (sys::fs::is_regular_file(dir) && GGUFFile::hasMagic(dir)) {
+    Expected<std::unique_ptr<GGUFFile>> file = GGUFFile::open(dir);
+    if (!file)
+      return file.takeError();
+    Checkpoint checkpoint;
+    checkpoint.directory = dir.str();
+    Expected<LlamaConfig> config = readGGUFConfig(**file);
+    if (!config)
+      return config.takeError();
+    checkpoint.config = std::move(*config);
+    Expected<std::unique_ptr<CheckpointWeights>> weights =
+        CheckpointWeights::fromGGUF(std::move(*file), checkpoint.config);
+    if (!weights)
+      return weights.takeError();
+    checkpoint.weights = std::move(*weights);
+    if (Error err = validateWeights(*checkpoint.weights, checkpoint.config))
+      return std::move(err);
+    return std::move(checkpoint);
+  }
   if (!sys::fs::is_directory(dir)) {
     if (sys::fs::exists(dir))
-      return makeError(dir + ": not a directory");
+      return makeError(dir + ": neither a checkpoint directory nor a GGUF "
+                             "file");
     return makeError(dir + ": no such directory");
   }
 

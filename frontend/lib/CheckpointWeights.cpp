@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 
 using namespace llvm;
 using namespace llamac;
@@ -57,7 +58,15 @@ void CheckpointWeights::add(std::unique_ptr<SafetensorsFile> file) {
     all.push_back(tensor);
     all.back().file = index;
   }
-  files.push_back(std::move(file));
+  files.push_back({std::move(file), nullptr});
+}
+
+const MemoryBuffer &CheckpointWeights::SourceFile::buffer() const {
+  return safetensors ? safetensors->buffer() : gguf->buffer();
+}
+
+StringRef CheckpointWeights::SourceFile::path() const {
+  return safetensors ? safetensors->path() : gguf->path();
 }
 
 Expected<std::unique_ptr<CheckpointWeights>>
@@ -185,15 +194,54 @@ const TensorInfo *CheckpointWeights::find(StringRef name) const {
 
 ArrayRef<uint8_t> CheckpointWeights::bytes(const TensorInfo &tensor) const {
   assert(tensor.file < files.size() && "tensor of another checkpoint");
-  return files[tensor.file]->bytes(tensor);
+  assert(tensor.ropeHeads == 0 && "permuted rows: use bytes(tensor, scratch)");
+  const MemoryBuffer &buffer = files[tensor.file].buffer();
+  assert(tensor.fileOffset + tensor.byteSize <= buffer.getBufferSize() &&
+         "tensor outside its file");
+  return ArrayRef<uint8_t>(
+      reinterpret_cast<const uint8_t *>(buffer.getBufferStart()) +
+          tensor.fileOffset,
+      tensor.byteSize);
+}
+
+ArrayRef<uint8_t>
+CheckpointWeights::bytes(const TensorInfo &tensor,
+                         std::vector<uint8_t> &scratch) const {
+  if (tensor.ropeHeads == 0)
+    return bytes(tensor);
+  TensorInfo plain = tensor;
+  plain.ropeHeads = 0;
+  ArrayRef<uint8_t> stored = bytes(plain);
+  // llama.cpp's converter stores row h*D + 2i + s of head h (D rows a
+  // head) where Hugging Face has row h*D + s*D/2 + i, for s in {0, 1}.
+  // Whole rows move, so this holds for quantized blocks too (a block never
+  // spans two rows).
+  const uint64_t rows = uint64_t(tensor.shape[0]);
+  const uint64_t rowBytes = tensor.byteSize / rows;
+  const uint64_t headRows = rows / tensor.ropeHeads;
+  scratch.resize(tensor.byteSize);
+  for (uint64_t head = 0; head < tensor.ropeHeads; ++head)
+    for (uint64_t half = 0; half < 2; ++half)
+      for (uint64_t i = 0; i < headRows / 2; ++i) {
+        uint64_t to = head * headRows + half * (headRows / 2) + i;
+        uint64_t from = head * headRows + 2 * i + half;
+        std::memcpy(scratch.data() + to * rowBytes,
+                    stored.data() + from * rowBytes, rowBytes);
+      }
+  return scratch;
 }
 
 StringRef CheckpointWeights::pathOf(const TensorInfo &tensor) const {
   assert(tensor.file < files.size() && "tensor of another checkpoint");
-  return files[tensor.file]->path();
+  return files[tensor.file].path();
 }
 
 void CheckpointWeights::releasePages(const TensorInfo &tensor) const {
   assert(tensor.file < files.size() && "tensor of another checkpoint");
-  files[tensor.file]->releasePages(tensor);
+  const MemoryBuffer &buffer = files[tensor.file].buffer();
+  releaseMappedPages(
+      buffer, ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(
+                                    buffer.getBufferStart()) +
+                                    tensor.fileOffset,
+                                tensor.byteSize));
 }

@@ -50,7 +50,10 @@ llvm::Expected<DType> weightTypeFromTorchDtype(llvm::StringRef torchDtype) {
 GraphOptions graphOptionsFor(const Checkpoint &checkpoint) {
   GraphOptions options;
   for (const TensorInfo &tensor : checkpoint.weights->tensors())
-    options.paramTypes[tensor.name] = tensor.dtype;
+    // The graph holds floats: a GGUF file's quantized blocks are shown as
+    // the default weight type (the compiler chooses the storage anyway).
+    if (tensor.dtype != DType::Q8_0 && tensor.dtype != DType::Q4_0)
+      options.paramTypes[tensor.name] = tensor.dtype;
   return options;
 }
 
@@ -64,8 +67,11 @@ Type elementTypeOf(MLIRContext *context, DType dtype) {
     return Float16Type::get(context);
   case DType::F32:
     return Float32Type::get(context);
+  case DType::Q8_0:
+  case DType::Q4_0:
+    break;
   }
-  llvm_unreachable("unknown dtype");
+  llvm_unreachable("not a float dtype");
 }
 
 /// The module-level record of the configuration, for inspection and for the

@@ -209,8 +209,11 @@ size_t llamac::dtypeSize(DType dtype) {
     return 2;
   case DType::F32:
     return 4;
+  case DType::Q8_0:
+  case DType::Q4_0:
+    break;
   }
-  llvm_unreachable("unknown DType");
+  llvm_unreachable("not a float DType");
 }
 
 StringRef llamac::dtypeName(DType dtype) {
@@ -221,6 +224,10 @@ StringRef llamac::dtypeName(DType dtype) {
     return "F16";
   case DType::F32:
     return "F32";
+  case DType::Q8_0:
+    return "Q8_0";
+  case DType::Q4_0:
+    return "Q4_0";
   }
   llvm_unreachable("unknown DType");
 }
@@ -330,7 +337,7 @@ SafetensorsFile::fromBuffer(std::unique_ptr<MemoryBuffer> buffer,
     file->index.emplace(tensor.info.name, file->tensorList.size());
     file->tensorList.push_back(std::move(tensor.info));
   }
-  file->buffer = std::move(buffer);
+  file->fileBuffer = std::move(buffer);
   return std::move(file);
 }
 
@@ -342,24 +349,28 @@ const TensorInfo *SafetensorsFile::find(StringRef name) const {
 }
 
 ArrayRef<uint8_t> SafetensorsFile::bytes(const TensorInfo &tensor) const {
-  assert(tensor.fileOffset + tensor.byteSize <= buffer->getBufferSize() &&
+  assert(tensor.fileOffset + tensor.byteSize <= fileBuffer->getBufferSize() &&
          "tensor of another file");
   return ArrayRef<uint8_t>(
-      reinterpret_cast<const uint8_t *>(buffer->getBufferStart()) +
+      reinterpret_cast<const uint8_t *>(fileBuffer->getBufferStart()) +
           tensor.fileOffset,
       tensor.byteSize);
 }
 
 void SafetensorsFile::releasePages(const TensorInfo &tensor) const {
+  releaseMappedPages(*fileBuffer, bytes(tensor));
+}
+
+void llamac::releaseMappedPages(const MemoryBuffer &buffer,
+                                ArrayRef<uint8_t> bytes) {
   // Only a mapping of the file may be dropped: pages of a buffer the file
   // was read into would come back zeroed.
-  if (buffer->getBufferKind() != MemoryBuffer::MemoryBuffer_MMap)
+  if (buffer.getBufferKind() != MemoryBuffer::MemoryBuffer_MMap)
     return;
   const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
-  ArrayRef<uint8_t> data = bytes(tensor);
   // Inward to whole pages: a page shared with a neighbour stays.
-  uintptr_t begin = alignTo(uintptr_t(data.data()), page);
-  uintptr_t end = alignDown(uintptr_t(data.data() + data.size()), page);
+  uintptr_t begin = alignTo(uintptr_t(bytes.data()), page);
+  uintptr_t end = alignDown(uintptr_t(bytes.data() + bytes.size()), page);
   if (begin < end)
     ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
 }

@@ -20,7 +20,11 @@ the cases of one format, and the context is sized for the longest case.
 
 With --shards N the checkpoint is first rewritten as N shards with an index
 (shard_checkpoint.py; --shard-dtype F32 widens its BF16 tensors exactly),
-and that copy is what gets compiled: the same tolerances hold.
+and that copy is what gets compiled: the same tolerances hold. With --gguf
+TYPE it is first converted to a GGUF file of that tensor type as llama.cpp
+lays it out (write_gguf.py: Q/K rows permuted, Q8_0/Q4_0 blocks by
+llama.cpp's rules), and the file is compiled: BF16/F32 files meet the same
+tolerances, Q8_0/Q4_0 files those of the quantized scheme of that type.
 """
 import argparse
 import array
@@ -31,6 +35,7 @@ import sys
 import tempfile
 
 import shard_checkpoint
+import write_gguf
 
 
 # cases.json's kv_cache names -> llamac compile --kv-type.
@@ -89,6 +94,9 @@ def main():
                         help="compile a copy sharded into this many files")
     parser.add_argument("--shard-dtype", choices=["F32"],
                         help="with --shards: BF16 tensors widened to F32")
+    parser.add_argument("--gguf", choices=["F32", "F16", "BF16", "Q8_0", "Q4_0"],
+                        help="compile the checkpoint converted to a GGUF file "
+                             "with tensors of this type")
     parser.add_argument("--skip-without-amx", action="store_true",
                         help="exit 77 (skipped) when this CPU has no AMX-BF16")
     parser.add_argument("--skip-without-vnni", action="store_true",
@@ -97,6 +105,8 @@ def main():
     args = parser.parse_args()
     if args.shard_dtype and not args.shards:
         parser.error("--shard-dtype needs --shards")
+    if args.gguf and args.shards:
+        parser.error("--gguf and --shards are two ways to package the checkpoint; give one")
     flags = open("/proc/cpuinfo").read().split()
     if args.skip_without_amx:
         if "amx_bf16" not in flags or "amx_tile" not in flags:
@@ -140,6 +150,10 @@ def main():
             sharded = os.path.join(work, "sharded")
             shard_checkpoint.shard(checkpoint, sharded, args.shards, args.shard_dtype)
             checkpoint = sharded
+        if args.gguf:
+            converted = os.path.join(work, "model.gguf")
+            write_gguf.write(checkpoint, converted, args.gguf)
+            checkpoint = converted
         compile_command = [args.llamac, "compile", checkpoint, "--dtype", dtype,
                            "--kv-type", KV_TYPES[args.kv_cache], "-o", artifact]
         if prefill_inputs:
@@ -213,6 +227,8 @@ def main():
         label += f" (--kv-type {KV_TYPES[args.kv_cache]})"
     if args.shards:
         label += f" ({args.shards} shards{', ' + args.shard_dtype if args.shard_dtype else ''})"
+    if args.gguf:
+        label += f" (GGUF {args.gguf})"
     print(f"{label}: all cases pass, max |logit diff| {worst:.3g} (atol {bound:g})")
 
 

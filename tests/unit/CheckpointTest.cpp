@@ -201,7 +201,7 @@ TEST(Checkpoint, NoSuchDirectory) {
 TEST(Checkpoint, NotADirectory) {
   std::string path = goldenDir("llama-golden") + "/config.json";
   expectContains(errorOf(Checkpoint::open(path)),
-                 {"config.json", "not a directory"});
+                 {"config.json", "neither a checkpoint directory nor a GGUF file"});
 }
 
 /// Writes checkpoints into a fresh temporary directory.

@@ -105,7 +105,7 @@ int runGraph(int argc, char **argv) {
       "MODEL_DIR is a Hugging Face checkpoint directory (config.json and,\n"
       "if present, model.safetensors or the shards of\n"
       "model.safetensors.index.json, which are then validated against the\n"
-      "config and give each weight its element type).\n");
+      "config and give each weight its element type), or a GGUF file.\n");
 
   if (modelPath.empty() == preset.empty())
     return fail("give either a MODEL_DIR or --preset NAME (see --help)");
@@ -117,9 +117,11 @@ int runGraph(int argc, char **argv) {
     if (!presetConfig)
       return fail(presetConfig.takeError());
     config = *presetConfig;
-  } else if (sys::fs::is_directory(modelPath) &&
-             (sys::fs::exists(modelPath + "/model.safetensors") ||
-              sys::fs::exists(modelPath + "/model.safetensors.index.json"))) {
+  } else if ((sys::fs::is_directory(modelPath) &&
+              (sys::fs::exists(modelPath + "/model.safetensors") ||
+               sys::fs::exists(modelPath + "/model.safetensors.index.json"))) ||
+             (sys::fs::is_regular_file(modelPath) &&
+              llamac::GGUFFile::hasMagic(modelPath))) {
     auto checkpoint = llamac::Checkpoint::open(modelPath);
     if (!checkpoint)
       return fail(checkpoint.takeError());
@@ -226,7 +228,9 @@ int runCompile(int argc, char **argv) {
   CommandArgs args("compile", argc, argv);
   cl::ParseCommandLineOptions(
       int(args.argv.size()), args.argv.data(),
-      "Compile a Hugging Face Llama checkpoint into a native artifact.\n");
+      "Compile a Hugging Face Llama checkpoint (a directory with\n"
+      "config.json and model.safetensors or its shards) or a GGUF file\n"
+      "(F32, F16, BF16, Q8_0, Q4_0 tensors) into a native artifact.\n");
 
   llamac::CompileOptions options;
   auto weights = llamac::parseWeightPrecision(dtype);

@@ -1,7 +1,8 @@
 //===- Checkpoint.h - A Hugging Face Llama checkpoint directory -*- C++ -*-===//
 //
 // A checkpoint directory holds `config.json` and `model.safetensors`, or the
-// shards that `model.safetensors.index.json` lists. Opening it checks that
+// shards that `model.safetensors.index.json` lists; a GGUF file holds both
+// in one. Opening it checks that
 // every tensor the Llama graph needs is present with the shape the
 // configuration implies, so the graph builder and later the weight packer
 // never meet a surprise.
@@ -37,15 +38,22 @@ std::vector<ExpectedTensor> expectedTensors(const LlamaConfig &config);
 llvm::Error validateWeights(const CheckpointWeights &weights,
                             const LlamaConfig &config);
 
-/// An opened, validated checkpoint directory.
+/// The configuration that the `llama.*` metadata of a GGUF file describes
+/// (llama3 RoPE scaling read back from its `rope_freqs.weight`), validated.
+/// Errors name the file and the key.
+llvm::Expected<LlamaConfig> readGGUFConfig(const GGUFFile &file);
+
+/// An opened, validated checkpoint: a directory or a GGUF file.
 struct Checkpoint {
+  /// The directory, or the GGUF file.
   std::string directory;
   LlamaConfig config;
   std::unique_ptr<CheckpointWeights> weights;
 
   /// Reads `dir/config.json` and `dir/model.safetensors` (or, when there is
-  /// none, the shards of `dir/model.safetensors.index.json`) and validates
-  /// them.
+  /// none, the shards of `dir/model.safetensors.index.json`), or when `dir`
+  /// is a GGUF file (by its magic) the configuration and the tensors in it,
+  /// and validates them.
   static llvm::Expected<Checkpoint> open(llvm::StringRef dir);
 };
 

@@ -22,12 +22,14 @@
 
 namespace llamac {
 
-/// Element types llamac reads from checkpoints.
-enum class DType { BF16, F16, F32 };
+/// Element types llamac reads from checkpoints: safetensors' floats, and
+/// the llama.cpp blocks a GGUF file may hold (32 values along a row: an f16
+/// scale and 32 int8 codes, or 16 bytes of 4-bit codes offset by 8).
+enum class DType { BF16, F16, F32, Q8_0, Q4_0 };
 
-/// Bytes per element of `dtype`.
+/// Bytes per element of a float `dtype` (not of a block type).
 size_t dtypeSize(DType dtype);
-/// The safetensors spelling ("BF16", "F16", "F32").
+/// The safetensors / ggml spelling ("BF16", "F16", "F32", "Q8_0", "Q4_0").
 llvm::StringRef dtypeName(DType dtype);
 
 /// One tensor of the file; offsets are absolute within the file.
@@ -40,6 +42,10 @@ struct TensorInfo {
   /// Which file of a sharded checkpoint holds it (CheckpointWeights sets
   /// it; 0 in a SafetensorsFile's own list).
   uint32_t file = 0;
+  /// Non-zero for the Q and K projections of a GGUF file: llama.cpp's
+  /// converter interleaves the two halves of each of these heads' rows
+  /// (for its RoPE); CheckpointWeights::bytes puts them back.
+  uint32_t ropeHeads = 0;
 
   int64_t numElements() const;
 };
@@ -72,15 +78,22 @@ public:
     return metadataMap;
   }
   llvm::StringRef path() const { return filePath; }
+  const llvm::MemoryBuffer &buffer() const { return *fileBuffer; }
 
 private:
   SafetensorsFile() = default;
-  std::unique_ptr<llvm::MemoryBuffer> buffer;
+  std::unique_ptr<llvm::MemoryBuffer> fileBuffer;
   std::string filePath;
   std::vector<TensorInfo> tensorList;
   std::map<std::string, size_t, std::less<>> index;
   std::map<std::string, std::string> metadataMap;
 };
+
+/// Drops the whole pages of `bytes`, a view into `buffer`, from this
+/// process's memory when `buffer` maps its file (see
+/// SafetensorsFile::releasePages); does nothing for a buffer in memory.
+void releaseMappedPages(const llvm::MemoryBuffer &buffer,
+                        llvm::ArrayRef<uint8_t> bytes);
 
 } // namespace llamac
 
