@@ -302,6 +302,23 @@ Error stackParts(const WeightSlot &slot, const CheckpointWeights &source,
   return Error::success();
 }
 
+/// A GGUF file's blocks carry f16 scales; an infinite or NaN one would
+/// make every value of its block non-finite, which no quantizer can take.
+Error checkBlockScales(ArrayRef<uint8_t> bytes, const TensorInfo &tensor,
+                       StringRef path) {
+  if (tensor.dtype != DType::Q8_0 && tensor.dtype != DType::Q4_0)
+    return Error::success();
+  const size_t blockBytes = tensor.dtype == DType::Q8_0 ? 34 : 18;
+  for (size_t block = 0; block * blockBytes < bytes.size(); ++block) {
+    uint16_t scale;
+    std::memcpy(&scale, bytes.data() + block * blockBytes, 2);
+    if ((scale & 0x7C00) == 0x7C00)
+      return makeError(path + ": tensor '" + tensor.name + "': block " +
+                       Twine(block) + " has a non-finite scale");
+  }
+  return Error::success();
+}
+
 /// Fills `slot` of the mapped buffer at `base` from `source`.
 Error packSlot(const WeightSlot &slot, const CheckpointWeights &source,
                char *base) {
@@ -320,6 +337,8 @@ Error packSlot(const WeightSlot &slot, const CheckpointWeights &source,
   } else {
     bytes = source.bytes(*tensor, unpermuted);
   }
+  if (Error error = checkBlockScales(bytes, *tensor, source.path()))
+    return error;
   auto *target = reinterpret_cast<uint8_t *>(base) + slot.offset;
   if (!slot.layout) {
     if (tensor->numElements() != slot.type.getNumElements())

@@ -105,8 +105,8 @@ CheckpointWeights::openIndex(StringRef indexPath) {
                      "not valid JSON: " + toString(root.takeError()));
   const json::Object *object = root->getAsObject();
   if (!object)
-    return makeError(indexPath, "must be a JSON object, got " +
-                                    diag::jsonKindName(*root));
+    return makeError(indexPath,
+                     "must be a JSON object, got " + diag::jsonKindName(*root));
   if (std::optional<diag::DuplicateKey> duplicate =
           diag::findDuplicateKey(text))
     return makeError(indexPath,
@@ -167,11 +167,10 @@ CheckpointWeights::openIndex(StringRef indexPath) {
                                         "' is not in the index " +
                                         sys::path::filename(indexPath));
       if (const TensorInfo *earlier = weights->find(tensor.name))
-        return makeError(indexPath, "tensor '" + tensor.name +
-                                        "' is in both " +
-                                        sys::path::filename(
-                                            weights->pathOf(*earlier)) +
-                                        " and " + shard);
+        return makeError(indexPath,
+                         "tensor '" + tensor.name + "' is in both " +
+                             sys::path::filename(weights->pathOf(*earlier)) +
+                             " and " + shard);
       if (listed->second != shard)
         return makeError(indexPath, "tensor '" + tensor.name + "' is in " +
                                         shard + ", but the index lists it in " +
@@ -240,8 +239,8 @@ void CheckpointWeights::releasePages(const TensorInfo &tensor) const {
   assert(tensor.file < files.size() && "tensor of another checkpoint");
   const MemoryBuffer &buffer = files[tensor.file].buffer();
   releaseMappedPages(
-      buffer, ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(
-                                    buffer.getBufferStart()) +
-                                    tensor.fileOffset,
-                                tensor.byteSize));
+      buffer, ArrayRef<uint8_t>(
+                  reinterpret_cast<const uint8_t *>(buffer.getBufferStart()) +
+                      tensor.fileOffset,
+                  tensor.byteSize));
 }

@@ -5,6 +5,8 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdio>
+
 using namespace llvm;
 
 namespace llamac::diag {
@@ -45,6 +47,24 @@ std::string formatShape(ArrayRef<int64_t> shape) {
     text += std::to_string(shape[i]);
   }
   return text + "]";
+}
+
+std::string printable(StringRef text) {
+  std::string out;
+  for (char c : text.take_front(64)) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if ((unsigned char)c < 0x20 || c == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "\\x%02x", (unsigned char)c);
+      out += hex;
+    } else {
+      out += c;
+    }
+  }
+  if (text.size() > 64)
+    out += "...";
+  return out;
 }
 
 /// Decodes the JSON string literal `literal` (quotes included), resolving

@@ -33,6 +33,10 @@ std::string renderJSON(const llvm::json::Value &value);
 /// "[2048, 512]".
 std::string formatShape(llvm::ArrayRef<int64_t> shape);
 
+/// `text` from a file, safe inside a one-line message: control characters
+/// escaped (\n, \x01), cut after 64 bytes ("...").
+std::string printable(llvm::StringRef text);
+
 /// A key that occurs twice in one JSON object.
 struct DuplicateKey {
   std::string key;

@@ -49,16 +49,16 @@ constexpr uint64_t kMinKeyValueBytes = 8 + 4 + 1;
 constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 8 + 4 + 8;
 
 constexpr GGMLTypeTraits kTypeTraits[] = {
-    {GGMLType::F32, "F32", 1, 4},         {GGMLType::F16, "F16", 1, 2},
-    {GGMLType::Q4_0, "Q4_0", 32, 18},     {GGMLType::Q4_1, "Q4_1", 32, 20},
-    {GGMLType::Q5_0, "Q5_0", 32, 22},     {GGMLType::Q5_1, "Q5_1", 32, 24},
-    {GGMLType::Q8_0, "Q8_0", 32, 34},     {GGMLType::Q8_1, "Q8_1", 32, 36},
-    {GGMLType::Q2_K, "Q2_K", 256, 84},    {GGMLType::Q3_K, "Q3_K", 256, 110},
-    {GGMLType::Q4_K, "Q4_K", 256, 144},   {GGMLType::Q5_K, "Q5_K", 256, 176},
-    {GGMLType::Q6_K, "Q6_K", 256, 210},   {GGMLType::Q8_K, "Q8_K", 256, 292},
-    {GGMLType::I8, "I8", 1, 1},           {GGMLType::I16, "I16", 1, 2},
-    {GGMLType::I32, "I32", 1, 4},         {GGMLType::I64, "I64", 1, 8},
-    {GGMLType::F64, "F64", 1, 8},         {GGMLType::BF16, "BF16", 1, 2},
+    {GGMLType::F32, "F32", 1, 4},       {GGMLType::F16, "F16", 1, 2},
+    {GGMLType::Q4_0, "Q4_0", 32, 18},   {GGMLType::Q4_1, "Q4_1", 32, 20},
+    {GGMLType::Q5_0, "Q5_0", 32, 22},   {GGMLType::Q5_1, "Q5_1", 32, 24},
+    {GGMLType::Q8_0, "Q8_0", 32, 34},   {GGMLType::Q8_1, "Q8_1", 32, 36},
+    {GGMLType::Q2_K, "Q2_K", 256, 84},  {GGMLType::Q3_K, "Q3_K", 256, 110},
+    {GGMLType::Q4_K, "Q4_K", 256, 144}, {GGMLType::Q5_K, "Q5_K", 256, 176},
+    {GGMLType::Q6_K, "Q6_K", 256, 210}, {GGMLType::Q8_K, "Q8_K", 256, 292},
+    {GGMLType::I8, "I8", 1, 1},         {GGMLType::I16, "I16", 1, 2},
+    {GGMLType::I32, "I32", 1, 4},       {GGMLType::I64, "I64", 1, 8},
+    {GGMLType::F64, "F64", 1, 8},       {GGMLType::BF16, "BF16", 1, 2},
 };
 
 /// The fixed size of a scalar value type, 0 for strings and arrays.
@@ -87,6 +87,40 @@ uint64_t scalarSize(GGUFValueType type) {
 }
 
 bool isKnownValueType(uint32_t type) { return type <= 12; }
+
+/// More strings and arrays inside arrays than any tokenizer has (Llama 3:
+/// 128,256 tokens and 280,147 merges) is taken for a hostile file: each
+/// costs a GGUFValue.
+constexpr uint64_t kMaxDecodedValues = uint64_t(1) << 24;
+
+/// The scalar of `type` (not a string or array) stored at `bytes`.
+GGUFValue decodeScalar(GGUFValueType type, const uint8_t *bytes) {
+  GGUFValue value;
+  value.type = type;
+  const unsigned size = unsigned(scalarSize(type));
+  uint64_t bits = 0;
+  for (unsigned i = 0; i < size; ++i)
+    bits |= uint64_t(bytes[i]) << (8 * i);
+  if (type == GGUFValueType::Float32) {
+    float number;
+    uint32_t word = uint32_t(bits);
+    std::memcpy(&number, &word, 4);
+    value.number = number;
+    return value;
+  }
+  if (type == GGUFValueType::Float64) {
+    std::memcpy(&value.number, &bits, 8);
+    return value;
+  }
+  value.isSigned = type == GGUFValueType::Int8 ||
+                   type == GGUFValueType::Int16 ||
+                   type == GGUFValueType::Int32 || type == GGUFValueType::Int64;
+  // Sign-extend the narrower signed types.
+  value.bits = value.isSigned && size < 8
+                   ? uint64_t(SignExtend64(bits, 8 * size))
+                   : bits;
+  return value;
+}
 
 /// Reads the file front to back; every read is checked against the end.
 class Cursor {
@@ -124,61 +158,27 @@ public:
 
   Expected<GGUFValue> readValue(GGUFValueType type, const Twine &what,
                                 unsigned depth) {
-    GGUFValue value;
-    value.type = type;
-    switch (type) {
-    case GGUFValueType::String: {
+    if (type == GGUFValueType::String) {
       Expected<StringRef> text = readString(what);
       if (!text)
         return text.takeError();
+      GGUFValue value;
+      value.type = type;
       value.string = *text;
       return value;
     }
-    case GGUFValueType::Array:
+    if (type == GGUFValueType::Array)
       return readArray(what, depth);
-    case GGUFValueType::Float32: {
-      Expected<uint64_t> bits = readUInt(4, what);
-      if (!bits)
-        return bits.takeError();
-      float number;
-      uint32_t word = uint32_t(*bits);
-      std::memcpy(&number, &word, 4);
-      value.number = number;
-      return value;
-    }
-    case GGUFValueType::Float64: {
-      Expected<uint64_t> bits = readUInt(8, what);
-      if (!bits)
-        return bits.takeError();
-      std::memcpy(&value.number, &*bits, 8);
-      return value;
-    }
-    case GGUFValueType::Bool: {
-      Expected<uint64_t> byte = readUInt(1, what);
-      if (!byte)
-        return byte.takeError();
-      if (*byte > 1)
-        return makeError(path, what + " is a bool of value " + Twine(*byte) +
-                                   " (must be 0 or 1)");
-      value.bits = *byte;
-      return value;
-    }
-    default: {
-      unsigned size = unsigned(scalarSize(type));
-      Expected<uint64_t> bits = readUInt(size, what);
-      if (!bits)
-        return bits.takeError();
-      value.isSigned = type == GGUFValueType::Int8 ||
-                       type == GGUFValueType::Int16 ||
-                       type == GGUFValueType::Int32 ||
-                       type == GGUFValueType::Int64;
-      value.bits = *bits;
-      // Sign-extend the narrower signed types.
-      if (value.isSigned && size < 8)
-        value.bits = uint64_t(SignExtend64(*bits, 8 * size));
-      return value;
-    }
-    }
+    unsigned size = unsigned(scalarSize(type));
+    if (remaining() < size)
+      return makeError(path, "file ends inside " + what + " (offset " +
+                                 Twine(position) + ")");
+    const uint8_t *bytes = data.data() + position;
+    if (type == GGUFValueType::Bool && *bytes > 1)
+      return makeError(path, what + " is a bool of value " +
+                                 Twine(unsigned(*bytes)) + " (must be 0 or 1)");
+    position += size;
+    return decodeScalar(type, bytes);
   }
 
 private:
@@ -186,8 +186,7 @@ private:
     if (depth >= kMaxArrayDepth)
       return makeError(path, what + " nests arrays deeper than " +
                                  Twine(kMaxArrayDepth) + " levels");
-    Expected<uint64_t> elementType =
-        readUInt(4, "the element type of " + what);
+    Expected<uint64_t> elementType = readUInt(4, "the element type of " + what);
     if (!elementType)
       return elementType.takeError();
     if (!isKnownValueType(uint32_t(*elementType)))
@@ -200,7 +199,7 @@ private:
     // Strings take at least their 8-byte length, arrays their 12-byte
     // header: a count that cannot fit is refused before anything is
     // allocated for it.
-    uint64_t minimum = scalarSize(type) ? scalarSize(type)
+    uint64_t minimum = scalarSize(type)                ? scalarSize(type)
                        : type == GGUFValueType::String ? 8
                                                        : 12;
     if (*count > remaining() / minimum)
@@ -210,6 +209,28 @@ private:
     GGUFValue value;
     value.type = GGUFValueType::Array;
     value.elementType = type;
+    value.count = *count;
+    if (scalarSize(type)) {
+      // Numbers stay in the file, decoded when asked for: a byte array
+      // costs no memory of its own, whatever its length.
+      value.raw = data.slice(position, *count * minimum);
+      if (type == GGUFValueType::Bool)
+        for (uint64_t i = 0; i < *count; ++i)
+          if (value.raw[i] > 1)
+            return makeError(
+                path, what + "[" + Twine(i) + "] is a bool of value " +
+                          Twine(unsigned(value.raw[i])) + " (must be 0 or 1)");
+      position += *count * minimum;
+      return value;
+    }
+    // Strings and arrays are decoded: a bounded number of them, so that a
+    // file cannot make us hold many times its own size.
+    if (*count > kMaxDecodedValues - decodedValues)
+      return makeError(path, what +
+                                 " brings the strings and arrays inside "
+                                 "arrays past " +
+                                 Twine(kMaxDecodedValues));
+    decodedValues += *count;
     value.elements.reserve(size_t(*count));
     for (uint64_t i = 0; i < *count; ++i) {
       Expected<GGUFValue> element =
@@ -221,6 +242,7 @@ private:
     return value;
   }
 
+  uint64_t decodedValues = 0;
   StringRef path;
   ArrayRef<uint8_t> data;
   uint64_t position = 0;
@@ -277,6 +299,15 @@ std::optional<double> GGUFValue::getNumber() const {
   if (isInteger())
     return isSigned ? double(int64_t(bits)) : double(bits);
   return std::nullopt;
+}
+
+size_t GGUFValue::size() const { return size_t(count); }
+
+GGUFValue GGUFValue::element(size_t i) const {
+  assert(type == GGUFValueType::Array && i < count && "not an element");
+  if (!elements.empty())
+    return elements[i];
+  return decodeScalar(elementType, raw.data() + i * scalarSize(elementType));
 }
 
 std::optional<StringRef> GGUFValue::getString() const {
@@ -339,9 +370,14 @@ GGUFFile::fromBuffer(std::unique_ptr<MemoryBuffer> buffer, StringRef name) {
     return makeError(name, "GGUF version 1 is not supported (only 2 and 3; "
                            "convert the model again with a current "
                            "llama.cpp)");
-  if (*version != 2 && *version != 3)
+  if (*version != 2 && *version != 3) {
+    // llama.cpp can write big-endian files; their version reads byte-swapped.
+    if (*version == (2u << 24) || *version == (3u << 24))
+      return makeError(name, "a big-endian GGUF file (llamac reads "
+                             "little-endian files)");
     return makeError(name, "unknown GGUF version " + Twine(*version) +
                                " (llamac reads versions 2 and 3)");
+  }
   file->fileVersion = uint32_t(*version);
   Expected<uint64_t> tensorCount = cursor.readUInt(8, "the tensor count");
   if (!tensorCount)
@@ -362,18 +398,21 @@ GGUFFile::fromBuffer(std::unique_ptr<MemoryBuffer> buffer, StringRef name) {
     if (!key)
       return key.takeError();
     if (key->empty())
-      return makeError(name, "metadata entry " + Twine(i) + " has an empty key");
+      return makeError(name,
+                       "metadata entry " + Twine(i) + " has an empty key");
     if (file->metadata.count(*key))
-      return makeError(name, "metadata key '" + *key + "' appears twice");
-    Expected<uint64_t> type =
-        cursor.readUInt(4, "the type of metadata '" + *key + "'");
+      return makeError(name, "metadata key '" + diag::printable(*key) +
+                                 "' appears twice");
+    Expected<uint64_t> type = cursor.readUInt(
+        4, "the type of metadata '" + diag::printable(*key) + "'");
     if (!type)
       return type.takeError();
     if (!isKnownValueType(uint32_t(*type)))
-      return makeError(name, "metadata '" + *key + "' has unknown type " +
-                                 Twine(*type));
+      return makeError(name, "metadata '" + diag::printable(*key) +
+                                 "' has unknown type " + Twine(*type));
     Expected<GGUFValue> value = cursor.readValue(
-        GGUFValueType(*type), "metadata '" + *key + "'", /*depth=*/0);
+        GGUFValueType(*type), "metadata '" + diag::printable(*key) + "'",
+        /*depth=*/0);
     if (!value)
       return value.takeError();
     file->keyOrder.push_back(key->str());
@@ -402,64 +441,67 @@ GGUFFile::fromBuffer(std::unique_ptr<MemoryBuffer> buffer, StringRef name) {
       return tensorName.takeError();
     if (tensorName->empty() || tensorName->size() > kMaxTensorName)
       return makeError(name, "tensor " + Twine(i) + " has a name of " +
-                                 Twine(tensorName->size()) +
-                                 " bytes (1 to " + Twine(kMaxTensorName) +
-                                 " allowed)");
+                                 Twine(tensorName->size()) + " bytes (1 to " +
+                                 Twine(kMaxTensorName) + " allowed)");
     if (!seen.insert({*tensorName, true}).second)
-      return makeError(name, "tensor '" + *tensorName + "' appears twice");
-    Twine what = "tensor '" + *tensorName + "'";
+      return makeError(name, "tensor '" + diag::printable(*tensorName) +
+                                 "' appears twice");
     GGUFTensor tensor;
     tensor.name = tensorName->str();
     Expected<uint64_t> dimCount =
-        cursor.readUInt(4, "the dimension count of tensor '" + *tensorName + "'");
+        cursor.readUInt(4, "the dimension count of tensor '" +
+                               diag::printable(*tensorName) + "'");
     if (!dimCount)
       return dimCount.takeError();
     if (*dimCount == 0 || *dimCount > kMaxDims)
-      return makeError(name, "tensor '" + *tensorName + "' has " +
-                                 Twine(*dimCount) +
+      return makeError(name, "tensor '" + diag::printable(*tensorName) +
+                                 "' has " + Twine(*dimCount) +
                                  " dimensions (1 to 4 allowed)");
     uint64_t elements = 1;
     for (uint64_t d = 0; d < *dimCount; ++d) {
       Expected<uint64_t> dim = cursor.readUInt(
-          8, "the dimensions of tensor '" + *tensorName + "'");
+          8, "the dimensions of tensor '" + diag::printable(*tensorName) + "'");
       if (!dim)
         return dim.takeError();
       if (*dim == 0 || *dim > uint64_t(std::numeric_limits<int64_t>::max()) ||
           elements > uint64_t(std::numeric_limits<int64_t>::max()) / *dim)
-        return makeError(name, "tensor '" + *tensorName + "' has dimension " +
-                                   Twine(d) + " of " + Twine(*dim) +
+        return makeError(name, "tensor '" + diag::printable(*tensorName) +
+                                   "' has dimension " + Twine(d) + " of " +
+                                   Twine(*dim) +
                                    (*dim == 0 ? "" : ", too many elements"));
       elements *= *dim;
       tensor.dims.push_back(*dim);
     }
-    Expected<uint64_t> type =
-        cursor.readUInt(4, "the type of tensor '" + *tensorName + "'");
+    Expected<uint64_t> type = cursor.readUInt(
+        4, "the type of tensor '" + diag::printable(*tensorName) + "'");
     if (!type)
       return type.takeError();
     const GGMLTypeTraits *traits = getGGMLTypeTraits(uint32_t(*type));
     if (!traits)
-      return makeError(name, "tensor '" + *tensorName +
+      return makeError(name, "tensor '" + diag::printable(*tensorName) +
                                  "' has unknown ggml type " + Twine(*type));
     tensor.type = traits->type;
     if (tensor.dims[0] % traits->blockElements != 0)
-      return makeError(name, "tensor '" + *tensorName + "' of type " +
-                                 traits->name + " has " +
+      return makeError(name, "tensor '" + diag::printable(*tensorName) +
+                                 "' of type " + traits->name + " has " +
                                  Twine(tensor.dims[0]) +
                                  " elements per row, not a multiple of its "
                                  "block of " +
                                  Twine(traits->blockElements));
     uint64_t blocks = elements / traits->blockElements;
     if (blocks > std::numeric_limits<uint64_t>::max() / traits->blockBytes)
-      return makeError(name, "tensor '" + *tensorName + "' is too large");
+      return makeError(name, "tensor '" + diag::printable(*tensorName) +
+                                 "' is too large");
     tensor.byteSize = blocks * traits->blockBytes;
-    Expected<uint64_t> offset =
-        cursor.readUInt(8, "the offset of tensor '" + *tensorName + "'");
+    Expected<uint64_t> offset = cursor.readUInt(
+        8, "the offset of tensor '" + diag::printable(*tensorName) + "'");
     if (!offset)
       return offset.takeError();
     if (*offset % file->dataAlignment != 0)
-      return makeError(name, "tensor '" + *tensorName + "' starts at offset " +
-                                 Twine(*offset) + ", not a multiple of the " +
-                                 "alignment " + Twine(file->dataAlignment));
+      return makeError(name, "tensor '" + diag::printable(*tensorName) +
+                                 "' starts at offset " + Twine(*offset) +
+                                 ", not a multiple of the " + "alignment " +
+                                 Twine(file->dataAlignment));
     relativeOffsets.push_back(*offset);
     file->tensorList.push_back(std::move(tensor));
   }
@@ -469,15 +511,16 @@ GGUFFile::fromBuffer(std::unique_ptr<MemoryBuffer> buffer, StringRef name) {
     return makeError(name, "file ends before its tensor data (" +
                                Twine(data.size()) + " bytes, data at " +
                                Twine(dataStart) + ")");
-  const uint64_t dataSize = data.size() > dataStart ? data.size() - dataStart : 0;
+  const uint64_t dataSize =
+      data.size() > dataStart ? data.size() - dataStart : 0;
   std::vector<size_t> order(file->tensorList.size());
   for (size_t i = 0; i < order.size(); ++i) {
     GGUFTensor &tensor = file->tensorList[i];
     uint64_t relative = relativeOffsets[i];
     if (relative > dataSize || tensor.byteSize > dataSize - relative)
-      return makeError(name, "tensor '" + tensor.name + "' (" +
-                                 Twine(tensor.byteSize) + " bytes at data offset " +
-                                 Twine(relative) +
+      return makeError(name, "tensor '" + diag::printable(tensor.name) + "' (" +
+                                 Twine(tensor.byteSize) +
+                                 " bytes at data offset " + Twine(relative) +
                                  ") lies past the end of the file (" +
                                  Twine(dataSize) + " bytes of data)");
     tensor.fileOffset = dataStart + relative;
@@ -490,8 +533,9 @@ GGUFFile::fromBuffer(std::unique_ptr<MemoryBuffer> buffer, StringRef name) {
     const GGUFTensor &previous = file->tensorList[order[i - 1]];
     const GGUFTensor &next = file->tensorList[order[i]];
     if (previous.fileOffset + previous.byteSize > next.fileOffset)
-      return makeError(name, "tensors '" + previous.name + "' and '" +
-                                 next.name + "' overlap");
+      return makeError(name, "tensors '" + diag::printable(previous.name) +
+                                 "' and '" + diag::printable(next.name) +
+                                 "' overlap");
   }
   file->fileBuffer = std::move(buffer);
   return std::move(file);

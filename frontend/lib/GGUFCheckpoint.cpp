@@ -135,9 +135,9 @@ Error readLlama3Scaling(const GGUFFile &file, const GGUFTensor &table,
   const int64_t half = config.headDim / 2;
   if (table.type != GGMLType::F32 || table.dims.size() != 1 ||
       int64_t(table.dims[0]) != half)
-    return makeError(file.path(),
-                     "tensor 'rope_freqs.weight' must be F32 [" + Twine(half) +
-                         "] (head_dim / 2 RoPE factors)");
+    return makeError(file.path(), "tensor 'rope_freqs.weight' must be F32 [" +
+                                      Twine(half) +
+                                      "] (head_dim / 2 RoPE factors)");
   ArrayRef<uint8_t> bytes = file.bytes(table);
   std::vector<float> factors(half);
   std::memcpy(factors.data(), bytes.data(), 4 * half);
@@ -149,8 +149,16 @@ Error readLlama3Scaling(const GGUFFile &file, const GGUFTensor &table,
                                         ", not a positive factor");
     largest = std::max(largest, factor);
   }
-  if (largest == 1.0f)
-    return Error::success(); // no scaling
+  if (largest == 1.0f) {
+    // No scaling, and then no entry may say otherwise.
+    for (int64_t i = 0; i < half; ++i)
+      if (factors[i] != 1.0f)
+        return makeError(file.path(),
+                         "tensor 'rope_freqs.weight' entry " + Twine(i) +
+                             " is " + formatNumber(factors[i]) +
+                             ", below 1 (llamac reads only llama3 scaling)");
+    return Error::success();
+  }
 
   // The converter's frequencies are float32, as torch computes them.
   auto frequencyOf = [&](int64_t i) {
@@ -162,18 +170,23 @@ Error readLlama3Scaling(const GGUFFile &file, const GGUFTensor &table,
     if (factors[i] > 1.0f && factors[i] < largest) {
       // factor = 1 / ((1 - s) / F + s) with s = (original / wavelength -
       // low) / (high - low), low 1 and high 4.
-      double smooth = (1.0 / factors[i] - 1.0 / largest) / (1.0 - 1.0 / largest);
+      double smooth =
+          (1.0 / factors[i] - 1.0 / largest) / (1.0 - 1.0 / largest);
       double wavelength = 2 * M_PI / frequencyOf(i);
-      implied = int64_t(std::llround(wavelength * (3 * smooth + 1)));
+      double original = wavelength * (3 * smooth + 1);
+      // Out of range, it stays 8192 and the check below says why.
+      if (std::isfinite(original) && original >= 1 && original < 1e9)
+        implied = int64_t(std::llround(original));
       break;
     }
   MetadataReader metadata(file);
-  Expected<int64_t> original = metadata.integer(
-      "llama.rope.scaling.original_context_length", implied);
+  Expected<int64_t> original =
+      metadata.integer("llama.rope.scaling.original_context_length", implied);
   if (!original)
     return original.takeError();
   if (*original <= 0)
-    return makeError(file.path(), "the RoPE scaling's original context is 0");
+    return makeError(file.path(),
+                     "the RoPE scaling's original context is not positive");
   RopeScaling scaling;
   scaling.kind = RopeScaling::Kind::Llama3;
   scaling.factor = largest;
@@ -183,15 +196,15 @@ Error readLlama3Scaling(const GGUFFile &file, const GGUFTensor &table,
   for (int64_t i = 0; i < half; ++i) {
     double expected = llama3Factor(frequencyOf(i), scaling);
     if (std::fabs(expected - factors[i]) > 1e-5 * expected)
-      return makeError(file.path(),
-                       "tensor 'rope_freqs.weight' entry " + Twine(i) + " is " +
-                           formatNumber(factors[i]) +
-                           ", but llama3 scaling with factor " +
-                           formatNumber(largest) +
-                           ", low_freq_factor 1, high_freq_factor 4 and "
-                           "original context " + Twine(*original) +
-                           " gives " + formatNumber(expected) +
-                           " (llamac reads only that scaling)");
+      return makeError(
+          file.path(),
+          "tensor 'rope_freqs.weight' entry " + Twine(i) + " is " +
+              formatNumber(factors[i]) + ", but llama3 scaling with factor " +
+              formatNumber(largest) +
+              ", low_freq_factor 1, high_freq_factor 4 and "
+              "original context " +
+              Twine(*original) + " gives " + formatNumber(expected) +
+              " (llamac reads only that scaling)");
   }
   config.ropeScaling = scaling;
   return Error::success();
@@ -252,7 +265,8 @@ Expected<LlamaConfig> llamac::readGGUFConfig(const GGUFFile &file) {
   if (!architecture)
     return architecture.takeError();
   if (*architecture != "llama")
-    return makeError(file.path(), "architecture '" + *architecture +
+    return makeError(file.path(), "architecture '" +
+                                      diag::printable(*architecture) +
                                       "' is not llama (llamac compiles Llama "
                                       "models only)");
 
@@ -306,12 +320,22 @@ Expected<LlamaConfig> llamac::readGGUFConfig(const GGUFFile &file) {
   if (!theta)
     return theta.takeError();
   config.ropeTheta = *theta;
+  // Linear scaling (the old key, or a factor with no type, which llama.cpp
+  // takes for linear) would change the model; llamac does not do it.
+  for (const char *key :
+       {"llama.rope.scale_linear", "llama.rope.scaling.factor"})
+    if (const GGUFValue *factor = file.find(key);
+        factor && (!factor->getNumber() || *factor->getNumber() != 1.0) &&
+        !file.find("llama.rope.scaling.type"))
+      return makeError(file.path(), "metadata '" + Twine(key) +
+                                        "' asks for linear RoPE scaling, "
+                                        "which llamac does not do");
   if (const GGUFValue *type = file.find("llama.rope.scaling.type")) {
     std::optional<StringRef> name = type->getString();
     if (!name || (*name != "none" && *name != "llama3"))
       return makeError(file.path(),
                        "metadata 'llama.rope.scaling.type' is " +
-                           (name ? "'" + *name + "'"
+                           (name ? "'" + diag::printable(*name) + "'"
                                  : ggufValueTypeName(type->type).str()) +
                            "; llamac reads only llama3 scaling (from "
                            "rope_freqs.weight) or none");
@@ -323,8 +347,7 @@ Expected<LlamaConfig> llamac::readGGUFConfig(const GGUFFile &file) {
   std::optional<int64_t> embeddingRows;
   if (embedding->dims.size() == 2)
     embeddingRows = int64_t(embedding->dims[1]);
-  Expected<int64_t> vocab =
-      metadata.integer("llama.vocab_size", embeddingRows);
+  Expected<int64_t> vocab = metadata.integer("llama.vocab_size", embeddingRows);
   if (!vocab)
     return vocab.takeError();
   config.vocabSize = *vocab;
@@ -336,7 +359,8 @@ Expected<LlamaConfig> llamac::readGGUFConfig(const GGUFFile &file) {
     config.bosTokenId = *bos;
   }
   for (const char *key :
-       {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"}) {
+       {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id",
+        "tokenizer.ggml.eom_token_id"}) {
     if (!file.find(key))
       continue;
     Expected<int64_t> id = metadata.integer(key);
@@ -348,9 +372,14 @@ Expected<LlamaConfig> llamac::readGGUFConfig(const GGUFFile &file) {
 
   if (Error err = config.validate())
     return makeError(file.path(), toString(std::move(err)));
-  if (const GGUFTensor *table = findTensor(file, "rope_freqs.weight"))
+  if (const GGUFTensor *table = findTensor(file, "rope_freqs.weight")) {
     if (Error err = readLlama3Scaling(file, *table, config))
       return std::move(err);
+    // The scaling read back obeys the same rules as config.json's.
+    if (Error err = config.validate())
+      return makeError(file.path(),
+                       "rope_freqs.weight: " + toString(std::move(err)));
+  }
   return config;
 }
 
@@ -365,10 +394,16 @@ CheckpointWeights::fromGGUF(std::unique_ptr<GGUFFile> file,
     std::optional<DType> dtype = dtypeOf(tensor.type);
     if (!dtype)
       return makeError(file->path(),
-                       "tensor '" + tensor.name + "' has type " +
+                       "tensor '" + diag::printable(tensor.name) +
+                           "' has type " +
                            getGGMLTypeTraits(uint32_t(tensor.type))->name +
                            ", which llamac does not read yet (F32, F16, BF16, "
                            "Q8_0 and Q4_0 are supported)");
+    if (llvm::any_of(tensor.name,
+                     [](char c) { return (unsigned char)c < 0x20; }))
+      return makeError(file->path(), "tensor '" + diag::printable(tensor.name) +
+                                         "' has a control character in its "
+                                         "name");
     std::string name = huggingFaceName(tensor.name);
     TensorInfo info;
     // An unknown name keeps its GGUF spelling, so that the validation
@@ -387,13 +422,14 @@ CheckpointWeights::fromGGUF(std::unique_ptr<GGUFFile> file,
         (info.shape.size() != 2 ||
          info.shape[0] != int64_t(info.ropeHeads) * config.headDim))
       return makeError(file->path(),
-                       "tensor '" + tensor.name + "' has shape " +
-                           diag::formatShape(info.shape) + ", expected [" +
+                       "tensor '" + diag::printable(tensor.name) +
+                           "' has shape " + diag::formatShape(info.shape) +
+                           ", expected [" +
                            Twine(int64_t(info.ropeHeads) * config.headDim) +
                            ", " + Twine(config.hiddenSize) + "]");
     if (weights->byName.count(info.name))
-      return makeError(file->path(), "tensor '" + info.name +
-                                         "' appears twice");
+      return makeError(file->path(),
+                       "tensor '" + info.name + "' appears twice");
     weights->byName[info.name] = weights->all.size();
     weights->all.push_back(std::move(info));
   }

@@ -10,9 +10,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "llamac/Frontend/GGUF.h"
 #include "llamac/Frontend/Checkpoint.h"
 #include "llamac/Frontend/CheckpointWeights.h"
-#include "llamac/Frontend/GGUF.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -158,14 +158,16 @@ TEST(GGUFReader, ReadsMetadataAndTensors) {
     SCOPED_TRACE(version);
     std::vector<KeyValue> keys = {
         stringValue("general.architecture", "llama"),
-        u32Value("llama.block_count", 2), f32Value("eps", 1e-5f),
+        u32Value("llama.block_count", 2),
+        f32Value("eps", 1e-5f),
         {"flag", 7, std::string(1, '\1')},
         {"ids", 9, Bytes().u32(5).u64(3).u32(-1).u32(2).u32(3).text},
         {"words", 9, Bytes().u32(8).u64(2).str("a").str("bc").text}};
     std::vector<Tensor> tensors = {
         f32Tensor("a", {3, 2}, [](uint64_t i) { return float(i); }),
         f32Tensor("b", {5}, [](uint64_t i) { return -float(i); })};
-    Expected<std::unique_ptr<GGUFFile>> file = parse(gguf(keys, tensors, version));
+    Expected<std::unique_ptr<GGUFFile>> file =
+        parse(gguf(keys, tensors, version));
     ASSERT_TRUE(bool(file)) << toString(file.takeError());
     EXPECT_EQ((*file)->version(), version);
     EXPECT_EQ((*file)->alignment(), 32u);
@@ -176,10 +178,11 @@ TEST(GGUFReader, ReadsMetadataAndTensors) {
     EXPECT_FLOAT_EQ(*(*file)->find("eps")->getNumber(), 1e-5f);
     EXPECT_EQ((*file)->find("flag")->bits, 1u);
     const GGUFValue *ids = (*file)->find("ids");
-    ASSERT_EQ(ids->elements.size(), 3u);
-    EXPECT_EQ(ids->elements[0].getNumber(), std::optional<double>(-1));
-    EXPECT_EQ(ids->elements[0].getUnsigned(), std::nullopt);
-    EXPECT_EQ((*file)->find("words")->elements[1].getString(),
+    ASSERT_EQ(ids->size(), 3u);
+    EXPECT_EQ(ids->element(0).getNumber(), std::optional<double>(-1));
+    EXPECT_EQ(ids->element(0).getUnsigned(), std::nullopt);
+    EXPECT_EQ(ids->element(2).getUnsigned(), std::optional<uint64_t>(3));
+    EXPECT_EQ((*file)->find("words")->element(1).getString(),
               std::optional<StringRef>("bc"));
     EXPECT_EQ((*file)->find("missing"), nullptr);
     ASSERT_EQ((*file)->tensors().size(), 2u);
@@ -192,6 +195,22 @@ TEST(GGUFReader, ReadsMetadataAndTensors) {
     EXPECT_EQ(last, 5.0f);
     EXPECT_EQ((*file)->tensors()[1].fileOffset, a.fileOffset + 32);
   }
+}
+
+TEST(GGUFReader, NumberArraysStayInTheFile) {
+  // A million bytes cost nothing decoded; a bool array is checked whole.
+  std::string bytes(1 << 20, '\x07');
+  Expected<std::unique_ptr<GGUFFile>> file = parse(
+      gguf({{"big", 9, Bytes().u32(0).u64(bytes.size()).text + bytes}}, {}));
+  ASSERT_TRUE(bool(file)) << toString(file.takeError());
+  const GGUFValue *big = (*file)->find("big");
+  EXPECT_EQ(big->size(), size_t(1) << 20);
+  EXPECT_TRUE(big->elements.empty());
+  EXPECT_EQ(big->element(12345).getUnsigned(), std::optional<uint64_t>(7));
+  expectContains(
+      parseError(gguf(
+          {{"flags", 9, Bytes().u32(7).u64(3).u8(1).u8(0).u8(2).text}}, {})),
+      {"metadata 'flags'[2] is a bool of value 2"});
 }
 
 TEST(GGUFReader, AlignmentFromMetadata) {
@@ -223,6 +242,13 @@ TEST(GGUFReader, BrokenHeadersAreClearErrors) {
   std::string v9 = good;
   v9[4] = 9;
   expectContains(parseError(v9), {"unknown GGUF version 9"});
+  std::string bigEndian = good;
+  bigEndian.replace(4, 4, std::string("\0\0\0\3", 4));
+  expectContains(parseError(bigEndian), {"a big-endian GGUF file"});
+  expectContains(
+      parseError(
+          gguf({u32Value("line\nbreak", 1), u32Value("line\nbreak", 2)}, {})),
+      {"metadata key 'line\\nbreak' appears twice"});
   expectContains(parseError(good.substr(0, 10)), {"file ends inside"});
   // Counts no file of this size can hold.
   std::string manyKeys = good;
@@ -256,11 +282,15 @@ TEST(GGUFReader, BrokenMetadataAreClearErrors) {
       {"key twice",
        {u32Value("a", 1), u32Value("a", 2)},
        {"metadata key 'a' appears twice"}},
-      {"unknown type", {{"a", 13, Bytes().u32(1).text}}, {"'a' has unknown type 13"}},
+      {"unknown type",
+       {{"a", 13, Bytes().u32(1).text}},
+       {"'a' has unknown type 13"}},
       {"string past the end",
        {{"a", 8, Bytes().u64(1000).text}},
        {"metadata 'a' has length 1000, past the end"}},
-      {"bool not 0 or 1", {{"a", 7, std::string(1, '\2')}}, {"bool of value 2"}},
+      {"bool not 0 or 1",
+       {{"a", 7, std::string(1, '\2')}},
+       {"bool of value 2"}},
       {"array of unknown type",
        {{"a", 9, Bytes().u32(77).u64(1).text}},
        {"unknown element type 77"}},
@@ -269,8 +299,19 @@ TEST(GGUFReader, BrokenMetadataAreClearErrors) {
        {"elements of uint32, more than the file holds"}},
       {"arrays nested too deep",
        {{"a", 9,
-         Bytes().u32(9).u64(1).u32(9).u64(1).u32(9).u64(1).u32(9).u64(1)
-             .u32(4).u64(1).u32(0).text}},
+         Bytes()
+             .u32(9)
+             .u64(1)
+             .u32(9)
+             .u64(1)
+             .u32(9)
+             .u64(1)
+             .u32(9)
+             .u64(1)
+             .u32(4)
+             .u64(1)
+             .u32(0)
+             .text}},
        {"nests arrays deeper than 4"}},
   };
   for (const Case &c : cases) {
@@ -299,7 +340,8 @@ TEST(GGUFReader, BrokenTensorsAreClearErrors) {
                  {"tensor 't' has 5 dimensions"});
   Tensor zero = f32Tensor("t", {1}, one);
   zero.dims = {0};
-  expectContains(parseError(withTensor(zero)), {"tensor 't' has dimension 0 of 0"});
+  expectContains(parseError(withTensor(zero)),
+                 {"tensor 't' has dimension 0 of 0"});
   Tensor huge = f32Tensor("t", {1}, one);
   huge.dims = {uint64_t(1) << 40, uint64_t(1) << 40};
   expectContains(parseError(withTensor(huge)), {"too many elements"});
@@ -313,7 +355,8 @@ TEST(GGUFReader, BrokenTensorsAreClearErrors) {
 
   // Data past the end, misaligned offsets and overlaps: offsets patched in
   // a good file.
-  std::string good = gguf({}, {f32Tensor("a", {8}, one), f32Tensor("b", {8}, one)});
+  std::string good =
+      gguf({}, {f32Tensor("a", {8}, one), f32Tensor("b", {8}, one)});
   size_t offsetOfB = good.find("b") + 1 + 4 + 8 + 4; // name, n_dims, dim, type
   std::string past = good;
   past.replace(offsetOfB, 8, Bytes().u64(4096).text);
@@ -352,14 +395,12 @@ struct TinyLlama {
 
   TinyLlama() {
     auto matrix = [&](StringRef name, uint64_t rows, uint64_t cols) {
-      tensors.push_back(f32Tensor(name, {cols, rows}, [name](uint64_t i) {
-        return value(name, i);
-      }));
+      tensors.push_back(f32Tensor(
+          name, {cols, rows}, [name](uint64_t i) { return value(name, i); }));
     };
     auto vector = [&](StringRef name, uint64_t size) {
-      tensors.push_back(f32Tensor(name, {size}, [name](uint64_t i) {
-        return value(name, i);
-      }));
+      tensors.push_back(f32Tensor(
+          name, {size}, [name](uint64_t i) { return value(name, i); }));
     };
     matrix("token_embd.weight", 32, 64);
     vector("blk.0.attn_norm.weight", 64);
@@ -470,11 +511,16 @@ TEST_F(GGUFCheckpointTest, ConfigNamesShapesAndRows) {
           << row << ", " << col;
     }
   }
-  // Q has two heads: the second head's first row is stored row 32.
+  // Q has two heads of 32 rows: Hugging Face's row 33 (head 1, first half,
+  // i = 1) is stored row 32 + 2 * 1 = 34, and row 49 (second half, i = 1)
+  // stored row 35.
   rows = weights.bytes(*q, scratch);
-  float got;
-  std::memcpy(&got, rows.data() + 4 * (32 * 64 + 5), 4);
-  EXPECT_EQ(got, TinyLlama::value("blk.0.attn_q.weight", 32 * 64 + 5));
+  for (auto [row, stored] : {std::pair<int, int>{33, 34}, {49, 35}, {0, 0}}) {
+    float got;
+    std::memcpy(&got, rows.data() + 4 * (row * 64 + 5), 4);
+    EXPECT_EQ(got, TinyLlama::value("blk.0.attn_q.weight", stored * 64 + 5))
+        << row;
+  }
   // V is not permuted: its view is the file's.
   const TensorInfo *v = weights.find("model.layers.0.self_attn.v_proj.weight");
   EXPECT_EQ(v->ropeHeads, 0u);
@@ -483,8 +529,8 @@ TEST_F(GGUFCheckpointTest, ConfigNamesShapesAndRows) {
 
 TEST_F(GGUFCheckpointTest, UntiedOutputAndLlama3Scaling) {
   TinyLlama model;
-  model.tensors.push_back(f32Tensor("output.weight", {64, 32},
-                                    [](uint64_t) { return 0.5f; }));
+  model.tensors.push_back(
+      f32Tensor("output.weight", {64, 32}, [](uint64_t) { return 0.5f; }));
   // The factors llama.cpp's converter writes for factor 32 and bands 1 and
   // 4 over `original` positions (computed here in double from the
   // formula, the reader in float).
@@ -507,8 +553,8 @@ TEST_F(GGUFCheckpointTest, UntiedOutputAndLlama3Scaling) {
     return factors;
   };
   std::vector<float> factors = tableFor(8192);
-  model.tensors.push_back(f32Tensor(
-      "rope_freqs.weight", {16}, [&](uint64_t i) { return factors[i]; }));
+  model.tensors.push_back(f32Tensor("rope_freqs.weight", {16},
+                                    [&](uint64_t i) { return factors[i]; }));
   Expected<Checkpoint> checkpoint = open(model);
   ASSERT_TRUE(bool(checkpoint)) << toString(checkpoint.takeError());
   EXPECT_FALSE(checkpoint->config.tieWordEmbeddings);
@@ -590,9 +636,9 @@ TEST_F(GGUFCheckpointTest, RefusalsNameTheProblem) {
     gate->dims = {256, 64};
     gate->type = 12; // Q4_K: 144 bytes a block of 256
     gate->data = std::string(64 * 144, '\0');
-    expectContains(openError(model),
-                   {"tensor 'blk.0.ffn_gate.weight' has type Q4_K",
-                    "does not read yet"});
+    expectContains(
+        openError(model),
+        {"tensor 'blk.0.ffn_gate.weight' has type Q4_K", "does not read yet"});
   }
   {
     SCOPED_TRACE("an unknown tensor");

@@ -64,8 +64,13 @@ public:
   llvm::StringRef path() const { return sourcePath; }
   /// The file that holds `tensor`.
   llvm::StringRef pathOf(const TensorInfo &tensor) const;
-  /// How many safetensors files the tensors come from.
+  /// How many files the tensors come from.
   size_t numFiles() const { return files.size(); }
+  /// The GGUF file the tensors come from, or null for safetensors: it also
+  /// holds the tokenizer.
+  const GGUFFile *ggufFile() const {
+    return files.size() == 1 ? files.front().gguf.get() : nullptr;
+  }
 
 private:
   /// One file the tensors come from: a safetensors file or a GGUF file.

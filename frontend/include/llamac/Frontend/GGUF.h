@@ -56,9 +56,18 @@ struct GGUFValue {
   bool isSigned = false;
   double number = 0;
   llvm::StringRef string;
-  /// For arrays: the element type and the elements.
+  /// For arrays: the element type, the number of elements, and either
+  /// their bytes in the file (numbers and bools, decoded by element()) or,
+  /// for strings and arrays, the decoded elements.
   GGUFValueType elementType = GGUFValueType::UInt8;
+  uint64_t count = 0;
+  llvm::ArrayRef<uint8_t> raw;
   std::vector<GGUFValue> elements;
+
+  /// The number of elements of an array.
+  size_t size() const;
+  /// Element `i` of an array.
+  GGUFValue element(size_t i) const;
 
   bool isInteger() const;
   /// The value as a non-negative integer, if it is an integer that is one.
