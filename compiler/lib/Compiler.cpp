@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "llamac/Compiler/Compiler.h"
+#include "llamac/Compiler/GGUFTokenizer.h"
 
 #include "llamac/Artifact/KernelABI.h"
 #include "llamac/Codegen/Codegen.h"
@@ -361,7 +362,28 @@ Error Compilation::readInputs() {
   s.checkpoint = std::move(*checkpoint);
   // A broken tokenizer.json is reported before the seconds of codegen.
   std::string tokenizerPath = s.modelDir + "/tokenizer.json";
-  if (s.options.emit == EmitStage::Artifact && sys::fs::exists(tokenizerPath)) {
+  if (const GGUFFile *gguf = s.checkpoint->weights->ggufFile();
+      gguf && s.options.emit == EmitStage::Artifact) {
+    s.timer.start("read tokenizer");
+    Expected<std::optional<tokenizer::Tokenizer::GGUFVocabulary>> vocabulary =
+        readGGUFVocabulary(*gguf);
+    if (!vocabulary)
+      return vocabulary.takeError();
+    if (*vocabulary) {
+      if (int64_t((*vocabulary)->tokens.size()) != s.checkpoint->config.vocabSize)
+        return makeError(s.modelDir + ": tokenizer.ggml.tokens has " +
+                         Twine((*vocabulary)->tokens.size()) +
+                         " tokens for a model of " +
+                         Twine(s.checkpoint->config.vocabSize));
+      try {
+        s.tokenizer =
+            tokenizer::Tokenizer::fromGGUFVocabulary(**vocabulary, s.modelDir);
+      } catch (const artifact::Error &error) {
+        return makeError(error.what());
+      }
+    }
+  } else if (s.options.emit == EmitStage::Artifact &&
+             sys::fs::exists(tokenizerPath)) {
     s.timer.start("read tokenizer");
     try {
       s.tokenizer = tokenizer::Tokenizer::fromHuggingFaceJSON(tokenizerPath);

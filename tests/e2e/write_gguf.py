@@ -2,11 +2,13 @@
 """Writes a Hugging Face Llama checkpoint (config.json and model.safetensors,
 or the shards that model.safetensors.index.json names; BF16, F16 or F32
 tensors) as the GGUF file that llama.cpp's convert_hf_to_gguf.py followed by
-llama-quantize would make of it: the same metadata keys, tensor names and
+llama-quantize --pure would make of it (every matrix in the chosen type): the same metadata keys, tensor names and
 order, the Q and K rows permuted to llama.cpp's interleaved RoPE layout,
 rope_freqs.weight for llama3 rope scaling, 1-D tensors in F32 and the
 matrices in the chosen type, quantized bit for bit as ggml's reference
-quantizers do (float32 arithmetic). No tokenizer vocabulary is written.
+quantizers do (float32 arithmetic), and, when the directory has a
+tokenizer.json, the tokenizer.ggml.* vocabulary of a Llama 3 ("gpt2" model,
+"llama-bpe" pre-tokenizer).
 
     write_gguf.py CHECKPOINT_DIR OUT.gguf --type F32|F16|BF16|Q8_0|Q4_0
                   [--version 2|3] [--alignment N] [--check]
@@ -239,6 +241,47 @@ def metadata(config, name, tensor_type, alignment):
     return kv
 
 
+# llama.cpp's token types.
+TOKEN_NORMAL, TOKEN_CONTROL, TOKEN_USER_DEFINED, TOKEN_UNUSED = 1, 3, 4, 5
+
+
+def tokenizer_metadata(checkpoint_dir, vocab_size):
+    """The tokenizer.ggml.* keys of the checkpoint's tokenizer.json (and the
+    chat template of tokenizer_config.json) as convert_hf_to_gguf.py writes
+    them for a Llama 3 (byte-level BPE, "llama-bpe"): every id's byte-level
+    spelling or added token's text, its type (control for special added
+    tokens, user-defined for the others, unused padding for ids nobody has),
+    the merges as "left right". Empty when there is no tokenizer.json."""
+    path = os.path.join(checkpoint_dir, "tokenizer.json")
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        tokenizer = json.load(f)
+    tokens = [f"[PAD{i}]" for i in range(vocab_size)]
+    types = [TOKEN_UNUSED] * vocab_size
+    for spelling, token_id in tokenizer["model"]["vocab"].items():
+        if token_id < vocab_size:
+            tokens[token_id], types[token_id] = spelling, TOKEN_NORMAL
+    for added in tokenizer.get("added_tokens", []):
+        if added["id"] < vocab_size:
+            tokens[added["id"]] = added["content"]
+            types[added["id"]] = TOKEN_CONTROL if added.get("special") else TOKEN_USER_DEFINED
+    merges = [m if isinstance(m, str) else " ".join(m)
+              for m in tokenizer["model"]["merges"]]
+    kv = [("tokenizer.ggml.model", STRING, "gpt2"),
+          ("tokenizer.ggml.pre", STRING, "llama-bpe"),
+          ("tokenizer.ggml.tokens", ARRAY, (STRING, tokens)),
+          ("tokenizer.ggml.token_type", ARRAY, (INT32, types)),
+          ("tokenizer.ggml.merges", ARRAY, (STRING, merges))]
+    config_path = os.path.join(checkpoint_dir, "tokenizer_config.json")
+    if os.path.exists(config_path):
+        with open(config_path, encoding="utf-8") as f:
+            template = json.load(f).get("chat_template")
+        if isinstance(template, str):
+            kv.append(("tokenizer.chat_template", STRING, template))
+    return kv
+
+
 # Encodings of a tensor's float32 values (row-major, rows of dims[0]).
 
 def quantize_q8_0(values):
@@ -345,6 +388,7 @@ def write(checkpoint_dir, out_path, tensor_type, version=3, alignment=None):
     plan = tensor_plan(config, tensors)
     name = os.path.basename(os.path.normpath(checkpoint_dir))
     kv = metadata(config, name, tensor_type, alignment)
+    kv += tokenizer_metadata(checkpoint_dir, config["vocab_size"])
     align = alignment or DEFAULT_ALIGNMENT
 
     header = bytearray(b"GGUF")

@@ -703,6 +703,90 @@ TEST(TokenizerCompiled, SameAsJSON) {
 }
 
 //===----------------------------------------------------------------------===//
+// The vocabulary a GGUF file carries
+//===----------------------------------------------------------------------===//
+
+/// tokenizer.json's vocabulary as llama.cpp's converter puts it into
+/// tokenizer.ggml.*: by id the byte-level spelling (type 1, normal) or the
+/// added token's text (3 control if special, else 4 user-defined), merges
+/// as "left right".
+Tokenizer::GGUFVocabulary ggufVocabularyOf(const std::string &path) {
+  json root = json::parse(readFile(path));
+  Tokenizer::GGUFVocabulary vocabulary;
+  size_t size = root["model"]["vocab"].size() + root["added_tokens"].size();
+  vocabulary.tokens.resize(size);
+  vocabulary.types.resize(size, 5);
+  for (const auto &[spelling, id] : root["model"]["vocab"].items()) {
+    vocabulary.tokens[id.get<size_t>()] = spelling;
+    vocabulary.types[id.get<size_t>()] = 1;
+  }
+  for (const json &added : root["added_tokens"]) {
+    size_t id = added["id"].get<size_t>();
+    vocabulary.tokens[id] = added["content"].get<std::string>();
+    vocabulary.types[id] = added["special"].get<bool>() ? 3 : 4;
+  }
+  for (const json &merge : root["model"]["merges"])
+    vocabulary.merges.push_back(
+        merge.is_string() ? merge.get<std::string>()
+                          : merge[0].get<std::string>() + " " +
+                                merge[1].get<std::string>());
+  return vocabulary;
+}
+
+TEST(TokenizerGGUF, SameAsJSON) {
+  const Loaded &l = loaded();
+  std::unique_ptr<Tokenizer> fromGGUF = Tokenizer::fromGGUFVocabulary(
+      ggufVocabularyOf(LLAMAC_TOKENIZER_JSON), "model.gguf");
+  checkGolden(*fromGGUF);
+  // The compiled form is byte for byte the one tokenizer.json gives.
+  std::string path = tempDir() + "/gguf.bin";
+  fromGGUF->save(path);
+  EXPECT_EQ(readFile(path), readFile(l.compiledPath));
+}
+
+TEST(TokenizerGGUF, BrokenVocabulariesAreClearErrors) {
+  const Tokenizer::GGUFVocabulary real =
+      ggufVocabularyOf(LLAMAC_TOKENIZER_JSON);
+  struct Case {
+    const char *name;
+    std::function<void(Tokenizer::GGUFVocabulary &)> breakIt;
+    std::string expected;
+  } cases[] = {
+      {"no tokens", [](auto &v) { v = {}; }, "tokenizer.ggml.tokens is empty"},
+      {"types of another length", [](auto &v) { v.types.pop_back(); },
+       "token_type has 128255 entries for 128256 tokens"},
+      {"an unknown type", [](auto &v) { v.types[9906] = 2; },
+       "tokenizer.ggml.tokens[9906] \"Hello\" has token type 2"},
+      {"a spelling outside the byte-level alphabet",
+       [](auto &v) { v.tokens[9906] = "Hel lo"; },
+       "outside the byte-level alphabet"},
+      {"an empty token", [](auto &v) { v.tokens[5] = ""; }, "is empty"},
+      {"a spelling twice", [](auto &v) { v.tokens[9906] = v.tokens[9907]; },
+       "is listed twice"},
+      {"a byte without a token",
+       [](auto &v) { v.types[32] = 4; }, "no token for byte 0x41"},
+      {"a merge of unknown tokens",
+       [](auto &v) { v.merges[0] = "Hello zzzzq"; },
+       "merges[0]: token \"zzzzq\" is not a normal token"},
+      {"a merge without a space", [](auto &v) { v.merges[3] = "Hello"; },
+       "is not two tokens separated by a space"},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.name);
+    Tokenizer::GGUFVocabulary broken = real;
+    c.breakIt(broken);
+    try {
+      Tokenizer::fromGGUFVocabulary(broken, "model.gguf");
+      ADD_FAILURE() << "expected an error";
+    } catch (const Error &error) {
+      std::string message = error.what();
+      EXPECT_EQ(message.rfind("model.gguf: ", 0), 0u) << message;
+      EXPECT_NE(message.find(c.expected), std::string::npos) << message;
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
 // Benchmark (figures printed, not checked)
 //===----------------------------------------------------------------------===//
 

@@ -40,6 +40,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <climits>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -1100,6 +1101,94 @@ Tokenizer::fromHuggingFaceJSON(const std::string &path) {
   auto image = std::make_unique<Image>();
   fillImage(*image, contents);
   image->attach(path);
+  return std::unique_ptr<Tokenizer>(new Tokenizer(std::move(image)));
+}
+
+std::unique_ptr<Tokenizer>
+Tokenizer::fromGGUFVocabulary(const GGUFVocabulary &vocabulary,
+                              const std::string &source) {
+  // llama.cpp's token types.
+  enum : int32_t { Normal = 1, Control = 3, UserDefined = 4 };
+  const std::vector<std::string> &tokens = vocabulary.tokens;
+  if (tokens.empty())
+    fail(source + ": tokenizer.ggml.tokens is empty");
+  if (tokens.size() > uint64_t(INT32_MAX))
+    fail(source + ": tokenizer.ggml.tokens has too many entries");
+  if (vocabulary.types.size() != tokens.size())
+    fail(source + ": tokenizer.ggml.token_type has " +
+         std::to_string(vocabulary.types.size()) + " entries for " +
+         std::to_string(tokens.size()) + " tokens");
+  ByteLevelAlphabet alphabet;
+  Contents contents;
+  contents.ignoreMerges = true;
+  contents.tokens.resize(tokens.size());
+  contents.kinds.resize(tokens.size(), ModelToken);
+  std::unordered_map<std::string_view, uint32_t> idOfSpelling;
+  std::array<bool, 256> hasByte{};
+  for (size_t id = 0; id < tokens.size(); ++id) {
+    const std::string where =
+        source + ": tokenizer.ggml.tokens[" + std::to_string(id) + "] " +
+        quote(tokens[id]);
+    if (tokens[id].empty())
+      fail(where + " is empty");
+    switch (vocabulary.types[id]) {
+    case Normal: {
+      std::optional<std::string> bytes = alphabet.decode(tokens[id]);
+      if (!bytes || bytes->empty())
+        fail(where + " has a character outside the byte-level alphabet");
+      if (!idOfSpelling.try_emplace(tokens[id], uint32_t(id)).second)
+        fail(where + " is listed twice");
+      if (bytes->size() == 1)
+        hasByte[static_cast<unsigned char>((*bytes)[0])] = true;
+      contents.tokens[id] = std::move(*bytes);
+      break;
+    }
+    case Control:
+    case UserDefined:
+      contents.tokens[id] = tokens[id];
+      contents.kinds[id] =
+          vocabulary.types[id] == Control ? SpecialToken : AddedToken;
+      break;
+    default:
+      fail(where + " has token type " + std::to_string(vocabulary.types[id]) +
+           " (llamac reads normal 1, control 3 and user-defined 4)");
+    }
+  }
+  for (int byte = 0; byte < 256; ++byte)
+    if (!hasByte[byte]) {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "0x%02x", byte);
+      fail(source + ": tokenizer.ggml.tokens has no token for byte " + hex +
+           " (not a byte-level BPE vocabulary)");
+    }
+  auto idOf = [&](std::string_view spelling, size_t rank) {
+    auto found = idOfSpelling.find(spelling);
+    if (found == idOfSpelling.end())
+      fail(source + ": tokenizer.ggml.merges[" + std::to_string(rank) +
+           "]: token " + quote(spelling) + " is not a normal token");
+    return found->second;
+  };
+  contents.merges.reserve(vocabulary.merges.size());
+  std::string joined;
+  for (size_t rank = 0; rank < vocabulary.merges.size(); ++rank) {
+    std::string_view text = vocabulary.merges[rank];
+    size_t space = text.find(' ');
+    std::string_view left = text.substr(0, space);
+    std::string_view right = space == std::string_view::npos
+                                 ? std::string_view()
+                                 : text.substr(space + 1);
+    if (left.empty() || right.empty() ||
+        right.find(' ') != std::string_view::npos)
+      fail(source + ": tokenizer.ggml.merges[" + std::to_string(rank) + "] " +
+           quote(text) + " is not two tokens separated by a space");
+    joined.assign(left);
+    joined.append(right);
+    contents.merges.push_back(
+        {idOf(left, rank), idOf(right, rank), idOf(joined, rank)});
+  }
+  auto image = std::make_unique<Image>();
+  fillImage(*image, contents);
+  image->attach(source);
   return std::unique_ptr<Tokenizer>(new Tokenizer(std::move(image)));
 }
 

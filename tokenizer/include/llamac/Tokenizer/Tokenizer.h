@@ -50,6 +50,29 @@ public:
   /// an Error that names the section.
   static std::unique_ptr<Tokenizer>
   fromHuggingFaceJSON(const std::string &path);
+
+  /// The vocabulary a GGUF file carries (`tokenizer.ggml.tokens`,
+  /// `token_type`, `merges`) for llama.cpp's "gpt2" model with the
+  /// "llama-bpe" pre-tokenizer, which is Llama 3's tokenizer.json in other
+  /// clothes: the same byte-level spellings and merges, the added tokens
+  /// among the tokens by type.
+  struct GGUFVocabulary {
+    /// By id: the byte-level spelling of a normal token, the text of a
+    /// control or user-defined one.
+    std::vector<std::string> tokens;
+    /// By id, llama.cpp's token types: 1 normal, 3 control (a special
+    /// token), 4 user-defined (an added token that is not special).
+    std::vector<int32_t> types;
+    /// "left right" spellings, best first.
+    std::vector<std::string> merges;
+  };
+  /// A tokenizer from `vocabulary`; errors name `source` and what is wrong
+  /// (an unknown type, a spelling outside the byte-level alphabet, a merge
+  /// of unknown tokens...). Encodes as tokenizer.json of the same
+  /// vocabulary does (ignore_merges, as Llama 3's).
+  static std::unique_ptr<Tokenizer>
+  fromGGUFVocabulary(const GGUFVocabulary &vocabulary,
+                     const std::string &source);
   /// Reads a compiled tokenizer written by save(). A file that is not one,
   /// of another version, truncated or corrupt is an Error.
   static std::unique_ptr<Tokenizer> load(const std::string &compiledPath);
