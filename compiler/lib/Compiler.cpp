@@ -31,11 +31,14 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -85,6 +88,43 @@ Expected<llm::WeightPrecision> parseWeightPrecision(StringRef name) {
        WeightPrecision::Q4_0},
       [](StringRef s) { return llm::symbolizeWeightPrecision(s); },
       [](WeightPrecision p) { return llm::stringifyWeightPrecision(p); });
+}
+
+std::optional<llm::WeightPrecision>
+nearestWeightPrecision(const GGUFFile &file, std::string &reason) {
+  std::map<GGMLType, uint64_t> bytesByType;
+  for (const GGUFTensor &tensor : file.tensors())
+    if (tensor.dims.size() == 2)
+      bytesByType[tensor.type] += tensor.byteSize;
+  if (bytesByType.empty())
+    return std::nullopt;
+  GGMLType dominant =
+      std::max_element(bytesByType.begin(), bytesByType.end(),
+                       [](const auto &a, const auto &b) {
+                         return a.second < b.second;
+                       })
+          ->first;
+  std::optional<llm::WeightPrecision> precision;
+  switch (dominant) {
+  case GGMLType::Q4_0:
+  case GGMLType::Q4_K:
+  case GGMLType::Q5_K:
+    precision = llm::WeightPrecision::Q4_0;
+    break;
+  case GGMLType::Q8_0:
+  case GGMLType::Q6_K:
+    precision = llm::WeightPrecision::Q8_0;
+    break;
+  default:
+    return std::nullopt;
+  }
+  const GGMLTypeTraits *traits = getGGMLTypeTraits(uint32_t(dominant));
+  reason = (Twine("its matrices are mostly ") + traits->name + " (" +
+            formatv("{0:f2}", 8.0 * traits->blockBytes / traits->blockElements)
+                .str() +
+            " bits a weight)")
+               .str();
+  return precision;
 }
 
 Expected<llm::PrefillInputs> parsePrefillInputs(StringRef name) {

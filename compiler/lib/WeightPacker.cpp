@@ -6,6 +6,7 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/MathExtras.h"
@@ -54,6 +55,65 @@ uint16_t floatToBF16(float value) {
   return uint16_t((bits + rounding) >> 16);
 }
 
+/// The f16 at `bytes` as a float.
+float halfAt(const uint8_t *bytes) {
+  uint16_t bits;
+  std::memcpy(&bits, bytes, 2);
+  return halfToFloat(bits);
+}
+
+/// Element `i` of Q4_K / Q5_K blocks of 256 (144 / 176 bytes: f16 d, f16
+/// dmin, 12 bytes of eight 6-bit scales and mins, [Q5_K: 32 bytes of high
+/// bits,] 128 bytes of low nibbles), as llama.cpp decodes it: 64 values a
+/// chunk, the first 32 from the low nibbles of its 32 bytes and the next
+/// 32 from the high ones, each half with its own scale and min;
+/// value = (d * scale) * code - dmin * min. The products are exact in
+/// float, so the one rounding is the difference's, as in llama.cpp.
+float loadKQuant45(const uint8_t *source, bool fiveBits, int64_t i) {
+  const uint8_t *block = source + (fiveBits ? 176 : 144) * (i / 256);
+  const uint8_t *scales = block + 4;
+  const uint8_t *high = block + 16;
+  const uint8_t *low = block + (fiveBits ? 48 : 16);
+  const int e = int(i % 256), chunk = e / 64, half = (e % 64) / 32,
+            l = e % 32;
+  const int sub = 2 * chunk + half;
+  uint8_t scale, min;
+  if (sub < 4) {
+    scale = scales[sub] & 63;
+    min = scales[sub + 4] & 63;
+  } else {
+    scale = (scales[sub + 4] & 0xF) | ((scales[sub - 4] >> 6) << 4);
+    min = (scales[sub + 4] >> 4) | ((scales[sub] >> 6) << 4);
+  }
+  const uint8_t byte = low[32 * chunk + l];
+  int code = half ? byte >> 4 : byte & 0xF;
+  if (fiveBits && (high[l] >> sub) & 1)
+    code += 16;
+  const float d = halfAt(block) * float(scale);
+  const float m = halfAt(block + 2) * float(min);
+  return d * float(code) - m;
+}
+
+/// Element `i` of Q6_K blocks of 256 (210 bytes: 128 bytes of low
+/// nibbles, 64 of high bit pairs, 16 int8 scales of 16 values, f16 d), as
+/// llama.cpp decodes it: two halves of 128, each four runs of 32 that take
+/// the low or high nibble of the first or second 32 low bytes and a bit
+/// pair of the same 32 high bytes; value = (d * scale) * (code - 32).
+float loadQ6K(const uint8_t *source, int64_t i) {
+  const uint8_t *block = source + 210 * (i / 256);
+  const int e = int(i % 256), n = e / 128, run = (e % 128) / 32, l = e % 32;
+  const uint8_t *low = block + 64 * n;
+  const uint8_t *high = block + 128 + 32 * n;
+  const int8_t *scales =
+      reinterpret_cast<const int8_t *>(block + 192) + 8 * n;
+  const uint8_t lowByte = low[l + 32 * (run & 1)];
+  const int lowBits = run < 2 ? lowByte & 0xF : lowByte >> 4;
+  const int highBits = (high[l] >> (2 * run)) & 3;
+  const int code = (lowBits | (highBits << 4)) - 32;
+  const float d = halfAt(block + 208);
+  return d * float(scales[l / 16 + 2 * run]) * float(code);
+}
+
 /// Reads element `i` of `source` (of `dtype`) as a float.
 float loadAsFloat(const uint8_t *source, DType dtype, int64_t i) {
   switch (dtype) {
@@ -89,6 +149,11 @@ float loadAsFloat(const uint8_t *source, DType dtype, int64_t i) {
     const int code = j < 16 ? block[2 + j] & 0xF : block[2 + j - 16] >> 4;
     return halfToFloat(scale) * float(code - 8);
   }
+  case DType::Q4_K:
+  case DType::Q5_K:
+    return loadKQuant45(source, dtype == DType::Q5_K, i);
+  case DType::Q6_K:
+    return loadQ6K(source, i);
   }
   llvm_unreachable("unknown dtype");
 }
@@ -269,10 +334,51 @@ Expected<std::vector<WeightSlot>> readWeightTable(mlir::ModuleOp module,
 }
 
 namespace {
+/// A GGUF file's blocks carry f16 scales; an infinite or NaN one would
+/// make values of its block non-finite, which no quantizer can take.
+Error checkBlockScales(ArrayRef<uint8_t> bytes, const TensorInfo &tensor,
+                       StringRef path) {
+  // Each type's block size and where its f16 scales are.
+  size_t blockBytes;
+  SmallVector<size_t, 2> scaleOffsets;
+  switch (tensor.dtype) {
+  case DType::Q8_0:
+    blockBytes = 34, scaleOffsets = {0};
+    break;
+  case DType::Q4_0:
+    blockBytes = 18, scaleOffsets = {0};
+    break;
+  case DType::Q4_K:
+    blockBytes = 144, scaleOffsets = {0, 2};
+    break;
+  case DType::Q5_K:
+    blockBytes = 176, scaleOffsets = {0, 2};
+    break;
+  case DType::Q6_K:
+    blockBytes = 210, scaleOffsets = {208};
+    break;
+  default:
+    return Error::success();
+  }
+  for (size_t block = 0; block * blockBytes < bytes.size(); ++block)
+    for (size_t offset : scaleOffsets) {
+      uint16_t scale;
+      std::memcpy(&scale, bytes.data() + block * blockBytes + offset, 2);
+      if ((scale & 0x7C00) == 0x7C00)
+        return makeError(path + ": tensor '" + tensor.name + "': block " +
+                         Twine(block) + " has a non-finite scale");
+    }
+  return Error::success();
+}
+
 /// The matrices named by `slot.parts` stacked along their first dimension
-/// into `stacked` (same dtype and columns required), described by `info`.
+/// into `stacked` (same columns required), described by `info`. Parts of
+/// one type are stacked as they are; parts of different types (a GGUF
+/// file's Q4_K_M mixes Q4_K and Q6_K in one layer's Q/K/V) are widened to
+/// F32 first.
 Error stackParts(const WeightSlot &slot, const CheckpointWeights &source,
                  std::vector<uint8_t> &stacked, TensorInfo &info) {
+  SmallVector<const TensorInfo *, 3> parts;
   for (const std::string &part : slot.parts) {
     const TensorInfo *tensor = source.find(part);
     if (!tensor)
@@ -282,40 +388,40 @@ Error stackParts(const WeightSlot &slot, const CheckpointWeights &source,
     if (tensor->shape.size() != 2)
       return makeError(source.pathOf(*tensor) + ": tensor '" + part +
                        "' is not a matrix (part of '" + slot.name + "')");
-    if (&part == &slot.parts.front()) {
-      info = *tensor;
-      info.shape[0] = 0;
-    } else if (tensor->dtype != info.dtype || tensor->shape[1] != info.shape[1]) {
+    if (!parts.empty() && tensor->shape[1] != parts.front()->shape[1])
       return makeError(source.pathOf(*tensor) + ": tensor '" + part +
-                       "' differs in dtype or columns from '" +
-                       slot.parts.front() + "' (parts of '" + slot.name +
-                       "')");
-    }
-    std::vector<uint8_t> scratch;
+                       "' differs in columns from '" + slot.parts.front() +
+                       "' (parts of '" + slot.name + "')");
+    parts.push_back(tensor);
+  }
+  const bool mixed = llvm::any_of(parts, [&](const TensorInfo *tensor) {
+    return tensor->dtype != parts.front()->dtype;
+  });
+  info = *parts.front();
+  info.shape[0] = 0;
+  if (mixed)
+    info.dtype = DType::F32;
+  std::vector<uint8_t> scratch;
+  for (const TensorInfo *tensor : parts) {
     ArrayRef<uint8_t> bytes = source.bytes(*tensor, scratch);
-    stacked.insert(stacked.end(), bytes.begin(), bytes.end());
+    if (Error error = checkBlockScales(bytes, *tensor, source.pathOf(*tensor)))
+      return error;
+    if (!mixed) {
+      stacked.insert(stacked.end(), bytes.begin(), bytes.end());
+    } else {
+      const int64_t count = tensor->numElements();
+      size_t at = stacked.size();
+      stacked.resize(at + 4 * size_t(count));
+      for (int64_t i = 0; i < count; ++i) {
+        float value = loadAsFloat(bytes.data(), tensor->dtype, i);
+        std::memcpy(stacked.data() + at + 4 * i, &value, 4);
+      }
+    }
     info.shape[0] += tensor->shape[0];
   }
   info.name = slot.name;
   info.ropeHeads = 0; // the rows are in order in `stacked`
   info.byteSize = stacked.size();
-  return Error::success();
-}
-
-/// A GGUF file's blocks carry f16 scales; an infinite or NaN one would
-/// make every value of its block non-finite, which no quantizer can take.
-Error checkBlockScales(ArrayRef<uint8_t> bytes, const TensorInfo &tensor,
-                       StringRef path) {
-  if (tensor.dtype != DType::Q8_0 && tensor.dtype != DType::Q4_0)
-    return Error::success();
-  const size_t blockBytes = tensor.dtype == DType::Q8_0 ? 34 : 18;
-  for (size_t block = 0; block * blockBytes < bytes.size(); ++block) {
-    uint16_t scale;
-    std::memcpy(&scale, bytes.data() + block * blockBytes, 2);
-    if ((scale & 0x7C00) == 0x7C00)
-      return makeError(path + ": tensor '" + tensor.name + "': block " +
-                       Twine(block) + " has a non-finite scale");
-  }
   return Error::success();
 }
 

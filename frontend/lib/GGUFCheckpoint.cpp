@@ -252,6 +252,12 @@ std::optional<DType> dtypeOf(GGMLType type) {
     return DType::Q8_0;
   case GGMLType::Q4_0:
     return DType::Q4_0;
+  case GGMLType::Q4_K:
+    return DType::Q4_K;
+  case GGMLType::Q5_K:
+    return DType::Q5_K;
+  case GGMLType::Q6_K:
+    return DType::Q6_K;
   default:
     return std::nullopt;
   }
@@ -398,7 +404,7 @@ CheckpointWeights::fromGGUF(std::unique_ptr<GGUFFile> file,
                            "' has type " +
                            getGGMLTypeTraits(uint32_t(tensor.type))->name +
                            ", which llamac does not read yet (F32, F16, BF16, "
-                           "Q8_0 and Q4_0 are supported)");
+                           "Q8_0, Q4_0, Q4_K, Q5_K and Q6_K are supported)");
     if (llvm::any_of(tensor.name,
                      [](char c) { return (unsigned char)c < 0x20; }))
       return makeError(file->path(), "tensor '" + diag::printable(tensor.name) +

@@ -52,7 +52,7 @@ GraphOptions graphOptionsFor(const Checkpoint &checkpoint) {
   for (const TensorInfo &tensor : checkpoint.weights->tensors())
     // The graph holds floats: a GGUF file's quantized blocks are shown as
     // the default weight type (the compiler chooses the storage anyway).
-    if (tensor.dtype != DType::Q8_0 && tensor.dtype != DType::Q4_0)
+    if (!isBlockDType(tensor.dtype))
       options.paramTypes[tensor.name] = tensor.dtype;
   return options;
 }
@@ -67,8 +67,7 @@ Type elementTypeOf(MLIRContext *context, DType dtype) {
     return Float16Type::get(context);
   case DType::F32:
     return Float32Type::get(context);
-  case DType::Q8_0:
-  case DType::Q4_0:
+  default:
     break;
   }
   llvm_unreachable("not a float dtype");

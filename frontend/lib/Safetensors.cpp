@@ -211,9 +211,16 @@ size_t llamac::dtypeSize(DType dtype) {
     return 4;
   case DType::Q8_0:
   case DType::Q4_0:
+  case DType::Q4_K:
+  case DType::Q5_K:
+  case DType::Q6_K:
     break;
   }
   llvm_unreachable("not a float DType");
+}
+
+bool llamac::isBlockDType(DType dtype) {
+  return dtype != DType::BF16 && dtype != DType::F16 && dtype != DType::F32;
 }
 
 StringRef llamac::dtypeName(DType dtype) {
@@ -228,6 +235,12 @@ StringRef llamac::dtypeName(DType dtype) {
     return "Q8_0";
   case DType::Q4_0:
     return "Q4_0";
+  case DType::Q4_K:
+    return "Q4_K";
+  case DType::Q5_K:
+    return "Q5_K";
+  case DType::Q6_K:
+    return "Q6_K";
   }
   llvm_unreachable("unknown DType");
 }

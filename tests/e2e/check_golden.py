@@ -94,7 +94,7 @@ def main():
                         help="compile a copy sharded into this many files")
     parser.add_argument("--shard-dtype", choices=["F32"],
                         help="with --shards: BF16 tensors widened to F32")
-    parser.add_argument("--gguf", choices=["F32", "F16", "BF16", "Q8_0", "Q4_0"],
+    parser.add_argument("--gguf", choices=["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"],
                         help="compile the checkpoint converted to a GGUF file "
                              "with tensors of this type")
     parser.add_argument("--skip-without-amx", action="store_true",

@@ -6,17 +6,33 @@ llama-quantize --pure would make of it (every matrix in the chosen type): the sa
 order, the Q and K rows permuted to llama.cpp's interleaved RoPE layout,
 rope_freqs.weight for llama3 rope scaling, 1-D tensors in F32 and the
 matrices in the chosen type, quantized bit for bit as ggml's reference
-quantizers do (float32 arithmetic), and, when the directory has a
-tokenizer.json, the tokenizer.ggml.* vocabulary of a Llama 3 ("gpt2" model,
-"llama-bpe" pre-tokenizer).
+quantizers do (float32 arithmetic) for Q8_0 and Q4_0, and, when the
+directory has a tokenizer.json, the tokenizer.ggml.* vocabulary of a Llama 3
+("gpt2" model, "llama-bpe" pre-tokenizer).
 
-    write_gguf.py CHECKPOINT_DIR OUT.gguf --type F32|F16|BF16|Q8_0|Q4_0
-                  [--version 2|3] [--alignment N] [--check]
+    write_gguf.py CHECKPOINT_DIR OUT.gguf
+                  --type F32|F16|BF16|Q8_0|Q4_0|Q4_K|Q5_K|Q6_K
+                  [--dequantize] [--version 2|3] [--alignment N] [--check]
+
+Q4_K, Q5_K and Q6_K (super-blocks of 256 elements along a row, so every
+row length must be a multiple of 256) are valid ggml blocks made by a plain
+min/max scheme (see quantize_k_min and quantize_q6_k), NOT by llama-quantize's
+error-minimising search: the files are for testing llamac's decoding of
+these formats, not for matching llama-quantize's bytes.
+
+--dequantize quantizes the matrices to the chosen type as usual and then
+writes them as F32 tensors holding exactly the dequantized values (as
+ggml's dequantize_row_* computes them, float32 rounding included), with
+general.file_type 0: a file with the same values as the quantized one, to
+compare the two in a test.
 
 Without --alignment the file has no general.alignment key and uses 32.
 --check reads the written file back (read() below) and checks its layout
-and every value against the checkpoint. Used to test the GGUF reader
-against the safetensors path; standard library only.
+and every value against the checkpoint; for a quantized type it also writes
+the other of the quantized file and its --dequantize twin next to OUT
+(deleted afterwards) and checks that the twin's F32 values are the
+quantized file's dequantized values bit for bit. Used to test the GGUF
+reader against the safetensors path; standard library only.
 """
 import argparse
 import array
@@ -45,11 +61,16 @@ GGML_TYPES = {
     "F16": (1, 1, 2, 1),
     "Q4_0": (2, 32, 18, 2),
     "Q8_0": (8, 32, 34, 7),
+    "Q4_K": (12, 256, 144, 15),  # file type MOSTLY_Q4_K_M
+    "Q5_K": (13, 256, 176, 17),  # file type MOSTLY_Q5_K_M
+    "Q6_K": (14, 256, 210, 18),  # file type MOSTLY_Q6_K
     "BF16": (30, 1, 2, 32),
 }
+K_TYPES = ("Q4_K", "Q5_K", "Q6_K")
 TYPE_NAMES = {info[0]: name for name, info in GGML_TYPES.items()}
 DEFAULT_ALIGNMENT = 32
-BLOCK = 32
+BLOCK = 32  # Q8_0 and Q4_0
+QK_K = 256  # the K-quants' super-block
 
 
 def f32(x):
@@ -325,6 +346,285 @@ def quantize_q4_0(values):
     return bytes(out)
 
 
+# K-quants (ggml-common.h's block_q4_K, block_q5_K, block_q6_K; QK_K = 256).
+#
+# The quantizers below are a plain min/max scheme, not llama.cpp's search
+# for the least error (make_qkx2_quants, make_qx_quants): they make valid
+# blocks that approximate the values to within about half a quantization
+# step, for testing a decoder; llama-quantize makes different bytes. They
+# compute in Python's double precision. The dequantizers, on the other
+# hand, are ggml's dequantize_row_q4_K/q5_K/q6_K exactly, each product and
+# difference rounded to float32 in the order C evaluates them.
+
+def fp16_at_least(x, what):
+    """(2 bytes, value) of the smallest fp16 value >= x (x finite, >= 0), so
+    that a 6-bit (8-bit) multiple of it reaches x's multiple of 63 (127)."""
+    if x <= 0:  # 0 or -0.0 (a min of -0.0): +0
+        return b"\0\0", 0.0
+    try:
+        (bits,) = struct.unpack("<H", struct.pack("<e", x))
+    except OverflowError:
+        bits = 0x7C00
+    if struct.unpack("<e", struct.pack("<H", bits))[0] < x:
+        bits += 1
+    if bits >= 0x7C00:
+        raise ValueError(f"{what} {x} does not fit an fp16 scale")
+    data = struct.pack("<H", bits)
+    return data, struct.unpack("<e", data)[0]
+
+
+def check_finite(block, tensor_type):
+    if not math.isfinite(math.fsum(block)):
+        raise ValueError(f"cannot quantize a non-finite value to {tensor_type}")
+
+
+def pack_k4_scales(ls, lm):
+    """The 12 scale bytes of 8 6-bit scales ls and 8 6-bit mins lm, as
+    get_scale_min_k4 unpacks them: sub-blocks 0-3 in the low 6 bits of
+    bytes 0-3 (scales) and 4-7 (mins); sub-blocks 4-7 with their low 4 bits
+    in the nibbles of bytes 8-11 (scale low, min high) and their top 2 bits
+    in the top 2 bits of bytes 0-3 (scales) and 4-7 (mins)."""
+    out = bytearray(12)
+    for j in range(4):
+        out[j] = ls[j] | (ls[j + 4] >> 4) << 6
+        out[j + 4] = lm[j] | (lm[j + 4] >> 4) << 6
+        out[j + 8] = (ls[j + 4] & 0xF) | (lm[j + 4] & 0xF) << 4
+    return bytes(out)
+
+
+def get_scale_min_k4(j, q):
+    """ggml's get_scale_min_k4: (scale, min) of sub-block j from the 12 bytes q."""
+    if j < 4:
+        return q[j] & 63, q[j + 4] & 63
+    return ((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4),
+            (q[j + 4] >> 4) | ((q[j] >> 6) << 4))
+
+
+def quantize_k_min(values, nmax, tensor_type):
+    """The Q4_K (nmax 15) and Q5_K (nmax 31) scheme: yields, per super-block
+    of 256, (d and dmin as fp16 bytes, the 12 scale bytes, 256 codes 0..nmax)
+    with x ~ d*sc[j]*q - dmin*m[j] for the 8 sub-blocks j of 32 elements.
+    A sub-block with lo = min(its minimum, 0) and hi = its maximum wants the
+    step s_j = (hi - lo) / nmax and the offset m_j = -lo >= 0 (llama.cpp's
+    min clipped at 0); d is max s_j / 63 and dmin max m_j / 63, each rounded
+    up to fp16; sc[j] = min(63, ceil(s_j / d)) (a step no smaller than s_j,
+    so the codes span the range), m[j] = min(63, round(m_j / dmin)), and
+    q = clamp(round((x + dmin*m[j]) / (d*sc[j])), 0, nmax) (0 when d*sc[j]
+    is 0). The error is at most about half a step, (hi - lo) / (2*nmax)
+    * (1 + 1/63), or dmin / 2."""
+    for start in range(0, len(values), QK_K):
+        x = values[start:start + QK_K]
+        check_finite(x, tensor_type)
+        steps, offsets = [], []
+        for j in range(0, QK_K, 32):
+            sub = x[j:j + 32]
+            lo, hi = min(min(sub), 0.0), max(sub)
+            steps.append((hi - lo) / nmax)
+            offsets.append(-lo)
+        d_bytes, d = fp16_at_least(max(steps) / 63, f"{tensor_type} scale")
+        dmin_bytes, dmin = fp16_at_least(max(offsets) / 63, f"{tensor_type} min")
+        ls = [min(63, math.ceil(s / d)) if d else 0 for s in steps]
+        lm = [min(63, roundf(m / dmin)) if dmin else 0 for m in offsets]
+        codes = []
+        for j in range(8):
+            step, offset = d * ls[j], dmin * lm[j]
+            sub = x[32 * j:32 * j + 32]
+            if step:
+                codes += [max(0, min(nmax, roundf((v + offset) / step))) for v in sub]
+            else:
+                codes += [0] * 32
+        yield d_bytes + dmin_bytes + pack_k4_scales(ls, lm), codes
+
+
+def quantize_q4_k(values):
+    """block_q4_K (144 bytes): d, dmin (fp16), scales[12], qs[128]; element
+    64g + l (l < 32) in the low nibble of qs[32g + l], 64g + 32 + l in its
+    high nibble (see quantize_k_min for the scheme)."""
+    out = bytearray()
+    for head, q in quantize_k_min(values, 15, "Q4_K"):
+        out += head
+        for g in range(0, QK_K, 64):
+            out += bytes(map(lambda lo, hi: lo | hi << 4, q[g:g + 32], q[g + 32:g + 64]))
+    return bytes(out)
+
+
+def quantize_q5_k(values):
+    """block_q5_K (176 bytes): d, dmin (fp16), scales[12], qh[32], qs[128];
+    the codes' low 4 bits as Q4_K's, their fifth bits as
+    quantize_row_q5_K_ref packs them: group g of 64 sets bit 2g of qh[l]
+    for element 64g + l and bit 2g + 1 for 64g + 32 + l (see quantize_k_min
+    for the scheme)."""
+    out = bytearray()
+    for head, q in quantize_k_min(values, 31, "Q5_K"):
+        qh, qs = bytearray(32), bytearray()
+        m1, m2 = 1, 2
+        for g in range(0, QK_K, 64):
+            for l in range(32):
+                l1, l2 = q[g + l], q[g + l + 32]
+                if l1 > 15:
+                    l1 -= 16
+                    qh[l] |= m1
+                if l2 > 15:
+                    l2 -= 16
+                    qh[l] |= m2
+                qs.append(l1 | l2 << 4)
+            m1 <<= 2
+            m2 <<= 2
+        out += head + qh + qs
+    return bytes(out)
+
+
+def quantize_q6_k(values):
+    """block_q6_K (210 bytes): ql[128], qh[64], int8 scales[16], fp16 d;
+    x ~ d*sc[i]*(L - 32) for the 16 sub-blocks i of 16 elements, L 6-bit.
+    The scheme (make_qx_quants' rmse_type 0 without its search): a
+    sub-block whose first element of largest magnitude is a wants the
+    scale s_i = a / -32 (a itself gets code -32); d = max |s_i| / 127
+    rounded up to fp16, sc[i] = s_i / d rounded away from zero (a step no
+    smaller than |s_i|), q = clamp(round(x / (d*sc[i])), -32, 31) (0 when
+    d*sc[i] is 0). The error is at most about half a step, |a| / 64 *
+    (1 + 1/127), or a whole one where the sub-block also holds -a (code 32
+    clamped to 31). Packing as quantize_row_q6_K_ref: in each half
+    h of 128, element 128h + 32k + l (k < 4, l < 32) has its low 4 bits in
+    ql[64h + 32(k % 2) + l] (low nibble for k < 2, high for k >= 2) and its
+    top 2 bits in bits 2k, 2k + 1 of qh[32h + l]."""
+    out = bytearray()
+    for start in range(0, len(values), QK_K):
+        x = values[start:start + QK_K]
+        check_finite(x, "Q6_K")
+        wanted = []
+        for i in range(0, QK_K, 16):
+            sub = x[i:i + 16]
+            magnitudes = list(map(abs, sub))
+            wanted.append(sub[magnitudes.index(max(magnitudes))] / -32.0)
+        d_bytes, d = fp16_at_least(max(map(abs, wanted)) / 127, "Q6_K scale")
+        sc = [int(math.copysign(min(127, math.ceil(abs(s) / d)), s)) if d else 0
+              for s in wanted]
+        L = []
+        for i in range(16):
+            step = d * sc[i]
+            sub = x[16 * i:16 * i + 16]
+            if step:
+                L += [max(-32, min(31, roundf(v / step))) + 32 for v in sub]
+            else:
+                L += [32] * 16
+        ql, qh = bytearray(128), bytearray(64)
+        for h in range(2):
+            for l in range(32):
+                q1, q2, q3, q4 = (L[128 * h + l + 32 * k] for k in range(4))
+                ql[64 * h + l] = (q1 & 0xF) | (q3 & 0xF) << 4
+                ql[64 * h + l + 32] = (q2 & 0xF) | (q4 & 0xF) << 4
+                qh[32 * h + l] = (q1 >> 4) | (q2 >> 4) << 2 | (q3 >> 4) << 4 | (q4 >> 4) << 6
+        out += ql + qh + array.array("b", sc).tobytes() + d_bytes
+    return bytes(out)
+
+
+def dequantize_q4_k(data):
+    """ggml's dequantize_row_q4_K: y = d1*q - m1 with d1 = d*sc, m1 = dmin*m,
+    each operation rounded to float32."""
+    out = []
+    for i in range(0, len(data), 144):
+        d, dmin = struct.unpack_from("<2e", data, i)
+        scales = data[i + 4:i + 16]
+        for j in range(4):
+            q = data[i + 16 + 32 * j:i + 48 + 32 * j]
+            for is_, nibbles in ((2 * j, [b & 0xF for b in q]), (2 * j + 1, [b >> 4 for b in q])):
+                sc, m = get_scale_min_k4(is_, scales)
+                d1, m1 = f32(d * sc), f32(dmin * m)
+                out += f32_all([p - m1 for p in f32_all([d1 * n for n in nibbles])])
+    return out
+
+
+def dequantize_q5_k(data):
+    """ggml's dequantize_row_q5_K: y = d1*(low 4 bits + 16*high bit) - m1,
+    each operation rounded to float32."""
+    out = []
+    for i in range(0, len(data), 176):
+        d, dmin = struct.unpack_from("<2e", data, i)
+        scales = data[i + 4:i + 16]
+        qh = data[i + 16:i + 48]
+        u1, u2 = 1, 2
+        for j in range(4):
+            ql = data[i + 48 + 32 * j:i + 80 + 32 * j]
+            first = [(b & 0xF) + (16 if h & u1 else 0) for b, h in zip(ql, qh)]
+            second = [(b >> 4) + (16 if h & u2 else 0) for b, h in zip(ql, qh)]
+            for is_, codes in ((2 * j, first), (2 * j + 1, second)):
+                sc, m = get_scale_min_k4(is_, scales)
+                d1, m1 = f32(d * sc), f32(dmin * m)
+                out += f32_all([p - m1 for p in f32_all([d1 * c for c in codes])])
+            u1 <<= 2
+            u2 <<= 2
+    return out
+
+
+def dequantize_q6_k(data):
+    """ggml's dequantize_row_q6_K: y = d * sc[is] * q (left to right, each
+    product rounded to float32), q the 6-bit code - 32."""
+    out = []
+    for i in range(0, len(data), 210):
+        (d,) = struct.unpack_from("<e", data, i + 208)
+        sc = array.array("b", data[i + 192:i + 208])
+        block = [0.0] * QK_K
+        for n in range(2):
+            ql = data[i + 64 * n:i + 64 * n + 64]
+            qh = data[i + 128 + 32 * n:i + 160 + 32 * n]
+            s = sc[8 * n:8 * n + 8]
+            for l in range(32):
+                is_ = l // 16
+                q1 = ((ql[l] & 0xF) | ((qh[l] >> 0) & 3) << 4) - 32
+                q2 = ((ql[l + 32] & 0xF) | ((qh[l] >> 2) & 3) << 4) - 32
+                q3 = ((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4) - 32
+                q4 = ((ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4) - 32
+                y = 128 * n + l
+                block[y] = f32(d * s[is_]) * q1
+                block[y + 32] = f32(d * s[is_ + 2]) * q2
+                block[y + 64] = f32(d * s[is_ + 4]) * q3
+                block[y + 96] = f32(d * s[is_ + 6]) * q4
+        out += f32_all(block)
+    return out
+
+
+def slow_dequantize_block(block, tensor_type):
+    """One K-quant block's 256 values, element by element from the byte
+    layout of ggml-common.h written out afresh (not through the loops of
+    dequantize_q*_k), for checking those."""
+    def u8(offset):
+        return block[offset]
+
+    def six_bit(kind, j):  # kind 0: the scale of sub-block j, 1: its min
+        if j < 4:
+            return u8(4 + 4 * kind + j) & 63  # scales[4*kind + j], low 6 bits
+        low = (u8(4 + 8 + j - 4) >> (4 * kind)) & 15  # scales[8 + j-4], a nibble
+        top = u8(4 + 4 * kind + j - 4) >> 6  # top 2 bits of scales[4*kind + j-4]
+        return low + 16 * top
+
+    values = []
+    if tensor_type in ("Q4_K", "Q5_K"):
+        (d,) = struct.unpack("<e", block[0:2])
+        (dmin,) = struct.unpack("<e", block[2:4])
+        qs = 16 if tensor_type == "Q4_K" else 48
+        for e in range(QK_K):
+            j = e // 32  # sub-block; it lies in 64-group e // 64, nibble j % 2
+            q = (u8(qs + 32 * (e // 64) + e % 32) >> (4 * (j % 2))) & 15
+            if tensor_type == "Q5_K":  # bit j of qh[e % 32]
+                q += 16 * ((u8(16 + e % 32) >> j) & 1)
+            scale = f32(d * six_bit(0, j))
+            offset = f32(dmin * six_bit(1, j))
+            values.append(f32(f32(scale * q) - offset))
+        return values
+    assert tensor_type == "Q6_K"
+    (d,) = struct.unpack("<e", block[208:210])
+    for e in range(QK_K):
+        half, quarter, l = e // 128, (e % 128) // 32, e % 32
+        low = (u8(64 * half + 32 * (quarter % 2) + l) >> (4 * (quarter // 2))) & 15
+        high = (u8(128 + 32 * half + l) >> (2 * quarter)) & 3
+        scale = u8(192 + e // 16)
+        if scale >= 128:
+            scale -= 256
+        values.append(f32(f32(d * scale) * (low + 16 * high - 32)))
+    return values
+
+
 def encode(values, tensor_type):
     if tensor_type == "F32":
         return little_endian(array.array("f", values))
@@ -338,14 +638,20 @@ def encode(values, tensor_type):
         return quantize_q8_0(values)
     if tensor_type == "Q4_0":
         return quantize_q4_0(values)
+    if tensor_type == "Q4_K":
+        return quantize_q4_k(values)
+    if tensor_type == "Q5_K":
+        return quantize_q5_k(values)
+    if tensor_type == "Q6_K":
+        return quantize_q6_k(values)
     raise ValueError(f"unknown tensor type {tensor_type}")
 
 
 def data_size(dims, tensor_type):
     _, block_elements, block_bytes, _ = GGML_TYPES[tensor_type]
     if dims[0] % block_elements:
-        raise ValueError(f"dims[0] = {dims[0]} is not a multiple of "
-                         f"{block_elements} ({tensor_type})")
+        raise ValueError(f"rows of {dims[0]} elements (dims[0]) are not a multiple "
+                         f"of {block_elements}, the {tensor_type} block")
     count = 1
     for n in dims:
         count *= n
@@ -373,9 +679,19 @@ def padding(size, alignment):
     return b"\0" * (-size % alignment)
 
 
-def write(checkpoint_dir, out_path, tensor_type, version=3, alignment=None):
+def write(checkpoint_dir, out_path, tensor_type, version=3, alignment=None,
+          dequantize=False, type_of=()):
     """Writes the GGUF file (atomically: a temporary file renamed over
-    out_path) and returns its size."""
+    out_path) and returns its size. With dequantize the matrices are
+    quantized to tensor_type and written as F32 holding the dequantized
+    values (decode()), general.file_type 0. type_of: (name part, type)
+    pairs; a matrix whose GGUF name contains the part gets that type
+    instead (as llama-quantize's _M mixes give V and the MLP more bits)."""
+    def matrix_type(gguf_name):
+        for part, part_type in type_of:
+            if part in gguf_name:
+                return part_type
+        return tensor_type
     if tensor_type not in GGML_TYPES:
         raise ValueError(f"unknown tensor type {tensor_type}")
     if version not in (2, 3):
@@ -387,7 +703,8 @@ def write(checkpoint_dir, out_path, tensor_type, version=3, alignment=None):
     tensors = load_checkpoint(checkpoint_dir)
     plan = tensor_plan(config, tensors)
     name = os.path.basename(os.path.normpath(checkpoint_dir))
-    kv = metadata(config, name, tensor_type, alignment)
+    stored_type = "F32" if dequantize else tensor_type
+    kv = metadata(config, name, stored_type, alignment)
     kv += tokenizer_metadata(checkpoint_dir, config["vocab_size"])
     align = alignment or DEFAULT_ALIGNMENT
 
@@ -403,12 +720,18 @@ def write(checkpoint_dir, out_path, tensor_type, version=3, alignment=None):
         else:
             shape = tensors[hf_name][1]
         dims = list(reversed(shape))
-        ggml_type = tensor_type if len(dims) > 1 else "F32"
-        size = data_size(dims, ggml_type)
+        quant_type = matrix_type(gguf_name)
+        ggml_type = ("F32" if dequantize else quant_type) if len(dims) > 1 else "F32"
+        try:
+            if len(dims) > 1:
+                data_size(dims, quant_type)  # the rows split into blocks
+            size = data_size(dims, ggml_type)
+        except ValueError as e:
+            raise ValueError(f"{gguf_name}: {e}") from None
         header += gguf_string(gguf_name) + struct.pack("<I", len(dims))
         header += struct.pack(f"<{len(dims)}Q", *dims)
         header += struct.pack("<IQ", GGML_TYPES[ggml_type][0], offset)
-        layout.append((gguf_name, hf_name, n_head, shape, ggml_type, size))
+        layout.append((gguf_name, hf_name, n_head, shape, ggml_type, size, quant_type))
         offset += size + len(padding(size, align))
     header += padding(len(header), align)
 
@@ -417,7 +740,7 @@ def write(checkpoint_dir, out_path, tensor_type, version=3, alignment=None):
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(header)
-            for gguf_name, hf_name, n_head, shape, ggml_type, size in layout:
+            for gguf_name, hf_name, n_head, shape, ggml_type, size, quant_type in layout:
                 if hf_name is None:
                     values = rope_freqs(config)
                 else:
@@ -425,6 +748,8 @@ def write(checkpoint_dir, out_path, tensor_type, version=3, alignment=None):
                     values = source_values(dtype, data)
                     if n_head is not None:
                         values = permute(values, shape[0], shape[1], n_head)
+                if dequantize and len(shape) > 1:
+                    values = decode(encode(values, quant_type), quant_type)
                 data = encode(values, ggml_type)
                 assert len(data) == size, gguf_name
                 f.write(data)
@@ -501,8 +826,8 @@ def read(path):
 
 
 def decode(data, tensor_type):
-    """A tensor's bytes as float values (the quantized ones dequantized with
-    their fp16 scales)."""
+    """A tensor's bytes as float values (each a float32 value: the quantized
+    ones dequantized as ggml's dequantize_row_* do)."""
     if tensor_type == "F32":
         values = array.array("f")
         values.frombytes(data)
@@ -516,6 +841,12 @@ def decode(data, tensor_type):
         if sys.byteorder != "little":
             halves.byteswap()
         return array.array("f", array.array("I", (h << 16 for h in halves)).tobytes()).tolist()
+    if tensor_type == "Q4_K":
+        return dequantize_q4_k(data)
+    if tensor_type == "Q5_K":
+        return dequantize_q5_k(data)
+    if tensor_type == "Q6_K":
+        return dequantize_q6_k(data)
     block_bytes = GGML_TYPES[tensor_type][2]
     values = []
     for i in range(0, len(data), block_bytes):
@@ -526,7 +857,7 @@ def decode(data, tensor_type):
             packed = data[i + 2:i + 18]
             values += [((b & 15) - 8) * d for b in packed]
             values += [((b >> 4) - 8) * d for b in packed]
-    return values
+    return f32_all(values)  # exact already: an fp16 d times a code of <= 8 bits
 
 
 def block_scales(data, tensor_type):
@@ -535,6 +866,98 @@ def block_scales(data, tensor_type):
 
 
 # --check
+
+def k_block_of(ls, lm, nmax, codes_of):
+    """A Q4_K/Q5_K super-block's values that the scheme must reproduce
+    exactly: sub-block j holds sc[j]*q - m[j] for codes q = codes_of(j, i)
+    spanning 0..nmax, with one sc and one m of 63 so that d = dmin = 1."""
+    return [float(ls[j] * codes_of(j, i) - lm[j]) for j in range(8) for i in range(32)]
+
+
+def check_k_hand_cases():
+    # Q4_K and Q5_K: exact blocks with known scale bytes (worked out by hand
+    # from get_scale_min_k4: bytes 0-3 = sc[j] | (sc[j+4] >> 4) << 6, 4-7 =
+    # m[j] | (m[j+4] >> 4) << 6, 8-11 = (sc[j+4] & 15) | (m[j+4] & 15) << 4).
+    ls = [63, 1, 2, 17, 33, 48, 5, 60]
+    lm = [0, 63, 7, 16, 40, 1, 32, 63]
+    scale_bytes = bytes([0xBF, 0xC1, 0x02, 0xD1, 0x80, 0x3F, 0x87, 0xD0,
+                         0x81, 0x10, 0x05, 0xFC])
+    one = struct.pack("<e", 1.0)
+    for tensor_type, nmax, quantize in (("Q4_K", 15, quantize_q4_k), ("Q5_K", 31, quantize_q5_k)):
+        def code(j, i):
+            return (7 * i + j) % (nmax + 1)
+        x = k_block_of(ls, lm, nmax, code)
+        block = quantize(x)
+        assert len(block) == GGML_TYPES[tensor_type][2], tensor_type
+        assert block[:4] == one + one and block[4:16] == scale_bytes, (tensor_type, block[:16].hex())
+        assert [get_scale_min_k4(j, block[4:16]) for j in range(8)] == list(zip(ls, lm))
+        qs = 16 if tensor_type == "Q4_K" else 48
+        # Byte l of group g: element 64g + l low, 64g + 32 + l high.
+        assert block[qs] == (code(0, 0) & 15) | (code(1, 0) & 15) << 4
+        assert block[qs + 32 * 3 + 5] == (code(6, 5) & 15) | (code(7, 5) & 15) << 4
+        if tensor_type == "Q5_K":  # qh[i]: bit j = code(j, i) >= 16
+            assert all(block[16 + i] == sum(1 << j for j in range(8) if code(j, i) > 15)
+                       for i in range(32))
+        assert decode(block, tensor_type) == x, tensor_type
+        assert slow_dequantize_block(block, tensor_type) == x, tensor_type
+    # Q6_K: sub-block i holds sc[i]*q, q = -32 first then codes in -31..31,
+    # one |sc| of 127 so that d = 1; a zero sub-block has scale 0.
+    sc = [127, -3, 1, 64, -127, 0, 5, -64, 100, 2, -1, 33, 126, -50, 7, 90]
+
+    def code6(i, k):
+        return -32 if k == 0 else (5 * k + i) % 63 - 31
+    x = [float(sc[i] * code6(i, k)) if sc[i] else 0.0 for i in range(16) for k in range(16)]
+    block = quantize_q6_k(x)
+    assert len(block) == 210
+    assert block[208:] == one and list(array.array("b", block[192:208])) == sc, block[192:].hex()
+    L = [code6(i, k) + 32 if sc[i] else 32 for i in range(16) for k in range(16)]
+    # Element 128h + 32k + l: low nibble in ql[64h + 32(k%2) + l] (high half
+    # for k >= 2), top bits at 2k in qh[32h + l].
+    for e in (0, 31, 32, 77, 100, 128, 200, 255):
+        h, k, l = e // 128, (e % 128) // 32, e % 32
+        assert (block[64 * h + 32 * (k % 2) + l] >> (4 * (k // 2))) & 15 == L[e] & 15, e
+        assert (block[128 + 32 * h + l] >> (2 * k)) & 3 == L[e] >> 4, e
+    assert decode(block, "Q6_K") == x
+    assert slow_dequantize_block(block, "Q6_K") == x
+
+    # Awkward blocks: fast and slow decoders agree bit for bit, errors within
+    # the bounds, codes within range.
+    seed = 12345
+
+    def random():
+        nonlocal seed
+        seed = (seed * 6364136223846793005 + 1442695040888963407) % 2 ** 64
+        return (seed >> 11) / 2.0 ** 53
+
+    cases = {
+        "noise": [random() * 2 - 1 for _ in range(QK_K)],
+        "positive": [0.5 + random() for _ in range(QK_K)],
+        "negative constant": [-0.75] * QK_K,
+        "zero": [0.0] * QK_K,
+        "tiny": [(random() - 0.5) * 1e-6 for _ in range(QK_K)],
+        "opposite extremes": [(-1.0) ** i * (1.0 if i % 16 < 2 else random()) for i in range(QK_K)],
+        "one outlier": [100.0 if i == 77 else random() - 0.5 for i in range(QK_K)],
+        "mixed sub-blocks": [(random() - 0.3) * 10.0 ** (i // 32 - 4) for i in range(QK_K)],
+    }
+    for name, x in cases.items():
+        x = f32_all(x)
+        amax = max(map(abs, x))
+        for tensor_type in K_TYPES:
+            block = encode(x, tensor_type)
+            y = decode(block, tensor_type)
+            assert y == slow_dequantize_block(block, tensor_type), (name, tensor_type)
+            error = max(abs(a - b) for a, b in zip(x, y))
+            assert error <= K_ERROR_BOUND[tensor_type] * amax * (1 + 2.0 ** -9) + 2.0 ** -20, \
+                (name, tensor_type, error, amax)
+            if amax == 0:
+                assert y == x, (name, tensor_type)
+    try:
+        data_size([128, 4], "Q4_K")
+    except ValueError as e:
+        assert "not a multiple of 256" in str(e), e
+    else:
+        raise AssertionError("rows of 128 accepted for Q4_K")
+
 
 def check_hand_cases():
     assert [roundf(y) for y in (2.5, -2.5, 0.5, -0.5, 1.49999, 0.49999997)] == [3, -3, 1, -1, 1, 0]
@@ -553,12 +976,25 @@ def check_hand_cases():
         order = permutation(rows, n_head)
         assert sorted(order) == list(range(rows))
     assert permutation(8, 2) == [0, 2, 1, 3, 4, 6, 5, 7]
-    print("hand cases: roundf half away from zero, Q8_0/Q4_0 blocks, permutation: ok")
+    check_k_hand_cases()
+    print("hand cases: roundf half away from zero, Q8_0/Q4_0 blocks, permutation, "
+          "Q4_K/Q5_K/Q6_K blocks (bytes, exact round trips, fast = slow decoder): ok")
 
 
-def check(checkpoint_dir, path, tensor_type, alignment=None):
+# The largest max |x - dequantized| / max |x| of a K-quant super-block the
+# schemes allow (half a step of a sub-block spanning the super-block's
+# range, the step up to a 63rd (127th) of the largest one more; Q6_K: a
+# whole step where a sub-block holds both a and -a); the checks allow
+# another 2^-9 of it for the fp16 and float32 roundings and 2^-20 absolute.
+K_ERROR_BOUND = {"Q4_K": 1 / 15 * (1 + 1 / 63),
+                 "Q5_K": 1 / 31 * (1 + 1 / 63),
+                 "Q6_K": 1 / 32 * (1 + 1 / 127)}
+
+
+def check(checkpoint_dir, path, tensor_type, alignment=None, dequantize=False):
     """Checks the file's layout and values against the checkpoint; raises
-    AssertionError on the first problem, prints a summary."""
+    AssertionError on the first problem, prints a summary. With dequantize
+    the file is expected to be write(..., dequantize=True)'s."""
     with open(os.path.join(checkpoint_dir, "config.json")) as f:
         config = json.load(f)
     tensors = load_checkpoint(checkpoint_dir)
@@ -567,8 +1003,9 @@ def check(checkpoint_dir, path, tensor_type, alignment=None):
     with open(path, "rb") as f:
         blob = f.read()
     align = alignment or DEFAULT_ALIGNMENT
+    stored_type = "F32" if dequantize else tensor_type
     expected_kv = metadata(config, os.path.basename(os.path.normpath(checkpoint_dir)),
-                           tensor_type, alignment)
+                           stored_type, alignment)
     assert len(meta) == len(expected_kv), (len(meta), len(expected_kv))
     for key, value_type, value in expected_kv:
         want = f32(value) if value_type == FLOAT32 else value
@@ -577,13 +1014,14 @@ def check(checkpoint_dir, path, tensor_type, alignment=None):
     assert infos[0]["start"] % align == 0
     end = infos[0]["start"]
     worst = {}
+    slow_blocks = 0
     for info, (_, hf_name, n_head) in zip(infos, plan):
         name, dims, ggml_type = info["name"], info["dims"], info["type"]
         assert info["offset"] % align == 0, name
         assert info["start"] >= end, f"{name} overlaps the previous tensor"
         end = info["start"] + info["size"]
         assert end <= len(blob), f"{name} runs past the end of the file"
-        assert ggml_type == (tensor_type if len(dims) > 1 else "F32"), name
+        assert ggml_type == (stored_type if len(dims) > 1 else "F32"), name
         data = blob[info["start"]:end]
         values = decode(data, ggml_type)
         count = 1
@@ -601,28 +1039,36 @@ def check(checkpoint_dir, path, tensor_type, alignment=None):
         dtype, shape, raw = tensors[hf_name]
         assert dims == list(reversed(shape)), name
         source = source_values(dtype, raw)
-        if n_head is not None:  # un-permute: HF row order[r] is GGUF row r
-            rows, cols = shape
-            restored = [None] * len(values)
-            for r, hf_row in enumerate(permutation(rows, n_head)):
-                restored[hf_row * cols:(hf_row + 1) * cols] = values[r * cols:(r + 1) * cols]
-            values = restored
-        if ggml_type == "F32" or (ggml_type == "BF16" and dtype == "BF16"):
+        if n_head is not None:  # into the file's row order (blocks lie within rows)
+            source = permute(source, shape[0], shape[1], n_head)
+        kind = tensor_type if len(dims) > 1 else "F32"  # what the values went through
+        if kind == "F32" or (kind == "BF16" and dtype == "BF16"):
             assert values == source, name
             continue
-        if ggml_type in ("F16", "BF16"):
-            step = 2.0 ** -11 if ggml_type == "F16" else 2.0 ** -8
+        if kind in ("F16", "BF16"):
+            step = 2.0 ** -11 if kind == "F16" else 2.0 ** -8
             for x, y in zip(source, values):
                 assert abs(x - y) <= abs(x) * step + 2.0 ** -25, (name, x, y)
             continue
-        scales = block_scales(data, ggml_type)
-        if n_head is not None:  # blocks lie within rows: permute the scales too
-            per_row = shape[1] // BLOCK
-            restored = [None] * len(scales)
-            for r, hf_row in enumerate(permutation(shape[0], n_head)):
-                restored[hf_row * per_row:(hf_row + 1) * per_row] = \
-                    scales[r * per_row:(r + 1) * per_row]
-            scales = restored
+        if dequantize:  # what the twin's values were dequantized from
+            quantized = encode(source, kind)
+            assert data == little_endian(array.array("f", decode(quantized, kind))), name
+        else:
+            quantized = data
+        if kind in K_TYPES:
+            block_bytes = GGML_TYPES[kind][2]
+            for b in sorted({0, len(quantized) // block_bytes - 1}):
+                block = quantized[b * block_bytes:(b + 1) * block_bytes]
+                assert slow_dequantize_block(block, kind) == values[b * QK_K:(b + 1) * QK_K], \
+                    (name, b)
+                slow_blocks += 1
+            amax = max(map(abs, source))
+            error = max(abs(x - y) for x, y in zip(source, values))
+            assert error <= K_ERROR_BOUND[kind] * amax * (1 + 2.0 ** -9) + 2.0 ** -20, \
+                (name, error, amax)
+            worst[name] = error / amax if amax else 0.0
+            continue
+        scales = block_scales(quantized, kind)
         ratio = 0.0
         for k, (x, y) in enumerate(zip(source, values)):
             d = abs(scales[k // BLOCK])
@@ -631,9 +1077,15 @@ def check(checkpoint_dir, path, tensor_type, alignment=None):
                 ratio = max(ratio, error / d if d else math.inf)
         worst[name] = ratio
     assert len(blob) == end + (-end % align), "the file does not end at the last tensor's padding"
-    limit = {"Q8_0": 0.5, "Q4_0": 1.0}.get(tensor_type)
     summary = f"{path}: {len(infos)} tensors, {len(meta)} keys, {len(blob)} bytes: ok"
-    if worst:
+    if worst and tensor_type in K_TYPES:
+        top = max(worst, key=worst.get)
+        summary += (f" (max |x - dequantized| / max |x| of a tensor: {worst[top]:.4f} "
+                    f"({top}), mean over the matrices {sum(worst.values()) / len(worst):.4f}, "
+                    f"bound {K_ERROR_BOUND[tensor_type]:.4f}; the slow decoder agrees "
+                    f"on {slow_blocks} blocks)")
+    elif worst:
+        limit = {"Q8_0": 0.5, "Q4_0": 1.0}[tensor_type]
         top = max(worst.values())
         # The codes were chosen with the float32 d; the fp16 d differs from it
         # by up to 2^-11 relative, 127 (8) codes of it.
@@ -643,28 +1095,90 @@ def check(checkpoint_dir, path, tensor_type, alignment=None):
     print(summary)
 
 
+def check_twin(quantized_path, twin_path, tensor_type):
+    """Checks that twin_path (write(..., dequantize=True)) is quantized_path
+    with each tensor_type matrix replaced by its dequantized values, bit for
+    bit, and general.file_type 0."""
+    meta, infos = read(quantized_path)
+    twin_meta, twin_infos = read(twin_path)
+    assert meta.pop("general.file_type") == GGML_TYPES[tensor_type][3]
+    assert twin_meta.pop("general.file_type") == 0
+    assert meta == twin_meta, "the metadata differ"
+    with open(quantized_path, "rb") as f:
+        blob = f.read()
+    with open(twin_path, "rb") as f:
+        twin_blob = f.read()
+    assert len(infos) == len(twin_infos)
+    matrices = 0
+    for info, twin in zip(infos, twin_infos):
+        assert (info["name"], info["dims"]) == (twin["name"], twin["dims"]), info["name"]
+        assert twin["type"] == "F32", twin["name"]
+        data = blob[info["start"]:info["start"] + info["size"]]
+        twin_data = twin_blob[twin["start"]:twin["start"] + twin["size"]]
+        if len(info["dims"]) == 1:
+            assert info["type"] == "F32" and data == twin_data, info["name"]
+            continue
+        assert info["type"] == tensor_type, info["name"]
+        assert little_endian(array.array("f", decode(data, tensor_type))) == twin_data, \
+            f"{info['name']}: the twin's values are not the dequantized ones"
+        matrices += 1
+    print(f"{twin_path}: the F32 twin of {quantized_path}: {matrices} matrices "
+          f"bit for bit the dequantized {tensor_type} ones: ok")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoint")
     parser.add_argument("out")
     parser.add_argument("--type", required=True, choices=sorted(GGML_TYPES),
                         help="type of the 2-D tensors (1-D ones are F32)")
+    parser.add_argument("--dequantize", action="store_true",
+                        help="write the 2-D tensors as F32 holding their values "
+                             "quantized to --type and dequantized (general.file_type 0)")
+    parser.add_argument("--type-of", action="append", default=[], metavar="PART=TYPE",
+                        help="matrices whose GGUF name contains PART get TYPE "
+                             "(e.g. attn_v=Q6_K); repeatable")
     parser.add_argument("--version", type=int, choices=[2, 3], default=3)
     parser.add_argument("--alignment", type=int,
                         help="write general.alignment and align to it (default: no key, 32)")
     parser.add_argument("--check", action="store_true",
-                        help="read the file back and check it against the checkpoint")
+                        help="read the file back and check it against the checkpoint "
+                             "(and, for a quantized type, against its twin)")
     args = parser.parse_args()
+    type_of = []
+    for item in args.type_of:
+        part, _, part_type = item.partition("=")
+        if not part or part_type not in GGML_TYPES:
+            parser.error(f"--type-of {item}: expected PART=TYPE with TYPE one of "
+                         f"{', '.join(sorted(GGML_TYPES))}")
+        type_of.append((part, part_type))
+    if type_of and args.check:
+        parser.error("--check checks files of one type; leave out --type-of")
     start = time.monotonic()
     try:
-        size = write(args.checkpoint, args.out, args.type, args.version, args.alignment)
+        size = write(args.checkpoint, args.out, args.type, args.version, args.alignment,
+                     args.dequantize, type_of)
     except ValueError as e:
         raise SystemExit(f"write_gguf.py: {e}")
-    print(f"{args.out}: {size} bytes, {args.type}, written in {time.monotonic() - start:.2f} s")
+    described = f"{args.type} dequantized to F32" if args.dequantize else args.type
+    print(f"{args.out}: {size} bytes, {described}, written in {time.monotonic() - start:.2f} s")
     if args.check:
         start = time.monotonic()
         check_hand_cases()
-        check(args.checkpoint, args.out, args.type, args.alignment)
+        check(args.checkpoint, args.out, args.type, args.alignment, args.dequantize)
+        if args.type not in ("F32", "F16", "BF16"):
+            fd, other = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(args.out)),
+                                         prefix=".write_gguf-twin-", suffix=".gguf")
+            os.close(fd)
+            try:
+                write(args.checkpoint, other, args.type, args.version, args.alignment,
+                      not args.dequantize)
+                if args.dequantize:
+                    check_twin(other, args.out, args.type)
+                else:
+                    check_twin(args.out, other, args.type)
+            finally:
+                os.unlink(other)
         print(f"checked in {time.monotonic() - start:.2f} s")
 
 

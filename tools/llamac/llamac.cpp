@@ -9,6 +9,7 @@
 #include "Commands.h"
 #include "llamac/Compiler/Compiler.h"
 #include "llamac/Frontend/Checkpoint.h"
+#include "llamac/Frontend/GGUF.h"
 #include "llamac/Frontend/GraphBuilder.h"
 #include "llamac/Frontend/LlamaConfig.h"
 #include "llamac/Passes/InitAll.h"
@@ -230,12 +231,37 @@ int runCompile(int argc, char **argv) {
       int(args.argv.size()), args.argv.data(),
       "Compile a Hugging Face Llama checkpoint (a directory with\n"
       "config.json and model.safetensors or its shards) or a GGUF file\n"
-      "(F32, F16, BF16, Q8_0, Q4_0 tensors) into a native artifact.\n");
+      "(F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K tensors) into a native\n"
+      "artifact. A quantized GGUF file compiles by default to the nearest\n"
+      "of llamac's weight types (q4_0 or q8_0).\n");
 
   llamac::CompileOptions options;
   auto weights = llamac::parseWeightPrecision(dtype);
   if (!weights)
     return fail(weights.takeError());
+  // A quantized GGUF file compiles to the nearest of llamac's types unless
+  // --dtype says otherwise (a bad file is reported by the compile itself).
+  // Said once the artifact is written, so that a failed compile still
+  // ends in one error line.
+  std::string dtypeNote;
+  if (dtype.getNumOccurrences() == 0 &&
+      sys::fs::is_regular_file(modelDir) &&
+      llamac::GGUFFile::hasMagic(modelDir)) {
+    if (auto file = llamac::GGUFFile::open(modelDir)) {
+      std::string reason;
+      if (auto nearest = llamac::nearestWeightPrecision(**file, reason)) {
+        weights = *nearest;
+        dtypeNote = ("llamac: " + modelDir + ": " + reason +
+                     "; compiled with --dtype " +
+                     llamac::llm::stringifyWeightPrecision(*nearest) +
+                     ", the nearest of llamac's weight types (give --dtype "
+                     "to choose)")
+                        .str();
+      }
+    } else {
+      consumeError(file.takeError());
+    }
+  }
   auto prefill = llamac::parsePrefillInputs(prefillInputs);
   if (!prefill)
     return fail(prefill.takeError());
@@ -272,6 +298,8 @@ int runCompile(int argc, char **argv) {
     errs() << "\r\033[K";
   if (error)
     return fail(std::move(error));
+  if (!dtypeNote.empty())
+    errs() << dtypeNote << "\n";
   if (options.emit == llamac::EmitStage::Artifact)
     errs() << "wrote " << outputDir << "\n";
   return 0;

@@ -15,6 +15,7 @@
 #ifndef LLAMAC_COMPILER_COMPILER_H
 #define LLAMAC_COMPILER_COMPILER_H
 
+#include "llamac/Frontend/GGUF.h"
 #include "llamac/Passes/Strategy.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -24,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace llamac {
@@ -52,6 +54,14 @@ llvm::Expected<EmitStage> parseEmitStage(llvm::StringRef name);
 /// The flag values of `llamac compile --dtype --prefill-inputs
 /// --decode-inputs`, with the error a user sees for anything else.
 llvm::Expected<llm::WeightPrecision> parseWeightPrecision(llvm::StringRef name);
+
+/// The --dtype that a GGUF file's quantized matrices are closest to, by
+/// bits a weight, when no --dtype is given: the ggml type that holds most
+/// of the matrices' bytes decides (Q4_0, Q4_K, Q5_K: q4_0; Q8_0, Q6_K:
+/// q8_0). Nothing for a file of float matrices (bf16 stays the default).
+/// `reason` says which type and how many bits.
+std::optional<llm::WeightPrecision>
+nearestWeightPrecision(const GGUFFile &file, std::string &reason);
 llvm::Expected<llm::PrefillInputs> parsePrefillInputs(llvm::StringRef name);
 llvm::Expected<llm::DecodeInputs> parseDecodeInputs(llvm::StringRef name);
 /// `llamac compile --kv-type`.

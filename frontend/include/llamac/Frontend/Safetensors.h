@@ -23,13 +23,18 @@
 namespace llamac {
 
 /// Element types llamac reads from checkpoints: safetensors' floats, and
-/// the llama.cpp blocks a GGUF file may hold (32 values along a row: an f16
-/// scale and 32 int8 codes, or 16 bytes of 4-bit codes offset by 8).
-enum class DType { BF16, F16, F32, Q8_0, Q4_0 };
+/// the llama.cpp blocks a GGUF file may hold: Q8_0/Q4_0 (32 values along a
+/// row: an f16 scale and 32 int8 codes, or 16 bytes of 4-bit codes offset
+/// by 8) and the K-quants Q4_K/Q5_K/Q6_K (256 values: sub-block scales
+/// quantized against an f16 super-block scale).
+enum class DType { BF16, F16, F32, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K };
+
+/// Whether `dtype` is one of llama.cpp's block types.
+bool isBlockDType(DType dtype);
 
 /// Bytes per element of a float `dtype` (not of a block type).
 size_t dtypeSize(DType dtype);
-/// The safetensors / ggml spelling ("BF16", "F16", "F32", "Q8_0", "Q4_0").
+/// The safetensors / ggml spelling ("BF16", "F16", "F32", "Q8_0", ...).
 llvm::StringRef dtypeName(DType dtype);
 
 /// One tensor of the file; offsets are absolute within the file.
