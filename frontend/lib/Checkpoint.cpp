@@ -114,25 +114,34 @@ Error llamac::validateWeights(const CheckpointWeights &weights,
   return Error::success();
 }
 
+namespace {
+/// The checkpoint of `config` and `weights` once the weights are what the
+/// configuration implies.
+Expected<Checkpoint>
+validated(StringRef source, LlamaConfig config,
+          Expected<std::unique_ptr<CheckpointWeights>> weights) {
+  if (!weights)
+    return weights.takeError();
+  Checkpoint checkpoint;
+  checkpoint.directory = source.str();
+  checkpoint.config = std::move(config);
+  checkpoint.weights = std::move(*weights);
+  if (Error err = validateWeights(*checkpoint.weights, checkpoint.config))
+    return std::move(err);
+  return std::move(checkpoint);
+}
+} // namespace
+
 Expected<Checkpoint> Checkpoint::open(StringRef dir) {
   if (sys::fs::is_regular_file(dir) && GGUFFile::hasMagic(dir)) {
     Expected<std::unique_ptr<GGUFFile>> file = GGUFFile::open(dir);
     if (!file)
       return file.takeError();
-    Checkpoint checkpoint;
-    checkpoint.directory = dir.str();
     Expected<LlamaConfig> config = readGGUFConfig(**file);
     if (!config)
       return config.takeError();
-    checkpoint.config = std::move(*config);
-    Expected<std::unique_ptr<CheckpointWeights>> weights =
-        CheckpointWeights::fromGGUF(std::move(*file), checkpoint.config);
-    if (!weights)
-      return weights.takeError();
-    checkpoint.weights = std::move(*weights);
-    if (Error err = validateWeights(*checkpoint.weights, checkpoint.config))
-      return std::move(err);
-    return std::move(checkpoint);
+    return validated(dir, *config,
+                     CheckpointWeights::fromGGUF(std::move(*file), *config));
   }
   if (!sys::fs::is_directory(dir)) {
     if (sys::fs::exists(dir))
@@ -141,25 +150,14 @@ Expected<Checkpoint> Checkpoint::open(StringRef dir) {
     return makeError(dir + ": no such directory");
   }
 
-  Checkpoint checkpoint;
-  checkpoint.directory = dir.str();
   Expected<LlamaConfig> config = readLlamaConfig(joinPath(dir, "config.json"));
   if (!config)
     return config.takeError();
-  checkpoint.config = std::move(*config);
-
   // A single file wins over an index, as in Hugging Face's loader.
   std::string weightsPath = joinPath(dir, "model.safetensors");
   std::string indexPath = joinPath(dir, "model.safetensors.index.json");
-  Expected<std::unique_ptr<CheckpointWeights>> weights =
-      !sys::fs::exists(weightsPath) && sys::fs::exists(indexPath)
-          ? CheckpointWeights::openIndex(indexPath)
-          : CheckpointWeights::openFile(weightsPath);
-  if (!weights)
-    return weights.takeError();
-  checkpoint.weights = std::move(*weights);
-
-  if (Error err = validateWeights(*checkpoint.weights, checkpoint.config))
-    return std::move(err);
-  return std::move(checkpoint);
+  return validated(dir, *config,
+                   !sys::fs::exists(weightsPath) && sys::fs::exists(indexPath)
+                       ? CheckpointWeights::openIndex(indexPath)
+                       : CheckpointWeights::openFile(weightsPath));
 }
