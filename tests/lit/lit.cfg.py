@@ -17,6 +17,12 @@ llvm_config.use_default_substitutions()
 # are LLVM 14).
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llamac_tools_dir, append_path=True)
+# `asan`: the tools are built with ASan+UBSan (scripts/sanitize.sh). The
+# conversions and compiles of whole checkpoints that only compare bytes
+# with the uninstrumented run are left out there (UNSUPPORTED: asan); the
+# code they reach is also covered by unit tests and fuzzers in that build.
+if config.llamac_sanitize.upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("asan")
 config.substitutions.append(("%golden", config.golden_dir))
 config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%tokenizer_json", config.tokenizer_json))
