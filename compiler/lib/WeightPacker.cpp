@@ -137,17 +137,13 @@ float loadAsFloat(const uint8_t *source, DType dtype, int64_t i) {
   // algorithm gives back the same block).
   case DType::Q8_0: {
     const uint8_t *block = source + 34 * (i / 32);
-    uint16_t scale;
-    std::memcpy(&scale, block, 2);
-    return halfToFloat(scale) * float(int8_t(block[2 + i % 32]));
+    return halfAt(block) * float(int8_t(block[2 + i % 32]));
   }
   case DType::Q4_0: {
     const uint8_t *block = source + 18 * (i / 32);
-    uint16_t scale;
-    std::memcpy(&scale, block, 2);
     const int64_t j = i % 32;
     const int code = j < 16 ? block[2 + j] & 0xF : block[2 + j - 16] >> 4;
-    return halfToFloat(scale) * float(code - 8);
+    return halfAt(block) * float(code - 8);
   }
   case DType::Q4_K:
   case DType::Q5_K:
@@ -442,9 +438,10 @@ Error packSlot(const WeightSlot &slot, const CheckpointWeights &source,
                      "' for the compiled graph");
   } else {
     bytes = source.bytes(*tensor, unpermuted);
+    // (stackParts has checked the parts it stacked.)
+    if (Error error = checkBlockScales(bytes, *tensor, source.pathOf(*tensor)))
+      return error;
   }
-  if (Error error = checkBlockScales(bytes, *tensor, source.path()))
-    return error;
   auto *target = reinterpret_cast<uint8_t *>(base) + slot.offset;
   if (!slot.layout) {
     if (tensor->numElements() != slot.type.getNumElements())
