@@ -239,6 +239,38 @@ Error packF32Panels(const uint8_t *source, const TensorInfo &tensor,
   return Error::success();
 }
 
+/// The scale (fp16 bits) and codes of the block of 32 elements of `source`
+/// (`dtype`) that starts at element `first`, in the slot's scheme (Q4_0 when
+/// `q4`, codes 0..15 in `codes4`; else Q8_0 in `codes8`). A GGUF block that
+/// is already of that scheme is kept bit for bit: requantizing its values
+/// would give back another block whenever its quantizer was not ggml's
+/// reference one (llama-quantize with an importance matrix searches for
+/// other scales). Any other type is quantized here.
+uint16_t quantizedBlock(const uint8_t *source, DType dtype, int64_t first,
+                        bool q4, int8_t *codes8, uint8_t *codes4) {
+  uint16_t scale;
+  if (q4 && dtype == DType::Q4_0) {
+    const uint8_t *block = source + 18 * (first / kQuantBlockSize);
+    std::memcpy(&scale, block, 2);
+    for (int64_t j = 0; j < kQuantBlockSize / 2; ++j) {
+      codes4[j] = block[2 + j] & 0xF;
+      codes4[j + kQuantBlockSize / 2] = block[2 + j] >> 4;
+    }
+    return scale;
+  }
+  if (!q4 && dtype == DType::Q8_0) {
+    const uint8_t *block = source + 34 * (first / kQuantBlockSize);
+    std::memcpy(&scale, block, 2);
+    std::memcpy(codes8, block + 2, kQuantBlockSize);
+    return scale;
+  }
+  float values[kQuantBlockSize];
+  for (int64_t j = 0; j < kQuantBlockSize; ++j)
+    values[j] = loadAsFloat(source, dtype, first + j);
+  return q4 ? quantizeBlockQ4_0(values, codes4)
+            : quantizeBlockQ8_0(values, codes8);
+}
+
 /// Writes the codes or the scales of the Q8_0 / Q4_0 quantization of the
 /// [out, in] matrix `tensor` (blocks of 32 along each row), in the tile
 /// order of the slot's layout (see llm.param): Q8_0 code [nb, kb, kr, ni,
@@ -251,18 +283,15 @@ Error packQuantized(const uint8_t *source, const TensorInfo &tensor,
   auto shape = slot.type.getShape();
   const int64_t tilesOut = shape[0], tilesIn = shape[1];
   const int64_t rows = tilesOut * 16, columns = tilesIn * 32;
-  float block[kQuantBlockSize];
   int8_t codes8[kQuantBlockSize];
   uint8_t codes4[kQuantBlockSize];
   for (int64_t row = 0; row < rows; ++row) {
     int64_t nb = row / 16, ni = row % 16;
     for (int64_t kb = 0; kb < tilesIn; ++kb) {
       int64_t first = row * columns + kb * kQuantBlockSize;
-      for (int64_t j = 0; j < kQuantBlockSize; ++j)
-        block[j] = loadAsFloat(source, tensor.dtype, first + j);
       int64_t tile = nb * tilesIn + kb;
-      uint16_t scale = q4 ? quantizeBlockQ4_0(block, codes4)
-                          : quantizeBlockQ8_0(block, codes8);
+      uint16_t scale =
+          quantizedBlock(source, tensor.dtype, first, q4, codes8, codes4);
       if (scales) {
         std::memcpy(target + 2 * (tile * 16 + ni), &scale, 2);
         continue;

@@ -12,7 +12,8 @@ directory has a tokenizer.json, the tokenizer.ggml.* vocabulary of a Llama 3
 
     write_gguf.py CHECKPOINT_DIR OUT.gguf
                   --type F32|F16|BF16|Q8_0|Q4_0|Q4_K|Q5_K|Q6_K
-                  [--dequantize] [--version 2|3] [--alignment N] [--check]
+                  [--dequantize] [--searched-scales] [--version 2|3]
+                  [--alignment N] [--check]
 
 Q4_K, Q5_K and Q6_K (super-blocks of 256 elements along a row, so every
 row length must be a multiple of 256) are valid ggml blocks made by a plain
@@ -346,6 +347,44 @@ def quantize_q4_0(values):
     return bytes(out)
 
 
+def quantize_searched(values, tensor_type):
+    """Q8_0 or Q4_0 blocks whose scales come from a small search rather than
+    from ggml's reference rule: per block, codes for two mappings of the
+    extreme m (to -nmax as the reference does, and to -(nmax - 0.9), which
+    leaves the largest code unused as llama-quantize's make_qx_quants often
+    does with an importance matrix), each with its least-squares scale
+    sum(x l) / sum(l l); the one with the smaller squared error is kept.
+    Valid blocks that requantizing their values would NOT give back (the
+    reference rule maps the largest value to another code), for testing
+    that a reader keeps blocks as they are. Double precision."""
+    nmax, low, high = (127, -128, 127) if tensor_type == "Q8_0" else (8, -8, 7)
+    out = bytearray()
+    for i in range(0, len(values), BLOCK):
+        block = values[i:i + BLOCK]
+        magnitudes = list(map(abs, block))
+        m = block[magnitudes.index(max(magnitudes))]
+        best, best_gain = (0.0, [0] * BLOCK), -1.0
+        for target in (nmax, nmax - 0.9):
+            if m == 0:
+                break
+            iscale = -target / m
+            codes = [max(low, min(high, roundf(x * iscale))) for x in block]
+            sumlx = sum(x * l for x, l in zip(block, codes))
+            suml2 = sum(l * l for l in codes)
+            gain = sumlx * sumlx / suml2  # the squared error is sum(x^2) - gain
+            if gain > best_gain:
+                best, best_gain = (sumlx / suml2, codes), gain
+        d, codes = best
+        out += fp16_bytes([d])
+        if tensor_type == "Q8_0":
+            out += array.array("b", codes).tobytes()
+        else:
+            half = BLOCK // 2
+            out += bytes((lo + 8) | (hi + 8) << 4
+                         for lo, hi in zip(codes[:half], codes[half:]))
+    return bytes(out)
+
+
 # K-quants (ggml-common.h's block_q4_K, block_q5_K, block_q6_K; QK_K = 256).
 #
 # The quantizers below are a plain min/max scheme, not llama.cpp's search
@@ -625,7 +664,10 @@ def slow_dequantize_block(block, tensor_type):
     return values
 
 
-def encode(values, tensor_type):
+def encode(values, tensor_type, searched=False):
+    """values in tensor_type; searched: Q8_0/Q4_0 by quantize_searched."""
+    if searched and tensor_type in ("Q8_0", "Q4_0"):
+        return quantize_searched(values, tensor_type)
     if tensor_type == "F32":
         return little_endian(array.array("f", values))
     if tensor_type == "F16":
@@ -680,13 +722,14 @@ def padding(size, alignment):
 
 
 def write(checkpoint_dir, out_path, tensor_type, version=3, alignment=None,
-          dequantize=False, type_of=()):
+          dequantize=False, type_of=(), searched=False):
     """Writes the GGUF file (atomically: a temporary file renamed over
     out_path) and returns its size. With dequantize the matrices are
     quantized to tensor_type and written as F32 holding the dequantized
     values (decode()), general.file_type 0. type_of: (name part, type)
     pairs; a matrix whose GGUF name contains the part gets that type
-    instead (as llama-quantize's _M mixes give V and the MLP more bits)."""
+    instead (as llama-quantize's _M mixes give V and the MLP more bits).
+    searched: Q8_0/Q4_0 matrices quantized by quantize_searched."""
     def matrix_type(gguf_name):
         for part, part_type in type_of:
             if part in gguf_name:
@@ -749,8 +792,8 @@ def write(checkpoint_dir, out_path, tensor_type, version=3, alignment=None,
                     if n_head is not None:
                         values = permute(values, shape[0], shape[1], n_head)
                 if dequantize and len(shape) > 1:
-                    values = decode(encode(values, quant_type), quant_type)
-                data = encode(values, ggml_type)
+                    values = decode(encode(values, quant_type, searched), quant_type)
+                data = encode(values, ggml_type, searched)
                 assert len(data) == size, gguf_name
                 f.write(data)
                 f.write(padding(size, align))
@@ -1138,6 +1181,9 @@ def main():
     parser.add_argument("--type-of", action="append", default=[], metavar="PART=TYPE",
                         help="matrices whose GGUF name contains PART get TYPE "
                              "(e.g. attn_v=Q6_K); repeatable")
+    parser.add_argument("--searched-scales", action="store_true",
+                        help="Q8_0/Q4_0 blocks with searched least-squares scales "
+                             "(quantize_searched), not ggml's reference ones")
     parser.add_argument("--version", type=int, choices=[2, 3], default=3)
     parser.add_argument("--alignment", type=int,
                         help="write general.alignment and align to it (default: no key, 32)")
@@ -1154,10 +1200,14 @@ def main():
         type_of.append((part, part_type))
     if type_of and args.check:
         parser.error("--check checks files of one type; leave out --type-of")
+    if args.searched_scales and args.check:
+        parser.error("--check checks the reference quantizers; leave out --searched-scales")
+    if args.searched_scales and args.type not in ("Q8_0", "Q4_0"):
+        parser.error("--searched-scales is for --type Q8_0 or Q4_0")
     start = time.monotonic()
     try:
         size = write(args.checkpoint, args.out, args.type, args.version, args.alignment,
-                     args.dequantize, type_of)
+                     args.dequantize, type_of, args.searched_scales)
     except ValueError as e:
         raise SystemExit(f"write_gguf.py: {e}")
     described = f"{args.type} dequantized to F32" if args.dequantize else args.type
