@@ -291,6 +291,10 @@ Manifest Manifest::read(const std::string &dir) {
     fail(path + ": kv_cache dtype '" + cacheElement +
          "' is not one of f32, bf16, f16");
   manifest.files = ManifestReader::strings(root, "files");
+  if (const json *tokenizer = member(root, "tokenizer");
+      tokenizer && tokenizer->is_object())
+    manifest.chatTemplate =
+        ManifestReader::optionalString(*tokenizer, "chat_template");
   if (manifest.vocabSize <= 0 || manifest.numLayers <= 0 ||
       manifest.numKVHeads <= 0 || manifest.headDim <= 0)
     fail(path + ": non-positive model sizes");
@@ -376,6 +380,8 @@ void Manifest::write(const std::string &path) const {
                       {"dtype", std::string(cacheElementName(cacheElement))}};
   root["kernels"] = std::move(kernelList);
   root["files"] = files;
+  if (!chatTemplate.empty())
+    root["tokenizer"] = {{"chat_template", chatTemplate}};
 
   // nlohmann::json keeps object keys sorted, as the files llamac wrote with
   // llvm::json were.

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "llamac/Compiler/Compiler.h"
+#include "llamac/Compiler/ChatTemplate.h"
 #include "llamac/Compiler/GGUFTokenizer.h"
 
 #include "llamac/Artifact/KernelABI.h"
@@ -256,6 +257,7 @@ struct ManifestInputs {
   ArrayRef<artifact::ManifestKernel> kernels;
   ArrayRef<artifact::ComputeUnit> computeUnits;
   ArrayRef<std::string> copiedFiles;
+  StringRef chatTemplate;
 };
 
 Error writeManifest(StringRef path, const ManifestInputs &in) {
@@ -296,6 +298,7 @@ Error writeManifest(StringRef path, const ManifestInputs &in) {
   manifest.cacheElement = in.numerics.cacheElement();
   manifest.kernels.assign(in.kernels.begin(), in.kernels.end());
   manifest.files.assign(in.copiedFiles.begin(), in.copiedFiles.end());
+  manifest.chatTemplate = in.chatTemplate.str();
   try {
     manifest.write(path.str());
   } catch (const artifact::Error &error) {
@@ -323,6 +326,8 @@ struct Compilation::State {
 
   std::optional<Checkpoint> checkpoint;
   std::unique_ptr<tokenizer::Tokenizer> tokenizer;
+  /// The checkpoint's chat template (readChatTemplate), for the manifest.
+  std::string chatTemplate;
   std::unique_ptr<mlir::MLIRContext> context;
   mlir::OwningOpRef<mlir::ModuleOp> module;
   /// Recorded after the strategy stage, for the manifest.
@@ -402,6 +407,13 @@ Error Compilation::readInputs() {
   s.checkpoint = std::move(*checkpoint);
   // A broken tokenizer.json is reported before the seconds of codegen.
   std::string tokenizerPath = s.modelDir + "/tokenizer.json";
+  if (s.options.emit == EmitStage::Artifact) {
+    Expected<std::string> chatTemplate =
+        readChatTemplate(s.modelDir, s.checkpoint->weights->ggufFile());
+    if (!chatTemplate)
+      return chatTemplate.takeError();
+    s.chatTemplate = std::move(*chatTemplate);
+  }
   if (const GGUFFile *gguf = s.checkpoint->weights->ggufFile();
       gguf && s.options.emit == EmitStage::Artifact) {
     s.timer.start("read tokenizer");
@@ -630,7 +642,7 @@ Error Compilation::writeArtifact() {
                           *slots,               weightsSize,
                           *weightsFingerprint,  *libraryFingerprint,
                           kernels,              s.computeUnits,
-                          *copied};
+                          *copied,              s.chatTemplate};
   if (Error error = writeManifest(staging->file("manifest.json"), manifest))
     return error;
   return staging->commit(s.outputDir, isReplaceableOutput,

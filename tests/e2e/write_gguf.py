@@ -167,6 +167,14 @@ def permute(values, rows, cols, n_head):
     return out
 
 
+def permute_rows(data, rows, n_head):
+    """permute() on a tensor's bytes (rows of equal size), without
+    converting its elements."""
+    row_bytes = len(data) // rows
+    return b"".join(data[r * row_bytes:(r + 1) * row_bytes]
+                    for r in permutation(rows, n_head))
+
+
 def rope_freqs(config):
     """llama3 rope scaling factors (one per pair of head dimensions), as
     convert_hf_to_gguf.py computes them: the frequencies in float32, the
@@ -273,10 +281,22 @@ def tokenizer_metadata(checkpoint_dir, vocab_size):
     them for a Llama 3 (byte-level BPE, "llama-bpe"): every id's byte-level
     spelling or added token's text, its type (control for special added
     tokens, user-defined for the others, unused padding for ids nobody has),
-    the merges as "left right". Empty when there is no tokenizer.json."""
+    the merges as "left right". The vocabulary only when there is a
+    tokenizer.json, the template only when tokenizer_config.json has one."""
+    kv = []
     path = os.path.join(checkpoint_dir, "tokenizer.json")
-    if not os.path.exists(path):
-        return []
+    if os.path.exists(path):
+        kv += vocabulary_metadata(path, vocab_size)
+    config_path = os.path.join(checkpoint_dir, "tokenizer_config.json")
+    if os.path.exists(config_path):
+        with open(config_path, encoding="utf-8") as f:
+            template = json.load(f).get("chat_template")
+        if isinstance(template, str):
+            kv.append(("tokenizer.chat_template", STRING, template))
+    return kv
+
+
+def vocabulary_metadata(path, vocab_size):
     with open(path, encoding="utf-8") as f:
         tokenizer = json.load(f)
     tokens = [f"[PAD{i}]" for i in range(vocab_size)]
@@ -290,18 +310,11 @@ def tokenizer_metadata(checkpoint_dir, vocab_size):
             types[added["id"]] = TOKEN_CONTROL if added.get("special") else TOKEN_USER_DEFINED
     merges = [m if isinstance(m, str) else " ".join(m)
               for m in tokenizer["model"]["merges"]]
-    kv = [("tokenizer.ggml.model", STRING, "gpt2"),
-          ("tokenizer.ggml.pre", STRING, "llama-bpe"),
-          ("tokenizer.ggml.tokens", ARRAY, (STRING, tokens)),
-          ("tokenizer.ggml.token_type", ARRAY, (INT32, types)),
-          ("tokenizer.ggml.merges", ARRAY, (STRING, merges))]
-    config_path = os.path.join(checkpoint_dir, "tokenizer_config.json")
-    if os.path.exists(config_path):
-        with open(config_path, encoding="utf-8") as f:
-            template = json.load(f).get("chat_template")
-        if isinstance(template, str):
-            kv.append(("tokenizer.chat_template", STRING, template))
-    return kv
+    return [("tokenizer.ggml.model", STRING, "gpt2"),
+            ("tokenizer.ggml.pre", STRING, "llama-bpe"),
+            ("tokenizer.ggml.tokens", ARRAY, (STRING, tokens)),
+            ("tokenizer.ggml.token_type", ARRAY, (INT32, types)),
+            ("tokenizer.ggml.merges", ARRAY, (STRING, merges))]
 
 
 # Encodings of a tensor's float32 values (row-major, rows of dims[0]).
@@ -784,6 +797,17 @@ def write(checkpoint_dir, out_path, tensor_type, version=3, alignment=None,
         with os.fdopen(fd, "wb") as f:
             f.write(header)
             for gguf_name, hf_name, n_head, shape, ggml_type, size, quant_type in layout:
+                if hf_name is not None and len(shape) > 1 and ggml_type == tensors[hf_name][0]:
+                    # Already of the file's type (a BF16 checkpoint to a BF16
+                    # file): the bytes as they are, rows in the file's order;
+                    # fast enough for a 1B or 8B checkpoint.
+                    data = bytes(tensors[hf_name][2])
+                    if n_head is not None:
+                        data = permute_rows(data, shape[0], n_head)
+                    assert len(data) == size, gguf_name
+                    f.write(data)
+                    f.write(padding(size, align))
+                    continue
                 if hf_name is None:
                     values = rope_freqs(config)
                 else:

@@ -144,6 +144,7 @@ void expectSame(const Manifest &a, const Manifest &b) {
     EXPECT_EQ(a.kernels[i].microKernel, b.kernels[i].microKernel) << i;
   }
   EXPECT_EQ(a.files, b.files);
+  EXPECT_EQ(a.chatTemplate, b.chatTemplate);
 }
 
 TEST_F(ManifestTest, WriteThenReadGivesTheSameManifest) {
@@ -206,6 +207,21 @@ TEST_F(ManifestTest, TheFileHasTheDocumentedShape) {
   EXPECT_EQ(tensors[0].count("layout"), 0u);
   EXPECT_EQ(tensors[1]["layout"], "q8_0x16x32");
   EXPECT_EQ(tensors[2]["layout"], "q8_0x16x32_scales");
+}
+
+TEST_F(ManifestTest, ChatTemplateIsKeptWhenThereIsOne) {
+  Manifest written = sample();
+  written.chatTemplate = "{% for message in messages %}{{ message['content'] "
+                         "}}<|eot_id|>{% endfor %}\n\u00e9";
+  written.write(manifestPath());
+  json root = json::parse(readText(manifestPath()));
+  EXPECT_EQ(root["tokenizer"]["chat_template"], written.chatTemplate);
+  Manifest read = Manifest::read(dir);
+  EXPECT_EQ(read.chatTemplate, written.chatTemplate);
+  // Without one there is no tokenizer object (the documented shape above).
+  sample().write(manifestPath());
+  EXPECT_FALSE(json::parse(readText(manifestPath())).contains("tokenizer"));
+  EXPECT_EQ(Manifest::read(dir).chatTemplate, "");
 }
 
 TEST_F(ManifestTest, TensorsDescribeTheirMatrices) {

@@ -131,6 +131,11 @@ struct Manifest {
   std::vector<ManifestKernel> kernels;
   /// Files copied or made beside the manifest ("tokenizer.bin", ...).
   std::vector<std::string> files;
+  /// The checkpoint's Jinja chat template (a GGUF file's
+  /// tokenizer.chat_template, tokenizer_config.json's chat_template), kept
+  /// for clients that format with it; empty when it had none. Written as
+  /// tokenizer.chat_template only when there is one.
+  std::string chatTemplate;
 
   /// The end ids of the artifact's generation_config.json (copied from the
   /// checkpoint; it may name more than config.json). Filled by read(), not
