@@ -55,6 +55,22 @@ uint16_t floatToBF16(float value) {
   return uint16_t((bits + rounding) >> 16);
 }
 
+/// The block of `dtype` (a block type) that holds element `i` of a row-major
+/// tensor at `source`; the geometry is looked up once per type.
+const uint8_t *blockOf(const uint8_t *source, DType dtype, int64_t i) {
+  static_assert(int(DType::Q4_0) == int(DType::Q8_0) + 1 &&
+                    int(DType::Q4_K) == int(DType::Q8_0) + 2 &&
+                    int(DType::Q5_K) == int(DType::Q8_0) + 3 &&
+                    int(DType::Q6_K) == int(DType::Q8_0) + 4,
+                "the table below is indexed by DType");
+  static const GGMLTypeTraits *const traits[] = {
+      &blockTraits(DType::Q8_0), &blockTraits(DType::Q4_0),
+      &blockTraits(DType::Q4_K), &blockTraits(DType::Q5_K),
+      &blockTraits(DType::Q6_K)};
+  const GGMLTypeTraits &t = *traits[int(dtype) - int(DType::Q8_0)];
+  return source + t.blockBytes * uint64_t(i / int64_t(t.blockElements));
+}
+
 /// The f16 at `bytes` as a float.
 float halfAt(const uint8_t *bytes) {
   uint16_t bits;
@@ -70,7 +86,7 @@ float halfAt(const uint8_t *bytes) {
 /// value = (d * scale) * code - dmin * min. The products are exact in
 /// float, so the one rounding is the difference's, as in llama.cpp.
 float loadKQuant45(const uint8_t *source, bool fiveBits, int64_t i) {
-  const uint8_t *block = source + (fiveBits ? 176 : 144) * (i / 256);
+  const uint8_t *block = blockOf(source, fiveBits ? DType::Q5_K : DType::Q4_K, i);
   const uint8_t *scales = block + 4;
   const uint8_t *high = block + 16;
   const uint8_t *low = block + (fiveBits ? 48 : 16);
@@ -100,7 +116,7 @@ float loadKQuant45(const uint8_t *source, bool fiveBits, int64_t i) {
 /// the low or high nibble of the first or second 32 low bytes and a bit
 /// pair of the same 32 high bytes; value = (d * scale) * (code - 32).
 float loadQ6K(const uint8_t *source, int64_t i) {
-  const uint8_t *block = source + 210 * (i / 256);
+  const uint8_t *block = blockOf(source, DType::Q6_K, i);
   const int e = int(i % 256), n = e / 128, run = (e % 128) / 32, l = e % 32;
   const uint8_t *low = block + 64 * n;
   const uint8_t *high = block + 128 + 32 * n;
@@ -136,11 +152,11 @@ float loadAsFloat(const uint8_t *source, DType dtype, int64_t i) {
   // the block's f16 scale, exactly (so requantizing it with the same
   // algorithm gives back the same block).
   case DType::Q8_0: {
-    const uint8_t *block = source + 34 * (i / 32);
+    const uint8_t *block = blockOf(source, DType::Q8_0, i);
     return halfAt(block) * float(int8_t(block[2 + i % 32]));
   }
   case DType::Q4_0: {
-    const uint8_t *block = source + 18 * (i / 32);
+    const uint8_t *block = blockOf(source, DType::Q4_0, i);
     const int64_t j = i % 32;
     const int code = j < 16 ? block[2 + j] & 0xF : block[2 + j - 16] >> 4;
     return halfAt(block) * float(code - 8);
@@ -250,7 +266,7 @@ uint16_t quantizedBlock(const uint8_t *source, DType dtype, int64_t first,
                         bool q4, int8_t *codes8, uint8_t *codes4) {
   uint16_t scale;
   if (q4 && dtype == DType::Q4_0) {
-    const uint8_t *block = source + 18 * (first / kQuantBlockSize);
+    const uint8_t *block = blockOf(source, DType::Q4_0, first);
     std::memcpy(&scale, block, 2);
     for (int64_t j = 0; j < kQuantBlockSize / 2; ++j) {
       codes4[j] = block[2 + j] & 0xF;
@@ -259,7 +275,7 @@ uint16_t quantizedBlock(const uint8_t *source, DType dtype, int64_t first,
     return scale;
   }
   if (!q4 && dtype == DType::Q8_0) {
-    const uint8_t *block = source + 34 * (first / kQuantBlockSize);
+    const uint8_t *block = blockOf(source, DType::Q8_0, first);
     std::memcpy(&scale, block, 2);
     std::memcpy(codes8, block + 2, kQuantBlockSize);
     return scale;
@@ -363,30 +379,13 @@ namespace {
 /// make values of its block non-finite, which no quantizer can take.
 Error checkBlockScales(ArrayRef<uint8_t> bytes, const TensorInfo &tensor,
                        StringRef path) {
-  // Each type's block size and where its f16 scales are.
-  size_t blockBytes;
-  SmallVector<size_t, 2> scaleOffsets;
-  switch (tensor.dtype) {
-  case DType::Q8_0:
-    blockBytes = 34, scaleOffsets = {0};
-    break;
-  case DType::Q4_0:
-    blockBytes = 18, scaleOffsets = {0};
-    break;
-  case DType::Q4_K:
-    blockBytes = 144, scaleOffsets = {0, 2};
-    break;
-  case DType::Q5_K:
-    blockBytes = 176, scaleOffsets = {0, 2};
-    break;
-  case DType::Q6_K:
-    blockBytes = 210, scaleOffsets = {208};
-    break;
-  default:
+  if (!isBlockDType(tensor.dtype))
     return Error::success();
-  }
+  const GGMLTypeTraits &traits = blockTraits(tensor.dtype);
+  const size_t blockBytes = traits.blockBytes;
+  ArrayRef<unsigned> scaleOffsets(traits.scaleOffsets, traits.scaleCount);
   for (size_t block = 0; block * blockBytes < bytes.size(); ++block)
-    for (size_t offset : scaleOffsets) {
+    for (unsigned offset : scaleOffsets) {
       uint16_t scale;
       std::memcpy(&scale, bytes.data() + block * blockBytes + offset, 2);
       if ((scale & 0x7C00) == 0x7C00)

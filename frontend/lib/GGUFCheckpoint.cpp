@@ -265,6 +265,30 @@ std::optional<DType> dtypeOf(GGMLType type) {
 
 } // namespace
 
+const GGMLTypeTraits &llamac::blockTraits(DType dtype) {
+  GGMLType type;
+  switch (dtype) {
+  case DType::Q8_0:
+    type = GGMLType::Q8_0;
+    break;
+  case DType::Q4_0:
+    type = GGMLType::Q4_0;
+    break;
+  case DType::Q4_K:
+    type = GGMLType::Q4_K;
+    break;
+  case DType::Q5_K:
+    type = GGMLType::Q5_K;
+    break;
+  case DType::Q6_K:
+    type = GGMLType::Q6_K;
+    break;
+  default:
+    llvm_unreachable("not a block DType");
+  }
+  return *getGGMLTypeTraits(uint32_t(type));
+}
+
 Expected<LlamaConfig> llamac::readGGUFConfig(const GGUFFile &file) {
   MetadataReader metadata(file);
   Expected<StringRef> architecture = metadata.string("general.architecture");

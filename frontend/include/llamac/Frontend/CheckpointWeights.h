@@ -23,6 +23,10 @@
 
 namespace llamac {
 
+/// The ggml block geometry (elements and bytes a block, where its scales
+/// are) of a block `dtype` (isBlockDType): the one table of them is GGUF's.
+const GGMLTypeTraits &blockTraits(DType dtype);
+
 class CheckpointWeights {
 public:
   /// The tensors of one safetensors file.

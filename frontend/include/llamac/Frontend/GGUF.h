@@ -103,12 +103,17 @@ enum class GGMLType : uint32_t {
 };
 
 /// How a ggml type stores its elements: blocks of `blockElements` values in
-/// `blockBytes` bytes along the first (contiguous) dimension.
+/// `blockBytes` bytes along the first (contiguous) dimension; for the block
+/// types llamac decodes, where each block's f16 scales are (`scaleCount`
+/// of them, at byte `scaleOffsets[i]` of the block: the K-quants'
+/// super-block scale and min), which must be finite.
 struct GGMLTypeTraits {
   GGMLType type;
   const char *name;
   uint64_t blockElements;
   uint64_t blockBytes;
+  unsigned scaleCount = 0;
+  unsigned scaleOffsets[2] = {0, 0};
 };
 
 /// The traits of type number `type`, or null for a number llamac does not
