@@ -19,6 +19,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <limits>
 
@@ -154,6 +155,38 @@ struct AttentionKernel {
                      b, -std::numeric_limits<double>::infinity())));
   }
 
+  /// One vector whose lane i is the sum of the lanes of `vectors[i]`
+  /// (`lanes` of them, a power of two): a tree of shuffles and adds that
+  /// halves the vectors at each level, pairing neighbours, so each level's
+  /// add serves both (lanes - 1 adds for the lot, where reducing each
+  /// vector alone costs log2(lanes) shuffles and adds apiece).
+  Value sumEach(OpBuilder &b, SmallVector<Value> vectors) {
+    for (int64_t segment = lanes; segment > 1; segment /= 2) {
+      // Each input holds lanes / segment partial sums of `segment` lanes;
+      // the output holds twice as many, of half the length: the first half
+      // of each segment in `low`, the second in `high`, those of the first
+      // input first.
+      const int64_t segments = lanes / segment, half = segment / 2;
+      SmallVector<int64_t> low, high;
+      for (int64_t t = 0; t < 2 * segments; ++t) {
+        int64_t base = (t < segments ? 0 : lanes) + (t % segments) * segment;
+        for (int64_t e = 0; e < half; ++e) {
+          low.push_back(base + e);
+          high.push_back(base + half + e);
+        }
+      }
+      SmallVector<Value> next;
+      for (size_t k = 0; k + 1 < vectors.size(); k += 2)
+        next.push_back(b.create<arith::AddFOp>(
+            loc,
+            b.create<vector::ShuffleOp>(loc, vectors[k], vectors[k + 1], low),
+            b.create<vector::ShuffleOp>(loc, vectors[k], vectors[k + 1],
+                                        high)));
+      vectors = std::move(next);
+    }
+    return vectors.front();
+  }
+
   void emitKeyRowTasks();
   void emitQueryBlockTasks();
 
@@ -169,11 +202,15 @@ struct AttentionKernel {
 };
 
 /// flash_key_rows: one query (decode). One task per (token, KV head): the
-/// key rows are read as they are and each dot product reduced
-/// horizontally, which costs less than transposing the whole history on
-/// every step; 16 keys at a time with a running maximum, sum and weighted
-/// sum (the online softmax of flash attention), the last partial block
-/// masked, value rows past the causal limit never read.
+/// key rows are read as they are, which costs less than transposing the
+/// whole history on every step; `lanes` keys at a time with a running
+/// maximum, sum and weighted sum (the online softmax of flash attention),
+/// the last partial block masked, value rows past the causal limit never
+/// read. In a full block the keys are widened once into the task's stack
+/// frame, where every query head of the group reads them, and the block's
+/// dot products of a head are reduced together (sumEach); the weights go
+/// through the stack frame too, so each is broadcast by its load. The
+/// partial block reduces each dot product alone.
 void AttentionKernel::emitKeyRowTasks() {
   Value keyRows = unitInnerStride(op.getKeys());
   // One task per (token, KV head), flattened: llm-outline-tasks takes
@@ -183,8 +220,25 @@ void AttentionKernel::emitKeyRowTasks() {
                                         ValueRange{}, std::nullopt);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(forall.getBody());
+  // The task's stack buffers are released when it ends (the forall body
+  // may run as a loop when it is not outlined).
+  auto scope = b.create<memref::AllocaScopeOp>(loc, TypeRange{});
+  b.createBlock(&scope.getBodyRegion());
+  b.create<memref::AllocaScopeReturnOp>(loc);
+  b.setInsertionPointToStart(&scope.getBodyRegion().front());
   Value task = forall.getInductionVar(0);
   Value token = b.create<arith::DivUIOp>(loc, task, c(kvHeads));
+  // A full block's keys widened to f32 (a cache of f32 is read in place),
+  // and the weights of each query head's block.
+  const bool treeSums = llvm::isPowerOf2_64(uint64_t(lanes));
+  Value keyBlock =
+      stored == f32 || !treeSums
+          ? Value()
+          : b.create<memref::AllocaOp>(
+                loc, MemRefType::get({lanes, headDim}, f32),
+                b.getI64IntegerAttr(64));
+  Value weightsBuffer = b.create<memref::AllocaOp>(
+      loc, MemRefType::get({group, lanes}, f32), b.getI64IntegerAttr(64));
   Value head = b.create<arith::RemUIOp>(loc, task, c(kvHeads));
   Value zeroVec = b.create<arith::ConstantOp>(
       loc, DenseElementsAttr::get(vecType, b.getFloatAttr(f32, 0.0)));
@@ -244,7 +298,36 @@ void AttentionKernel::emitKeyRowTasks() {
       }
       return updated;
     };
-    if (!valid) {
+    if (!valid && treeSums) {
+      if (keyBlock)
+        for (int64_t i = 0; i < lanes; ++i)
+          for (int64_t j = 0; j < chunks; ++j)
+            b.create<vector::StoreOp>(
+                loc,
+                loadChunk(b, keyRows, head,
+                          b.create<arith::AddIOp>(loc, first, c(i)),
+                          j * lanes),
+                keyBlock, ValueRange{c(i), c(j * lanes)});
+      auto keyChunk = [&](int64_t i, int64_t j) -> Value {
+        if (keyBlock)
+          return b.create<vector::LoadOp>(loc, vecType, keyBlock,
+                                          ValueRange{c(i), c(j * lanes)});
+        return loadChunk(b, keyRows, head,
+                         b.create<arith::AddIOp>(loc, first, c(i)),
+                         j * lanes);
+      };
+      for (int64_t g = 0; g < group; ++g) {
+        SmallVector<Value> products;
+        for (int64_t i = 0; i < lanes; ++i) {
+          Value sum = zeroVec;
+          for (int64_t j = 0; j < chunks; ++j)
+            sum = b.create<vector::FMAOp>(loc, queryChunks[g][j],
+                                          keyChunk(i, j), sum);
+          products.push_back(sum);
+        }
+        scores[g] = sumEach(b, products);
+      }
+    } else if (!valid) {
       for (int64_t i = 0; i < lanes; ++i)
         scores = score(b, c(i), scores);
     } else {
@@ -256,14 +339,14 @@ void AttentionKernel::emitKeyRowTasks() {
       scores.assign(loop.getResults().begin(), loop.getResults().end());
     }
     SmallVector<Value> next;
-    SmallVector<Value> weights(group);
     for (int64_t g = 0; g < group; ++g) {
       ValueRange st = state.slice(g * stateSize, stateSize);
       Value scaled = b.create<arith::MulFOp>(loc, scores[g], scaleVec);
       if (valid)
         scaled = maskScores(b, scaled, valid);
       SoftmaxStep step = softmaxStep(b, scaled, st[0], st[1]);
-      weights[g] = step.weights;
+      b.create<vector::StoreOp>(loc, step.weights, weightsBuffer,
+                                ValueRange{c(g), c(0)});
       next.push_back(step.max);
       next.push_back(step.sum);
       Value rescaleVec = splat(b, step.rescale);
@@ -277,7 +360,7 @@ void AttentionKernel::emitKeyRowTasks() {
           loadRow(b, v, b.create<arith::AddIOp>(loc, first, i));
       for (int64_t g = 0; g < group; ++g) {
         Value p = splat(
-            b, b.create<vector::ExtractElementOp>(loc, weights[g], i));
+            b, b.create<memref::LoadOp>(loc, weightsBuffer, ValueRange{c(g), i}));
         for (int64_t j = 0; j < chunks; ++j) {
           Value &slot = updated[g * stateSize + 2 + j];
           slot = b.create<vector::FMAOp>(loc, p, valueChunks[j], slot);
