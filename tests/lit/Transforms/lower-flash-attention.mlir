@@ -55,15 +55,27 @@ func.func @transposed_keys(%q: memref<?x2x16xf32, strided<[?, ?, ?], offset: ?>>
 
 // -----
 
-// One query: the key rows are read as they are, one horizontal sum per
-// score, instead of transposing the history every step.
+// One query: the key rows are read as they are, instead of transposing the
+// history every step. A full block of 16 keys sums each query head's 16
+// dot products together, 4 levels of shuffles (the first pairs each
+// vector's halves, the last its even and odd lanes); the partial block
+// reduces one score at a time. The weights pass through the task's stack
+// frame, 2 heads x 16 keys (the f32 cache is read in place, not copied).
 // CHECK-LABEL: func.func @key_rows(
 // CHECK-NOT: linalg.transpose
 // CHECK: cf.assert %{{.+}}, "llm.attention: rows of q, K and V must be contiguous"
 // CHECK: scf.forall
+// CHECK: memref.alloca_scope
+// CHECK-NOT: memref.alloca() {{.*}} : memref<16x16xf32>
+// CHECK: memref.alloca() {alignment = 64 : i64} : memref<2x16xf32>
+// CHECK: scf.for
+// CHECK: vector.shuffle %{{.+}}, %{{.+}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]
+// CHECK: vector.shuffle %{{.+}}, %{{.+}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+// CHECK: vector.shuffle %{{.+}}, %{{.+}} [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
+// CHECK:   vector.reduction <maximumf>
+// CHECK: scf.if
 // CHECK:   vector.reduction <add>
 // CHECK:   vector.insertelement
-// CHECK:   vector.reduction <maximumf>
 func.func @key_rows(%q: memref<1x2x16xf32, strided<[?, ?, ?], offset: ?>>, %k: memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>,
                     %v: memref<1x?x16xf32, strided<[?, ?, ?], offset: ?>>, %o: memref<1x2x16xf32>, %pos: index) {
   llm.flash_attention %q, %k, %v at %pos into %o {scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_key_rows, lanes = 16>}
