@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 using namespace llvm;
 using namespace llamac;
@@ -240,53 +241,29 @@ std::string huggingFaceName(StringRef name) {
   return "";
 }
 
+/// The ggml types llamac reads and the DType each becomes.
+constexpr std::pair<GGMLType, DType> kReadTypes[] = {
+    {GGMLType::F32, DType::F32},   {GGMLType::F16, DType::F16},
+    {GGMLType::BF16, DType::BF16}, {GGMLType::Q8_0, DType::Q8_0},
+    {GGMLType::Q4_0, DType::Q4_0}, {GGMLType::Q4_K, DType::Q4_K},
+    {GGMLType::Q5_K, DType::Q5_K}, {GGMLType::Q6_K, DType::Q6_K},
+};
+
 std::optional<DType> dtypeOf(GGMLType type) {
-  switch (type) {
-  case GGMLType::F32:
-    return DType::F32;
-  case GGMLType::F16:
-    return DType::F16;
-  case GGMLType::BF16:
-    return DType::BF16;
-  case GGMLType::Q8_0:
-    return DType::Q8_0;
-  case GGMLType::Q4_0:
-    return DType::Q4_0;
-  case GGMLType::Q4_K:
-    return DType::Q4_K;
-  case GGMLType::Q5_K:
-    return DType::Q5_K;
-  case GGMLType::Q6_K:
-    return DType::Q6_K;
-  default:
-    return std::nullopt;
-  }
+  for (auto [ggml, dtype] : kReadTypes)
+    if (ggml == type)
+      return dtype;
+  return std::nullopt;
 }
 
 } // namespace
 
 const GGMLTypeTraits &llamac::blockTraits(DType dtype) {
-  GGMLType type;
-  switch (dtype) {
-  case DType::Q8_0:
-    type = GGMLType::Q8_0;
-    break;
-  case DType::Q4_0:
-    type = GGMLType::Q4_0;
-    break;
-  case DType::Q4_K:
-    type = GGMLType::Q4_K;
-    break;
-  case DType::Q5_K:
-    type = GGMLType::Q5_K;
-    break;
-  case DType::Q6_K:
-    type = GGMLType::Q6_K;
-    break;
-  default:
-    llvm_unreachable("not a block DType");
-  }
-  return *getGGMLTypeTraits(uint32_t(type));
+  assert(isBlockDType(dtype) && "not a block DType");
+  for (auto [ggml, read] : kReadTypes)
+    if (read == dtype)
+      return *getGGMLTypeTraits(uint32_t(ggml));
+  llvm_unreachable("every DType is read from some ggml type");
 }
 
 Expected<LlamaConfig> llamac::readGGUFConfig(const GGUFFile &file) {
