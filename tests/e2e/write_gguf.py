@@ -797,10 +797,12 @@ def write(checkpoint_dir, out_path, tensor_type, version=3, alignment=None,
         with os.fdopen(fd, "wb") as f:
             f.write(header)
             for gguf_name, hf_name, n_head, shape, ggml_type, size, quant_type in layout:
-                if hf_name is not None and len(shape) > 1 and ggml_type == tensors[hf_name][0]:
+                if (hf_name is not None and len(shape) > 1 and not dequantize
+                        and ggml_type == tensors[hf_name][0]):
                     # Already of the file's type (a BF16 checkpoint to a BF16
                     # file): the bytes as they are, rows in the file's order;
-                    # fast enough for a 1B or 8B checkpoint.
+                    # fast enough for a 1B or 8B checkpoint. (A --dequantize
+                    # twin's F32 values went through the quantized type.)
                     data = bytes(tensors[hf_name][2])
                     if n_head is not None:
                         data = permute_rows(data, shape[0], n_head)
