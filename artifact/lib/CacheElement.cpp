@@ -11,20 +11,42 @@ std::string_view cacheElementName(CacheElement element) {
     return "bf16";
   case CacheElement::F16:
     return "f16";
+  case CacheElement::Q8_0:
+    return "q8_0";
   }
   return "f32";
 }
 
 std::optional<CacheElement> parseCacheElement(std::string_view name) {
-  for (CacheElement element :
-       {CacheElement::F32, CacheElement::BF16, CacheElement::F16})
+  for (CacheElement element : {CacheElement::F32, CacheElement::BF16,
+                               CacheElement::F16, CacheElement::Q8_0})
     if (name == cacheElementName(element))
       return element;
   return std::nullopt;
 }
 
 uint64_t cacheElementBytes(CacheElement element) {
-  return element == CacheElement::F32 ? 4 : 2;
+  switch (element) {
+  case CacheElement::F32:
+    return 4;
+  case CacheElement::BF16:
+  case CacheElement::F16:
+    return 2;
+  case CacheElement::Q8_0:
+    return 1;
+  }
+  return 4;
+}
+
+bool cacheHoldsHeadDim(CacheElement element, int64_t headDim) {
+  return headDim > 0 && (element != CacheElement::Q8_0 ||
+                         headDim % kQ8CacheBlockValues == 0);
+}
+
+int64_t cacheRowWidth(CacheElement element, int64_t headDim) {
+  if (element == CacheElement::Q8_0)
+    return headDim / kQ8CacheBlockValues * kQ8CacheBlockBytes;
+  return headDim;
 }
 
 } // namespace llamac::artifact

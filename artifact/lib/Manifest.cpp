@@ -289,7 +289,7 @@ Manifest Manifest::read(const std::string &dir) {
     manifest.cacheElement = *element;
   else
     fail(path + ": kv_cache dtype '" + cacheElement +
-         "' is not one of f32, bf16, f16");
+         "' is not one of f32, bf16, f16, q8_0");
   manifest.files = ManifestReader::strings(root, "files");
   if (const json *tokenizer = member(root, "tokenizer");
       tokenizer && tokenizer->is_object())
@@ -298,6 +298,10 @@ Manifest Manifest::read(const std::string &dir) {
   if (manifest.vocabSize <= 0 || manifest.numLayers <= 0 ||
       manifest.numKVHeads <= 0 || manifest.headDim <= 0)
     fail(path + ": non-positive model sizes");
+  if (!cacheHoldsHeadDim(manifest.cacheElement, manifest.headDim))
+    fail(path + ": a " + std::string(cacheElementName(manifest.cacheElement)) +
+         " KV cache cannot hold rows of head_dim " +
+         std::to_string(manifest.headDim));
   if (manifest.numQueryHeads < manifest.numKVHeads ||
       manifest.numQueryHeads % manifest.numKVHeads)
     fail(path + ": " + std::to_string(manifest.numQueryHeads) +

@@ -142,7 +142,7 @@ Expected<llm::KVCachePrecision> parseKVCachePrecision(StringRef name) {
   return parseEnum<KVCachePrecision>(
       name, "--kv-type",
       {KVCachePrecision::Auto, KVCachePrecision::F32, KVCachePrecision::BF16,
-       KVCachePrecision::F16},
+       KVCachePrecision::F16, KVCachePrecision::Q8_0},
       [](StringRef s) { return llm::symbolizeKVCachePrecision(s); },
       [](KVCachePrecision p) { return llm::stringifyKVCachePrecision(p); });
 }
@@ -455,17 +455,15 @@ Error Compilation::buildGraph() {
   graphOptions.weightType = s.numerics.dtype == llm::WeightPrecision::BF16
                                 ? DType::BF16
                                 : DType::F32;
-  switch (s.numerics.cacheElement()) {
-  case artifact::CacheElement::F32:
-    graphOptions.cacheType = DType::F32;
-    break;
-  case artifact::CacheElement::BF16:
-    graphOptions.cacheType = DType::BF16;
-    break;
-  case artifact::CacheElement::F16:
-    graphOptions.cacheType = DType::F16;
-    break;
-  }
+  graphOptions.cacheElement = s.numerics.cacheElement();
+  const LlamaConfig &config = s.checkpoint->config;
+  if (!artifact::cacheHoldsHeadDim(graphOptions.cacheElement, config.headDim))
+    return makeError("--kv-type=" +
+                     artifact::cacheElementName(graphOptions.cacheElement) +
+                     " stores blocks of " +
+                     Twine(artifact::kQ8CacheBlockValues) +
+                     " values; this model's head_dim is " +
+                     Twine(config.headDim));
   s.module = buildLlamaGraph(*s.context, s.checkpoint->config, graphOptions);
   (*s.module)->setAttr(llm::TargetAttr::getAttrName(),
                        getTargetAttr(s.context.get(), s.target));

@@ -17,6 +17,7 @@
 #include "llamac/Frontend/GraphBuilder.h"
 
 #include "llamac/Frontend/Checkpoint.h"
+#include "llamac/IR/KVCache.h"
 #include "llamac/IR/LLMOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -253,10 +254,9 @@ func::FuncOp FunctionBuilder::build(ModuleOp module, StringRef name,
   params.clear();
   MLIRContext *context = b.getContext();
   auto tokensType = RankedTensorType::get({numTokens}, b.getI32Type());
-  auto cacheType = RankedTensorType::get(
-      {config.numLayers, config.numKVHeads, ShapedType::kDynamic,
-       config.headDim},
-      elementTypeOf(context, options.cacheType));
+  auto cacheType =
+      llm::cacheTensorType(context, options.cacheElement, config.numLayers,
+                           config.numKVHeads, config.headDim);
   auto logitsType =
       lastOnly ? RankedTensorType::get({1, config.vocabSize}, f32)
                : activation(config.vocabSize);

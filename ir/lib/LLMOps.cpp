@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "llamac/IR/LLMOps.h"
+#include "llamac/IR/KVCache.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/MapVector.h"
@@ -33,10 +34,35 @@ std::string dimToString(int64_t dim) {
 
 bool isPositiveFinite(double value) { return std::isfinite(value) && value > 0; }
 
+/// Checks that the rows (last dimension) of `cache` hold `headDim` values
+/// as its element type stores them (KVCache.h).
+LogicalResult verifyCacheRows(Operation *op, StringRef what, ShapedType cache,
+                              int64_t headDim) {
+  std::optional<artifact::CacheElement> element =
+      cacheElementOf(cache.getElementType());
+  if (!element)
+    return op->emitOpError()
+           << what << " of " << cache.getElementType()
+           << ": a cache stores f32, bf16, f16 or i8 (q8_0 blocks)";
+  if (!artifact::cacheHoldsHeadDim(*element, headDim))
+    return op->emitOpError()
+           << what << " of " << artifact::cacheElementName(*element)
+           << " cannot hold rows of head_dim " << headDim;
+  int64_t rowWidth = artifact::cacheRowWidth(*element, headDim);
+  if (cache.getDimSize(cache.getRank() - 1) != rowWidth)
+    return op->emitOpError()
+           << what << " rows of " << dimToString(cache.getDimSize(
+                                          cache.getRank() - 1))
+           << " elements, but head_dim " << headDim << " as "
+           << artifact::cacheElementName(*element) << " takes " << rowWidth;
+  return success();
+}
+
 /// Checks that `kernel` is an attention micro-kernel whose lanes divide
-/// `headDim`.
+/// `headDim` and, for a q8_0 cache of element type `storage`, its blocks (a
+/// chunk of lanes is widened with one scale).
 LogicalResult verifyFlashKernel(Operation *op, MicroKernelAttr kernel,
-                                int64_t headDim) {
+                                int64_t headDim, Type storage) {
   if (kernel.getKind() != MicroKernelKind::FlashTransposedKeys &&
       kernel.getKind() != MicroKernelKind::FlashKeyRows)
     return op->emitOpError("micro_kernel ")
@@ -45,6 +71,12 @@ LogicalResult verifyFlashKernel(Operation *op, MicroKernelAttr kernel,
     return op->emitOpError("micro_kernel ")
            << kernel << " needs a head_dim that is a multiple of its lanes, got "
            << headDim;
+  if (cacheElementOf(storage) == artifact::CacheElement::Q8_0 &&
+      artifact::kQ8CacheBlockValues % *kernel.getLanes() != 0)
+    return op->emitOpError("micro_kernel ")
+           << kernel << " reads q8_0 blocks of "
+           << artifact::kQ8CacheBlockValues
+           << " values: its lanes must divide them";
   return success();
 }
 
@@ -357,10 +389,16 @@ LogicalResult AttentionOp::verify() {
   int64_t headDim = queryType.getDimSize(2);
   if (ShapedType::isDynamic(headDim))
     return emitOpError("requires a static head_dim");
-  if (keyType.getDimSize(2) != headDim || cacheType.getDimSize(3) != headDim)
+  if (keyType.getDimSize(2) != headDim)
     return emitOpError("head_dim differs between query (")
-           << headDim << "), key (" << dimToString(keyType.getDimSize(2))
-           << ") and cache (" << dimToString(cacheType.getDimSize(3)) << ")";
+           << headDim << ") and key (" << dimToString(keyType.getDimSize(2))
+           << ")";
+  if (failed(verifyCacheRows(*this, "cache", cacheType, headDim)))
+    return failure();
+  if (!queryType.getElementType().isF32() &&
+      cacheType.getElementType() != queryType.getElementType())
+    return emitOpError("a cache of ")
+           << cacheType.getElementType() << " needs f32 activations";
 
   int64_t queryHeads = queryType.getDimSize(1);
   int64_t kvHeads = keyType.getDimSize(1);
@@ -387,7 +425,8 @@ LogicalResult AttentionOp::verify() {
     return emitOpError("requires a positive scale, got ")
            << getScale().convertToDouble();
   if (MicroKernelAttr kernel = getMicroKernelAttr()) {
-    if (failed(verifyFlashKernel(*this, kernel, headDim)))
+    if (failed(verifyFlashKernel(*this, kernel, headDim,
+                                 cacheType.getElementType())))
       return failure();
     if (!queryType.getElementType().isF32())
       return emitOpError("micro_kernel ")
@@ -421,18 +460,18 @@ LogicalResult FlashAttentionOp::verify() {
     if (!type.getElementType().isF32())
       return emitOpError("expects f32 query and init, got ") << type;
   // The history as the cache stores it: widened to f32 as it is read.
-  Type historyType = keys.getElementType();
-  if (!historyType.isF32() && !historyType.isBF16() && !historyType.isF16())
-    return emitOpError("expects keys of f32, bf16 or f16, got ") << keys;
-  if (values.getElementType() != historyType)
-    return emitOpError("values ")
-           << values << " must have the keys' element type " << historyType;
+  if (values.getElementType() != keys.getElementType())
+    return emitOpError("values ") << values
+                                  << " must have the keys' element type "
+                                  << keys.getElementType();
   if (query.getShape() != init.getShape())
     return emitOpError("init ") << init << " must have the query's shape";
   int64_t headDim = query.getDimSize(2);
-  if (ShapedType::isDynamic(headDim) || keys.getDimSize(2) != headDim ||
-      values.getDimSize(2) != headDim)
-    return emitOpError("needs one static head_dim for query, keys and values");
+  if (ShapedType::isDynamic(headDim))
+    return emitOpError("needs a static head_dim");
+  if (failed(verifyCacheRows(*this, "keys", keys, headDim)) ||
+      failed(verifyCacheRows(*this, "values", values, headDim)))
+    return failure();
   int64_t queryHeads = query.getDimSize(1), kvHeads = keys.getDimSize(0);
   if (ShapedType::isDynamic(queryHeads) || ShapedType::isDynamic(kvHeads) ||
       kvHeads <= 0 || queryHeads % kvHeads != 0 ||
@@ -445,7 +484,8 @@ LogicalResult FlashAttentionOp::verify() {
   if (!isPositiveFinite(getScale().convertToDouble()))
     return emitOpError("requires a positive scale, got ")
            << getScale().convertToDouble();
-  return verifyFlashKernel(*this, getMicroKernel(), headDim);
+  return verifyFlashKernel(*this, getMicroKernel(), headDim,
+                           keys.getElementType());
 }
 
 MutableOperandRange FlashAttentionOp::getDpsInitsMutable() {

@@ -113,8 +113,9 @@ std::optional<AvailableMemory> availableMemory() {
 uint64_t kvCacheBytes(const Manifest &manifest, int64_t contextLength) {
   // Keys and values.
   uint64_t bytes = 2 * cacheElementBytes(manifest.cacheElement);
-  for (int64_t factor : {manifest.numLayers, manifest.numKVHeads,
-                         contextLength, manifest.headDim})
+  for (int64_t factor :
+       {manifest.numLayers, manifest.numKVHeads, contextLength,
+        cacheRowWidth(manifest.cacheElement, manifest.headDim)})
     bytes = saturatingMultiply(bytes, uint64_t(factor > 0 ? factor : 0));
   return bytes;
 }

@@ -308,15 +308,18 @@ void Session::run(void *entry, const std::vector<int32_t> &tokens,
 
   auto *tokenData = const_cast<int32_t *>(tokens.data());
   llamac_tokens_t tokenDesc{tokenData, tokenData, 0, {count}, {1}};
-  int64_t slot = contextLength * info.headDim;
+  // A row per (layer, KV head, position), as the manifest's cache element
+  // lays it out (head_dim values, or q8_0's blocks as bytes).
+  int64_t rowWidth = artifact::cacheRowWidth(info.cacheElement, info.headDim);
+  int64_t slot = contextLength * rowWidth;
   auto cache = [&](ZeroPages &memory) {
     void *data = memory.data();
     return llamac_cache_t{data,
                           data,
                           0,
                           {info.numLayers, info.numKVHeads, contextLength,
-                           info.headDim},
-                          {info.numKVHeads * slot, slot, info.headDim, 1}};
+                           rowWidth},
+                          {info.numKVHeads * slot, slot, rowWidth, 1}};
   };
   llamac_cache_t keyDesc = cache(keyCache), valueDesc = cache(valueCache);
   llamac_logits_t logitsDesc{logits.data(), logits.data(), 0,

@@ -17,6 +17,11 @@ Long-context sets (llama-golden-long) store only some rows of a prefill
 (the case's `positions`), give each case its own `atol` and name the KV
 cache format each case was computed with (`kv_cache`); --kv-cache selects
 the cases of one format, and the context is sized for the longest case.
+With --kv-type q8_0 (a cache format the set has no reference for) the
+float32 cases run with that cache and are held to --atol, the departure
+the docs state; a greedy case then runs teacher-forced on the reference's
+continuation (the prompt through prefill, the continuation through decode
+steps), so that its rows stay comparable where the argmax flips.
 
 With --shards N the checkpoint is first rewritten as N shards with an index
 (shard_checkpoint.py; --shard-dtype F32 widens its BF16 tensors exactly),
@@ -40,6 +45,9 @@ import write_gguf
 
 # cases.json's kv_cache names -> llamac compile --kv-type.
 KV_TYPES = {"float32": "f32", "bfloat16": "bf16", "float16": "f16"}
+# Cache formats without reference files of their own: measured against the
+# float32 cases.
+DEPARTING_KV_TYPES = ["q8_0"]
 
 
 def read_rows(path, vocab):
@@ -90,6 +98,9 @@ def main():
                         help="run the cases whose kv_cache is this format "
                              "(cases without one are float32), compiled "
                              "with the matching llamac compile --kv-type")
+    parser.add_argument("--kv-type", choices=DEPARTING_KV_TYPES,
+                        help="run the float32 cases with this llamac compile "
+                             "--kv-type, held to --atol (its departure)")
     parser.add_argument("--shards", type=int,
                         help="compile a copy sharded into this many files")
     parser.add_argument("--shard-dtype", choices=["F32"],
@@ -105,6 +116,10 @@ def main():
     args = parser.parse_args()
     if args.shard_dtype and not args.shards:
         parser.error("--shard-dtype needs --shards")
+    if args.kv_type and (args.atol is None or args.kv_cache != "float32"
+                         or args.scheme):
+        parser.error("--kv-type measures a departure from the float32 cases: "
+                     "give --atol, and no --kv-cache or --scheme")
     if args.gguf and args.shards:
         parser.error("--gguf and --shards are two ways to package the checkpoint; give one")
     flags = open("/proc/cpuinfo").read().split()
@@ -140,6 +155,16 @@ def main():
                      if case.get("kv_cache", "float32") == args.kv_cache]
         if not case_list:
             raise SystemExit(f"{args.golden}: no case with a {args.kv_cache} KV cache")
+        if args.kv_type:
+            # Greedy runs teacher-forced: the prompt, then the reference's
+            # continuation but its last id; rows from the last prompt token.
+            case_list = [case if case["kind"] != "greedy_decode" else
+                         {"name": case["name"], "kind": "teacher_forced",
+                          "tokens": case["tokens"] + case["generated"][:-1],
+                          "first_row": len(case["tokens"]) - 1,
+                          "prefill_tokens": len(case["tokens"]),
+                          "logits": case["logits"]}
+                         for case in case_list]
     if args.atol is not None:
         atol = args.atol
     worst = 0.0
@@ -154,8 +179,9 @@ def main():
             converted = os.path.join(work, "model.gguf")
             write_gguf.write(checkpoint, converted, args.gguf)
             checkpoint = converted
+        kv_type = args.kv_type or KV_TYPES[args.kv_cache]
         compile_command = [args.llamac, "compile", checkpoint, "--dtype", dtype,
-                           "--kv-type", KV_TYPES[args.kv_cache], "-o", artifact]
+                           "--kv-type", kv_type, "-o", artifact]
         if prefill_inputs:
             compile_command += ["--prefill-inputs", prefill_inputs]
         if decode_inputs:
@@ -171,8 +197,9 @@ def main():
             command = [args.llamac_run, artifact, "--tokens", ",".join(map(str, tokens)),
                        "--dump-logits", dump, "--ignore-eos", "-t", args.threads,
                        "--ctx", str(max(context, 4096))]
-            if args.prefill_tokens:
-                command += ["--prefill-tokens", str(args.prefill_tokens)]
+            prefill_tokens = args.prefill_tokens or case.get("prefill_tokens")
+            if prefill_tokens:
+                command += ["--prefill-tokens", str(prefill_tokens)]
             if case["kind"] == "teacher_forced":
                 command += ["-n", "0"]
             elif case["kind"] == "prefill":
@@ -223,8 +250,8 @@ def main():
         label += f" (--decode-inputs {decode_inputs})"
     if args.prefill_tokens:
         label += f" (--prefill-tokens {args.prefill_tokens})"
-    if args.kv_cache != "float32":
-        label += f" (--kv-type {KV_TYPES[args.kv_cache]})"
+    if args.kv_cache != "float32" or args.kv_type:
+        label += f" (--kv-type {args.kv_type or KV_TYPES[args.kv_cache]})"
     if args.shards:
         label += f" ({args.shards} shards{', ' + args.shard_dtype if args.shard_dtype else ''})"
     if args.gguf:

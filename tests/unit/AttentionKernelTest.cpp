@@ -12,7 +12,9 @@
 // and chunks start after a history as a chunked prefill's do. The cache
 // rows past the visible ones and the output hold NaN: a kernel that reads
 // a key or value beyond a token's history, or leaves an output unwritten,
-// fails.
+// fails. A q8_0 cache is written here block by block (codes and an f16
+// scale, as llama.cpp lays them out) and the reference takes the values
+// the blocks encode.
 //
 //===----------------------------------------------------------------------===//
 #include "CompiledKernels.h"
@@ -40,9 +42,9 @@ using llamac::test::CompiledKernels;
 using llamac::test::Descriptor;
 
 /// How the cache stores a key or value element.
-enum class Stored { F32, BF16, F16 };
+enum class Stored { F32, BF16, F16, Q8_0 };
 
-const char *mlirName(Stored stored) {
+const char *name(Stored stored) {
   switch (stored) {
   case Stored::F32:
     return "f32";
@@ -50,11 +52,28 @@ const char *mlirName(Stored stored) {
     return "bf16";
   case Stored::F16:
     return "f16";
+  case Stored::Q8_0:
+    return "q8_0";
   }
   return "";
 }
 
-size_t bytesOf(Stored stored) { return stored == Stored::F32 ? 4 : 2; }
+const char *mlirName(Stored stored) {
+  return stored == Stored::Q8_0 ? "i8" : name(stored);
+}
+
+size_t bytesOf(Stored stored) {
+  return stored == Stored::F32 ? 4 : stored == Stored::Q8_0 ? 1 : 2;
+}
+
+/// q8_0 blocks: 32 values as an f16 scale (2 bytes) and 32 int8 codes.
+constexpr int64_t kBlockValues = 32, kBlockBytes = 34;
+
+/// Elements of a stored row of `headDim` values.
+int64_t rowWidth(Stored stored, int64_t headDim) {
+  return stored == Stored::Q8_0 ? headDim / kBlockValues * kBlockBytes
+                                : headDim;
+}
 
 /// `value`'s encoding in `stored`; values here are exact in all three
 /// (7 significant bits, exponents well inside f16's normal range).
@@ -108,7 +127,7 @@ void PrintTo(const AttentionShape &s, std::ostream *os) {
   *os << (s.transposedKeys ? "transposed_keys_rows" + std::to_string(s.rows)
                            : std::string("key_rows"))
       << "_kv" << s.kvHeads << "_group" << s.group << "_d" << s.headDim << "_"
-      << mlirName(s.stored);
+      << name(s.stored);
 }
 
 std::string attentionSource(const AttentionShape &s, double scale) {
@@ -117,8 +136,9 @@ std::string attentionSource(const AttentionShape &s, double scale) {
                     d = std::to_string(s.headDim);
   const std::string strided = ", strided<[?, ?, ?], offset: ?>>";
   const std::string queryType = "memref<?x" + heads + "x" + d + "xf32" + strided;
-  const std::string cacheType =
-      "memref<" + kv + "x?x" + d + "x" + mlirName(s.stored) + strided;
+  const std::string cacheType = "memref<" + kv + "x?x" +
+                                std::to_string(rowWidth(s.stored, s.headDim)) +
+                                "x" + mlirName(s.stored) + strided;
   std::string kernel =
       s.transposedKeys
           ? "#llm.micro_kernel<flash_transposed_keys, rows = " +
@@ -144,33 +164,72 @@ void prepareAttention(mlir::OpPassManager &pm) {
       pm, mlir::bufferization::BufferDeallocationPipelineOptions());
 }
 
-/// A cache slot [kv, capacity, d] of which the kernel sees the first
+/// A cache slot [kv, capacity, row] of which the kernel sees the first
 /// `visible` rows; the rest is NaN.
 struct Cache {
   std::vector<uint8_t> bytes;
   Descriptor<3> view;
 };
 
-Cache makeCache(const AttentionShape &s, const std::vector<float> &values,
+/// Row [h, t]'s blocks of `values` (its head_dim values) as q8_0 blocks
+/// at `to`, and `values` replaced by what the blocks encode. The scales
+/// alternate between 2^-5 and 3 * 2^-7 (exact in f16; values in [-2, 2]
+/// give codes within int8), so that each block's own scale matters.
+void storeQ8Row(float *values, int64_t headDim, int64_t salt, uint8_t *to) {
+  for (int64_t block = 0; block < headDim / kBlockValues; ++block) {
+    const float scale =
+        (block + salt) % 2 ? std::ldexp(1.0f, -5) : 3 * std::ldexp(1.0f, -7);
+    uint8_t *bytes = to + block * kBlockBytes;
+    store(Stored::F16, scale, bytes);
+    for (int64_t i = 0; i < kBlockValues; ++i) {
+      float &value = values[block * kBlockValues + i];
+      const long code = std::lround(value / scale);
+      bytes[2 + i] = uint8_t(int8_t(code));
+      value = float(code) * scale;
+    }
+  }
+}
+
+/// A NaN row of q8_0: every block's scale is NaN.
+void storeQ8NaNRow(int64_t headDim, uint8_t *to) {
+  for (int64_t block = 0; block < headDim / kBlockValues; ++block) {
+    storeNaN(Stored::F16, to + block * kBlockBytes);
+    std::memset(to + block * kBlockBytes + 2, 1, kBlockValues);
+  }
+}
+
+/// `values` (updated to what a q8_0 cache encodes) in a new cache slot.
+Cache makeCache(const AttentionShape &s, std::vector<float> &values,
                 int64_t visible, int64_t capacity) {
   const size_t element = bytesOf(s.stored);
+  const int64_t width = rowWidth(s.stored, s.headDim);
   Cache cache;
-  cache.bytes.resize(size_t(s.kvHeads * capacity * s.headDim) * element);
+  cache.bytes.resize(size_t(s.kvHeads * capacity * width) * element);
   for (int64_t h = 0; h < s.kvHeads; ++h)
-    for (int64_t t = 0; t < capacity; ++t)
-      for (int64_t e = 0; e < s.headDim; ++e) {
-        size_t at = size_t((h * capacity + t) * s.headDim + e);
-        if (t < visible)
-          store(s.stored, values[size_t((h * visible + t) * s.headDim + e)],
-                &cache.bytes[at * element]);
+    for (int64_t t = 0; t < capacity; ++t) {
+      uint8_t *row = &cache.bytes[size_t((h * capacity + t) * width) * element];
+      float *rowValues = t < visible
+                             ? &values[size_t((h * visible + t) * s.headDim)]
+                             : nullptr;
+      if (s.stored == Stored::Q8_0) {
+        if (rowValues)
+          storeQ8Row(rowValues, s.headDim, h + t, row);
         else
-          storeNaN(s.stored, &cache.bytes[at * element]);
+          storeQ8NaNRow(s.headDim, row);
+        continue;
       }
+      for (int64_t e = 0; e < s.headDim; ++e) {
+        if (rowValues)
+          store(s.stored, rowValues[e], row + e * element);
+        else
+          storeNaN(s.stored, row + e * element);
+      }
+    }
   cache.view = {cache.bytes.data(),
                 cache.bytes.data(),
                 0,
-                {s.kvHeads, visible, s.headDim},
-                {capacity * s.headDim, s.headDim, 1}};
+                {s.kvHeads, visible, width},
+                {capacity * width, width, 1}};
   return cache;
 }
 
@@ -261,8 +320,9 @@ TEST_P(AttentionKernelTest, MatchesNaiveAttention) {
 
 // GQA ratios 1, 2, 4 and 8 with the rows llm-choose-micro-kernels gives
 // them under AVX-512 (16 / group) and under AVX2 (1), rows that do not
-// divide the tokens (3), head_dim 16, 64 and 128, one and several KV heads,
-// and every cache type; the decode kernel over the same.
+// divide the tokens (3), head_dim 16, 64 and 128 (q8_0: 32, 64, 128), one
+// and several KV heads, and every cache type; the decode kernel over the
+// same.
 INSTANTIATE_TEST_SUITE_P(
     Shapes, AttentionKernelTest,
     ::testing::Values(
@@ -274,10 +334,15 @@ INSTANTIATE_TEST_SUITE_P(
         AttentionShape{true, 1, 2, 4, 64, Stored::BF16},
         AttentionShape{true, 3, 2, 2, 16, Stored::F16},
         AttentionShape{true, 3, 1, 1, 128, Stored::F32},
+        AttentionShape{true, 4, 2, 4, 64, Stored::Q8_0},
+        AttentionShape{true, 3, 1, 2, 128, Stored::Q8_0},
+        AttentionShape{true, 16, 1, 1, 32, Stored::Q8_0},
         AttentionShape{false, 0, 2, 4, 64, Stored::BF16},
         AttentionShape{false, 0, 1, 1, 128, Stored::F32},
         AttentionShape{false, 0, 2, 8, 64, Stored::F16},
-        AttentionShape{false, 0, 3, 2, 16, Stored::F32}),
+        AttentionShape{false, 0, 3, 2, 16, Stored::F32},
+        AttentionShape{false, 0, 2, 4, 64, Stored::Q8_0},
+        AttentionShape{false, 0, 1, 8, 128, Stored::Q8_0}),
     [](const ::testing::TestParamInfo<AttentionShape> &info) {
       std::ostringstream name;
       PrintTo(info.param, &name);

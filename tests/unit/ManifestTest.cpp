@@ -360,6 +360,15 @@ TEST_F(ManifestTest, EveryBrokenFieldIsOneClearError) {
        "non-positive model sizes"},
       {"no-query-heads", [](json &m) { m["kv_cache"].erase("query_heads"); },
        "missing integer 'query_heads'"},
+      {"unknown-cache-dtype",
+       [](json &m) { m["kv_cache"]["dtype"] = "q4_0"; },
+       "kv_cache dtype 'q4_0' is not one of f32, bf16, f16, q8_0"},
+      {"q8-cache-rows-not-whole-blocks",
+       [](json &m) {
+         m["kv_cache"]["dtype"] = "q8_0";
+         m["kv_cache"]["head_dim"] = 48;
+       },
+       "a q8_0 KV cache cannot hold rows of head_dim 48"},
       {"query-heads-not-shared-evenly",
        [](json &m) { m["kv_cache"]["kv_heads"] = 3; },
        "4 query heads that are not a multiple of the kv heads (3)"},

@@ -46,6 +46,10 @@ TEST(AvailableMemory, RefusesWhatDoesNotFitWithTheFigures) {
   // Llama 3.2 1B's shape: 16 layers, 8 KV heads of 64.
   Manifest model = modelOf(2471628800, 16, 8, 64);
   EXPECT_EQ(kvCacheBytes(model, 4096), uint64_t(2) * 4 * 16 * 8 * 4096 * 64);
+  // q8_0: a row of 64 values is two blocks of 2 + 32 bytes.
+  Manifest q8 = model;
+  q8.cacheElement = llamac::artifact::CacheElement::Q8_0;
+  EXPECT_EQ(kvCacheBytes(q8, 4096), uint64_t(2) * 16 * 8 * 4096 * 68);
   EXPECT_EQ(kvCacheBytes(modelOf(0, int64_t(1) << 40, 1 << 20, 1 << 20),
                          int64_t(1) << 40),
             UINT64_MAX);

@@ -454,12 +454,34 @@ std::vector<float> roundedToBF16(const float *x, int64_t n) {
   return rounded;
 }
 
-/// What a KV cache of narrower elements keeps of an f32 key or value: the
-/// value rounded to nearest-even and widened back. Null: f32, kept whole.
-using CacheRounding = float (*)(float);
-float throughBF16(float value) { return bf16ToFloat(floatToBF16(value)); }
+/// What a KV cache of narrower elements keeps of a token's f32 keys or
+/// values (kv_heads x head_dim, in place). Null: f32, kept whole.
+using CacheRounding = void (*)(std::vector<float> &row);
+/// Each value rounded to nearest-even and widened back.
+void throughBF16(std::vector<float> &row) {
+  for (float &value : row)
+    value = bf16ToFloat(floatToBF16(value));
+}
 /// The compiler's own IEEE half conversion (round to nearest, ties to even).
-float throughF16(float value) { return float(static_cast<_Float16>(value)); }
+void throughF16(std::vector<float> &row) {
+  for (float &value : row)
+    value = float(static_cast<_Float16>(value));
+}
+/// llama.cpp's q8_0 cache, written out here: per block of 32 values (never
+/// across heads: head_dim is a multiple of 32), the codes
+/// round-half-even(x * 127 / max|x|) times the scale max|x| / 127 as f16.
+void throughQ8_0(std::vector<float> &row) {
+  constexpr size_t kBlock = 32;
+  for (size_t first = 0; first < row.size(); first += kBlock) {
+    float maxAbs = 0;
+    for (size_t i = first; i < first + kBlock; ++i)
+      maxAbs = std::max(maxAbs, std::fabs(row[i]));
+    const float inverse = maxAbs == 0 ? 0.0f : 127.0f / maxAbs;
+    const float scale = float(static_cast<_Float16>(maxAbs / 127.0f));
+    for (size_t i = first; i < first + kBlock; ++i)
+      row[i] = std::nearbyint(row[i] * inverse) * scale;
+  }
+}
 
 /// Logits of every position of `tokens` (positions 0..n-1), row-major.
 /// With `cacheRounding`, every key (after RoPE) and value is rounded as the
@@ -521,10 +543,8 @@ std::vector<float> referenceForward(const TestModel &model,
       for (int64_t head = 0; head < kvHeads; ++head)
         applyRope(kt.data() + head * d, d, t, frequencies);
       if (cacheRounding) {
-        for (float &value : kt)
-          value = cacheRounding(value);
-        for (float &value : vt)
-          value = cacheRounding(value);
+        cacheRounding(kt);
+        cacheRounding(vt);
       }
       std::copy(qt.begin(), qt.end(), q.begin() + t * qDim);
       std::copy(kt.begin(), kt.end(), k.begin() + t * kvDim);
@@ -1016,15 +1036,17 @@ INSTANTIATE_TEST_SUITE_P(Configs, ReferenceModelTest,
                            return info.param.name;
                          });
 
-/// --kv-type bf16 / f16: prefill, and decode through the cache, against the
-/// reference that rounds every key and value the same way, on the configs
-/// that decode (GQA ratios 1, 2 and 4, head_dim 32, 64 and 128).
+/// --kv-type bf16 / f16 / q8_0: prefill, and decode through the cache,
+/// against the reference that rounds (or quantizes) every key and value the
+/// same way, on the configs that decode (GQA ratios 1, 2 and 4, head_dim 32,
+/// 64 and 128).
 ///
 /// The bound is wider than kTolerance: a key or value that the compiled
 /// model and the reference compute a few f32 ulps apart may fall on either
 /// side of a rounding boundary, and then they store values one bf16 (2^-8)
-/// or f16 (2^-11) ulp apart (the golden-long README sees the same). What
-/// the test holds fixed is that the rounding is the reference's: the error
+/// or f16 (2^-11) ulp apart (the golden-long README sees the same), or q8_0
+/// codes one apart (a 127th of the block's largest value). What the
+/// test holds fixed is that the rounding is the reference's: the error
 /// stays well below how far the f32 cache is from it.
 TEST(ReferenceModelKVCache, NarrowCacheMatchesTheReferenceRoundingTheSame) {
   struct Precision {
@@ -1035,7 +1057,8 @@ TEST(ReferenceModelKVCache, NarrowCacheMatchesTheReferenceRoundingTheSame) {
   };
   for (const Precision &precision :
        {Precision{llm::KVCachePrecision::BF16, throughBF16, "bf16", 5e-3},
-        Precision{llm::KVCachePrecision::F16, throughF16, "f16", 1e-3}}) {
+        Precision{llm::KVCachePrecision::F16, throughF16, "f16", 1e-3},
+        Precision{llm::KVCachePrecision::Q8_0, throughQ8_0, "q8_0", 5e-3}}) {
     for (const TestModel &test : kModels) {
       if (!(test.flags & kDecode))
         continue;

@@ -8,6 +8,7 @@
 // transposed keys.
 //
 //===----------------------------------------------------------------------===//
+#include "llamac/IR/KVCache.h"
 #include "llamac/IR/LLMOps.h"
 #include "llamac/Passes/Passes.h"
 
@@ -36,9 +37,9 @@ namespace {
 /// What both attention kernels share: the operands as vector loads need
 /// them, their shapes, and the online-softmax step.
 ///
-/// `keys` and `values` are the visible history [kv, visible, d] (the new
-/// rows already appended) as the cache stores it (f32, bf16 or f16: every
-/// row is widened to f32 as it is loaded). Query head h of token t (absolute
+/// `keys` and `values` are the visible history [kv, visible, row] (the new
+/// rows already appended) as the cache stores it (f32, bf16 or f16 values,
+/// or q8_0 blocks as bytes: every row is widened to f32 as it is loaded). Query head h of token t (absolute
 /// position start_pos + t) attends to keys [0, start_pos + t]; the query
 /// heads of a KV head's group are processed together, since they share
 /// every key and value load.
@@ -53,6 +54,7 @@ struct AttentionKernel {
     scale = op.getScale().convertToDouble();
     f32 = queryType.getElementType();
     stored = keysType.getElementType();
+    q8Blocks = llm::cacheElementOf(stored) == artifact::CacheElement::Q8_0;
     lanes = *config.getLanes();
     chunks = headDim / lanes;
     vecType = VectorType::get({lanes}, f32);
@@ -110,10 +112,32 @@ struct AttentionKernel {
         .getResult();
   }
 
-  /// Lanes `[0, chunk)` of row `row` of KV head `head` of `rows` (keys or
-  /// values) from element `offset`, widened to f32.
+  /// Values `[offset, offset + lanes)` of row `row` of KV head `head` of
+  /// `rows` (keys or values), widened to f32. In a q8_0 row they are codes
+  /// of one block (the verifier saw to it that lanes divide a block) times
+  /// its f16 scale, whose two bytes open the block.
   Value loadChunk(OpBuilder &b, Value rows, Value head, Value row,
                   int64_t offset) {
+    if (q8Blocks) {
+      const int64_t block = offset / artifact::kQ8CacheBlockValues;
+      const int64_t blockStart = block * artifact::kQ8CacheBlockBytes;
+      const int64_t codesStart = blockStart + artifact::kQ8CacheScaleBytes +
+                                 offset % artifact::kQ8CacheBlockValues;
+      Value codes = b.create<vector::LoadOp>(
+          loc, VectorType::get({lanes}, stored), rows,
+          ValueRange{head, row, c(codesStart)});
+      Value scaleBytes = b.create<vector::LoadOp>(
+          loc, VectorType::get({artifact::kQ8CacheScaleBytes}, stored), rows,
+          ValueRange{head, row, c(blockStart)});
+      Value scale = b.create<vector::ExtractOp>(
+          loc,
+          b.create<vector::BitCastOp>(
+              loc, VectorType::get({1}, b.getF16Type()), scaleBytes),
+          ArrayRef<int64_t>{0});
+      return b.create<arith::MulFOp>(
+          loc, b.create<arith::SIToFPOp>(loc, vecType, codes),
+          splat(b, b.create<arith::ExtFOp>(loc, f32, scale)));
+    }
     Value chunk = b.create<vector::LoadOp>(
         loc, VectorType::get({lanes}, stored), rows,
         ValueRange{head, row, c(offset)});
@@ -189,6 +213,7 @@ struct AttentionKernel {
 
   void emitKeyRowTasks();
   void emitQueryBlockTasks();
+  void transposeQ8Keys(Value keysTVisible);
 
   llm::FlashAttentionOp op;
   OpBuilder b;
@@ -197,6 +222,7 @@ struct AttentionKernel {
   int64_t kvHeads, headDim, group, lanes, chunks;
   double scale;
   Type f32, stored;
+  bool q8Blocks; // stored is i8: rows of q8_0 blocks
   VectorType vecType;
   Value startPos, numTokens, visible, q, v, out;
 };
@@ -453,6 +479,8 @@ void AttentionKernel::emitQueryBlockTasks() {
   if (stored == f32) {
     b.create<linalg::TransposeOp>(loc, op.getKeys(), keysTVisible,
                                   ArrayRef<int64_t>{0, 2, 1});
+  } else if (q8Blocks) {
+    transposeQ8Keys(keysTVisible);
   } else {
     // keysT[kv, d, t] = f32(K[kv, t, d]).
     b.create<linalg::GenericOp>(
@@ -636,6 +664,55 @@ void AttentionKernel::emitQueryBlockTasks() {
           out, ValueRange{tokenOf(r), queryHeadOf(r), column});
   }
   // keysT is freed by the buffer deallocation pipeline.
+}
+
+/// keysT[kv, d, t] = the value of K[kv, t, d] for q8_0 rows: a generic over
+/// (kv, t, block, i) that reads the block's code i and its scale bytes (a
+/// view of the rows as [kv, t, blocks, 34]) and writes keysT viewed as
+/// [kv, blocks, 32, t].
+void AttentionKernel::transposeQ8Keys(Value keysTVisible) {
+  MLIRContext *context = b.getContext();
+  const int64_t blocks = headDim / artifact::kQ8CacheBlockValues;
+  Value keyRows = unitInnerStride(op.getKeys());
+  Value keyBlocks = b.create<memref::ExpandShapeOp>(
+      loc,
+      ArrayRef<int64_t>{kvHeads, ShapedType::kDynamic, blocks,
+                        artifact::kQ8CacheBlockBytes},
+      keyRows, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+  Value keysTBlocks = b.create<memref::ExpandShapeOp>(
+      loc,
+      ArrayRef<int64_t>{kvHeads, blocks, artifact::kQ8CacheBlockValues,
+                        ShapedType::kDynamic},
+      keysTVisible, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}});
+  AffineExpr kv = getAffineDimExpr(0, context), t = getAffineDimExpr(1, context),
+             block = getAffineDimExpr(2, context),
+             i = getAffineDimExpr(3, context);
+  auto map = [&](ArrayRef<AffineExpr> results) {
+    return AffineMap::get(4, 0, results, context);
+  };
+  AffineExpr scaleByte0 = getAffineConstantExpr(0, context),
+             scaleByte1 = getAffineConstantExpr(1, context);
+  b.create<linalg::GenericOp>(
+      loc, TypeRange{}, ValueRange{keyBlocks, keyBlocks, keyBlocks},
+      ValueRange{keysTBlocks},
+      ArrayRef<AffineMap>{
+          map({kv, t, block, i + artifact::kQ8CacheScaleBytes}),
+          map({kv, t, block, scaleByte0}), map({kv, t, block, scaleByte1}),
+          map({kv, block, i, t})},
+      SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        Type i16 = b.getI16Type();
+        Value low = b.create<arith::ExtUIOp>(loc, i16, args[1]);
+        Value high = b.create<arith::ShLIOp>(
+            loc, b.create<arith::ExtUIOp>(loc, i16, args[2]),
+            b.create<arith::ConstantOp>(loc, b.getIntegerAttr(i16, 8)));
+        Value halfScale = b.create<arith::BitcastOp>(
+            loc, b.getF16Type(), b.create<arith::OrIOp>(loc, low, high));
+        Value scale = b.create<arith::ExtFOp>(loc, f32, halfScale);
+        Value value = b.create<arith::MulFOp>(
+            loc, b.create<arith::SIToFPOp>(loc, f32, args[0]), scale);
+        b.create<linalg::YieldOp>(loc, ValueRange{value});
+      });
 }
 
 void lowerFlashAttention(llm::FlashAttentionOp op) {

@@ -6,6 +6,7 @@
 // carries them to the ops the mechanism passes lower.
 //
 //===----------------------------------------------------------------------===//
+#include "llamac/IR/KVCache.h"
 #include "llamac/IR/LLMOps.h"
 #include "llamac/Passes/Passes.h"
 
@@ -129,14 +130,20 @@ struct LLMChooseMicroKernelsPass
     }
   }
 
-  /// The fused kernel for f32 attention (over an f32, bf16 or f16 cache,
-  /// widened as it is read) whose head vectors are whole vectors; null
-  /// otherwise (generic loops).
+  /// The fused kernel for f32 attention (over an f32, bf16, f16 or q8_0
+  /// cache, widened as it is read) whose head vectors are whole vectors
+  /// (and, for q8_0, whose vectors fall within a block); null otherwise
+  /// (generic loops).
   llm::MicroKernelAttr chooseAttentionKernel(llm::AttentionOp attention,
                                              llm::TargetAttr target) {
     auto query = attention.getQuery().getType();
     if (!query.getElementType().isF32() ||
         query.getDimSize(2) % kAttentionLanes != 0)
+      return {};
+    if (llm::cacheElementOf(
+            attention.getKeyCache().getType().getElementType()) ==
+            artifact::CacheElement::Q8_0 &&
+        artifact::kQ8CacheBlockValues % kAttentionLanes != 0)
       return {};
     // Many queries share each key: transposing the history once makes
     // `lanes` scores one vector of FMAs. One query (decode) reads the key

@@ -32,6 +32,8 @@ artifact::CacheElement Numerics::cacheElement() const {
     return artifact::CacheElement::BF16;
   case llm::KVCachePrecision::F16:
     return artifact::CacheElement::F16;
+  case llm::KVCachePrecision::Q8_0:
+    return artifact::CacheElement::Q8_0;
   case llm::KVCachePrecision::Auto:
     break; // resolved by resolveNumerics
   }
@@ -78,12 +80,15 @@ Expected<Numerics> resolveNumerics(const NumericsOptions &options,
                            ? llm::KVCachePrecision::BF16
                        : target.hasFeature("f16c") ? llm::KVCachePrecision::F16
                                                    : llm::KVCachePrecision::F32;
-  // An f16 cache is written with F16C's vcvtps2ph: without it LLVM would
-  // call a runtime function that model.so does not link. (bf16 is rounded
-  // with integer arithmetic on any target.)
-  if (numerics.kvCache == llm::KVCachePrecision::F16 &&
+  // An f16 cache, and q8_0's f16 scales, are written with F16C's vcvtps2ph:
+  // without it LLVM would call a runtime function that model.so does not
+  // link. (bf16 is rounded with integer arithmetic on any target.)
+  const bool halfScales = numerics.kvCache == llm::KVCachePrecision::Q8_0;
+  if ((numerics.kvCache == llm::KVCachePrecision::F16 || halfScales) &&
       !target.hasFeature("f16c"))
-    return makeError("--kv-type=f16 needs a target CPU with F16C (target '" +
+    return makeError(Twine("--kv-type=") +
+                     llm::stringifyKVCachePrecision(numerics.kvCache) +
+                     " needs a target CPU with F16C (target '" +
                      target.getCpu() + "' has none)");
   return numerics;
 }

@@ -1,8 +1,9 @@
 //===- Attention.cpp - llm.attention -> linalg ----------------------------===//
 //
 // The new keys and values are appended to the layer's cache rows
-// (transposed and rounded to the cache's element type in one generic, then
-// tensor.insert_slice), then the queries attend to the visible history:
+// (transposed and rounded or quantized to what the cache stores,
+// storeCacheRows, then tensor.insert_slice), then the queries attend to the
+// visible history:
 // with a flash micro-kernel as one llm.flash_attention over the history as
 // stored (lowered on buffers by llm-lower-flash-attention, which widens it
 // as it reads), otherwise as generics that materialize the scores (scores,
@@ -38,13 +39,12 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
     auto cacheType = op.getKeyCache().getType();
     Type elementType = queryType.getElementType();
     // What the cache stores: the activations' type, or a narrower one the
-    // new rows are rounded to (bf16, f16).
+    // new rows are rounded (bf16, f16) or quantized (q8_0) to; the verifier
+    // saw to it that the activations are f32 then.
     Type storedType = cacheType.getElementType();
-    if (!elementType.isF32() && storedType != elementType)
-      return rewriter.notifyMatchFailure(
-          op, "a narrower cache needs f32 activations");
     int64_t queryHeads = queryType.getDimSize(1);
     int64_t headDim = queryType.getDimSize(2);
+    int64_t rowWidth = cacheType.getDimSize(3);
     int64_t kvHeads = cacheType.getDimSize(1);
     int64_t group = queryHeads / kvHeads;
     int64_t layer = op.getLayer();
@@ -60,30 +60,16 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
     };
 
     // 1. Append the new keys/values to this layer's cache rows
-    //    [start_pos, start_pos + n): [n, kv, d] -> [kv, n, d], rounded to
-    //    the stored type -> cache slot.
+    //    [start_pos, start_pos + n): [n, kv, d] -> [kv, n, row] as the
+    //    cache stores them -> cache slot.
     auto append = [&](Value cache, Value rows) {
-      Value init = empty(rewriter, loc,
-                         {index(kvHeads), numTokens, index(headDim)},
-                         storedType);
-      Value transposed =
-          storedType == elementType
-              ? rewriter
-                    .create<linalg::TransposeOp>(loc, rows, init,
-                                                 ArrayRef<int64_t>{1, 0, 2})
-                    .getResult()[0]
-              : generic(rewriter, loc, {rows}, init,
-                        {dimsMap(context, 3, {1, 0, 2}),
-                         dimsMap(context, 3, {0, 1, 2})},
-                        {kPar, kPar, kPar},
-                        [&](OpBuilder &b, Location loc, ValueRange args) {
-                          return roundToStorage(b, loc, args[0], storedType);
-                        });
+      Value stored =
+          storeCacheRows(rewriter, loc, rows, storedType, numTokens);
       return rewriter.create<tensor::InsertSliceOp>(
-          loc, transposed, cache,
+          loc, stored, cache,
           ArrayRef<OpFoldResult>{index(layer), index(0), startPos, index(0)},
           ArrayRef<OpFoldResult>{index(1), index(kvHeads), numTokens,
-                                 index(headDim)},
+                                 index(rowWidth)},
           ArrayRef<OpFoldResult>{index(1), index(1), index(1), index(1)});
     };
     Value newKeyCache = append(adaptor.getKeyCache(), adaptor.getKey());
@@ -95,12 +81,12 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
     OpFoldResult visible = visibleValue;
     auto history = [&](Value cache) -> Value {
       auto sliceType = RankedTensorType::get(
-          {kvHeads, ShapedType::kDynamic, headDim}, storedType);
+          {kvHeads, ShapedType::kDynamic, rowWidth}, storedType);
       return rewriter.create<tensor::ExtractSliceOp>(
           loc, sliceType, cache,
           ArrayRef<OpFoldResult>{index(layer), index(0), index(0), index(0)},
           ArrayRef<OpFoldResult>{index(1), index(kvHeads), visible,
-                                 index(headDim)},
+                                 index(rowWidth)},
           ArrayRef<OpFoldResult>{index(1), index(1), index(1), index(1)});
     };
     Value keys = history(newKeyCache);
@@ -126,21 +112,9 @@ struct AttentionLowering : OpConversionPattern<llm::AttentionOp> {
 
     // 4. Otherwise generic loops over the history widened to f32. Query
     //    heads grouped by the KV head they share: [n, kv, g, d].
-    auto widened = [&](Value stored) -> Value {
-      if (storedType == elementType)
-        return stored;
-      return generic(
-          rewriter, loc, {stored},
-          empty(rewriter, loc, {index(kvHeads), visible, index(headDim)},
-                elementType),
-          {dimsMap(context, 3, {0, 1, 2}), dimsMap(context, 3, {0, 1, 2})},
-          {kPar, kPar, kPar},
-          [&](OpBuilder &b, Location loc, ValueRange args) {
-            return castFloat(b, loc, args[0], elementType);
-          });
-    };
-    keys = widened(keys);
-    values = widened(values);
+    keys = widenCacheRows(rewriter, loc, keys, elementType, headDim, visible);
+    values =
+        widenCacheRows(rewriter, loc, values, elementType, headDim, visible);
     auto groupedType = RankedTensorType::get(
         {queryType.getDimSize(0), kvHeads, group, headDim}, elementType);
     Value query = rewriter.create<tensor::ExpandShapeOp>(

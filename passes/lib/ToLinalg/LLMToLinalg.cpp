@@ -10,7 +10,8 @@
 //                   LinearTiles.cpp a generic naming its blocks, tagged with
 //                                   the op's micro-kernel
 //   llm.rope        Rope.cpp        generics; frequencies are constants
-//   llm.attention   Attention.cpp   KV-cache update, then llm.flash_attention
+//   llm.attention   Attention.cpp   KV-cache update (rows as the cache
+//                   CacheRows.cpp   stores them), then llm.flash_attention
 //                                   or score/softmax/weighted-sum generics
 //   llm.silu/mul/silu_mul/add  Elementwise.cpp  one generic each
 //

@@ -31,6 +31,19 @@ mlir::Value castFloat(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value roundToStorage(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Value value, mlir::Type type);
 
+/// New key or value rows [n, kv, d] as the cache of `storedType` stores
+/// them, [kv, n, row] (KVCache.h): transposed, rounded to bf16/f16 or
+/// quantized to q8_0 blocks (CacheRows.cpp).
+mlir::Value storeCacheRows(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value rows, mlir::Type storedType,
+                           mlir::OpFoldResult numTokens);
+
+/// A history [kv, visible, row] as the cache stores it, as [kv, visible,
+/// headDim] values of `elementType` (itself when it is stored so).
+mlir::Value widenCacheRows(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value stored, mlir::Type elementType,
+                           int64_t headDim, mlir::OpFoldResult visible);
+
 /// A tensor.empty of `sizes` and `elementType`.
 mlir::Value empty(mlir::OpBuilder &b, mlir::Location loc,
                   llvm::ArrayRef<mlir::OpFoldResult> sizes,

@@ -174,8 +174,24 @@ func.func @attention_groups(%q: tensor<?x6x8xf32>, %k: tensor<?x4x8xf32>, %c: te
 // -----
 
 func.func @attention_head_dim(%q: tensor<?x8x8xf32>, %k: tensor<?x4x16xf32>, %c: tensor<2x4x?x16xf32>, %p: index) {
-  // expected-error @+1 {{'llm.attention' op head_dim differs between query (8), key (16) and cache (16)}}
+  // expected-error @+1 {{'llm.attention' op head_dim differs between query (8) and key (16)}}
   %o, %kc, %vc = llm.attention %q, %k, %k cache(%c, %c) at %p {layer = 0 : i64, scale = 0.125 : f64} : tensor<?x8x8xf32>, tensor<?x4x16xf32>, tensor<2x4x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_cache_rows(%q: tensor<?x8x32xf32>, %k: tensor<?x4x32xf32>, %c: tensor<2x4x?x32xi8>, %p: index) {
+  // expected-error @+1 {{'llm.attention' op cache rows of 32 elements, but head_dim 32 as q8_0 takes 34}}
+  %o, %kc, %vc = llm.attention %q, %k, %k cache(%c, %c) at %p {layer = 0 : i64, scale = 0.125 : f64} : tensor<?x8x32xf32>, tensor<?x4x32xf32>, tensor<2x4x?x32xi8>
+  return
+}
+
+// -----
+
+func.func @attention_q8_head_dim(%q: tensor<?x8x16xf32>, %k: tensor<?x4x16xf32>, %c: tensor<2x4x?x17xi8>, %p: index) {
+  // expected-error @+1 {{'llm.attention' op cache of q8_0 cannot hold rows of head_dim 16}}
+  %o, %kc, %vc = llm.attention %q, %k, %k cache(%c, %c) at %p {layer = 0 : i64, scale = 0.125 : f64} : tensor<?x8x16xf32>, tensor<?x4x16xf32>, tensor<2x4x?x17xi8>
   return
 }
 
@@ -649,9 +665,17 @@ func.func @flash_history_types(%q: tensor<?x4x16xf32>, %k: tensor<1x?x16xbf16>, 
 
 // -----
 
-func.func @flash_history_int(%q: tensor<?x4x16xf32>, %k: tensor<1x?x16xi8>, %o: tensor<?x4x16xf32>, %p: index) {
-  // expected-error @+1 {{'llm.flash_attention' op expects keys of f32, bf16 or f16, got 'tensor<1x?x16xi8>'}}
-  %r = llm.flash_attention %q, %k, %k at %p into %o {scale = 0.125 : f64, micro_kernel = #llm.micro_kernel<flash_key_rows, lanes = 16>} : tensor<?x4x16xf32>, tensor<1x?x16xi8>, tensor<1x?x16xi8>, tensor<?x4x16xf32> -> tensor<?x4x16xf32>
+func.func @flash_history_int(%q: tensor<?x4x16xf32>, %k: tensor<1x?x16xi32>, %o: tensor<?x4x16xf32>, %p: index) {
+  // expected-error @+1 {{'llm.flash_attention' op keys of 'i32': a cache stores f32, bf16, f16 or i8 (q8_0 blocks)}}
+  %r = llm.flash_attention %q, %k, %k at %p into %o {scale = 0.125 : f64, micro_kernel = #llm.micro_kernel<flash_key_rows, lanes = 16>} : tensor<?x4x16xf32>, tensor<1x?x16xi32>, tensor<1x?x16xi32>, tensor<?x4x16xf32> -> tensor<?x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @flash_history_q8_rows(%q: tensor<?x4x32xf32>, %k: tensor<1x?x32xi8>, %o: tensor<?x4x32xf32>, %p: index) {
+  // expected-error @+1 {{'llm.flash_attention' op keys rows of 32 elements, but head_dim 32 as q8_0 takes 34}}
+  %r = llm.flash_attention %q, %k, %k at %p into %o {scale = 0.125 : f64, micro_kernel = #llm.micro_kernel<flash_key_rows, lanes = 16>} : tensor<?x4x32xf32>, tensor<1x?x32xi8>, tensor<1x?x32xi8>, tensor<?x4x32xf32> -> tensor<?x4x32xf32>
   return
 }
 

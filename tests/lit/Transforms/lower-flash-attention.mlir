@@ -102,6 +102,30 @@ func.func @bf16_history(%q: memref<?x2x16xf32>, %k: memref<1x?x16xbf16>, %v: mem
 
 // -----
 
+// A q8_0 history (rows of 34-byte blocks: f16 scale, 32 int8 codes): the
+// transposition reads each block's codes and scale bytes through a
+// [kv, t, blocks, 34] view into keysT viewed as [kv, blocks, 32, t]; a
+// value chunk is 16 codes widened and multiplied by its block's scale,
+// loaded as two bytes and bitcast.
+// CHECK-LABEL: func.func @q8_history(
+// CHECK: %[[BLOCKS:.+]] = memref.expand_shape %{{.+}} {{\[\[}}0], [1], [2, 3]] output_shape [1, %{{.+}}, 1, 34] : memref<1x?x34xi8> into memref<1x?x1x34xi8>
+// CHECK: %[[KTB:.+]] = memref.expand_shape %{{.+}} {{\[\[}}0], [1, 2], [3]] output_shape [1, 1, 32, %{{.+}}]
+// CHECK: linalg.generic {{.*}} ins(%[[BLOCKS]], %[[BLOCKS]], %[[BLOCKS]] : {{.*}}) outs(%[[KTB]] :
+// CHECK:   arith.bitcast %{{.+}} : i16 to f16
+// CHECK:   arith.sitofp %{{.+}} : i8 to f32
+// CHECK: scf.forall
+// CHECK:   vector.load %{{.+}}[%{{.+}}, %{{.+}}, %c2{{.*}}] : memref<1x?x34xi8>, vector<16xi8>
+// CHECK:   vector.load %{{.+}}[%{{.+}}, %{{.+}}, %c0{{.*}}] : memref<1x?x34xi8>, vector<2xi8>
+// CHECK:   vector.bitcast %{{.+}} : vector<2xi8> to vector<1xf16>
+// CHECK:   arith.sitofp %{{.+}} : vector<16xi8> to vector<16xf32>
+func.func @q8_history(%q: memref<?x2x32xf32>, %k: memref<1x?x34xi8>, %v: memref<1x?x34xi8>, %o: memref<?x2x32xf32>, %pos: index) {
+  llm.flash_attention %q, %k, %v at %pos into %o {scale = 0.25 : f64, micro_kernel = #llm.micro_kernel<flash_transposed_keys, rows = 4, lanes = 16>}
+      : memref<?x2x32xf32>, memref<1x?x34xi8>, memref<1x?x34xi8>, memref<?x2x32xf32>
+  return
+}
+
+// -----
+
 // The vector width is the micro-kernel's `lanes`.
 // CHECK-LABEL: func.func @eight_lanes(
 // CHECK: math.exp {{.*}} : vector<8xf32>

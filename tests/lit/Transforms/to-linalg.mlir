@@ -258,6 +258,40 @@ func.func @attention_bf16_cache(%q: tensor<?x4x8xf32>, %k: tensor<?x2x8xf32>, %v
 
 // -----
 
+// A q8_0 cache (--kv-type q8_0): per block of 32 values of a new row, the
+// largest magnitude, the codes roundeven(x * 127 / max) and the f16 scale
+// max / 127 as two bytes, put together as 34-byte blocks in the cache row;
+// the generic loops read the history as code * scale.
+// CHECK-LABEL: func.func @attention_q8_cache(
+// CHECK: %[[ROWS:.+]] = tensor.expand_shape %{{.+}} {{\[\[}}0], [1], [2, 3]] output_shape [%{{.+}}, 2, 1, 32] : tensor<?x2x32xf32> into tensor<?x2x1x32xf32>
+// CHECK: %[[MAX:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[ROWS]] : tensor<?x2x1x32xf32>) outs(%{{.+}} : tensor<2x?x1xf32>)
+// CHECK:   math.absf
+// CHECK: %[[CODES:.+]] = linalg.generic {{.*}} ins(%[[ROWS]], %[[MAX]] : {{.*}}) outs(%{{.+}} : tensor<2x?x1x32xi8>)
+// CHECK:   math.roundeven
+// CHECK:   arith.fptosi %{{.+}} : f32 to i8
+// CHECK: %[[SCALE:.+]] = linalg.generic {{.*}} ins(%[[MAX]] : tensor<2x?x1xf32>) outs(%{{.+}} : tensor<2x?x1x2xi8>)
+// CHECK:   arith.truncf %{{.+}} : f32 to f16
+// CHECK:   arith.bitcast %{{.+}} : f16 to i16
+// CHECK:   arith.trunci %{{.+}} : i16 to i8
+// CHECK: %[[WITH_SCALE:.+]] = tensor.insert_slice %[[SCALE]] into %{{.+}}[0, 0, 0, 0] [2, %{{.+}}, 1, 2]
+// CHECK: %[[BLOCK:.+]] = tensor.insert_slice %[[CODES]] into %[[WITH_SCALE]][0, 0, 0, 2] [2, %{{.+}}, 1, 32]
+// CHECK: %[[NEW:.+]] = tensor.collapse_shape %[[BLOCK]] {{\[\[}}0], [1], [2, 3]] : tensor<2x?x1x34xi8> into tensor<2x?x34xi8>
+// CHECK: tensor.insert_slice %[[NEW]] into %{{.+}}[1, 0, %{{.+}}, 0] [1, 2, %{{.+}}, 34] [1, 1, 1, 1] : tensor<2x?x34xi8> into tensor<2x2x?x34xi8>
+// CHECK: linalg.generic {{.*}} outs(%{{.+}} : tensor<2x?x1xi16>)
+// CHECK:   arith.shli
+// CHECK: linalg.generic {{.*}} ins(%{{.+}}, %{{.+}} : tensor<2x?x1x32xi8>, tensor<2x?x1xi16>) outs(%{{.+}} : tensor<2x?x1x32xf32>)
+// CHECK:   arith.bitcast %{{.+}} : i16 to f16
+// CHECK:   arith.sitofp %{{.+}} : i8 to f32
+func.func @attention_q8_cache(%q: tensor<?x4x32xf32>, %k: tensor<?x2x32xf32>, %v: tensor<?x2x32xf32>, %pos: index,
+                              %kc: tensor<2x2x?x34xi8>, %vc: tensor<2x2x?x34xi8>)
+    -> (tensor<?x4x32xf32>, tensor<2x2x?x34xi8>, tensor<2x2x?x34xi8>) {
+  %o, %kc1, %vc1 = llm.attention %q, %k, %v cache(%kc, %vc) at %pos {layer = 1 : i64, scale = 0.125 : f64}
+      : tensor<?x4x32xf32>, tensor<?x2x32xf32>, tensor<2x2x?x34xi8>
+  return %o, %kc1, %vc1 : tensor<?x4x32xf32>, tensor<2x2x?x34xi8>, tensor<2x2x?x34xi8>
+}
+
+// -----
+
 // An f16 cache with a flash micro-kernel: the rows are narrowed with
 // arith.truncf and the fused op reads the f16 history as it is stored.
 // CHECK-LABEL: func.func @attention_f16_cache_flash(

@@ -20,8 +20,10 @@ extern "C" {
  *   5: the manifest lists the compute units the kernels use
  *      ("compute_units") and each kernel as {"name", "micro_kernel"}.
  *   6: the KV cache's element type is the manifest's kv_cache.dtype (f32,
- *      bf16 or f16); kv_cache.query_heads. */
-#define LLAMAC_ABI_VERSION 6
+ *      bf16 or f16); kv_cache.query_heads.
+ *   7: kv_cache.dtype q8_0; a cache row is cacheRowWidth(dtype, head_dim)
+ *      elements (q8_0's blocks as bytes), no longer head_dim always. */
+#define LLAMAC_ABI_VERSION 7
 
 /* A strided memref descriptor as MLIR lays it out: the allocation and the
  * aligned data pointers, an element offset, then sizes and strides. */
@@ -35,7 +37,9 @@ extern "C" {
   } NAME
 
 LLAMAC_DEFINE_MEMREF(llamac_tokens_t, int32_t, 1);   /* [n] token ids */
-/* [layers, kv, ctx, d] of the manifest's kv_cache.dtype (f32, bf16, f16). */
+/* [layers, kv, ctx, row] of the manifest's kv_cache.dtype (f32, bf16, f16:
+ * a row is head_dim values; q8_0: head_dim / 32 blocks of 34 bytes, see
+ * CacheElement.h). */
 LLAMAC_DEFINE_MEMREF(llamac_cache_t, void, 4);
 LLAMAC_DEFINE_MEMREF(llamac_logits_t, float, 2);     /* [n, vocab] */
 LLAMAC_DEFINE_MEMREF(llamac_weights_t, int8_t, 1);   /* [bytes] */

@@ -14,7 +14,7 @@
 //   weights        file, size, fingerprint, tensors (name, offset, bytes,
 //                  dtype, shape, layout)
 //   kv_cache       layers, kv_heads, query_heads, head_dim, dtype (f32,
-//                  bf16, f16)
+//                  bf16, f16, q8_0)
 //   kernels        {name, micro_kernel}, indexed as the profile hook reports
 //   files          the other files copied into the artifact
 //
@@ -117,8 +117,8 @@ struct Manifest {
   std::string weightsFingerprint;
   std::vector<ManifestTensor> tensors;
 
-  // kv_cache: [layers, kv_heads, ctx, head_dim] of `cacheElement` for keys
-  // and values.
+  // kv_cache: [layers, kv_heads, ctx, row] of `cacheElement` for keys and
+  // values (a row: cacheRowWidth(cacheElement, headDim) elements).
   int64_t numLayers = 0;
   int64_t numKVHeads = 0;
   int64_t headDim = 0;

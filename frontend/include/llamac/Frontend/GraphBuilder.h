@@ -16,6 +16,7 @@
 #ifndef LLAMAC_FRONTEND_GRAPHBUILDER_H
 #define LLAMAC_FRONTEND_GRAPHBUILDER_H
 
+#include "llamac/Artifact/CacheElement.h"
 #include "llamac/Frontend/LlamaConfig.h"
 #include "llamac/Frontend/Safetensors.h"
 
@@ -39,9 +40,10 @@ struct GraphOptions {
   DType weightType = DType::BF16;
   /// Per-tensor element types, e.g. as stored in a checkpoint.
   std::map<std::string, DType> paramTypes;
-  /// Element type of the KV cache arguments and results (f32, bf16, f16):
-  /// the attention rounds new keys and values to it.
-  DType cacheType = DType::F32;
+  /// What the KV cache arguments and results store (their element type
+  /// and row width, see llm::cacheTensorType): the attention rounds or
+  /// quantizes new keys and values to it.
+  artifact::CacheElement cacheElement = artifact::CacheElement::F32;
 };
 
 /// The weight element type a config's `torch_dtype` implies (bf16 when the

@@ -52,6 +52,7 @@ def LLM_KVCachePrecision : LLM_Enum<"KVCachePrecision",
   I32EnumAttrCase<"BF16", 1, "bf16">,
   I32EnumAttrCase<"F16", 2, "f16">,
   I32EnumAttrCase<"Auto", 3, "auto">,
+  I32EnumAttrCase<"Q8_0", 4, "q8_0">,
 ]>;
 
 def LLM_PrefillInputs : LLM_Enum<"PrefillInputs",

@@ -32,7 +32,9 @@ def LLM_StoredWeight : StaticShapeTensorOf<[F32, F16, BF16, I8]>;
 // The f16 block scales of a quantized matrix.
 def LLM_Scales : StaticShapeTensorOf<[F16]>;
 def LLM_TokenIds : 1DTensorOf<[I32, I64]>;
-def LLM_KVCache : 4DTensorOf<[F32, F16, BF16]>;
+// [layers, kv_heads, capacity, row]: rows of head_dim values, or of q8_0
+// blocks as bytes when i8 (see KVCache.h).
+def LLM_KVCache : 4DTensorOf<[F32, F16, BF16, I8]>;
 // An operand of an op that exists on tensors and, after bufferization, on
 // buffers.
 def LLM_TensorOrBuffer : AnyTypeOf<[AnyRankedTensor, AnyMemRef]>;
@@ -322,7 +324,11 @@ def LLM_AttentionOp : LLM_Op<"attention", [Pure,
     `start_pos .. start_pos + n - 1`, given their rotated queries
     (`[n, q_heads, head_dim]`), rotated keys and values
     (`[n, kv_heads, head_dim]`), and the KV cache of all layers
-    (`[layers, kv_heads, capacity, head_dim]`).
+    (`[layers, kv_heads, capacity, row]`). A cache row of f32, bf16 or f16
+    is `head_dim` values (new ones rounded to nearest); an i8 row is
+    `head_dim / 32` q8_0 blocks of 34 bytes (`--kv-type q8_0`): the f16
+    scale `d = max|x| / 127`, then the 32 codes
+    `roundeven(x * 127 / max|x|)` (clamped to [-127, 127]).
 
     The op first writes the new keys and values into rows
     `start_pos .. start_pos + n - 1` of layer `layer` of the caches, yielding
@@ -383,10 +389,12 @@ def LLM_FlashAttentionOp : LLM_Op<"flash_attention", [
     bufferization, on buffers (no result); `llm-lower-flash-attention`
     turns the buffer form into vector code and parallel tasks as its
     `micro_kernel` says. Shapes: `query`, `init` `[n, q_heads, head_dim]`,
-    `keys`, `values` `[kv_heads, visible, head_dim]` with
+    `keys`, `values` `[kv_heads, visible, row]` with
     `visible >= start_pos + n`; `query` and `init` f32, `keys` and
-    `values` f32, bf16 or f16 (the cache's type, widened as they are read);
-    `head_dim` a multiple of the micro-kernel's `lanes`.
+    `values` rows as the cache stores them (f32, bf16 or f16 values, or
+    i8 q8_0 blocks; widened to f32 as they are read);
+    `head_dim` a multiple of the micro-kernel's `lanes` (q8_0: `lanes`
+    dividing the blocks' 32 values).
 
     Example:
 

@@ -1,0 +1,44 @@
+//===- KVCache.cpp - The KV cache as the llm dialect types it -------------===//
+#include "llamac/IR/KVCache.h"
+
+using namespace mlir;
+
+namespace llamac::llm {
+
+std::optional<artifact::CacheElement> cacheElementOf(Type storage) {
+  if (storage.isF32())
+    return artifact::CacheElement::F32;
+  if (storage.isBF16())
+    return artifact::CacheElement::BF16;
+  if (storage.isF16())
+    return artifact::CacheElement::F16;
+  if (storage.isSignlessInteger(8))
+    return artifact::CacheElement::Q8_0;
+  return std::nullopt;
+}
+
+Type cacheStorageType(MLIRContext *context, artifact::CacheElement element) {
+  switch (element) {
+  case artifact::CacheElement::F32:
+    return Float32Type::get(context);
+  case artifact::CacheElement::BF16:
+    return BFloat16Type::get(context);
+  case artifact::CacheElement::F16:
+    return Float16Type::get(context);
+  case artifact::CacheElement::Q8_0:
+    return IntegerType::get(context, 8);
+  }
+  return Float32Type::get(context);
+}
+
+RankedTensorType cacheTensorType(MLIRContext *context,
+                                 artifact::CacheElement element,
+                                 int64_t layers, int64_t kvHeads,
+                                 int64_t headDim) {
+  return RankedTensorType::get(
+      {layers, kvHeads, ShapedType::kDynamic,
+       artifact::cacheRowWidth(element, headDim)},
+      cacheStorageType(context, element));
+}
+
+} // namespace llamac::llm
