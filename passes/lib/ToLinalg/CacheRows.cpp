@@ -25,6 +25,22 @@ constexpr int64_t kBlockValues = artifact::kQ8CacheBlockValues;
 constexpr int64_t kScaleBytes = artifact::kQ8CacheScaleBytes;
 constexpr int64_t kBlockBytes = artifact::kQ8CacheBlockBytes;
 
+/// `rows` [a, b, blocks * width] as [a, b, blocks, width], where `outer`
+/// are the sizes a and b.
+Value splitIntoBlocks(OpBuilder &b, Location loc, Value rows,
+                      ArrayRef<OpFoldResult> outer, int64_t blocks,
+                      int64_t width) {
+  auto type = cast<RankedTensorType>(rows.getType());
+  return b.create<tensor::ExpandShapeOp>(
+      loc,
+      RankedTensorType::get({type.getDimSize(0), type.getDimSize(1), blocks,
+                             width},
+                            type.getElementType()),
+      rows, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}},
+      ArrayRef<OpFoldResult>{outer[0], outer[1], b.getIndexAttr(blocks),
+                             b.getIndexAttr(width)});
+}
+
 /// [kv, n, d] f32 rows -> [kv, n, d / 32 * 34] i8: per block of 32 values,
 /// d = max|x| / 127 as f16 (little-endian bytes), then the codes
 /// roundeven(x * 127 / max|x|) (0 for a block of zeros; clamped to
@@ -36,14 +52,8 @@ Value quantizeRows(OpBuilder &b, Location loc, Value rows, int64_t kvHeads,
   const int64_t blocks = headDim / kBlockValues;
   auto index = [&](int64_t v) -> OpFoldResult { return b.getIndexAttr(v); };
   // [n, kv, d] -> [n, kv, blocks, 32].
-  auto rowsType = cast<RankedTensorType>(rows.getType());
-  Value blockRows = b.create<tensor::ExpandShapeOp>(
-      loc,
-      RankedTensorType::get(
-          {rowsType.getDimSize(0), kvHeads, blocks, kBlockValues}, f32),
-      rows, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}},
-      ArrayRef<OpFoldResult>{numTokens, index(kvHeads), index(blocks),
-                             index(kBlockValues)});
+  Value blockRows = splitIntoBlocks(b, loc, rows, {numTokens, index(kvHeads)},
+                                    blocks, kBlockValues);
   // max|x| per block, [kv, n, blocks]; loops (n, kv, block, i).
   SmallVector<OpFoldResult> blockSizes = {index(kvHeads), numTokens,
                                           index(blocks)};
@@ -133,17 +143,11 @@ Value quantizeRows(OpBuilder &b, Location loc, Value rows, int64_t kvHeads,
 Value dequantizeRows(OpBuilder &b, Location loc, Value stored, int64_t kvHeads,
                      OpFoldResult visible, int64_t headDim) {
   MLIRContext *context = b.getContext();
-  Type f32 = b.getF32Type(), i8 = b.getI8Type();
+  Type f32 = b.getF32Type();
   const int64_t blocks = headDim / kBlockValues;
   auto index = [&](int64_t v) -> OpFoldResult { return b.getIndexAttr(v); };
-  auto storedType = cast<RankedTensorType>(stored.getType());
-  Value blockBytes = b.create<tensor::ExpandShapeOp>(
-      loc,
-      RankedTensorType::get(
-          {kvHeads, storedType.getDimSize(1), blocks, kBlockBytes}, i8),
-      stored, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}},
-      ArrayRef<OpFoldResult>{index(kvHeads), visible, index(blocks),
-                             index(kBlockBytes)});
+  Value blockBytes = splitIntoBlocks(b, loc, stored, {index(kvHeads), visible},
+                                     blocks, kBlockBytes);
   // Bytes [first, first + count) of every block.
   auto bytes = [&](int64_t first, int64_t count) -> Value {
     return b.create<tensor::ExtractSliceOp>(
