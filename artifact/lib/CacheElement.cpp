@@ -25,17 +25,22 @@ std::optional<CacheElement> parseCacheElement(std::string_view name) {
   return std::nullopt;
 }
 
-uint64_t cacheElementBytes(CacheElement element) {
+ElementType cacheStoredElement(CacheElement element) {
   switch (element) {
   case CacheElement::F32:
-    return 4;
+    return ElementType::F32;
   case CacheElement::BF16:
+    return ElementType::BF16;
   case CacheElement::F16:
-    return 2;
+    return ElementType::F16;
   case CacheElement::Q8_0:
-    return 1;
+    return ElementType::I8;
   }
-  return 4;
+  return ElementType::F32;
+}
+
+uint64_t cacheElementBytes(CacheElement element) {
+  return uint64_t(elementBytes(cacheStoredElement(element)));
 }
 
 bool cacheHoldsHeadDim(CacheElement element, int64_t headDim) {

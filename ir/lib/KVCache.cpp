@@ -1,5 +1,6 @@
 //===- KVCache.cpp - The KV cache as the llm dialect types it -------------===//
 #include "llamac/IR/KVCache.h"
+#include "llamac/IR/LLMDialect.h"
 
 using namespace mlir;
 
@@ -18,17 +19,7 @@ std::optional<artifact::CacheElement> cacheElementOf(Type storage) {
 }
 
 Type cacheStorageType(MLIRContext *context, artifact::CacheElement element) {
-  switch (element) {
-  case artifact::CacheElement::F32:
-    return Float32Type::get(context);
-  case artifact::CacheElement::BF16:
-    return BFloat16Type::get(context);
-  case artifact::CacheElement::F16:
-    return Float16Type::get(context);
-  case artifact::CacheElement::Q8_0:
-    return IntegerType::get(context, 8);
-  }
-  return Float32Type::get(context);
+  return getMLIRType(context, artifact::cacheStoredElement(element));
 }
 
 RankedTensorType cacheTensorType(MLIRContext *context,

@@ -10,6 +10,8 @@
 #ifndef LLAMAC_ARTIFACT_CACHEELEMENT_H
 #define LLAMAC_ARTIFACT_CACHEELEMENT_H
 
+#include "llamac/Artifact/WeightLayout.h"
+
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -39,6 +41,8 @@ inline constexpr int64_t kQ8CacheBlockBytes =
 /// "f32", "bf16", "f16", "q8_0": the manifest's names (those of --kv-type).
 std::string_view cacheElementName(CacheElement element);
 std::optional<CacheElement> parseCacheElement(std::string_view name);
+/// The element type a row is stored as (i8 for q8_0's bytes).
+ElementType cacheStoredElement(CacheElement element);
 /// Bytes of one element of a row (1 for q8_0's bytes).
 uint64_t cacheElementBytes(CacheElement element);
 /// Whether rows of `headDim` values can be stored as `element` (q8_0 needs
