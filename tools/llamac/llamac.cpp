@@ -202,7 +202,7 @@ int runCompile(int argc, char **argv) {
                "CPU has AVX512-BF16, else f16 with F16C, else f32), bf16 or "
                "f16 (half the memory and the bandwidth of decode; new keys "
                "and values rounded to nearest, read back widened to f32), "
-               "q8_0 (a quarter: blocks of 32 values as int8 codes with an "
+               "q8_0 (34/128 of f32: blocks of 32 values as int8 codes and an "
                "f16 scale, as llama.cpp's q8_0 cache) or f32 (exact)"),
       cl::value_desc("auto|f32|bf16|f16|q8_0"), cl::init("auto"),
       cl::cat(category));
