@@ -9,12 +9,15 @@ std::string_view computeUnitName(ComputeUnit unit) {
     return "f32-fma";
   case ComputeUnit::AMXBF16:
     return "amx-bf16";
+  case ComputeUnit::AVX512BF16:
+    return "avx512-bf16";
   }
   return "?";
 }
 
 std::optional<ComputeUnit> parseComputeUnit(std::string_view name) {
-  for (ComputeUnit unit : {ComputeUnit::F32FMA, ComputeUnit::AMXBF16})
+  for (ComputeUnit unit : {ComputeUnit::F32FMA, ComputeUnit::AMXBF16,
+                            ComputeUnit::AVX512BF16})
     if (computeUnitName(unit) == name)
       return unit;
   return std::nullopt;

@@ -154,6 +154,10 @@ bool TargetAttr::hasAMXBF16() const {
   return hasFeatures({"amx-tile", "amx-bf16"});
 }
 
+bool TargetAttr::hasAVX512BF16() const {
+  return hasFeatures({"avx512bf16", "avx512f"});
+}
+
 bool TargetAttr::hasAVX512VNNI() const {
   return hasFeatures({"avx512vnni", "avx512bw"});
 }
@@ -305,6 +309,10 @@ tuningOf(MicroKernelKind kind) {
     return {{"unroll", 1}};
   case MicroKernelKind::F32Panels:
     return {{"rows", 1}, {"depth", 1}, {"prefetch", 0}};
+  case MicroKernelKind::AVX512BF16:
+  case MicroKernelKind::AVX512BF16Q8_0:
+  case MicroKernelKind::AVX512BF16Q4_0:
+    return {{"rows", 1}, {"depth", 1}};
   case MicroKernelKind::Q8_0I8Gemv:
   case MicroKernelKind::Q4_0I8Gemv:
     return {{"prefetch", 0}};
@@ -404,13 +412,16 @@ std::optional<artifact::WeightLayout> MicroKernelAttr::getWeightLayout() const {
   using artifact::WeightLayout;
   switch (getKind()) {
   case MicroKernelKind::AMXBF16:
+  case MicroKernelKind::AVX512BF16:
   case MicroKernelKind::TileGemv:
     return WeightLayout::bf16Tiles();
   case MicroKernelKind::AMXQ8_0:
+  case MicroKernelKind::AVX512BF16Q8_0:
   case MicroKernelKind::Q8_0Gemv:
   case MicroKernelKind::Q8_0I8Gemv:
     return WeightLayout::quantizedTiles(QuantScheme::Q8_0);
   case MicroKernelKind::AMXQ4_0:
+  case MicroKernelKind::AVX512BF16Q4_0:
   case MicroKernelKind::Q4_0Gemv:
   case MicroKernelKind::Q4_0I8Gemv:
     return WeightLayout::quantizedTiles(QuantScheme::Q4_0);
@@ -428,6 +439,9 @@ Type MicroKernelAttr::getInputType(MLIRContext *context) const {
   case MicroKernelKind::AMXBF16:
   case MicroKernelKind::AMXQ8_0:
   case MicroKernelKind::AMXQ4_0:
+  case MicroKernelKind::AVX512BF16:
+  case MicroKernelKind::AVX512BF16Q8_0:
+  case MicroKernelKind::AVX512BF16Q4_0:
     return BFloat16Type::get(context);
   case MicroKernelKind::Q8_0I8Gemv:
   case MicroKernelKind::Q4_0I8Gemv:
@@ -440,6 +454,7 @@ Type MicroKernelAttr::getInputType(MLIRContext *context) const {
 ArrayRef<StringRef> MicroKernelAttr::getRequiredFeatures() const {
   static const StringRef amx[] = {"amx-tile", "amx-bf16"};
   static const StringRef vnni[] = {"avx512vnni", "avx512bw"};
+  static const StringRef bf16Dot[] = {"avx512bf16", "avx512f"};
   switch (getKind()) {
   case MicroKernelKind::AMXBF16:
   case MicroKernelKind::AMXQ8_0:
@@ -448,6 +463,10 @@ ArrayRef<StringRef> MicroKernelAttr::getRequiredFeatures() const {
   case MicroKernelKind::Q8_0I8Gemv:
   case MicroKernelKind::Q4_0I8Gemv:
     return vnni;
+  case MicroKernelKind::AVX512BF16:
+  case MicroKernelKind::AVX512BF16Q8_0:
+  case MicroKernelKind::AVX512BF16Q4_0:
+    return bf16Dot;
   default:
     return {};
   }
@@ -459,6 +478,10 @@ artifact::ComputeUnit MicroKernelAttr::getComputeUnit() const {
   case MicroKernelKind::AMXQ8_0:
   case MicroKernelKind::AMXQ4_0:
     return artifact::ComputeUnit::AMXBF16;
+  case MicroKernelKind::AVX512BF16:
+  case MicroKernelKind::AVX512BF16Q8_0:
+  case MicroKernelKind::AVX512BF16Q4_0:
+    return artifact::ComputeUnit::AVX512BF16;
   default:
     return artifact::ComputeUnit::F32FMA;
   }

@@ -263,6 +263,8 @@ const Measurement &ComputePeaks::of(artifact::ComputeUnit unit) const {
     return f32FMA;
   case artifact::ComputeUnit::AMXBF16:
     return amxBF16;
+  case artifact::ComputeUnit::AVX512BF16:
+    return bf16Dot;
   }
   return f32FMA;
 }

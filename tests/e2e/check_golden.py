@@ -108,8 +108,10 @@ def main():
     parser.add_argument("--gguf", choices=["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"],
                         help="compile the checkpoint converted to a GGUF file "
                              "with tensors of this type")
-    parser.add_argument("--skip-without-amx", action="store_true",
-                        help="exit 77 (skipped) when this CPU has no AMX-BF16")
+    parser.add_argument("--skip-without-bf16-products", action="store_true",
+                        help="exit 77 (skipped) when this CPU has neither "
+                             "AMX-BF16 nor AVX512-BF16 (what bf16 prefill "
+                             "inputs run on)")
     parser.add_argument("--skip-without-vnni", action="store_true",
                         help="exit 77 (skipped) when this CPU has no "
                              "AVX512-VNNI")
@@ -123,9 +125,10 @@ def main():
     if args.gguf and args.shards:
         parser.error("--gguf and --shards are two ways to package the checkpoint; give one")
     flags = open("/proc/cpuinfo").read().split()
-    if args.skip_without_amx:
-        if "amx_bf16" not in flags or "amx_tile" not in flags:
-            print("skipped: this CPU has no AMX-BF16")
+    if args.skip_without_bf16_products:
+        amx = "amx_bf16" in flags and "amx_tile" in flags
+        if not amx and "avx512_bf16" not in flags:
+            print("skipped: this CPU has neither AMX-BF16 nor AVX512-BF16")
             sys.exit(77)
     if args.skip_without_vnni and "avx512_vnni" not in flags:
         print("skipped: this CPU has no AVX512-VNNI")

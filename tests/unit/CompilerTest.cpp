@@ -67,6 +67,12 @@ TEST_F(NumericsTest, AutoFollowsTheTarget) {
   ASSERT_TRUE(bool(skx));
   EXPECT_FALSE(skx->bf16PrefillInputs);
   EXPECT_FALSE(skx->i8DecodeInputs);
+  // AVX512-BF16 without AMX: bf16 prefill inputs too (vdpbf16ps).
+  llvm::Expected<Numerics> cpx =
+      resolveNumerics(q8, targetNamed(context, "cooperlake"));
+  ASSERT_TRUE(bool(cpx));
+  EXPECT_TRUE(cpx->bf16PrefillInputs);
+  EXPECT_TRUE(cpx->i8DecodeInputs);
   // bf16 weights never quantize decode inputs; f32 never rounds prefill's.
   llvm::Expected<Numerics> bf16 = resolveNumerics(
       {llm::WeightPrecision::BF16, llm::PrefillInputs::Auto,
@@ -94,8 +100,13 @@ TEST_F(NumericsTest, ExplicitRequestsTheTargetCannotServeAreErrors) {
   EXPECT_EQ(message({llm::WeightPrecision::Q8_0, llm::PrefillInputs::BF16,
                      llm::DecodeInputs::Auto},
                     "skylake-avx512"),
-            "--prefill-inputs=bf16 needs a target CPU with AMX-BF16 (target "
-            "'skylake-avx512' has none)");
+            "--prefill-inputs=bf16 needs a target CPU with AMX-BF16 or "
+            "AVX512-BF16 (target 'skylake-avx512' has neither)");
+  // AVX512-BF16 without AMX (cooperlake) serves it too.
+  EXPECT_EQ(message({llm::WeightPrecision::Q8_0, llm::PrefillInputs::BF16,
+                     llm::DecodeInputs::Auto},
+                    "cooperlake"),
+            "(resolved)");
   EXPECT_EQ(message({llm::WeightPrecision::F32, llm::PrefillInputs::BF16,
                      llm::DecodeInputs::Auto},
                     "sapphirerapids"),

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -77,7 +78,8 @@ std::string replaceAll(std::string text, const std::string &from,
 
 /// The #llm.micro_kernel a test pins on its op: `kind` with the tuning
 /// values llm-choose-micro-kernels gives by default (the AMX unroll: the
-/// largest divisor of the reduction tiles up to 8).
+/// largest divisor of the reduction tiles up to 8; the AVX512-BF16 depth:
+/// up to 64).
 std::string microKernel(const std::string &kind, int64_t depthTiles) {
   if (kind.rfind("amx_", 0) == 0) {
     int64_t unroll = std::min<int64_t>(8, depthTiles);
@@ -89,14 +91,21 @@ std::string microKernel(const std::string &kind, int64_t depthTiles) {
   if (kind == "f32_panels")
     return "#llm.micro_kernel<f32_panels, rows = 6, depth = 1024, "
            "prefetch = 16>";
+  if (kind.rfind("avx512_bf16", 0) == 0) {
+    int64_t depth = std::min<int64_t>(64, depthTiles);
+    while (depthTiles % depth != 0)
+      --depth;
+    return "#llm.micro_kernel<" + kind +
+           ", rows = 6, depth = " + std::to_string(depth) + ">";
+  }
   if (kind.find("_i8_gemv") != std::string::npos)
     return "#llm.micro_kernel<" + kind + ", prefetch = 16>";
   return "#llm.micro_kernel<" + kind + ">";
 }
 
 /// The op llm-to-linalg emits for prefill, on buffers, with `depthTiles`
-/// reduction tiles.
-std::string amxSource(int64_t depthTiles) {
+/// reduction tiles, tagged `kernel` (amx_bf16's by default).
+std::string amxSource(int64_t depthTiles, std::string kernel = "") {
   std::string kb = std::to_string(depthTiles);
   std::string source = R"(
 #a = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, kb, mi, kr, kp)>
@@ -110,7 +119,9 @@ func.func @run(%A: memref<?xKBx16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>
     ins(%A, %W : memref<?xKBx16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>>, memref<?xKBx16x16x2xbf16, strided<[?, ?, ?, ?, ?], offset: ?>>)
     outs(%C : memref<?x16x?x16xf32, strided<[?, ?, ?, ?], offset: ?>>) attrs = {llm.micro_kernel = KERNEL} {)";
   source += kBody;
-  source = replaceAll(source, "KERNEL", microKernel("amx_bf16", depthTiles));
+  source = replaceAll(source, "KERNEL",
+                      kernel.empty() ? microKernel("amx_bf16", depthTiles)
+                                     : kernel);
   source = replaceAll(source, "KB", kb);
   source = replaceAll(source, "ELEM", "bf16");
   return replaceAll(source, "CAST", "arith.extf %x : bf16 to f32");
@@ -182,12 +193,9 @@ void PrintTo(const Shape &s, std::ostream *os) {
       << s.pad;
 }
 
-class AMXKernelTest : public ::testing::TestWithParam<Shape> {};
-
-TEST_P(AMXKernelTest, MatchesNaiveProduct) {
-  if (!hostHasAMX())
-    GTEST_SKIP() << "this CPU (or kernel) offers no AMX-BF16";
-  const Shape shape = GetParam();
+/// Runs the tile product `source` (bf16 input and weight tiles of `shape`,
+/// every row of the row tiles filled) and compares it with a naive product.
+void checkTileProduct(const Shape &shape, const std::string &source) {
   const int64_t rowTiles = shape.rows, rows = rowTiles * 16;
   const int64_t out = shape.outTiles * 16, in = shape.depthTiles * 32;
   std::mt19937 rng(unsigned(rows * 131 + out * 17 + in));
@@ -205,7 +213,7 @@ TEST_P(AMXKernelTest, MatchesNaiveProduct) {
   Tiles w = tileWeights(weights, shape.outTiles, shape.depthTiles, shape.pad);
   std::vector<float> result = initial;
 
-  CompiledKernels kernels(amxSource(shape.depthTiles));
+  CompiledKernels kernels(source);
   ASSERT_TRUE(kernels.entry);
   Descriptor<5> a{lhsTiles.data(), lhsTiles.data(), 0,
                   {rowTiles, shape.depthTiles, 16, 16, 2},
@@ -218,12 +226,27 @@ TEST_P(AMXKernelTest, MatchesNaiveProduct) {
 
   for (int64_t m = 0; m < rows; ++m)
     for (int64_t n = 0; n < out; ++n) {
-      double sum = initial[m * out + n];
-      for (int64_t k = 0; k < in; ++k)
-        sum += double(lhs[m * in + k]) * double(weights[n * in + k]);
-      ASSERT_NEAR(result[m * out + n], sum, 1e-5 * (1 + std::abs(sum)))
+      double sum = initial[m * out + n], magnitude = std::abs(sum);
+      for (int64_t k = 0; k < in; ++k) {
+        double product = double(lhs[m * in + k]) * double(weights[n * in + k]);
+        sum += product;
+        magnitude += std::abs(product);
+      }
+      // The products are exact in f32; the f32 sums round at each step: at
+      // most `in` roundings of partial sums bounded by the magnitude.
+      double bound = std::max(1e-5 * (1 + std::abs(sum)),
+                              double(in) * 0x1p-24 * magnitude);
+      ASSERT_NEAR(result[m * out + n], sum, bound)
           << "row " << m << ", output " << n;
     }
+}
+
+class AMXKernelTest : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(AMXKernelTest, MatchesNaiveProduct) {
+  if (!hostHasAMX())
+    GTEST_SKIP() << "this CPU (or kernel) offers no AMX-BF16";
+  checkTileProduct(GetParam(), amxSource(GetParam().depthTiles));
 }
 
 // Row and output tile counts cover the 2 x 2 blocks and both remainders;
@@ -239,6 +262,95 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AMXKernelTest,
                                            Shape{3, 2, 2, 2},
                                            Shape{5, 3, 128, 0},
                                            Shape{3, 2, 256, 0}));
+
+/// avx512_bf16: a tile product shape with the kernel's tuning.
+struct DotShape {
+  Shape shape;
+  int64_t blockRows, depth;
+};
+
+void PrintTo(const DotShape &s, std::ostream *os) {
+  PrintTo(s.shape, os);
+  *os << "/rows" << s.blockRows << "/depth" << s.depth;
+}
+
+class BF16DotKernelTest : public ::testing::TestWithParam<DotShape> {};
+
+TEST_P(BF16DotKernelTest, MatchesNaiveProduct) {
+  if (!llvm::sys::getHostCPUFeatures().lookup("avx512bf16"))
+    GTEST_SKIP() << "this CPU offers no AVX512-BF16";
+  const DotShape &p = GetParam();
+  checkTileProduct(p.shape,
+                   amxSource(p.shape.depthTiles,
+                             "#llm.micro_kernel<avx512_bf16, rows = " +
+                                 std::to_string(p.blockRows) + ", depth = " +
+                                 std::to_string(p.depth) + ">"));
+}
+
+// Rows (16 per row tile) cover whole register blocks of 6 and remainders
+// 4 (16 rows), 2 (32) and 0 (48), blocks of 1 and 5 rows; output tiles
+// cover whole panels of 4 and remainders 1 to 3; depth blocks cover one,
+// several and a prime count; 9 row tiles at depth blocks of 64 split the
+// rows into L2-sized chunks (126 rows, then 18); a pad makes the weight
+// tiles non-contiguous (the fallback).
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, BF16DotKernelTest,
+    ::testing::Values(DotShape{{1, 1, 1, 0}, 6, 1},
+                      DotShape{{2, 4, 6, 0}, 6, 3},
+                      DotShape{{3, 7, 5, 0}, 6, 5},
+                      DotShape{{1, 6, 4, 0}, 5, 2},
+                      DotShape{{2, 3, 2, 0}, 1, 1},
+                      DotShape{{1, 5, 8, 0}, 4, 8},
+                      DotShape{{3, 2, 2, 2}, 6, 2},
+                      DotShape{{9, 3, 128, 0}, 6, 64}));
+
+/// Prefill's 512 x 2048 x 2048 product on one thread, the output tiles in
+/// two tasks as llm-tile-tasks splits them for two threads. Tuning from
+/// LLAMAC_DOT_ROWS / LLAMAC_DOT_DEPTH (default 6 and 64), to measure the
+/// choices llm-choose-micro-kernels makes.
+TEST(BF16DotKernelThroughput, DISABLED_Prefill512x2048x2048) {
+  if (!llvm::sys::getHostCPUFeatures().lookup("avx512bf16"))
+    GTEST_SKIP() << "this CPU offers no AVX512-BF16";
+  auto setting = [](const char *name, int64_t fallback) {
+    const char *value = std::getenv(name);
+    return value ? std::atoll(value) : fallback;
+  };
+  const int64_t blockRows = setting("LLAMAC_DOT_ROWS", 6),
+                depth = setting("LLAMAC_DOT_DEPTH", 64);
+  const int64_t rowTiles = 32, depthTiles = 64, outTiles = 128;
+  const int64_t rows = rowTiles * 16, in = depthTiles * 32, out = outTiles * 16;
+  std::vector<uint16_t> a(size_t(rows * in), toBF16(0.5f)),
+      w(size_t(out * in), toBF16(0.25f));
+  std::vector<float> c(size_t(rows * out), 0.0f);
+  CompiledKernels kernels(amxSource(
+      depthTiles, "#llm.micro_kernel<avx512_bf16, rows = " +
+                      std::to_string(blockRows) +
+                      ", depth = " + std::to_string(depth) + ">"));
+  ASSERT_TRUE(kernels.entry);
+  using Fn = void (*)(Descriptor<5> *, Descriptor<5> *, Descriptor<4> *);
+  auto run = [&](int64_t first, int64_t count) {
+    Descriptor<5> ad{a.data(), a.data(), 0, {rowTiles, depthTiles, 16, 16, 2},
+                     {depthTiles * 512, 512, 32, 2, 1}};
+    Descriptor<5> wd{w.data(), w.data(), first * depthTiles * 512,
+                     {count, depthTiles, 16, 16, 2},
+                     {depthTiles * 512, 512, 32, 2, 1}};
+    Descriptor<4> cd{c.data(), c.data(), first * 16,
+                     {rowTiles, 16, count, 16}, {16 * out, out, 16, 1}};
+    reinterpret_cast<Fn>(kernels.entry)(&ad, &wd, &cd);
+  };
+  double best = 0;
+  for (int repeat = 0; repeat < 5; ++repeat) {
+    auto start = std::chrono::steady_clock::now();
+    run(0, outTiles / 2);
+    run(outTiles / 2, outTiles / 2);
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    best = std::max(best, 2.0 * rows * in * out / seconds / 1e9);
+  }
+  std::printf("avx512_bf16 rows %lld depth %lld, 1 thread: %.1f GFLOP/s\n",
+              (long long)blockRows, (long long)depth, best);
+}
 
 class GemvKernelTest : public ::testing::TestWithParam<Shape> {};
 
@@ -848,7 +960,8 @@ TEST(QuantI8GemvThroughput, DISABLED_OneRow) {
 
 /// The op llm-to-linalg emits for prefill products by quantized weights with
 /// bf16 inputs: the body dequantizes and rounds the weight to bf16.
-std::string quantAMXSource(bool q4, int64_t depthTiles) {
+std::string quantAMXSource(bool q4, int64_t depthTiles,
+                           const std::string &kind) {
   std::string source = R"(
 #a = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, kb, mi, kr, kp)>
 #q = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> QMAP>
@@ -875,7 +988,7 @@ CODE
   return
 })";
   return withQuantCodes(source, q4, /*pairLoop=*/6,
-                        q4 ? "amx_q4_0" : "amx_q8_0", depthTiles);
+                        kind + (q4 ? "_q4_0" : "_q8_0"), depthTiles);
 }
 
 /// float -> bf16 -> float, rounding to nearest even (finite values).
@@ -891,10 +1004,12 @@ class AMXQuantKernelTest : public ::testing::TestWithParam<QuantShape> {};
 // Random f16 scales (full mantissas): the dequantized weight q * d needs
 // more than bf16's 8 bits, so the kernel must round it (to nearest even)
 // exactly where the op says; then sums of exact bf16 products in f32.
-TEST_P(AMXQuantKernelTest, MatchesNaiveProductOfRoundedWeights) {
-  if (!hostHasAMX())
-    GTEST_SKIP() << "this CPU (or kernel) offers no AMX-BF16";
-  const QuantShape shape = GetParam();
+/// Runs the product of bf16 input tiles by quantized tiles of `shape` on
+/// `kind` (amx or avx512_bf16) and compares it with a naive product of the
+/// rounded weights. `pairSums`: the kernel adds each product to its f32 sum
+/// in turn (vdpbf16ps), so the error bound grows with the depth.
+void checkQuantTileProduct(const QuantShape &shape, const std::string &kind,
+                           bool pairSums) {
   const int64_t rowTiles = shape.rows, rows = rowTiles * 16;
   const int64_t outTiles = shape.outTiles, depthTiles = shape.depthTiles;
   const int64_t out = outTiles * 16, in = depthTiles * 32;
@@ -923,7 +1038,7 @@ TEST_P(AMXQuantKernelTest, MatchesNaiveProductOfRoundedWeights) {
                k % 32] = toBF16(lhs[m * in + k]);
   std::vector<float> result = initial;
 
-  CompiledKernels kernels(quantAMXSource(shape.q4, depthTiles));
+  CompiledKernels kernels(quantAMXSource(shape.q4, depthTiles, kind));
   ASSERT_TRUE(kernels.entry);
   Descriptor<5> a{lhsTiles.data(), lhsTiles.data(), 0,
                   {rowTiles, depthTiles, 16, 16, 2},
@@ -968,10 +1083,39 @@ TEST_P(AMXQuantKernelTest, MatchesNaiveProductOfRoundedWeights) {
         sum += term;
         magnitude += std::abs(term);
       }
-      ASSERT_NEAR(result[m * out + n], sum, 1e-6 + 2e-6 * magnitude)
+      double bound = 1e-6 + 2e-6 * magnitude;
+      if (pairSums)
+        bound = std::max(bound, double(in) * 0x1p-24 * magnitude);
+      ASSERT_NEAR(result[m * out + n], sum, bound)
           << "row " << m << ", output " << n;
     }
 }
+
+TEST_P(AMXQuantKernelTest, MatchesNaiveProductOfRoundedWeights) {
+  if (!hostHasAMX())
+    GTEST_SKIP() << "this CPU (or kernel) offers no AMX-BF16";
+  checkQuantTileProduct(GetParam(), "amx", /*pairSums=*/false);
+}
+
+class BF16DotQuantKernelTest : public ::testing::TestWithParam<QuantShape> {};
+
+TEST_P(BF16DotQuantKernelTest, MatchesNaiveProductOfRoundedWeights) {
+  if (!llvm::sys::getHostCPUFeatures().lookup("avx512bf16"))
+    GTEST_SKIP() << "this CPU offers no AVX512-BF16";
+  checkQuantTileProduct(GetParam(), "avx512_bf16", /*pairSums=*/true);
+}
+
+// Both schemes; rows cover 6-row blocks and remainders; output tiles whole
+// panels of 4 and remainders; depth 128 and 256 split the outputs into
+// panels of 4 tiles with a partial last panel and the reduction into depth
+// blocks of 64; pad > 0 takes the fallback.
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, BF16DotQuantKernelTest,
+    ::testing::Values(QuantShape{false, 1, 1, 1, 0}, QuantShape{false, 3, 5, 6, 0},
+                      QuantShape{false, 2, 9, 128, 0}, QuantShape{false, 1, 7, 256, 0},
+                      QuantShape{false, 2, 3, 2, 1}, QuantShape{true, 1, 1, 1, 0},
+                      QuantShape{true, 3, 5, 6, 0}, QuantShape{true, 2, 9, 128, 0},
+                      QuantShape{true, 1, 7, 256, 0}, QuantShape{true, 2, 3, 2, 1}));
 
 // Both schemes; row and output tiles cover the 2 x 2 blocks and their
 // remainders; depths 128 and 256 split the outputs into panels of 4 and 2

@@ -8,7 +8,7 @@
 // is addressed through a memref.reinterpret_cast whose innermost size is that
 // stride. amx_q8_0 / amx_q4_0: operands as for amx_bf16 with codes and scales
 // in place of W; panels of weight tiles are dequantized and rounded to bf16
-// into a buffer, then multiplied the same way.
+// into a buffer (DequantizedPanels), then multiplied the same way.
 //
 //===----------------------------------------------------------------------===//
 #include "KernelUtils.h"
@@ -165,140 +165,32 @@ struct AMXMatmul {
 };
 
 
-/// Weight tiles dequantized per panel into a bf16 buffer, then the AMX
-/// kernel above on that buffer: a panel of `panelTiles` output tiles (all of
-/// the reduction) is dequantized once and reused by every input row, so the
-/// dequantization costs one pass over the codes per product, and the codes
-/// (half or a quarter of bf16's bytes) are what is read from memory.
+/// The AMX kernel above on quantized weights, a panel of output tiles at a
+/// time dequantized to bf16 tiles (DequantizedPanels).
 struct AMXQuantMatmul {
-  bool q4;
-  Strided a, codes, scales, c;
-  Value rowTiles, outTiles;
-  int64_t depthTiles, unroll, panelTiles;
-
-  /// scratch[t, kb] = bf16(dequantized codes tile [nb, kb]) for every kb.
-  void emitDequantize(OpBuilder &b, Location loc, Value nb, Value scratch,
-                      Value t) const {
-    IndexMath m{b, loc};
-    auto f32x16 = VectorType::get({kTile}, b.getF32Type());
-    auto f32x32 = VectorType::get({2 * kTile}, b.getF32Type());
-    auto bf16x32 = VectorType::get({2 * kTile}, b.getBF16Type());
-    auto splat = [&](VectorType type, int64_t value) -> Value {
-      return b.create<arith::ConstantOp>(
-          loc, DenseElementsAttr::get(
-                   type, IntegerAttr::get(type.getElementType(), value)));
-    };
-    auto loop = b.create<scf::ForOp>(loc, m.c(0), m.c(depthTiles), m.c(1));
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(loop.getBody());
-    IndexMath k{b, loc};
-    Value kb = loop.getInductionVar();
-    Value tileStart = tileOffset(k, codes, nb, kb);
-    Value blockScales = loadBlockScales(b, loc, scales, nb, kb);
-    // Lane 2*ni + kp of a pair row belongs to output ni.
-    SmallVector<int64_t> duplicate, interleave;
-    for (int64_t ni = 0; ni < kTile; ++ni) {
-      duplicate.append({ni, ni});
-      interleave.append({ni, kTile + ni});
-    }
-    Value pairScales =
-        b.create<vector::ShuffleOp>(loc, blockScales, blockScales, duplicate);
-    Value outStart = k.mul(k.add(k.mul(t, k.c(depthTiles)), kb),
-                           k.c(kTile * kDepth));
-    for (int64_t kr = 0; kr < kDepth / 2; ++kr) {
-      Value weights;
-      if (!q4) {
-        Value view = vectorView(b, loc, codes.base,
-                                k.add(tileStart, k.c(kr * 2 * kTile)),
-                                2 * kTile);
-        Value bytes = b.create<vector::LoadOp>(
-            loc, VectorType::get({2 * kTile}, b.getI8Type()), view,
-            ValueRange{k.c(0)});
-        weights = b.create<arith::MulFOp>(
-            loc, b.create<arith::SIToFPOp>(loc, f32x32, bytes), pairScales);
-      } else {
-        auto words = VectorType::get({kTile}, b.getI32Type());
-        Value view = vectorView(b, loc, codes.base,
-                                k.add(tileStart, k.c(kr * kTile)), kTile);
-        Value packed = b.create<arith::ExtUIOp>(
-            loc, words,
-            b.create<vector::LoadOp>(loc,
-                                     VectorType::get({kTile}, b.getI8Type()),
-                                     view, ValueRange{k.c(0)}));
-        Value eight = splat(words, 8);
-        Value low = b.create<arith::SubIOp>(
-            loc, b.create<arith::AndIOp>(loc, packed, splat(words, 15)), eight);
-        Value high = b.create<arith::SubIOp>(
-            loc, b.create<arith::ShRUIOp>(loc, packed, splat(words, 4)), eight);
-        Value lowWeights = b.create<arith::MulFOp>(
-            loc, b.create<arith::SIToFPOp>(loc, f32x16, low), blockScales);
-        Value highWeights = b.create<arith::MulFOp>(
-            loc, b.create<arith::SIToFPOp>(loc, f32x16, high), blockScales);
-        weights = b.create<vector::ShuffleOp>(loc, lowWeights, highWeights,
-                                              interleave);
-      }
-      Value rounded = b.create<arith::TruncFOp>(loc, bf16x32, weights);
-      Value out = vectorView(b, loc, scratch,
-                             k.add(outStart, k.c(kr * 2 * kTile)), 2 * kTile);
-      b.create<vector::StoreOp>(loc, rounded, out, ValueRange{k.c(0)});
-    }
-  }
+  DequantizedPanels panels;
+  Strided a, c;
+  Value rowTiles;
+  int64_t unroll;
 
   void emit(OpBuilder &b, Location loc) const {
-    IndexMath m{b, loc};
-    auto scratchType = MemRefType::get(
-        {panelTiles * depthTiles * kTile * kDepth}, b.getBF16Type());
-    Value scratch = b.create<memref::AllocOp>(loc, scratchType,
-                                              b.getI64IntegerAttr(64));
-    auto panels = b.create<scf::ForOp>(loc, m.c(0), outTiles, m.c(panelTiles));
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(panels.getBody());
-      IndexMath p{b, loc};
-      Value nb0 = panels.getInductionVar();
-      Value count = b.create<arith::MinUIOp>(
-          loc, p.c(panelTiles), b.create<arith::SubIOp>(loc, outTiles, nb0));
-      auto tiles = b.create<scf::ForOp>(loc, p.c(0), count, p.c(1));
-      {
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPointToStart(tiles.getBody());
-        Value t = tiles.getInductionVar();
-        emitDequantize(b, loc, b.create<arith::AddIOp>(loc, nb0, t), scratch,
-                       t);
-      }
-      Strided panel = Strided::of(b, loc, scratch);
-      panel.strides = {p.c(depthTiles * kTile * kDepth), p.c(kTile * kDepth)};
-      Strided panelOutputs = c;
-      panelOutputs.offset = p.at(c.offset, {{nb0, c.strides[2]}});
-      AMXMatmul::make(b, a, panel, panelOutputs, rowTiles, count, depthTiles,
-                      unroll)
-          .emit(b, loc);
-    }
-    b.create<memref::DeallocOp>(loc, scratch);
+    panels.emit(b, loc,
+                [&](OpBuilder &b, const Strided &panel, Value nb0,
+                    Value count) {
+                  IndexMath p{b, loc};
+                  Strided outputs = c;
+                  outputs.offset = p.at(c.offset, {{nb0, c.strides[2]}});
+                  AMXMatmul::make(b, a, panel, outputs, rowTiles, count,
+                                  panels.depthTiles, unroll)
+                      .emit(b, loc);
+                });
   }
 };
 
-/// bf16 input tiles A[mb, kb, mi, kr, kp] (kb static, each tile
-/// contiguous) and the f32 accumulators C[mb, mi, nb, ni] (rows of 16
-/// contiguous floats).
-OperandSpec inputTilesSpec() {
-  return {artifact::ElementType::BF16,
-          {kAnySize, kStaticSize, kTile, kDepth / 2, 2},
-          3};
-}
-OperandSpec accumulatorSpec() {
-  return {artifact::ElementType::F32, {kAnySize, kTile, kAnySize, kTile}, 2};
-}
-
 LogicalResult lowerAMXBF16(linalg::GenericOp op, llm::MicroKernelAttr config) {
-  OperandSpec weights = inputTilesSpec();
-  weights.shape = {kAnySize, kAnySize, kDepth / 2, kTile, 2};
-  SmallVector<OperandSpec> specs = {inputTilesSpec(), weights,
-                                    accumulatorSpec()};
-  if (failed(matchProductOperands(
-          op, config, 7, "two tiled operands", specs,
-          "bf16 [mb, kb, 16, 16, 2], [nb, kb, 16, 16, 2] tiles and an f32 "
-          "[mb, 16, nb, 16] result")))
+  SmallVector<OperandSpec> specs = bf16TileProductSpecs();
+  if (failed(matchProductOperands(op, config, 7, "two tiled operands", specs,
+                                  kBF16TileProductShapes)))
     return failure();
   int64_t depthTiles = cast<MemRefType>(op.getDpsInputs()[0].getType())
                            .getDimSize(1);
@@ -317,42 +209,21 @@ LogicalResult lowerAMXBF16(linalg::GenericOp op, llm::MicroKernelAttr config) {
 
 LogicalResult lowerAMXQuant(linalg::GenericOp op, llm::MicroKernelAttr config,
                             bool q4) {
-  SmallVector<OperandSpec> specs = {inputTilesSpec(), quantCodesSpec(q4),
-                                    quantScalesSpec(), accumulatorSpec()};
-  if (failed(matchProductOperands(
-          op, config, 7, "input tiles, quantized codes and scales", specs,
-          "bf16 [mb, kb, 16, 16, 2] tiles, " + quantCodesShape(q4) +
-              " codes, f16 [nb, kb, 16] scales and an f32 [mb, 16, nb, 16] "
-              "result")))
-    return failure();
-  auto codesType = cast<MemRefType>(op.getDpsInputs()[1].getType());
-  int64_t depthTiles = cast<MemRefType>(op.getDpsInputs()[0].getType())
-                           .getDimSize(1);
-  if (codesType.getDimSize(1) != depthTiles)
-    return op.emitOpError("tagged ")
-           << llm::stringifyMicroKernelKind(config.getKind())
-           << " but its codes have " << codesType.getDimSize(1)
-           << " reduction tiles and its inputs " << depthTiles;
-  if (failed(checkUnroll(op, config, depthTiles)))
+  SmallVector<OperandSpec> specs = quantTileProductSpecs(q4);
+  std::optional<int64_t> depthTiles =
+      matchQuantTileProduct(op, config, q4, specs);
+  if (!depthTiles || failed(checkUnroll(op, config, *depthTiles)))
     return failure();
   OpBuilder b(op);
   ProductOperands operands = bindProductOperands(b, op, specs);
   AMXQuantMatmul kernel;
-  kernel.q4 = q4;
   kernel.a = operands.strided[0];
-  kernel.codes = operands.strided[1];
-  kernel.scales = operands.strided[2];
   kernel.c = operands.strided[3];
   kernel.rowTiles = kernel.a.sizes[0];
-  kernel.outTiles = kernel.codes.sizes[0];
-  kernel.depthTiles = depthTiles;
   kernel.unroll = *config.getUnroll();
-  // About 512 KiB of bf16 tiles per panel (a tile is 1 KiB), an even
-  // number of output tiles so the AMX kernel's 2 x 2 blocks cover it.
-  kernel.panelTiles =
-      std::max<int64_t>(2, (512 / std::max<int64_t>(depthTiles, 1)) & ~1);
-  if (!codesType.isDynamicDim(0)) // no larger than the weight
-    kernel.panelTiles = std::min(kernel.panelTiles, codesType.getDimSize(0));
+  // Even panels: the AMX kernel's 2 x 2 blocks cover them.
+  kernel.panels = DequantizedPanels::make(q4, operands, *depthTiles,
+                                          /*tileMultiple=*/2);
   guard(b, op, operands.contiguous,
         [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
   return success();

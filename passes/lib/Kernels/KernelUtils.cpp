@@ -65,6 +65,22 @@ bool matches(MemRefType type, const OperandSpec &spec) {
 }
 } // namespace
 
+OperandSpec inputTilesSpec() {
+  return {artifact::ElementType::BF16,
+          {kAnySize, kStaticSize, kTile, kDepth / 2, 2},
+          3};
+}
+
+OperandSpec accumulatorTilesSpec() {
+  return {artifact::ElementType::F32, {kAnySize, kTile, kAnySize, kTile}, 2};
+}
+
+SmallVector<OperandSpec> bf16TileProductSpecs() {
+  OperandSpec weights = inputTilesSpec();
+  weights.shape = {kAnySize, kAnySize, kDepth / 2, kTile, 2};
+  return {inputTilesSpec(), weights, accumulatorTilesSpec()};
+}
+
 OperandSpec quantCodesSpec(bool q4) {
   OperandSpec spec{
       artifact::ElementType::I8, {kAnySize, kStaticSize, kDepth / 2, kTile}, 2};

@@ -113,6 +113,21 @@ struct OperandSpec {
   unsigned contiguousDims = 0;
 };
 
+/// bf16 input tiles A[mb, kb, mi, kr, kp] (kb static, each tile
+/// contiguous), what llm-to-linalg packs prefill's rows into when a product
+/// has bf16 input_type.
+OperandSpec inputTilesSpec();
+/// The f32 accumulators C[mb, mi, nb, ni] of a tile product (rows of 16
+/// contiguous floats).
+OperandSpec accumulatorTilesSpec();
+/// The operands of a product of bf16 tiles: input tiles, weight tiles
+/// W[nb, kb, kr, ni, kp] (each contiguous) and the accumulators; and their
+/// shapes in words, for diagnostics.
+llvm::SmallVector<OperandSpec> bf16TileProductSpecs();
+inline constexpr llvm::StringLiteral kBF16TileProductShapes =
+    "bf16 [mb, kb, 16, 16, 2], [nb, kb, 16, 16, 2] tiles and an f32 "
+    "[mb, 16, nb, 16] result";
+
 /// The codes of quantized weight tiles: i8 [nb, kb, 16, 16, 2] (Q8_0) or
 /// [nb, kb, 16, 16] (Q4_0, two codes a byte) with a static kb; and their
 /// f16 [nb, kb, 16] scales.
@@ -195,6 +210,48 @@ void emitAccumulateRow(
     llvm::function_ref<void(mlir::OpBuilder &, mlir::Value kb,
                             llvm::SmallVectorImpl<mlir::Value> &)>
         body);
+
+/// The operands of a product of bf16 input tiles by quantized weight tiles:
+/// input tiles, codes, scales and the accumulators.
+llvm::SmallVector<OperandSpec> quantTileProductSpecs(bool q4);
+/// The product's reduction tiles when `op` has those operands and its codes
+/// as many reduction tiles as its inputs; otherwise emits why and returns
+/// nothing.
+std::optional<int64_t> matchQuantTileProduct(mlir::linalg::GenericOp op,
+                                             llm::MicroKernelAttr config,
+                                             bool q4,
+                                             llvm::ArrayRef<OperandSpec> specs);
+
+/// Quantized weight tiles multiplied by a bf16 tile kernel a panel at a
+/// time: a panel of `panelTiles` output tiles (all of the reduction) is
+/// dequantized and rounded to bf16 into a scratch buffer laid out as bf16
+/// weight tiles, then reused by every input row, so the dequantization costs
+/// one pass over the codes per product and the codes (half or a quarter of
+/// bf16's bytes) are what is read from memory.
+struct DequantizedPanels {
+  bool q4 = false;
+  Strided codes, scales;
+  mlir::Value outTiles;
+  int64_t depthTiles = 0, panelTiles = 0;
+
+  /// For bound quantTileProductSpecs operands: panels of about 512 KiB of
+  /// bf16 tiles, a multiple of `tileMultiple` output tiles.
+  static DequantizedPanels make(bool q4, const ProductOperands &operands,
+                                int64_t depthTiles, int64_t tileMultiple);
+
+  /// For each panel: dequantizes it, then `multiply(panel, nb0, count)`
+  /// with the scratch buffer as weight tiles (strides 0 and 1 set), the
+  /// panel's first output tile and its number of tiles.
+  void emit(mlir::OpBuilder &b, mlir::Location loc,
+            llvm::function_ref<void(mlir::OpBuilder &, const Strided &panel,
+                                    mlir::Value nb0, mlir::Value count)>
+                multiply) const;
+
+private:
+  /// scratch[t, kb] = bf16(dequantized codes tile [nb, kb]) for every kb.
+  void emitDequantize(mlir::OpBuilder &b, mlir::Location loc, mlir::Value nb,
+                      mlir::Value scratch, mlir::Value t) const;
+};
 
 /// What both quantized GEMVs read and write: inputs X[m, kb, 16, 2] (f32,
 /// or i8 codes), weight codes and scales and the f32 result Y[m, nb, 16].

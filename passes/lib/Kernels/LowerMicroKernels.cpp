@@ -30,6 +30,10 @@ LogicalResult lowerMicroKernel(linalg::GenericOp op,
   case llm::MicroKernelKind::AMXQ8_0:
   case llm::MicroKernelKind::AMXQ4_0:
     return kernels::lowerAMXProduct(op, kernel);
+  case llm::MicroKernelKind::AVX512BF16:
+  case llm::MicroKernelKind::AVX512BF16Q8_0:
+  case llm::MicroKernelKind::AVX512BF16Q4_0:
+    return kernels::lowerDotBF16Product(op, kernel);
   case llm::MicroKernelKind::TileGemv:
     return kernels::lowerTileGemv(op, kernel);
   case llm::MicroKernelKind::Q8_0Gemv:

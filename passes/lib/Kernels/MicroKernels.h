@@ -19,6 +19,9 @@ namespace llamac::kernels {
 /// amx_bf16, amx_q8_0, amx_q4_0 (AMX.cpp).
 mlir::LogicalResult lowerAMXProduct(mlir::linalg::GenericOp op,
                                     llm::MicroKernelAttr config);
+/// avx512_bf16, avx512_bf16_q8_0, avx512_bf16_q4_0 (DotBF16.cpp).
+mlir::LogicalResult lowerDotBF16Product(mlir::linalg::GenericOp op,
+                                        llm::MicroKernelAttr config);
 /// vnni_gemv (TileGemv.cpp).
 mlir::LogicalResult lowerTileGemv(mlir::linalg::GenericOp op,
                                   llm::MicroKernelAttr config);

@@ -42,7 +42,8 @@ std::optional<LayoutRule> ruleFor(const Numerics &numerics,
   LayoutRule rule;
   switch (numerics.dtype) {
   case llm::WeightPrecision::BF16:
-    // Tiles exist for AMX; without it the checkpoint's rows are read.
+    // Tiles exist for bf16 products (AMX, or vdpbf16ps without it); a
+    // target with neither reads the checkpoint's rows.
     if (!numerics.bf16PrefillInputs)
       return std::nullopt;
     rule.layout = WeightLayout::bf16Tiles();

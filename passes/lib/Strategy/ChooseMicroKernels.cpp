@@ -28,25 +28,36 @@ namespace {
 constexpr int64_t kAttentionLanes = 16;
 
 /// The kernel that multiplies weights stored in `layout` by inputs of
-/// `inputType` (none: f32), if any.
+/// `inputType` (none: f32) on `target`, if any.
 std::optional<MicroKernelKind> productKernelFor(const WeightLayout &layout,
-                                                Type inputType) {
+                                                Type inputType,
+                                                llm::TargetAttr target) {
   bool bf16Inputs = inputType && inputType.isBF16();
   bool i8Inputs = inputType && inputType.isInteger(8);
   if (inputType && !bf16Inputs && !i8Inputs)
     return std::nullopt;
-  if (layout == WeightLayout::bf16Tiles())
-    return bf16Inputs ? MicroKernelKind::AMXBF16
-           : i8Inputs ? std::optional<MicroKernelKind>()
-                      : MicroKernelKind::TileGemv;
+  // Products of bf16 tiles run on the matrix unit, or as vectors on CPUs
+  // with AVX512-BF16 but no AMX.
+  bool onMatrixUnit = target.hasAMXBF16() || !target.hasAVX512BF16();
+  if (layout == WeightLayout::bf16Tiles()) {
+    if (i8Inputs)
+      return std::nullopt;
+    if (!bf16Inputs)
+      return MicroKernelKind::TileGemv;
+    return onMatrixUnit ? MicroKernelKind::AMXBF16
+                        : MicroKernelKind::AVX512BF16;
+  }
   if (layout == WeightLayout::f32Panels())
     return inputType ? std::optional<MicroKernelKind>()
                      : MicroKernelKind::F32Panels;
   bool q4 = layout.scheme == QuantScheme::Q4_0;
   if (layout == WeightLayout::quantizedTiles(layout.scheme) &&
       layout.isQuantized()) {
-    if (bf16Inputs)
+    if (bf16Inputs && onMatrixUnit)
       return q4 ? MicroKernelKind::AMXQ4_0 : MicroKernelKind::AMXQ8_0;
+    if (bf16Inputs)
+      return q4 ? MicroKernelKind::AVX512BF16Q4_0
+                : MicroKernelKind::AVX512BF16Q8_0;
     if (i8Inputs)
       return q4 ? MicroKernelKind::Q4_0I8Gemv : MicroKernelKind::Q8_0I8Gemv;
     return q4 ? MicroKernelKind::Q4_0Gemv : MicroKernelKind::Q8_0Gemv;
@@ -68,9 +79,10 @@ struct LLMChooseMicroKernelsPass
   using LLMChooseMicroKernelsPassBase::LLMChooseMicroKernelsPassBase;
 
   void runOnOperation() override {
-    if (amxUnroll < 1 || f32Rows < 1 || f32Depth < 1 || f32Prefetch < 0 ||
-        gemvPrefetch < 0) {
+    if (amxUnroll < 1 || bf16DotRows < 1 || bf16DotDepth < 1 ||
+        f32Rows < 1 || f32Depth < 1 || f32Prefetch < 0 || gemvPrefetch < 0) {
       getOperation().emitError("llm-choose-micro-kernels: amx-unroll, "
+                               "bf16-dot-rows, bf16-dot-depth, "
                                "f32-rows and f32-depth must be >= 1, "
                                "f32-prefetch and gemv-prefetch >= 0");
       return signalPassFailure();
@@ -85,7 +97,7 @@ struct LLMChooseMicroKernelsPass
     getOperation().walk([&](Operation *op) {
       if (auto linear = dyn_cast<llm::LinearOp>(op);
           linear && !linear.getMicroKernel())
-        if (llm::MicroKernelAttr kernel = chooseProductKernel(linear);
+        if (llm::MicroKernelAttr kernel = chooseProductKernel(linear, target);
             kernel && target.hasFeatures(kernel.getRequiredFeatures()))
           linear.setMicroKernelAttr(kernel);
       if (auto attention = dyn_cast<llm::AttentionOp>(op);
@@ -97,13 +109,15 @@ struct LLMChooseMicroKernelsPass
   }
 
   /// Null when the product stays generic (a plain 2-D weight).
-  llm::MicroKernelAttr chooseProductKernel(llm::LinearOp linear) {
+  llm::MicroKernelAttr chooseProductKernel(llm::LinearOp linear,
+                                           llm::TargetAttr target) {
     llm::WeightLayoutAttr layout = linear.getWeightLayoutAttr();
     if (!layout)
       return {};
     std::optional<Type> inputType = linear.getInputType();
     std::optional<MicroKernelKind> kind =
-        productKernelFor(layout.getLayout(), inputType ? *inputType : Type());
+        productKernelFor(layout.getLayout(), inputType ? *inputType : Type(),
+                         target);
     if (!kind)
       return {};
     MLIRContext *context = &getContext();
@@ -116,6 +130,13 @@ struct LLMChooseMicroKernelsPass
       return llm::MicroKernelAttr::get(
           context, *kind, largestDivisorUpTo(depthTiles, amxUnroll),
           std::nullopt, std::nullopt, std::nullopt, std::nullopt);
+    case MicroKernelKind::AVX512BF16:
+    case MicroKernelKind::AVX512BF16Q8_0:
+    case MicroKernelKind::AVX512BF16Q4_0:
+      return llm::MicroKernelAttr::get(
+          context, *kind, std::nullopt, bf16DotRows.getValue(),
+          largestDivisorUpTo(depthTiles, bf16DotDepth), std::nullopt,
+          std::nullopt);
     case MicroKernelKind::F32Panels:
       return llm::MicroKernelAttr::get(context, *kind, std::nullopt,
                                        f32Rows.getValue(), f32Depth.getValue(),

@@ -46,20 +46,21 @@ Expected<Numerics> resolveNumerics(const NumericsOptions &options,
   numerics.dtype = options.dtype;
   const bool quantized =
       numerics.quantScheme() != artifact::QuantScheme::None;
-  // bf16 prefill inputs mean AMX tiles: the weights must be bf16 (or
-  // quantized, then dequantized to bf16 tiles) and the target must have the
-  // matrix unit.
-  const bool amx = target.hasAMXBF16();
+  // bf16 prefill inputs mean bf16 products of tiles (bf16 weights, or
+  // quantized ones dequantized to bf16 tiles): on AMX or, without it, on
+  // AVX512-BF16's vdpbf16ps.
+  const bool bf16Products = target.hasAMXBF16() || target.hasAVX512BF16();
   numerics.bf16PrefillInputs =
       options.prefillInputs == llm::PrefillInputs::BF16 ||
       (options.prefillInputs == llm::PrefillInputs::Auto &&
-       (options.dtype == llm::WeightPrecision::BF16 || quantized) && amx);
+       (options.dtype == llm::WeightPrecision::BF16 || quantized) &&
+       bf16Products);
   if (numerics.bf16PrefillInputs && options.dtype == llm::WeightPrecision::F32)
     return makeError("--prefill-inputs=bf16 needs --dtype bf16, q8_0 or q4_0");
-  if (numerics.bf16PrefillInputs && !amx)
+  if (numerics.bf16PrefillInputs && !bf16Products)
     return makeError("--prefill-inputs=bf16 needs a target CPU with AMX-BF16 "
-                     "(target '" +
-                     target.getCpu() + "' has none)");
+                     "or AVX512-BF16 (target '" +
+                     target.getCpu() + "' has neither)");
   // i8 decode inputs mean integer dot products with the weights' codes:
   // quantized weights, and the 512-bit VNNI instructions the kernels use.
   const bool vnni = target.hasAVX512VNNI();
@@ -76,7 +77,7 @@ Expected<Numerics> resolveNumerics(const NumericsOptions &options,
   // AVX512-BF16 (the unit a bf16 attention will run on), else f16.
   numerics.kvCache = options.kvCache;
   if (numerics.kvCache == llm::KVCachePrecision::Auto)
-    numerics.kvCache = target.hasFeature("avx512bf16")
+    numerics.kvCache = target.hasAVX512BF16()
                            ? llm::KVCachePrecision::BF16
                        : target.hasFeature("f16c") ? llm::KVCachePrecision::F16
                                                    : llm::KVCachePrecision::F32;

@@ -6,8 +6,12 @@
 // RUN: llamac-opt %s -llm-choose-micro-kernels="amx-unroll=4 gemv-prefetch=0 f32-rows=4 f32-depth=512 f32-prefetch=8" -split-input-file | FileCheck %s --check-prefix=TUNED
 // Without the AMX and VNNI instructions those products stay generic.
 // RUN: sed -e 's/"amx-bf16", "amx-tile", //; s/, "avx512vnni"//' %s | llamac-opt -llm-choose-micro-kernels -split-input-file | FileCheck %s --check-prefix=PLAIN
+// AVX512-BF16 without AMX: products by bf16 (or dequantized) tiles with
+// bf16 inputs run on vdpbf16ps.
+// RUN: sed -e 's/"amx-bf16", "amx-tile", /"avx512bf16", /' %s | llamac-opt -llm-choose-micro-kernels -split-input-file | FileCheck %s --check-prefix=DOT
+// RUN: sed -e 's/"amx-bf16", "amx-tile", /"avx512bf16", /' %s | llamac-opt -llm-choose-micro-kernels="bf16-dot-rows=4 bf16-dot-depth=4" -split-input-file | FileCheck %s --check-prefix=DOT-TUNED
 // RUN: not llamac-opt %s -llm-choose-micro-kernels=amx-unroll=0 -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
-// BAD: llm-choose-micro-kernels: amx-unroll, f32-rows and f32-depth must be >= 1, f32-prefetch and gemv-prefetch >= 0
+// BAD: llm-choose-micro-kernels: amx-unroll, bf16-dot-rows, bf16-dot-depth, f32-rows and f32-depth must be >= 1, f32-prefetch and gemv-prefetch >= 0
 
 // 6 reduction tiles (192 inputs): unroll 6 (the largest divisor up to 8).
 // CHECK-LABEL: func.func @tiles(
@@ -18,6 +22,12 @@
 // PLAIN-LABEL: func.func @tiles(
 // PLAIN-NOT: amx_bf16
 // PLAIN: micro_kernel = #llm.micro_kernel<vnni_gemv>
+// 6 reduction tiles: depth 6 (the largest divisor up to 64), or 3 (up to 4).
+// DOT-LABEL: func.func @tiles(
+// DOT: micro_kernel = #llm.micro_kernel<avx512_bf16, rows = 6, depth = 6>
+// DOT: micro_kernel = #llm.micro_kernel<vnni_gemv>
+// DOT-TUNED-LABEL: func.func @tiles(
+// DOT-TUNED: micro_kernel = #llm.micro_kernel<avx512_bf16, rows = 4, depth = 3>
 module attributes {llm.target = #llm.target<cpu = "sapphirerapids", triple = "x86_64-unknown-linux-gnu", features = ["amx-bf16", "amx-tile", "avx512bw", "avx512f", "avx512vnni"]>} {
 func.func @tiles(%x: tensor<?x192xf32>, %v: tensor<1x192xf32>) -> (tensor<?x32xf32>, tensor<1x32xf32>) {
   %w = llm.param "w" {layout = #llm.layout<tiles16x32>} : tensor<2x6x16x16x2xbf16>
@@ -36,6 +46,10 @@ func.func @tiles(%x: tensor<?x192xf32>, %v: tensor<1x192xf32>) -> (tensor<?x32xf
 // CHECK: micro_kernel = #llm.micro_kernel<q8_0_i8_gemv, prefetch = 16>
 // TUNED-LABEL: func.func @quantized(
 // TUNED: micro_kernel = #llm.micro_kernel<q8_0_i8_gemv, prefetch = 0>
+// DOT-LABEL: func.func @quantized(
+// DOT: micro_kernel = #llm.micro_kernel<avx512_bf16_q8_0, rows = 6, depth = 2>
+// DOT: micro_kernel = #llm.micro_kernel<q8_0_gemv>
+// DOT: micro_kernel = #llm.micro_kernel<q8_0_i8_gemv, prefetch = 16>
 // PLAIN-LABEL: func.func @quantized(
 // PLAIN-NOT: amx_q8_0
 // PLAIN: micro_kernel = #llm.micro_kernel<q8_0_gemv>

@@ -22,7 +22,7 @@
 // BAD: for the --dtype option: Cannot find option named 'q2_k'!
 // BAD-TYPE: for the --prefill-inputs option: Cannot find option named 'f16'!
 // BAD-VECTOR: for the --decode-inputs option: Cannot find option named 'i4'!
-// NO-AMX: error: --prefill-inputs=bf16 needs a target CPU with AMX-BF16 (target 'sapphirerapids' has none)
+// NO-AMX: error: --prefill-inputs=bf16 needs a target CPU with AMX-BF16 or AVX512-BF16 (target 'sapphirerapids' has neither)
 // NO-VNNI: error: --decode-inputs=i8 needs a target CPU with AVX512-VNNI (target 'sapphirerapids' has none)
 // BF16-I8: error: --decode-inputs=i8 needs --dtype q8_0 or q4_0
 // NO-TARGET: error: llm-choose-layouts needs the target the module is compiled for (module attribute llm.target)

@@ -1,5 +1,5 @@
 // llm-lower-micro-kernels: tagged products by vnni16x32 tiles become AMX
-// tile code (prefill) or FMA code on bf16 pairs (decode), each behind a
+// tile code or vdpbf16ps code (prefill) or FMA code on bf16 pairs (decode), each behind a
 // run-time check that the tiles are contiguous, with the op itself (tag
 // dropped) as the fallback. The module's target must have the instructions
 // a kind emits.
@@ -433,6 +433,54 @@ func.func @amx_q8(%A: memref<?x4x16x16x2xbf16>, %Q: memref<8x4x16x16x2xi8>, %S: 
 // -----
 
 #a = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, kb, mi, kr, kp)>
+#q = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
+#s = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
+#c = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, mi, nb, ni)>
+// avx512_bf16_q8_0: the same dequantized panels (8 tiles of 4 x 1 KiB),
+// multiplied with vdpbf16ps.
+// CHECK-LABEL: func.func @bf16_dot_q8(
+// CHECK: scf.if
+// CHECK: %[[PANEL:.+]] = memref.alloc() {alignment = 64 : i64} : memref<16384xbf16>
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c8
+// CHECK: arith.minui
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: %[[SCALES:.+]] = arith.extf %{{.+}} : vector<16xf16> to vector<16xf32>
+// CHECK: %[[PAIRS:.+]] = vector.shuffle %[[SCALES]], %[[SCALES]] [0, 0, 1, 1, 2, 2
+// CHECK: %[[CODES:.+]] = vector.load %{{.+}} : memref<32xi8, strided<[1], offset: ?>>, vector<32xi8>
+// CHECK: %[[F:.+]] = arith.sitofp %[[CODES]] : vector<32xi8> to vector<32xf32>
+// CHECK: %[[W:.+]] = arith.mulf %[[F]], %[[PAIRS]] : vector<32xf32>
+// CHECK: %[[B:.+]] = arith.truncf %[[W]] : vector<32xf32> to vector<32xbf16>
+// CHECK: vector.store %[[B]], %{{.+}} : memref<32xbf16, strided<[1], offset: ?>>, vector<32xbf16>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"
+// CHECK: memref.dealloc %[[PANEL]]
+// CHECK: } else {
+// CHECK:   linalg.generic
+// CHECK-NOT: llm.micro_kernel
+// CHECK: }
+module attributes {llm.target = #llm.target<cpu = "cooperlake", triple = "x86_64-unknown-linux-gnu", features = ["avx512bf16", "avx512bw", "avx512f", "avx512vnni"]>} {
+func.func @bf16_dot_q8(%A: memref<?x4x16x16x2xbf16>, %Q: memref<8x4x16x16x2xi8>, %S: memref<8x4x16xf16>, %C: memref<?x16x8x16xf32>) {
+  linalg.generic {indexing_maps = [#a, #q, #s, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%A, %Q, %S : memref<?x4x16x16x2xbf16>, memref<8x4x16x16x2xi8>, memref<8x4x16xf16>)
+      outs(%C : memref<?x16x8x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<avx512_bf16_q8_0, rows = 6, depth = 4>} {
+  ^bb0(%a: bf16, %q: i8, %d: f16, %acc: f32):
+    %0 = arith.sitofp %q : i8 to f32
+    %1 = arith.extf %d : f16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.truncf %2 : f32 to bf16
+    %4 = arith.extf %3 : bf16 to f32
+    %5 = arith.extf %a : bf16 to f32
+    %6 = arith.mulf %5, %4 : f32
+    %7 = arith.addf %acc, %6 : f32
+    linalg.yield %7 : f32
+  }
+  return
+}
+}
+
+// -----
+
+#a = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, kb, mi, kr, kp)>
 #q = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni)>
 #s = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, ni)>
 #c = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, mi, nb, ni)>
@@ -490,6 +538,75 @@ func.func @amx_q8_f32_inputs(%A: memref<?x4x16x16x2xf32>, %Q: memref<8x4x16x16x2
 
 // -----
 
+// avx512_bf16, amx_bf16's operands on a CPU without AMX: per chunk of rows,
+// depth blocks of 8 tiles (of 16), panels of 4 output tiles, row blocks of
+// 6 rows; a block loads its 6 x 4 accumulators, carries them through the
+// depth block and, per pair row of a tile, loads 4 weight vectors and
+// broadcasts each row's input pair (32 bits) into vdpbf16ps.
+// CHECK-LABEL: func.func @bf16_dot(
+// CHECK: scf.if %{{.+}} {
+// CHECK:   scf.for
+// CHECK:     scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c8
+// CHECK:       scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c4
+// CHECK:         scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c6
+// CHECK-COUNT-24: vector.load %{{.+}} : memref<16xf32, strided<[1], offset: ?>>, vector<16xf32>
+// CHECK:           scf.for {{.+}} -> (vector<16xf32>
+// CHECK-COUNT-4:     vector.load %{{.+}} : memref<32xbf16, strided<[1], offset: ?>>, vector<32xbf16>
+// CHECK:             %[[PAIR:.+]] = vector.load %{{.+}} : memref<2xbf16, strided<[1], offset: ?>>, vector<2xbf16>
+// CHECK:             %[[WORD:.+]] = vector.bitcast %[[PAIR]] : vector<2xbf16> to vector<1xi32>
+// CHECK:             %[[SPLAT:.+]] = vector.splat %{{.+}} : vector<16xi32>
+// CHECK:             %[[INPUTS:.+]] = vector.bitcast %[[SPLAT]] : vector<16xi32> to vector<32xbf16>
+// CHECK-COUNT-4:     llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"(%{{.+}}, %{{.+}}, %[[INPUTS]]) : (vector<16xf32>, vector<32xbf16>, vector<32xbf16>) -> vector<16xf32>
+// CHECK:           vector.store
+// The remaining rows (1 to 5) and output tiles (1 to 3), each a branch.
+// CHECK-COUNT-5: arith.cmpi eq
+// CHECK: } else {
+// CHECK:   linalg.generic
+// CHECK-NOT: llm.micro_kernel
+// CHECK: }
+#a = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, kb, mi, kr, kp)>
+#w = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
+#c = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, mi, nb, ni)>
+module attributes {llm.target = #llm.target<cpu = "cooperlake", triple = "x86_64-unknown-linux-gnu", features = ["avx512bf16", "avx512bw", "avx512f", "avx512vnni"]>} {
+func.func @bf16_dot(%A: memref<?x16x16x16x2xbf16>, %W: memref<?x16x16x16x2xbf16>, %C: memref<?x16x?x16xf32>) {
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%A, %W : memref<?x16x16x16x2xbf16>, memref<?x16x16x16x2xbf16>)
+      outs(%C : memref<?x16x?x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<avx512_bf16, rows = 6, depth = 8>} {
+  ^bb0(%x: bf16, %y: bf16, %acc: f32):
+    %0 = arith.extf %x : bf16 to f32
+    %1 = arith.extf %y : bf16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.addf %acc, %2 : f32
+    linalg.yield %3 : f32
+  }
+  return
+}
+}
+
+// -----
+
+#a = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, kb, mi, kr, kp)>
+#w = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
+#c = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, mi, nb, ni)>
+module attributes {llm.target = #llm.target<cpu = "cooperlake", triple = "x86_64-unknown-linux-gnu", features = ["avx512bf16", "avx512f"]>} {
+func.func @bf16_dot_depth(%A: memref<?x6x16x16x2xbf16>, %W: memref<?x6x16x16x2xbf16>, %C: memref<?x16x?x16xf32>) {
+  // expected-error @+1 {{'linalg.generic' op micro_kernel #llm.micro_kernel<avx512_bf16, rows = 6, depth = 4>: depth must divide the product's 6 reduction tiles}}
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%A, %W : memref<?x6x16x16x2xbf16>, memref<?x6x16x16x2xbf16>)
+      outs(%C : memref<?x16x?x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<avx512_bf16, rows = 6, depth = 4>} {
+  ^bb0(%x: bf16, %y: bf16, %acc: f32):
+    %0 = arith.extf %x : bf16 to f32
+    %1 = arith.extf %y : bf16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.addf %acc, %2 : f32
+    linalg.yield %3 : f32
+  }
+  return
+}
+}
+
+// -----
+
 // The mechanism never emits instructions the target lacks.
 #a = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, kb, mi, kr, kp)>
 #w = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
@@ -500,6 +617,28 @@ func.func @amx_without_amx(%A: memref<?x2x16x16x2xbf16>, %W: memref<?x2x16x16x2x
   linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
       ins(%A, %W : memref<?x2x16x16x2xbf16>, memref<?x2x16x16x2xbf16>)
       outs(%C : memref<?x16x?x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<amx_bf16, unroll = 2>} {
+  ^bb0(%x: bf16, %y: bf16, %acc: f32):
+    %0 = arith.extf %x : bf16 to f32
+    %1 = arith.extf %y : bf16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.addf %acc, %2 : f32
+    linalg.yield %3 : f32
+  }
+  return
+}
+}
+
+// -----
+
+#a = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, kb, mi, kr, kp)>
+#w = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (nb, kb, kr, ni, kp)>
+#c = affine_map<(mb, mi, nb, ni, kb, kr, kp) -> (mb, mi, nb, ni)>
+module attributes {llm.target = #llm.target<cpu = "skylake-avx512", triple = "x86_64-unknown-linux-gnu", features = ["avx512f"]>} {
+func.func @bf16_dot_without_avx512bf16(%A: memref<?x2x16x16x2xbf16>, %W: memref<?x2x16x16x2xbf16>, %C: memref<?x16x?x16xf32>) {
+  // expected-error @+1 {{'linalg.generic' op micro_kernel #llm.micro_kernel<avx512_bf16, rows = 6, depth = 2> needs a target with avx512bf16, avx512f (target 'skylake-avx512' lacks them)}}
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%A, %W : memref<?x2x16x16x2xbf16>, memref<?x2x16x16x2xbf16>)
+      outs(%C : memref<?x16x?x16xf32>) attrs = {llm.micro_kernel = #llm.micro_kernel<avx512_bf16, rows = 6, depth = 2>} {
   ^bb0(%x: bf16, %y: bf16, %acc: f32):
     %0 = arith.extf %x : bf16 to f32
     %1 = arith.extf %y : bf16 to f32

@@ -22,9 +22,11 @@ enum class ComputeUnit : uint8_t {
   F32FMA,
   /// AMX bf16 tile products (`tdpbf16ps`).
   AMXBF16,
+  /// AVX512-BF16 pair dot products (`vdpbf16ps`), for CPUs without AMX.
+  AVX512BF16,
 };
 
-/// "f32-fma", "amx-bf16": the manifest's names.
+/// "f32-fma", "amx-bf16", "avx512-bf16": the manifest's names.
 std::string_view computeUnitName(ComputeUnit unit);
 std::optional<ComputeUnit> parseComputeUnit(std::string_view name);
 

@@ -101,6 +101,8 @@ def LLM_TargetAttr : LLM_Attr<"Target", "target"> {
     bool hasFeatures(::llvm::ArrayRef<::llvm::StringRef> features) const;
     /// AMX tiles with bf16 products (`tdpbf16ps`).
     bool hasAMXBF16() const;
+    /// 512-bit bf16 pair dot products (`vdpbf16ps` on zmm registers).
+    bool hasAVX512BF16() const;
     /// 512-bit integer dot products of bytes (`vpdpbusd` on zmm registers).
     bool hasAVX512VNNI() const;
     /// AVX-512 Foundation: 32 registers of 16 f32 lanes.
@@ -177,6 +179,9 @@ def LLM_MicroKernelAttr : LLM_Attr<"MicroKernel", "micro_kernel"> {
     - `rows`, `depth`, `prefetch` (`f32_panels`): input rows per register
       block, inputs per reduction block, inputs ahead whose panel weights
       are prefetched (0: none);
+    - `rows`, `depth` (`avx512_bf16*`): input rows per register block (each
+      with four output tiles' accumulators), reduction tiles per block
+      (a divisor of the product's reduction tiles);
     - `prefetch` (`q8_0_i8_gemv`, `q4_0_i8_gemv`): blocks of 32 inputs ahead
       whose codes are prefetched (0: none);
     - `rows` (`flash_transposed_keys`): consecutive query tokens per task,

@@ -36,6 +36,11 @@ def LLM_MicroKernelKind : LLM_Enum<"MicroKernelKind",
   // or read as rows (one query).
   I32EnumAttrCase<"FlashTransposedKeys", 9, "flash_transposed_keys">,
   I32EnumAttrCase<"FlashKeyRows", 10, "flash_key_rows">,
+  // Products by bf16 vnni16x32 tiles on AVX512-BF16's vdpbf16ps, for CPUs
+  // without AMX; quantized tiles dequantized into bf16 tiles first.
+  I32EnumAttrCase<"AVX512BF16", 11, "avx512_bf16">,
+  I32EnumAttrCase<"AVX512BF16Q8_0", 12, "avx512_bf16_q8_0">,
+  I32EnumAttrCase<"AVX512BF16Q4_0", 13, "avx512_bf16_q4_0">,
 ]>;
 
 def LLM_WeightPrecision : LLM_Enum<"WeightPrecision",

@@ -195,6 +195,7 @@ def LLMChooseMicroKernelsPass
     | weight_layout | input_type | micro-kernel | needs |
     |---|---|---|---|
     | `tiles16x32` | bf16 | `amx_bf16<unroll>` | AMX-BF16 |
+    | `tiles16x32` | bf16 | `avx512_bf16<rows, depth>` | AVX512-BF16, no AMX |
     | `tiles16x32` | — | `vnni_gemv` | |
     | `tiles16x32, q8_0` | bf16 | `amx_q8_0<unroll>` | AMX-BF16 |
     | `tiles16x32, q8_0` | — | `q8_0_gemv` | |
@@ -203,7 +204,8 @@ def LLMChooseMicroKernelsPass
 
     (and the same for `q4_0`); plain 2-D weights stay generic linalg. The
     AMX kernels' `unroll` is the largest divisor of the product's reduction
-    tiles not above `amx-unroll`. An f32 attention whose head_dim is a
+    tiles not above `amx-unroll`; `avx512_bf16`'s `depth` is the largest
+    divisor of them not above `bf16-dot-depth`. An f32 attention whose head_dim is a
     multiple of 16 gets `flash_transposed_keys` (several query rows: the
     history's keys transposed once) or `flash_key_rows` (one row), 16
     lanes; `flash_transposed_keys` takes `rows`, the tokens one task
@@ -215,6 +217,12 @@ def LLMChooseMicroKernelsPass
     Option<"amxUnroll", "amx-unroll", "int64_t", /*default=*/"8",
            "Most reduction tiles between accumulator loads in the AMX "
            "kernels">,
+    Option<"bf16DotRows", "bf16-dot-rows", "int64_t", /*default=*/"6",
+           "Input rows per register block of the AVX512-BF16 GEMM (each "
+           "with 4 output tiles' accumulators)">,
+    Option<"bf16DotDepth", "bf16-dot-depth", "int64_t", /*default=*/"64",
+           "Most reduction tiles (of 32 inputs) per block of the "
+           "AVX512-BF16 GEMM">,
     Option<"f32Rows", "f32-rows", "int64_t", /*default=*/"6",
            "Input rows per register block of the f32 panel GEMM">,
     Option<"f32Depth", "f32-depth", "int64_t", /*default=*/"1024",
@@ -490,6 +498,12 @@ def LLMLowerMicroKernelsPass : Pass<"llm-lower-micro-kernels"> {
     - `amx_q8_0` / `amx_q4_0` (AMXQuant.cpp): a panel of output tiles is
       dequantized and rounded to bf16 into a buffer, then multiplied as in
       `amx_bf16` for every row.
+    - `avx512_bf16` (DotBF16.cpp): amx_bf16's operands read as vectors
+      for CPUs without AMX: register blocks of `rows` input rows × 4
+      output tiles, each 64-byte row of a weight tile (16 outputs × an
+      input pair) multiplied by the broadcast input pair with `vdpbf16ps`
+      (through `llvm.call_intrinsic`), the accumulators carried through
+      blocks of `depth` reduction tiles.
     - `vnni_gemv` (TileGemv.cpp): four output tiles at a time, each 64-byte
       load of weight pairs split into its even and odd bf16 halves (shift
       and mask, exact) and accumulated with f32 FMAs against the broadcast
