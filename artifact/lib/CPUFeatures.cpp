@@ -276,6 +276,19 @@ CPUFeatureMap hostCPUFeatures() {
   return features;
 }
 
+bool isSystemOnlyFeature(std::string_view name) {
+  static constexpr std::string_view kSystemOnly[] = {
+      "cldemote", "clflushopt", "clwb",     "clzero",   "enqcmd",
+      "fsgsbase", "hreset",     "invpcid",  "kl",       "lwp",
+      "movdir64b", "movdiri",   "mwaitx",   "pconfig",  "pku",
+      "ptwrite",  "rdpid",      "rdpru",    "rdrnd",    "rdseed",
+      "rtm",      "serialize",  "sgx",      "shstk",    "tsxldtrk",
+      "uintr",    "waitpkg",    "wbnoinvd", "widekl",   "xsave",
+      "xsavec",   "xsaveopt",   "xsaves"};
+  return std::find(std::begin(kSystemOnly), std::end(kSystemOnly), name) !=
+         std::end(kSystemOnly);
+}
+
 std::vector<std::string>
 missingCPUFeatures(const std::vector<std::string> &wanted,
                    const CPUFeatureMap &host) {

@@ -1,5 +1,6 @@
 //===- Codegen.cpp - LLVM dialect -> native shared library ----------------===//
 #include "llamac/Codegen/Codegen.h"
+#include "llamac/Artifact/CPUFeatures.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -80,10 +81,12 @@ Expected<TargetCPU> resolveTargetCPU(StringRef name) {
                        "'sapphirerapids', ...)");
     target.cpu = name.str();
     // Only instruction-set features (those a CPU can be probed for), not
-    // tuning flags: the runtime checks this list against the machine.
+    // tuning flags, and none that only system software uses: the runtime
+    // checks this list against the machine.
     const StringMap<bool> probed = sys::getHostCPUFeatures();
     for (const SubtargetFeatureKV &feature : info->getAllProcessorFeatures())
       if (probed.count(feature.Key) &&
+          !artifact::isSystemOnlyFeature(feature.Key) &&
           info->checkFeatures(std::string("+") + feature.Key))
         target.features.push_back(feature.Key);
   }

@@ -108,10 +108,16 @@ def main():
     parser.add_argument("--gguf", choices=["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"],
                         help="compile the checkpoint converted to a GGUF file "
                              "with tensors of this type")
+    parser.add_argument("--target-cpu",
+                        help="compile for this LLVM CPU (its code must run "
+                             "here) instead of the host")
     parser.add_argument("--skip-without-bf16-products", action="store_true",
                         help="exit 77 (skipped) when this CPU has neither "
                              "AMX-BF16 nor AVX512-BF16 (what bf16 prefill "
                              "inputs run on)")
+    parser.add_argument("--skip-without-avx512-bf16", action="store_true",
+                        help="exit 77 (skipped) when this CPU has no "
+                             "AVX512-BF16 (what --target-cpu cooperlake needs)")
     parser.add_argument("--skip-without-vnni", action="store_true",
                         help="exit 77 (skipped) when this CPU has no "
                              "AVX512-VNNI")
@@ -130,6 +136,9 @@ def main():
         if not amx and "avx512_bf16" not in flags:
             print("skipped: this CPU has neither AMX-BF16 nor AVX512-BF16")
             sys.exit(77)
+    if args.skip_without_avx512_bf16 and "avx512_bf16" not in flags:
+        print("skipped: this CPU has no AVX512-BF16")
+        sys.exit(77)
     if args.skip_without_vnni and "avx512_vnni" not in flags:
         print("skipped: this CPU has no AVX512-VNNI")
         sys.exit(77)
@@ -189,6 +198,8 @@ def main():
             compile_command += ["--prefill-inputs", prefill_inputs]
         if decode_inputs:
             compile_command += ["--decode-inputs", decode_inputs]
+        if args.target_cpu:
+            compile_command += ["--target-cpu", args.target_cpu]
         subprocess.run(compile_command, check=True)
         # Room for the longest prompt and its continuation.
         context = max(len(case["tokens"]) + len(case.get("generated", []))

@@ -35,6 +35,18 @@ llm::TargetAttr targetNamed(mlir::MLIRContext &context, llvm::StringRef cpu) {
   return getTargetAttr(&context, *target);
 }
 
+// A named CPU's features are the instruction sets generated code may use:
+// Cooper Lake's AVX512-BF16, not the system instructions (protection keys,
+// state saving) that virtual machines often hide and no kernel uses.
+TEST(TargetCPUTest, NamedCPUsListOnlyWhatCodeMayUse) {
+  llvm::Expected<TargetCPU> cpx = resolveTargetCPU("cooperlake");
+  ASSERT_TRUE(bool(cpx)) << llvm::toString(cpx.takeError());
+  EXPECT_TRUE(llvm::is_contained(cpx->features, "avx512bf16"));
+  EXPECT_TRUE(llvm::is_contained(cpx->features, "avx512vnni"));
+  for (const char *system : {"pku", "xsaves", "invpcid", "rdseed"})
+    EXPECT_FALSE(llvm::is_contained(cpx->features, system)) << system;
+}
+
 class NumericsTest : public ::testing::Test {
 protected:
   NumericsTest() {

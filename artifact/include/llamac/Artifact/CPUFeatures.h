@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace llamac::artifact {
@@ -34,6 +35,14 @@ const std::vector<std::string> &knownCPUFeatures();
 /// and the OS saves its registers. Empty on other architectures. "evex512"
 /// (AVX-512 at 512 bits) is there only when avx512f is, as LLVM reports it.
 CPUFeatureMap hostCPUFeatures();
+
+/// True for features of system software (page tables, protection keys,
+/// state saving, random seeds, monitor/wait, shadow stacks, cache flushes,
+/// enclaves, ...), whose instructions LLVM emits only through their
+/// intrinsics, which generated code never calls. A compile for a named CPU
+/// leaves them out of the artifact's features, so that the artifact runs on
+/// machines that hide them (virtual machines often do).
+bool isSystemOnlyFeature(std::string_view name);
 
 /// The names of `wanted` that `host` reports absent, in their order. A name
 /// `host` does not list is not an instruction set the probe can see (one of
