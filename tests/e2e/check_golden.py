@@ -69,6 +69,20 @@ def argmax(row):
     return best
 
 
+def teacher_forced(name, prompt, continuation, logits, prefill_prompt=False):
+    """A case whose tokens are the prompt, then a reference continuation but
+    its last id, each row compared from the last prompt token's on (all rows
+    when there is no continuation). prefill_prompt: the prompt goes through
+    prefill and the continuation through decode steps."""
+    case = {"name": name, "kind": "teacher_forced",
+            "tokens": prompt + continuation[:-1],
+            "first_row": len(prompt) - 1 if continuation else 0,
+            "logits": logits}
+    if prefill_prompt:
+        case["prefill_tokens"] = len(prompt)
+    return case
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--llamac", required=True)
@@ -157,10 +171,9 @@ def main():
         atol = 1e-4
         case_list = []
         for case in cases["schemes"][args.scheme]:
-            prompt = case["tokens"] + case["generated_from_f32"][:-1]
-            case_list.append({"name": case["name"], "kind": "teacher_forced",
-                              "tokens": prompt, "first_row": len(case["tokens"]) - 1 if case["generated_from_f32"] else 0,
-                              "logits": case["logits"]})
+            case_list.append(teacher_forced(case["name"], case["tokens"],
+                                            case["generated_from_f32"],
+                                            case["logits"]))
     else:
         atol = cases["recommended_tolerance_float32"]["atol"]
         case_list = [case for case in cases["cases"]
@@ -168,14 +181,12 @@ def main():
         if not case_list:
             raise SystemExit(f"{args.golden}: no case with a {args.kv_cache} KV cache")
         if args.kv_type:
-            # Greedy runs teacher-forced: the prompt, then the reference's
-            # continuation but its last id; rows from the last prompt token.
+            # Greedy runs teacher-forced, so a departing cache cannot
+            # change the tokens the reference's rows belong to.
             case_list = [case if case["kind"] != "greedy_decode" else
-                         {"name": case["name"], "kind": "teacher_forced",
-                          "tokens": case["tokens"] + case["generated"][:-1],
-                          "first_row": len(case["tokens"]) - 1,
-                          "prefill_tokens": len(case["tokens"]),
-                          "logits": case["logits"]}
+                         teacher_forced(case["name"], case["tokens"],
+                                        case["generated"], case["logits"],
+                                        prefill_prompt=True)
                          for case in case_list]
     if args.atol is not None:
         atol = args.atol
