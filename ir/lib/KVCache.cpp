@@ -2,6 +2,8 @@
 #include "llamac/IR/KVCache.h"
 #include "llamac/IR/LLMDialect.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
 using namespace mlir;
 
 namespace llamac::llm {
@@ -30,6 +32,18 @@ RankedTensorType cacheTensorType(MLIRContext *context,
       {layers, kvHeads, ShapedType::kDynamic,
        artifact::cacheRowWidth(element, headDim)},
       cacheStorageType(context, element));
+}
+
+Value buildQ8BlockScale(OpBuilder &b, Location loc, Value lowByte,
+                        Value highByte) {
+  static_assert(artifact::kQ8CacheScaleBytes == 2, "an f16 scale");
+  Type i16 = b.getI16Type();
+  Value low = b.create<arith::ExtUIOp>(loc, i16, lowByte);
+  Value high = b.create<arith::ShLIOp>(
+      loc, b.create<arith::ExtUIOp>(loc, i16, highByte),
+      b.create<arith::ConstantOp>(loc, b.getIntegerAttr(i16, 8)));
+  return b.create<arith::BitcastOp>(loc, b.getF16Type(),
+                                    b.create<arith::OrIOp>(loc, low, high));
 }
 
 } // namespace llamac::llm

@@ -701,14 +701,8 @@ void AttentionKernel::transposeQ8Keys(Value keysTVisible) {
           map({kv, block, i, t})},
       SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
       [&](OpBuilder &b, Location loc, ValueRange args) {
-        Type i16 = b.getI16Type();
-        Value low = b.create<arith::ExtUIOp>(loc, i16, args[1]);
-        Value high = b.create<arith::ShLIOp>(
-            loc, b.create<arith::ExtUIOp>(loc, i16, args[2]),
-            b.create<arith::ConstantOp>(loc, b.getIntegerAttr(i16, 8)));
-        Value halfScale = b.create<arith::BitcastOp>(
-            loc, b.getF16Type(), b.create<arith::OrIOp>(loc, low, high));
-        Value scale = b.create<arith::ExtFOp>(loc, f32, halfScale);
+        Value scale = b.create<arith::ExtFOp>(
+            loc, f32, llm::buildQ8BlockScale(b, loc, args[1], args[2]));
         Value value = b.create<arith::MulFOp>(
             loc, b.create<arith::SIToFPOp>(loc, f32, args[0]), scale);
         b.create<linalg::YieldOp>(loc, ValueRange{value});

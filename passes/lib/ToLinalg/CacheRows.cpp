@@ -159,41 +159,26 @@ Value dequantizeRows(OpBuilder &b, Location loc, Value stored, int64_t kvHeads,
   };
   Value scaleBytes = bytes(0, kScaleBytes), codes = bytes(kScaleBytes,
                                                           kBlockValues);
-  // The scales, [kv, t, blocks] f16, from their two bytes (loops (kv, t,
-  // block, byte), the high byte's bits shifted into place).
-  Type i16 = b.getI16Type();
-  Value scaleBits = generic(
-      b, loc, {scaleBytes},
-      b.create<linalg::FillOp>(
-           loc,
-           ValueRange{b.create<arith::ConstantOp>(loc,
-                                                  b.getIntegerAttr(i16, 0))},
-           ValueRange{empty(b, loc, {index(kvHeads), visible, index(blocks)},
-                            i16)})
-          .getResult(0),
-      {dimsMap(context, 4, {0, 1, 2, 3}), dimsMap(context, 4, {0, 1, 2})},
-      {kPar, kPar, kPar, kRed},
-      [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
-        Value byte = b.create<arith::ExtUIOp>(loc, i16, args[0]);
-        Value shift = b.create<arith::MulIOp>(
-            loc,
-            b.create<arith::IndexCastOp>(loc, i16,
-                                         b.create<linalg::IndexOp>(loc, 3)),
-            b.create<arith::ConstantOp>(loc, b.getIntegerAttr(i16, 8)));
-        return b.create<arith::OrIOp>(
-            loc, args[1], b.create<arith::ShLIOp>(loc, byte, shift));
-      });
+  // Each value from its code and its block's two scale bytes (loops
+  // (kv, t, block, i); the bytes at constant indices of the block).
+  auto scaleByte = [&](int64_t byte) {
+    return AffineMap::get(4, 0,
+                          {getAffineDimExpr(0, context),
+                           getAffineDimExpr(1, context),
+                           getAffineDimExpr(2, context),
+                           getAffineConstantExpr(byte, context)},
+                          context);
+  };
   Value values = generic(
-      b, loc, {codes, scaleBits},
+      b, loc, {codes, scaleBytes, scaleBytes},
       empty(b, loc,
             {index(kvHeads), visible, index(blocks), index(kBlockValues)},
             f32),
-      {dimsMap(context, 4, {0, 1, 2, 3}), dimsMap(context, 4, {0, 1, 2}),
+      {dimsMap(context, 4, {0, 1, 2, 3}), scaleByte(0), scaleByte(1),
        dimsMap(context, 4, {0, 1, 2, 3})},
       {kPar, kPar, kPar, kPar},
       [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
-        Value scale =
-            b.create<arith::BitcastOp>(loc, b.getF16Type(), args[1]);
+        Value scale = llm::buildQ8BlockScale(b, loc, args[1], args[2]);
         return dequantize(b, loc, artifact::QuantScheme::Q8_0, args[0], scale,
                           Value(), f32);
       });

@@ -277,9 +277,8 @@ func.func @attention_bf16_cache(%q: tensor<?x4x8xf32>, %k: tensor<?x2x8xf32>, %v
 // CHECK: %[[BLOCK:.+]] = tensor.insert_slice %[[CODES]] into %[[WITH_SCALE]][0, 0, 0, 2] [2, %{{.+}}, 1, 32]
 // CHECK: %[[NEW:.+]] = tensor.collapse_shape %[[BLOCK]] {{\[\[}}0], [1], [2, 3]] : tensor<2x?x1x34xi8> into tensor<2x?x34xi8>
 // CHECK: tensor.insert_slice %[[NEW]] into %{{.+}}[1, 0, %{{.+}}, 0] [1, 2, %{{.+}}, 34] [1, 1, 1, 1] : tensor<2x?x34xi8> into tensor<2x2x?x34xi8>
-// CHECK: linalg.generic {{.*}} outs(%{{.+}} : tensor<2x?x1xi16>)
+// CHECK: linalg.generic {{.*}} ins(%{{.+}}, %[[BYTES:.+]], %[[BYTES]] : tensor<2x?x1x32xi8>, tensor<2x?x1x2xi8>, tensor<2x?x1x2xi8>) outs(%{{.+}} : tensor<2x?x1x32xf32>)
 // CHECK:   arith.shli
-// CHECK: linalg.generic {{.*}} ins(%{{.+}}, %{{.+}} : tensor<2x?x1x32xi8>, tensor<2x?x1xi16>) outs(%{{.+}} : tensor<2x?x1x32xf32>)
 // CHECK:   arith.bitcast %{{.+}} : i16 to f16
 // CHECK:   arith.sitofp %{{.+}} : i8 to f32
 func.func @attention_q8_cache(%q: tensor<?x4x32xf32>, %k: tensor<?x2x32xf32>, %v: tensor<?x2x32xf32>, %pos: index,

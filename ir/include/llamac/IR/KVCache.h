@@ -14,6 +14,7 @@
 
 #include "llamac/Artifact/CacheElement.h"
 
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 
 #include <optional>
@@ -31,6 +32,13 @@ mlir::RankedTensorType cacheTensorType(mlir::MLIRContext *context,
                                        artifact::CacheElement element,
                                        int64_t layers, int64_t kvHeads,
                                        int64_t headDim);
+
+/// The f16 scale of a q8_0 block from its first two bytes (i8 values: the
+/// scale's bits, little-endian), as scalar arith ops at `b`'s insertion
+/// point: how the lowerings that read a block element by element (inside
+/// linalg bodies) rebuild it.
+mlir::Value buildQ8BlockScale(mlir::OpBuilder &b, mlir::Location loc,
+                              mlir::Value lowByte, mlir::Value highByte);
 
 } // namespace llamac::llm
 
