@@ -165,68 +165,33 @@ struct AMXMatmul {
 };
 
 
-/// The AMX kernel above on quantized weights, a panel of output tiles at a
-/// time dequantized to bf16 tiles (DequantizedPanels).
-struct AMXQuantMatmul {
-  DequantizedPanels panels;
-  Strided a, c;
-  Value rowTiles;
-  int64_t unroll;
-
-  void emit(OpBuilder &b, Location loc) const {
-    panels.emit(b, loc,
-                [&](OpBuilder &b, const Strided &panel, Value nb0,
-                    Value count) {
-                  IndexMath p{b, loc};
-                  Strided outputs = c;
-                  outputs.offset = p.at(c.offset, {{nb0, c.strides[2]}});
-                  AMXMatmul::make(b, a, panel, outputs, rowTiles, count,
-                                  panels.depthTiles, unroll)
-                      .emit(b, loc);
-                });
-  }
-};
-
 LogicalResult lowerAMXBF16(linalg::GenericOp op, llm::MicroKernelAttr config) {
-  SmallVector<OperandSpec> specs = bf16TileProductSpecs();
-  if (failed(matchProductOperands(op, config, 7, "two tiled operands", specs,
-                                  kBF16TileProductShapes)))
-    return failure();
-  int64_t depthTiles = cast<MemRefType>(op.getDpsInputs()[0].getType())
-                           .getDimSize(1);
-  if (failed(checkUnroll(op, config, depthTiles)))
-    return failure();
-  OpBuilder b(op);
-  ProductOperands operands = bindProductOperands(b, op, specs);
-  const Strided &a = operands.strided[0], &w = operands.strided[1];
-  AMXMatmul kernel =
-      AMXMatmul::make(b, a, w, operands.strided[2], a.sizes[0], w.sizes[0],
-                      depthTiles, *config.getUnroll());
-  guard(b, op, operands.contiguous,
-        [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
-  return success();
+  return lowerBF16TileProduct(
+      op, config,
+      [&](int64_t depthTiles) { return checkUnroll(op, config, depthTiles); },
+      [&](OpBuilder &b, Location loc, const ProductOperands &operands,
+          int64_t depthTiles) {
+        const Strided &a = operands.strided[0], &w = operands.strided[1];
+        AMXMatmul::make(b, a, w, operands.strided[2], a.sizes[0], w.sizes[0],
+                        depthTiles, *config.getUnroll())
+            .emit(b, loc);
+      });
 }
 
+/// Quantized weights: the AMX kernel above on each dequantized panel (even
+/// panels, which its 2 x 2 blocks cover).
 LogicalResult lowerAMXQuant(linalg::GenericOp op, llm::MicroKernelAttr config,
                             bool q4) {
-  SmallVector<OperandSpec> specs = quantTileProductSpecs(q4);
-  std::optional<int64_t> depthTiles =
-      matchQuantTileProduct(op, config, q4, specs);
-  if (!depthTiles || failed(checkUnroll(op, config, *depthTiles)))
-    return failure();
-  OpBuilder b(op);
-  ProductOperands operands = bindProductOperands(b, op, specs);
-  AMXQuantMatmul kernel;
-  kernel.a = operands.strided[0];
-  kernel.c = operands.strided[3];
-  kernel.rowTiles = kernel.a.sizes[0];
-  kernel.unroll = *config.getUnroll();
-  // Even panels: the AMX kernel's 2 x 2 blocks cover them.
-  kernel.panels = DequantizedPanels::make(q4, operands, *depthTiles,
-                                          /*tileMultiple=*/2);
-  guard(b, op, operands.contiguous,
-        [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
-  return success();
+  return DequantizedPanels::lower(
+      op, config, q4, /*tileMultiple=*/2,
+      [&](int64_t depthTiles) { return checkUnroll(op, config, depthTiles); },
+      [&](OpBuilder &b, Location loc, const Strided &inputs,
+          const Strided &panel, const Strided &outputs, Value count,
+          int64_t depthTiles) {
+        AMXMatmul::make(b, inputs, panel, outputs, inputs.sizes[0], count,
+                        depthTiles, *config.getUnroll())
+            .emit(b, loc);
+      });
 }
 
 } // namespace

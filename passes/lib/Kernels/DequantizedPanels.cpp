@@ -1,7 +1,7 @@
 //===- DequantizedPanels.cpp - Quantized tiles as bf16 panels -------------===//
 //
 // What the bf16 tile products (amx_q8_0 / amx_q4_0, avx512_bf16_q8_0 /
-// avx512_bf16_q4_0) share for quantized weights: the operands, and panels
+// avx512_bf16_q4_0) share for quantized weights: their lowering, and panels
 // of output tiles dequantized and rounded to bf16 into a scratch buffer
 // that the bf16 kernel then multiplies for every input row.
 //
@@ -15,42 +15,37 @@ using namespace mlir;
 
 namespace llamac::kernels {
 
-SmallVector<OperandSpec> quantTileProductSpecs(bool q4) {
-  return {inputTilesSpec(), quantCodesSpec(q4), quantScalesSpec(),
-          accumulatorTilesSpec()};
-}
-
-std::optional<int64_t> matchQuantTileProduct(linalg::GenericOp op,
-                                             llm::MicroKernelAttr config,
-                                             bool q4,
-                                             ArrayRef<OperandSpec> specs) {
+LogicalResult DequantizedPanels::lower(linalg::GenericOp op,
+                                       llm::MicroKernelAttr config, bool q4,
+                                       int64_t tileMultiple,
+                                       TuningCheck checkTuning,
+                                       Multiply multiply) {
+  SmallVector<OperandSpec> specs = {inputTilesSpec(), quantCodesSpec(q4),
+                                    quantScalesSpec(), accumulatorTilesSpec()};
   if (failed(matchProductOperands(
           op, config, 7, "input tiles, quantized codes and scales", specs,
           "bf16 [mb, kb, 16, 16, 2] tiles, " + quantCodesShape(q4) +
               " codes, f16 [nb, kb, 16] scales and an f32 [mb, 16, nb, 16] "
               "result")))
-    return std::nullopt;
+    return failure();
   auto codesType = cast<MemRefType>(op.getDpsInputs()[1].getType());
   int64_t depthTiles =
       cast<MemRefType>(op.getDpsInputs()[0].getType()).getDimSize(1);
-  if (codesType.getDimSize(1) != depthTiles) {
-    op.emitOpError("tagged ")
-        << llm::stringifyMicroKernelKind(config.getKind())
-        << " but its codes have " << codesType.getDimSize(1)
-        << " reduction tiles and its inputs " << depthTiles;
-    return std::nullopt;
-  }
-  return depthTiles;
-}
-
-DequantizedPanels DequantizedPanels::make(bool q4,
-                                          const ProductOperands &operands,
-                                          int64_t depthTiles,
-                                          int64_t tileMultiple) {
+  if (codesType.getDimSize(1) != depthTiles)
+    return op.emitOpError("tagged ")
+           << llm::stringifyMicroKernelKind(config.getKind())
+           << " but its codes have " << codesType.getDimSize(1)
+           << " reduction tiles and its inputs " << depthTiles;
+  if (failed(checkTuning(depthTiles)))
+    return failure();
+  OpBuilder b(op);
+  ProductOperands operands = bindProductOperands(b, op, specs);
   DequantizedPanels panels;
   panels.q4 = q4;
+  panels.inputs = operands.strided[0];
   panels.codes = operands.strided[1];
   panels.scales = operands.strided[2];
+  panels.outputs = operands.strided[3];
   panels.outTiles = panels.codes.sizes[0];
   panels.depthTiles = depthTiles;
   // About 512 KiB of bf16 tiles per panel (a tile is 1 KiB), a multiple of
@@ -58,10 +53,12 @@ DequantizedPanels DequantizedPanels::make(bool q4,
   panels.panelTiles = std::max<int64_t>(
       tileMultiple, 512 / std::max<int64_t>(depthTiles, 1) / tileMultiple *
                         tileMultiple);
-  int64_t weightTiles = operands.types[1].getDimSize(0);
-  if (!ShapedType::isDynamic(weightTiles))
-    panels.panelTiles = std::min(panels.panelTiles, weightTiles);
-  return panels;
+  if (!codesType.isDynamicDim(0))
+    panels.panelTiles = std::min(panels.panelTiles, codesType.getDimSize(0));
+  guard(b, op, operands.contiguous, [&](OpBuilder &b, Location loc) {
+    panels.emit(b, loc, multiply);
+  });
+  return success();
 }
 
 void DequantizedPanels::emitDequantize(OpBuilder &b, Location loc, Value nb,
@@ -132,11 +129,8 @@ void DequantizedPanels::emitDequantize(OpBuilder &b, Location loc, Value nb,
 }
 
 
-void DequantizedPanels::emit(
-    OpBuilder &b, Location loc,
-    function_ref<void(OpBuilder &, const Strided &panel, Value nb0,
-                      Value count)>
-        multiply) const {
+void DequantizedPanels::emit(OpBuilder &b, Location loc,
+                             Multiply multiply) const {
   IndexMath m{b, loc};
   auto scratchType = MemRefType::get(
       {panelTiles * depthTiles * kTile * kDepth}, b.getBF16Type());
@@ -159,7 +153,9 @@ void DequantizedPanels::emit(
     }
     Strided panel = Strided::of(b, loc, scratch);
     panel.strides = {p.c(depthTiles * kTile * kDepth), p.c(kTile * kDepth)};
-    multiply(b, panel, nb0, count);
+    Strided panelOutputs = outputs;
+    panelOutputs.offset = p.at(outputs.offset, {{nb0, outputs.strides[2]}});
+    multiply(b, loc, inputs, panel, panelOutputs, count, depthTiles);
   }
   b.create<memref::DeallocOp>(loc, scratch);
 }

@@ -243,50 +243,30 @@ DotBF16Product makeProduct(const Strided &a, const Strided &w,
 }
 
 LogicalResult lowerBF16(linalg::GenericOp op, llm::MicroKernelAttr config) {
-  SmallVector<OperandSpec> specs = bf16TileProductSpecs();
-  if (failed(matchProductOperands(op, config, 7, "two tiled operands", specs,
-                                  kBF16TileProductShapes)))
-    return failure();
-  int64_t depthTiles = cast<MemRefType>(op.getDpsInputs()[0].getType())
-                           .getDimSize(1);
-  if (failed(checkDepth(op, config, depthTiles)))
-    return failure();
-  OpBuilder b(op);
-  ProductOperands operands = bindProductOperands(b, op, specs);
-  const Strided &w = operands.strided[1];
-  DotBF16Product kernel = makeProduct(operands.strided[0], w,
-                                      operands.strided[2], w.sizes[0],
-                                      depthTiles, config);
-  guard(b, op, operands.contiguous,
-        [&](OpBuilder &b, Location loc) { kernel.emit(b, loc); });
-  return success();
+  return lowerBF16TileProduct(
+      op, config,
+      [&](int64_t depthTiles) { return checkDepth(op, config, depthTiles); },
+      [&](OpBuilder &b, Location loc, const ProductOperands &operands,
+          int64_t depthTiles) {
+        const Strided &w = operands.strided[1];
+        makeProduct(operands.strided[0], w, operands.strided[2], w.sizes[0],
+                    depthTiles, config)
+            .emit(b, loc);
+      });
 }
 
 /// Quantized tiles: each dequantized panel multiplied as bf16 tiles.
 LogicalResult lowerQuant(linalg::GenericOp op, llm::MicroKernelAttr config,
                          bool q4) {
-  SmallVector<OperandSpec> specs = quantTileProductSpecs(q4);
-  std::optional<int64_t> depthTiles =
-      matchQuantTileProduct(op, config, q4, specs);
-  if (!depthTiles || failed(checkDepth(op, config, *depthTiles)))
-    return failure();
-  OpBuilder b(op);
-  ProductOperands operands = bindProductOperands(b, op, specs);
-  DequantizedPanels panels = DequantizedPanels::make(
-      q4, operands, *depthTiles, DotBF16Product::kBlockTiles);
-  const Strided &a = operands.strided[0], &c = operands.strided[3];
-  guard(b, op, operands.contiguous, [&](OpBuilder &b, Location loc) {
-    panels.emit(b, loc,
-                [&](OpBuilder &b, const Strided &panel, Value nb0,
-                    Value count) {
-                  IndexMath p{b, loc};
-                  Strided outputs = c;
-                  outputs.offset = p.at(c.offset, {{nb0, c.strides[2]}});
-                  makeProduct(a, panel, outputs, count, *depthTiles, config)
-                      .emit(b, loc);
-                });
-  });
-  return success();
+  return DequantizedPanels::lower(
+      op, config, q4, DotBF16Product::kBlockTiles,
+      [&](int64_t depthTiles) { return checkDepth(op, config, depthTiles); },
+      [&](OpBuilder &b, Location loc, const Strided &inputs,
+          const Strided &panel, const Strided &outputs, Value count,
+          int64_t depthTiles) {
+        makeProduct(inputs, panel, outputs, count, depthTiles, config)
+            .emit(b, loc);
+      });
 }
 
 } // namespace

@@ -81,6 +81,27 @@ SmallVector<OperandSpec> bf16TileProductSpecs() {
   return {inputTilesSpec(), weights, accumulatorTilesSpec()};
 }
 
+LogicalResult lowerBF16TileProduct(
+    linalg::GenericOp op, llm::MicroKernelAttr config, TuningCheck checkTuning,
+    function_ref<void(OpBuilder &, Location, const ProductOperands &,
+                      int64_t depthTiles)>
+        emit) {
+  SmallVector<OperandSpec> specs = bf16TileProductSpecs();
+  if (failed(matchProductOperands(op, config, 7, "two tiled operands", specs,
+                                  kBF16TileProductShapes)))
+    return failure();
+  int64_t depthTiles =
+      cast<MemRefType>(op.getDpsInputs()[0].getType()).getDimSize(1);
+  if (failed(checkTuning(depthTiles)))
+    return failure();
+  OpBuilder b(op);
+  ProductOperands operands = bindProductOperands(b, op, specs);
+  guard(b, op, operands.contiguous, [&](OpBuilder &b, Location loc) {
+    emit(b, loc, operands, depthTiles);
+  });
+  return success();
+}
+
 OperandSpec quantCodesSpec(bool q4) {
   OperandSpec spec{
       artifact::ElementType::I8, {kAnySize, kStaticSize, kDepth / 2, kTile}, 2};

@@ -211,16 +211,21 @@ void emitAccumulateRow(
                             llvm::SmallVectorImpl<mlir::Value> &)>
         body);
 
-/// The operands of a product of bf16 input tiles by quantized weight tiles:
-/// input tiles, codes, scales and the accumulators.
-llvm::SmallVector<OperandSpec> quantTileProductSpecs(bool q4);
-/// The product's reduction tiles when `op` has those operands and its codes
-/// as many reduction tiles as its inputs; otherwise emits why and returns
-/// nothing.
-std::optional<int64_t> matchQuantTileProduct(mlir::linalg::GenericOp op,
-                                             llm::MicroKernelAttr config,
-                                             bool q4,
-                                             llvm::ArrayRef<OperandSpec> specs);
+/// Checks a kind's tuning against the product's reduction tiles (emitting
+/// why it does not fit).
+using TuningCheck = llvm::function_ref<mlir::LogicalResult(int64_t depthTiles)>;
+
+/// What the bf16 tile kernels share to lower a tagged product: match its
+/// operands (bf16TileProductSpecs), check the tuning, bind the operands and
+/// replace the op by `emit` behind the contiguity guard. `emit` gets the
+/// bound input tiles, weight tiles and accumulators and the reduction
+/// tiles.
+mlir::LogicalResult lowerBF16TileProduct(
+    mlir::linalg::GenericOp op, llm::MicroKernelAttr config,
+    TuningCheck checkTuning,
+    llvm::function_ref<void(mlir::OpBuilder &, mlir::Location,
+                            const ProductOperands &, int64_t depthTiles)>
+        emit);
 
 /// Quantized weight tiles multiplied by a bf16 tile kernel a panel at a
 /// time: a panel of `panelTiles` output tiles (all of the reduction) is
@@ -230,22 +235,32 @@ std::optional<int64_t> matchQuantTileProduct(mlir::linalg::GenericOp op,
 /// bf16's bytes) are what is read from memory.
 struct DequantizedPanels {
   bool q4 = false;
-  Strided codes, scales;
+  /// Input tiles, codes, scales and accumulators (outputs [mb, mi, nb, ni]).
+  Strided inputs, codes, scales, outputs;
   mlir::Value outTiles;
   int64_t depthTiles = 0, panelTiles = 0;
 
-  /// For bound quantTileProductSpecs operands: panels of about 512 KiB of
-  /// bf16 tiles, a multiple of `tileMultiple` output tiles.
-  static DequantizedPanels make(bool q4, const ProductOperands &operands,
-                                int64_t depthTiles, int64_t tileMultiple);
+  /// A bf16 tile kernel multiplying `inputs` by weight tiles `panel` (its
+  /// strides 0 and 1 set) into `outputs`: `count` output tiles,
+  /// `depthTiles` reduction tiles.
+  using Multiply = llvm::function_ref<void(
+      mlir::OpBuilder &, mlir::Location, const Strided &inputs,
+      const Strided &panel, const Strided &outputs, mlir::Value count,
+      int64_t depthTiles)>;
 
-  /// For each panel: dequantizes it, then `multiply(panel, nb0, count)`
-  /// with the scratch buffer as weight tiles (strides 0 and 1 set), the
-  /// panel's first output tile and its number of tiles.
-  void emit(mlir::OpBuilder &b, mlir::Location loc,
-            llvm::function_ref<void(mlir::OpBuilder &, const Strided &panel,
-                                    mlir::Value nb0, mlir::Value count)>
-                multiply) const;
+  /// For each panel of about 512 KiB of bf16 tiles (a multiple of
+  /// `tileMultiple` output tiles): dequantizes it into the scratch buffer,
+  /// then `multiply` on it and the panel's outputs.
+  void emit(mlir::OpBuilder &b, mlir::Location loc, Multiply multiply) const;
+
+  /// What the quantized tile kernels share to lower a tagged product: match
+  /// its operands (input tiles, codes, scales, accumulators; codes with as
+  /// many reduction tiles as the inputs), check the tuning, bind the
+  /// operands and replace the op by the panels behind the contiguity guard.
+  static mlir::LogicalResult lower(mlir::linalg::GenericOp op,
+                                   llm::MicroKernelAttr config, bool q4,
+                                   int64_t tileMultiple,
+                                   TuningCheck checkTuning, Multiply multiply);
 
 private:
   /// scratch[t, kb] = bf16(dequantized codes tile [nb, kb]) for every kb.
