@@ -212,10 +212,6 @@ struct DotBF16Product {
   }
 };
 
-} // namespace
-
-namespace {
-
 /// The tuning check both kinds share: the kernel runs the reduction in whole
 /// depth blocks.
 LogicalResult checkDepth(linalg::GenericOp op, llm::MicroKernelAttr config,
