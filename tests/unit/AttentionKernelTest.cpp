@@ -320,9 +320,10 @@ TEST_P(AttentionKernelTest, MatchesNaiveAttention) {
 
 // GQA ratios 1, 2, 4 and 8 with the rows llm-choose-micro-kernels gives
 // them under AVX-512 (16 / group) and under AVX2 (1), rows that do not
-// divide the tokens (3), head_dim 16, 64 and 128 (q8_0: 32, 64, 128), one
-// and several KV heads, and every cache type; the decode kernel over the
-// same.
+// divide the tokens (3), query rows past one vector of lanes (5 x 4: two
+// sets of rows for the softmax, the second partial), head_dim 16, 64 and
+// 128 (q8_0: 32, 64, 128), one and several KV heads, and every cache type;
+// the decode kernel over the same.
 INSTANTIATE_TEST_SUITE_P(
     Shapes, AttentionKernelTest,
     ::testing::Values(
@@ -334,6 +335,7 @@ INSTANTIATE_TEST_SUITE_P(
         AttentionShape{true, 1, 2, 4, 64, Stored::BF16},
         AttentionShape{true, 3, 2, 2, 16, Stored::F16},
         AttentionShape{true, 3, 1, 1, 128, Stored::F32},
+        AttentionShape{true, 5, 1, 4, 64, Stored::BF16},
         AttentionShape{true, 4, 2, 4, 64, Stored::Q8_0},
         AttentionShape{true, 3, 1, 2, 128, Stored::Q8_0},
         AttentionShape{true, 16, 1, 1, 32, Stored::Q8_0},

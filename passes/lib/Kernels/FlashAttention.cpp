@@ -156,8 +156,8 @@ struct AttentionKernel {
   SoftmaxStep softmaxStep(OpBuilder &b, Value scores, Value max, Value sum) {
     SoftmaxStep step;
     Value blockMax = b.create<vector::ReductionOp>(
-        loc, vector::CombiningKind::MAXIMUMF, scores);
-    step.max = b.create<arith::MaximumFOp>(loc, max, blockMax);
+        loc, vector::CombiningKind::MAXNUMF, scores);
+    step.max = b.create<arith::MaxNumFOp>(loc, max, blockMax);
     step.rescale = b.create<math::ExpOp>(
         loc, b.create<arith::SubFOp>(loc, max, step.max));
     step.weights = b.create<math::ExpOp>(
@@ -179,17 +179,43 @@ struct AttentionKernel {
                      b, -std::numeric_limits<double>::infinity())));
   }
 
-  /// One vector whose lane i is the sum of the lanes of `vectors[i]`
-  /// (`lanes` of them, a power of two): a tree of shuffles and adds that
-  /// halves the vectors at each level, pairing neighbours, so each level's
-  /// add serves both (lanes - 1 adds for the lot, where reducing each
-  /// vector alone costs log2(lanes) shuffles and adds apiece).
-  Value sumEach(OpBuilder &b, SmallVector<Value> vectors) {
+  /// How the lanes of a vector combine into one value: their sum or their
+  /// maximum (maxnumf: scores are never NaN where they are finite inputs,
+  /// and unlike maximumf it needs no NaN and signed-zero fix-ups, which
+  /// x86 has no instruction for).
+  enum class Combine { Sum, Max };
+  Value combine(OpBuilder &b, Combine kind, Value x, Value y) {
+    if (kind == Combine::Sum)
+      return b.create<arith::AddFOp>(loc, x, y);
+    return b.create<arith::MaxNumFOp>(loc, x, y);
+  }
+
+  /// One vector whose lane i combines the lanes of `vectors[i]` (`lanes`
+  /// of them). For a power of two, a tree of shuffles that halves the
+  /// vectors at each level, pairing neighbours, so each level's operation
+  /// serves both (lanes - 1 operations for the lot, where reducing each
+  /// vector alone costs log2(lanes) shuffles and operations apiece);
+  /// otherwise each vector reduced alone.
+  Value combineEach(OpBuilder &b, Combine kind, SmallVector<Value> vectors) {
+    assert(int64_t(vectors.size()) == lanes && "one vector per lane");
+    if (!llvm::isPowerOf2_64(uint64_t(lanes))) {
+      Value result = vectors.front();
+      for (int64_t i = 0; i < lanes; ++i)
+        result = b.create<vector::InsertElementOp>(
+            loc,
+            b.create<vector::ReductionOp>(loc,
+                                          kind == Combine::Sum
+                                              ? vector::CombiningKind::ADD
+                                              : vector::CombiningKind::MAXNUMF,
+                                          vectors[i]),
+            result, c(i));
+      return result;
+    }
     for (int64_t segment = lanes; segment > 1; segment /= 2) {
-      // Each input holds lanes / segment partial sums of `segment` lanes;
-      // the output holds twice as many, of half the length: the first half
-      // of each segment in `low`, the second in `high`, those of the first
-      // input first.
+      // Each input holds lanes / segment partial results of `segment`
+      // lanes; the output holds twice as many, of half the length: the
+      // first half of each segment in `low`, the second in `high`, those of
+      // the first input first.
       const int64_t segments = lanes / segment, half = segment / 2;
       SmallVector<int64_t> low, high;
       for (int64_t t = 0; t < 2 * segments; ++t) {
@@ -201,14 +227,20 @@ struct AttentionKernel {
       }
       SmallVector<Value> next;
       for (size_t k = 0; k + 1 < vectors.size(); k += 2)
-        next.push_back(b.create<arith::AddFOp>(
-            loc,
+        next.push_back(combine(
+            b, kind,
             b.create<vector::ShuffleOp>(loc, vectors[k], vectors[k + 1], low),
             b.create<vector::ShuffleOp>(loc, vectors[k], vectors[k + 1],
                                         high)));
       vectors = std::move(next);
     }
     return vectors.front();
+  }
+
+  /// A vector of `lanes` copies of lane `lane` of `vector`.
+  Value broadcastLane(OpBuilder &b, Value vector, int64_t lane) {
+    return b.create<vector::ShuffleOp>(loc, vector, vector,
+                                       SmallVector<int64_t>(lanes, lane));
   }
 
   void emitKeyRowTasks();
@@ -234,7 +266,7 @@ struct AttentionKernel {
 /// the last partial block masked, value rows past the causal limit never
 /// read. In a full block the keys are widened once into the task's stack
 /// frame, where every query head of the group reads them, and the block's
-/// dot products of a head are reduced together (sumEach); the weights go
+/// dot products of a head are reduced together (combineEach); the weights go
 /// through the stack frame too, so each is broadcast by its load. The
 /// partial block reduces each dot product alone.
 void AttentionKernel::emitKeyRowTasks() {
@@ -351,7 +383,7 @@ void AttentionKernel::emitKeyRowTasks() {
                                           keyChunk(i, j), sum);
           products.push_back(sum);
         }
-        scores[g] = sumEach(b, products);
+        scores[g] = combineEach(b, Combine::Sum, products);
       }
     } else if (!valid) {
       for (int64_t i = 0; i < lanes; ++i)
@@ -450,13 +482,17 @@ void AttentionKernel::emitKeyRowTasks() {
 ///                                           chunk, R FMAs with broadcast
 ///                                           weights)
 ///
-/// with the online softmax between them: R vectors of scores stay in
-/// registers, the accumulators A and the weights P live in the task's stack
-/// frame (A one chunk of `lanes` columns at a time in registers), so every
-/// key and value loaded serves R rows instead of the group's. Blocks below
+/// with the online softmax between them, vectorised across rows: the R
+/// score vectors reduce together to one vector of maxima (and the weights
+/// to one of sums) per `lanes` rows, and the running maxima and sums are
+/// carried in such vectors. R vectors of scores stay in registers, the
+/// accumulators A and the weights P live in the task's stack frame (A a
+/// tile of rows at a time in registers, as many vectors as the scores), so
+/// every key loaded serves R rows and every value a tile's rows, instead
+/// of the group's. Blocks below
 /// the first row's causal limit run unmasked; the rest, up to the last
 /// row's limit, mask each row at its own limit and read no value row past
-/// the last one. The arithmetic per row is the same as one row at a time.
+/// the last one. Each row's numbers depend on that row alone.
 /// A last partial block of tokens repeats its last token in the missing
 /// rows and stores only the real ones.
 void AttentionKernel::emitQueryBlockTasks() {
@@ -550,12 +586,21 @@ void AttentionKernel::emitQueryBlockTasks() {
                                 ValueRange{c(r), c(j * lanes)});
   Value scaleVec = splat(b, f32Constant(b, scale));
 
-  // The running maximum and sum of each row.
+  // The running maxima and sums of the rows, `lanes` rows to a vector
+  // (row r in lane r % lanes of vector r / lanes): the softmax of a block
+  // combines the rows' score vectors into one vector of maxima and one of
+  // sums (combineEach), and the rescaling exps of all its rows are one
+  // vector exp. A last partial set repeats its last row in the missing
+  // lanes, so that they hold finite numbers too.
+  const int64_t rowSets = llvm::divideCeil(queryRows, lanes);
+  auto rowOf = [&](int64_t set, int64_t lane) {
+    return std::min(set * lanes + lane, queryRows - 1);
+  };
   SmallVector<Value> initial;
-  for (int64_t r = 0; r < queryRows; ++r) {
-    initial.push_back(
-        f32Constant(b, -std::numeric_limits<double>::infinity()));
-    initial.push_back(f32Constant(b, 0.0));
+  for (int64_t set = 0; set < rowSets; ++set) {
+    initial.push_back(splat(
+        b, f32Constant(b, -std::numeric_limits<double>::infinity())));
+    initial.push_back(zeroVec);
   }
 
   // The block of `lanes` keys at `first`, masked per row when `masked`.
@@ -573,61 +618,96 @@ void AttentionKernel::emitQueryBlockTasks() {
                                             scores[r]);
       }
     }
-    SmallVector<Value> next, rescale(queryRows);
     for (int64_t r = 0; r < queryRows; ++r) {
-      Value scaled = b.create<arith::MulFOp>(loc, scores[r], scaleVec);
+      scores[r] = b.create<arith::MulFOp>(loc, scores[r], scaleVec);
       if (masked)
-        scaled = maskScores(
-            b, scaled, b.create<arith::SubIOp>(loc, keyCounts[r / group], first));
-      SoftmaxStep step =
-          softmaxStep(b, scaled, state[2 * r], state[2 * r + 1]);
-      next.push_back(step.max);
-      next.push_back(step.sum);
-      rescale[r] = splat(b, step.rescale);
-      b.create<vector::StoreOp>(loc, step.weights, weightsBuffer,
-                                ValueRange{c(r), c(0)});
+        scores[r] = maskScores(
+            b, scores[r],
+            b.create<arith::SubIOp>(loc, keyCounts[r / group], first));
     }
-    // A = A * rescale + P . V, `lanes` columns at a time; a masked block
-    // reads the value rows up to the last row's limit only.
+    // The online softmax, a set of rows at a time: new maxima, what the
+    // old sums are worth, the block's weights (into the stack frame, where
+    // P . V broadcasts them) and the new sums.
+    SmallVector<Value> next, worths;
+    for (int64_t set = 0; set < rowSets; ++set) {
+      Value max = state[2 * set], sum = state[2 * set + 1];
+      SmallVector<Value> setScores;
+      for (int64_t lane = 0; lane < lanes; ++lane)
+        setScores.push_back(scores[rowOf(set, lane)]);
+      Value newMax = b.create<arith::MaxNumFOp>(
+          loc, max, combineEach(b, Combine::Max, setScores));
+      Value worth = b.create<math::ExpOp>(
+          loc, b.create<arith::SubFOp>(loc, max, newMax));
+      SmallVector<Value> weights;
+      for (int64_t lane = 0; lane < lanes; ++lane) {
+        int64_t r = set * lanes + lane;
+        if (r >= queryRows) {
+          weights.push_back(weights.back());
+          continue;
+        }
+        weights.push_back(b.create<math::ExpOp>(
+            loc, b.create<arith::SubFOp>(loc, scores[r],
+                                         broadcastLane(b, newMax, lane))));
+        b.create<vector::StoreOp>(loc, weights.back(), weightsBuffer,
+                                  ValueRange{c(r), c(0)});
+      }
+      worths.push_back(worth);
+      next.push_back(newMax);
+      next.push_back(b.create<vector::FMAOp>(
+          loc, sum, worth, combineEach(b, Combine::Sum, weights)));
+    }
+    // A = A * rescale + P . V, a tile of rows at a time with all their
+    // columns: each key's value vectors serve the tile's rows, and each
+    // row's weight (broadcast once) its chunks. A tile holds as many
+    // accumulators as S holds scores, the budget the strategy sized `rows`
+    // by. The keys are a loop, not unrolled here, even in a full block:
+    // unrolled, every tile loads the same value vectors and the same
+    // weights, which LLVM merges across tiles and then spills. A masked
+    // block reads the value rows up to the last row's limit only.
     Value keys = masked ? b.create<arith::MinUIOp>(
                               loc, b.create<arith::SubIOp>(loc, lastKeyCount,
                                                            first),
                               c(lanes))
-                        : Value();
-    for (int64_t j = 0; j < chunks; ++j) {
-      SmallVector<Value> columns;
-      for (int64_t r = 0; r < queryRows; ++r)
-        columns.push_back(b.create<arith::MulFOp>(
-            loc,
-            b.create<vector::LoadOp>(loc, vecType, acc,
-                                     ValueRange{c(r), c(j * lanes)}),
-            rescale[r]));
+                        : c(lanes);
+    const int64_t tileRows = std::max<int64_t>(1, queryRows / chunks);
+    for (int64_t tileStart = 0; tileStart < queryRows; tileStart += tileRows) {
+      const int64_t tileEnd = std::min(tileStart + tileRows, queryRows);
+      SmallVector<Value> tile;
+      for (int64_t r = tileStart; r < tileEnd; ++r) {
+        Value rescale = broadcastLane(b, worths[r / lanes], r % lanes);
+        for (int64_t j = 0; j < chunks; ++j)
+          tile.push_back(b.create<arith::MulFOp>(
+              loc,
+              b.create<vector::LoadOp>(loc, vecType, acc,
+                                       ValueRange{c(r), c(j * lanes)}),
+              rescale));
+      }
       auto accumulate = [&](OpBuilder &b, Value i, ValueRange current) {
         SmallVector<Value> updated(current.begin(), current.end());
-        Value valueVector = loadChunk(
-            b, v, head, b.create<arith::AddIOp>(loc, first, i), j * lanes);
-        for (int64_t r = 0; r < queryRows; ++r) {
-          Value p = b.create<memref::LoadOp>(loc, weightsBuffer,
-                                             ValueRange{c(r), i});
-          updated[r] = b.create<vector::FMAOp>(loc, splat(b, p), valueVector,
-                                               updated[r]);
+        Value row = b.create<arith::AddIOp>(loc, first, i);
+        SmallVector<Value> valueVectors;
+        for (int64_t j = 0; j < chunks; ++j)
+          valueVectors.push_back(loadChunk(b, v, head, row, j * lanes));
+        for (int64_t r = tileStart; r < tileEnd; ++r) {
+          Value p = splat(b, b.create<memref::LoadOp>(loc, weightsBuffer,
+                                                      ValueRange{c(r), i}));
+          for (int64_t j = 0; j < chunks; ++j) {
+            Value &slot = updated[(r - tileStart) * chunks + j];
+            slot = b.create<vector::FMAOp>(loc, p, valueVectors[j], slot);
+          }
         }
         return updated;
       };
-      if (!masked) {
-        for (int64_t i = 0; i < lanes; ++i)
-          columns = accumulate(b, c(i), columns);
-      } else {
-        auto loop = b.create<scf::ForOp>(
-            loc, c(0), keys, c(1), columns,
-            [&](OpBuilder &b, Location, Value i, ValueRange current) {
-              b.create<scf::YieldOp>(loc, accumulate(b, i, current));
-            });
-        columns.assign(loop.getResults().begin(), loop.getResults().end());
-      }
-      for (int64_t r = 0; r < queryRows; ++r)
-        b.create<vector::StoreOp>(loc, columns[r], acc,
-                                  ValueRange{c(r), c(j * lanes)});
+      auto loop = b.create<scf::ForOp>(
+          loc, c(0), keys, c(1), tile,
+          [&](OpBuilder &b, Location, Value i, ValueRange current) {
+            b.create<scf::YieldOp>(loc, accumulate(b, i, current));
+          });
+      for (int64_t r = tileStart; r < tileEnd; ++r)
+        for (int64_t j = 0; j < chunks; ++j)
+          b.create<vector::StoreOp>(
+              loc, loop.getResult((r - tileStart) * chunks + j), acc,
+              ValueRange{c(r), c(j * lanes)});
     }
     return next;
   };
@@ -642,10 +722,12 @@ void AttentionKernel::emitQueryBlockTasks() {
       [&](OpBuilder &b, Location, Value first, ValueRange state) {
         b.create<scf::YieldOp>(loc, block(b, first, true, state));
       });
+  SmallVector<Value> inverses;
+  for (int64_t set = 0; set < rowSets; ++set)
+    inverses.push_back(b.create<arith::DivFOp>(
+        loc, splat(b, f32Constant(b, 1.0)), partial.getResult(2 * set + 1)));
   for (int64_t r = 0; r < queryRows; ++r) {
-    Value inverse = splat(b, b.create<arith::DivFOp>(
-                                 loc, f32Constant(b, 1.0),
-                                 partial.getResult(2 * r + 1)));
+    Value inverse = broadcastLane(b, inverses[r / lanes], r % lanes);
     SmallVector<Value> columnOffsets;
     for (int64_t j = 0; j < chunks; ++j)
       columnOffsets.push_back(c(j * lanes));

@@ -11,9 +11,14 @@
 // Many queries: the keys are transposed into a buffer padded to 16 rows;
 // a task is 4 tokens x 2 query heads = 8 rows of one KV head, head-major.
 // Its block of keys: one key vector per head_dim element serves the 8 rows
-// (16 dims x 8 rows FMAs), then the softmax of each row, its weights
-// stored for the P.V product, the accumulators loaded, rescaled and
-// stored a chunk at a time. Unmasked blocks up to the first row's limit,
+// (16 dims x 8 rows FMAs). The softmax runs across rows: the 8 score
+// vectors (padded to 16 by repeating the last) reduce to one vector of
+// maxima by 4 levels of shuffles and maxnumf, the old maxima's worth is
+// one vector exp, each row's weights are exp(scores - its maximum
+// broadcast from its lane), stored for the P.V product, and reduce to one
+// vector of sums. P.V takes a tile of 8 rows (as many accumulators as
+// scores): loaded, rescaled by each row's lane of the worth, then a loop
+// over the block's 16 keys. Unmasked blocks up to the first row's limit,
 // then masked ones (a mask per row, a loop over the valid value rows) up
 // to the last row's; only real tokens are stored.
 // CHECK-LABEL: func.func @transposed_keys(
@@ -27,21 +32,35 @@
 // CHECK:     arith.minui
 // CHECK:     %[[ACC:.+]] = memref.alloca() {alignment = 64 : i64} : memref<8x16xf32>
 // CHECK:     %[[P:.+]] = memref.alloca() {alignment = 64 : i64} : memref<8x16xf32>
-// CHECK:     %[[FULL:.+]]:16 = scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(
+// CHECK:     %[[FULL:.+]]:2 = scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[MAX:.+]] = %{{.+}}, %[[SUM:.+]] = %{{.+}}) -> (vector<16xf32>, vector<16xf32>)
 // CHECK-COUNT-128: vector.fma
-// CHECK:       vector.reduction <maximumf>
-// CHECK:       math.exp {{.*}} : vector<16xf32>
-// CHECK:       vector.reduction <add>
+// CHECK:       vector.shuffle %{{.+}}, %{{.+}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]
+// CHECK:       arith.maxnumf
+// CHECK:       vector.shuffle %{{.+}}, %{{.+}} [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
+// CHECK:       %[[BLOCKMAX:.+]] = arith.maxnumf
+// CHECK:       %[[NEWMAX:.+]] = arith.maxnumf %[[MAX]], %[[BLOCKMAX]] : vector<16xf32>
+// CHECK:       %[[OLD:.+]] = arith.subf %[[MAX]], %[[NEWMAX]]
+// CHECK:       %[[WORTH:.+]] = math.exp %[[OLD]] : vector<16xf32>
+// CHECK:       vector.shuffle %[[NEWMAX]], %[[NEWMAX]] [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+// CHECK:       math.exp
 // CHECK:       vector.store %{{.+}}, %[[P]]
+// CHECK:       vector.shuffle %[[NEWMAX]], %[[NEWMAX]] [7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7]
+// CHECK:       vector.shuffle %{{.+}}, %{{.+}} [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
+// CHECK:       %[[SUMS:.+]] = arith.addf
+// CHECK:       %[[NEWSUM:.+]] = vector.fma %[[SUM]], %[[WORTH]], %[[SUMS]]
+// CHECK:       vector.shuffle %[[WORTH]], %[[WORTH]] [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
 // CHECK:       vector.load %[[ACC]]
-// CHECK-COUNT-128: vector.fma
-// CHECK:       vector.store %{{.+}}, %[[ACC]]
-// CHECK:     %[[PARTIAL:.+]]:16 = scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args({{.*}}%[[FULL]]#0
+// CHECK:       arith.mulf
+// CHECK:       %[[TILE:.+]]:8 = scf.for %{{.+}} = %c0{{.*}} to %c16{{.*}} step %c1
+// CHECK-COUNT-8: vector.fma
+// CHECK:       vector.store %[[TILE]]#0, %[[ACC]]
+// CHECK:       scf.yield %[[NEWMAX]], %[[NEWSUM]]
+// CHECK:     %[[PARTIAL:.+]]:2 = scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args({{.*}}%[[FULL]]#0
 // CHECK:       vector.create_mask
 // CHECK:       arith.select
 // CHECK:       scf.for
 // CHECK:         memref.load %[[P]]
-// CHECK:     arith.divf %{{.+}}, %[[PARTIAL]]#1
+// CHECK:     %[[INVERSES:.+]] = arith.divf %{{.+}}, %[[PARTIAL]]#1 : vector<16xf32>
 // CHECK:     scf.if
 // CHECK:       vector.load %[[ACC]]
 // CHECK:       vector.store %{{.+}}, %{{.+}} : memref<?x2x16xf32>, vector<16xf32>
@@ -72,7 +91,7 @@ func.func @transposed_keys(%q: memref<?x2x16xf32, strided<[?, ?, ?], offset: ?>>
 // CHECK: vector.shuffle %{{.+}}, %{{.+}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]
 // CHECK: vector.shuffle %{{.+}}, %{{.+}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
 // CHECK: vector.shuffle %{{.+}}, %{{.+}} [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
-// CHECK:   vector.reduction <maximumf>
+// CHECK:   vector.reduction <maxnumf>
 // CHECK: scf.if
 // CHECK:   vector.reduction <add>
 // CHECK:   vector.insertelement
