@@ -183,9 +183,9 @@ int runCompile(int argc, char **argv) {
   cl::opt<std::string> prefillInputs(
       "prefill-inputs",
       cl::desc("Precision of the activations entering prefill's matrix "
-               "products: auto (default: bf16 when the weights are bf16 "
-               "and the CPU has AMX-BF16 or AVX512-BF16, or q8_0/q4_0 and "
-               "AMX-BF16; f32 otherwise), bf16 "
+               "products: auto (default: bf16 when the weights are bf16, "
+               "q8_0 or q4_0 and the CPU has AMX-BF16 or AVX512-BF16; f32 "
+               "otherwise), bf16 "
                "or f32. With q8_0/q4_0, bf16 also rounds the dequantized "
                "weights to bf16 in prefill; f32 is exact"),
       cl::value_desc("auto|bf16|f32"), cl::init("auto"), cl::cat(category));
