@@ -180,9 +180,10 @@ struct AttentionKernel {
   }
 
   /// How the lanes of a vector combine into one value: their sum or their
-  /// maximum (maxnumf: scores are never NaN where they are finite inputs,
-  /// and unlike maximumf it needs no NaN and signed-zero fix-ups, which
-  /// x86 has no instruction for).
+  /// maximum. The maximum is maxnumf: scores of finite inputs are finite
+  /// or -inf (masked), where it agrees with maximumf, and it needs none of
+  /// maximumf's NaN and signed-zero fix-ups, which x86 has no instruction
+  /// for (they made each row's block maximum a scalar sequence).
   enum class Combine { Sum, Max };
   Value combine(OpBuilder &b, Combine kind, Value x, Value y) {
     if (kind == Combine::Sum)
@@ -489,12 +490,11 @@ void AttentionKernel::emitKeyRowTasks() {
 /// accumulators A and the weights P live in the task's stack frame (A a
 /// tile of rows at a time in registers, as many vectors as the scores), so
 /// every key loaded serves R rows and every value a tile's rows, instead
-/// of the group's. Blocks below
-/// the first row's causal limit run unmasked; the rest, up to the last
-/// row's limit, mask each row at its own limit and read no value row past
-/// the last one. Each row's numbers depend on that row alone.
-/// A last partial block of tokens repeats its last token in the missing
-/// rows and stores only the real ones.
+/// of the group's. Blocks below the first row's causal limit run unmasked;
+/// the rest, up to the last row's limit, mask each row at its own limit
+/// and read no value row past the last one. Each row's numbers depend on
+/// that row alone. A last partial block of tokens repeats its last token
+/// in the missing rows and stores only the real ones.
 void AttentionKernel::emitQueryBlockTasks() {
   const int64_t rows = *config.getRows(), queryRows = rows * group;
   Value padded = b.create<arith::MulIOp>(
